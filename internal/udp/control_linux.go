@@ -1,0 +1,93 @@
+package udp
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+// ListenConfig returns the net.ListenConfig lanfind opens every socket with.
+// Its Control sets, before bind, SO_REUSEADDR and SO_REUSEPORT (several
+// lanfind processes share the discovery port), SO_BROADCAST (set explicitly
+// even where the stdlib already does) and IP_MTU_DISCOVER=IP_PMTUDISC_DO (the
+// don't-fragment bit: lanfind datagrams are small enough never to need
+// fragmentation, and a send that would need it fails loudly instead).
+func ListenConfig() *net.ListenConfig {
+	return &net.ListenConfig{Control: control}
+}
+
+func control(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		for _, o := range []struct {
+			name       string
+			level, opt int
+			val        int
+		}{
+			{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+			{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
+			{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
+			{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
+		} {
+			if err := unix.SetsockoptInt(int(fd), o.level, o.opt, o.val); err != nil {
+				serr = fmt.Errorf("udp: set %s on %s %s: %w", o.name, network, address, err)
+				return
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("udp: control %s %s: %w", network, address, err)
+	}
+	return serr
+}
+
+// platform holds per-OS write state; Linux needs none.
+type platform struct{}
+
+// writeTo sends b with IP_PKTINFO naming the outgoing interface; Linux
+// honours it for unicast, broadcast and multicast alike.
+func (c *conn) writeTo(b []byte, dst netip.AddrPort, ifIndex int) (int, error) {
+	var cm *ipv4.ControlMessage
+	if ifIndex != 0 {
+		cm = &ipv4.ControlMessage{IfIndex: ifIndex}
+	}
+	return c.pc.WriteTo(b, cm, net.UDPAddrFromAddrPort(dst))
+}
+
+func (c *conn) joinGroup(ifIndex int, group netip.Addr) error {
+	return c.setMreqn(unix.IP_ADD_MEMBERSHIP, ifIndex, group)
+}
+
+func (c *conn) leaveGroup(ifIndex int, group netip.Addr) error {
+	return c.setMreqn(unix.IP_DROP_MEMBERSHIP, ifIndex, group)
+}
+
+// setMreqn sets a membership option with struct ip_mreqn, which names the
+// interface by index only, so no interface lookup (in whichever namespace
+// the calling thread happens to be) is needed.
+func (c *conn) setMreqn(opt, ifIndex int, group netip.Addr) error {
+	if ifIndex > math.MaxInt32 {
+		return fmt.Errorf("ifindex %d out of range", ifIndex)
+	}
+	mreq := &unix.IPMreqn{Multiaddr: group.As4(), Ifindex: int32(ifIndex)}
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, opt, mreq)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return os.NewSyscallError("setsockopt", serr)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package udp_test
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/lanfind/lanfind/internal/udp"
+	"golang.org/x/sys/unix"
+)
+
+func TestSocketOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    udp.Options
+		want map[string]int // SO_RCVBUF: at least (Linux doubles it)
+	}{
+		{"defaults", udp.Options{}, map[string]int{"IP_MULTICAST_TTL": 1, "IP_MULTICAST_LOOP": 1}},
+		{"set", udp.Options{MulticastTTL: 4, NoMulticastLoopback: true, ReadBuffer: 100000},
+			map[string]int{"IP_MULTICAST_TTL": 4, "IP_MULTICAST_LOOP": 0, "SO_RCVBUF": 100000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var uc *net.UDPConn
+			tc.o.ListenPacket = func(ctx context.Context, network, address string) (net.PacketConn, error) {
+				pc, err := udp.ListenConfig().ListenPacket(ctx, network, address)
+				uc, _ = pc.(*net.UDPConn)
+				return pc, err
+			}
+			listen(t, localhost, tc.o)
+			want := map[string]int{
+				"SO_REUSEADDR":    1,
+				"SO_REUSEPORT":    1,
+				"SO_BROADCAST":    1,
+				"IP_MTU_DISCOVER": unix.IP_PMTUDISC_DO,
+				"IP_PKTINFO":      1,
+			}
+			for k, v := range tc.want {
+				want[k] = v
+			}
+			opts := map[string][2]int{
+				"SO_REUSEADDR":      {unix.SOL_SOCKET, unix.SO_REUSEADDR},
+				"SO_REUSEPORT":      {unix.SOL_SOCKET, unix.SO_REUSEPORT},
+				"SO_BROADCAST":      {unix.SOL_SOCKET, unix.SO_BROADCAST},
+				"SO_RCVBUF":         {unix.SOL_SOCKET, unix.SO_RCVBUF},
+				"IP_MTU_DISCOVER":   {unix.IPPROTO_IP, unix.IP_MTU_DISCOVER},
+				"IP_PKTINFO":        {unix.IPPROTO_IP, unix.IP_PKTINFO},
+				"IP_MULTICAST_TTL":  {unix.IPPROTO_IP, unix.IP_MULTICAST_TTL},
+				"IP_MULTICAST_LOOP": {unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP},
+			}
+			rc, err := uc.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, v := range want {
+				o := opts[name]
+				var got int
+				var gerr error
+				if err := rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), o[0], o[1]) }); err != nil {
+					t.Fatal(err)
+				}
+				if gerr != nil {
+					t.Errorf("get %s: %v", name, gerr)
+				} else if name == "SO_RCVBUF" && got < v || name != "SO_RCVBUF" && got != v {
+					t.Errorf("%s: got %d, want %d", name, got, v)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+// Package udp is the only place lanfind opens and configures sockets.
+//
+// [Listen] opens an IPv4 UDP socket through [ListenConfig] (or an injected
+// [ListenFunc]), wraps it with golang.org/x/net/ipv4 and returns it as a
+// [Conn]: a small interface that reads a datagram together with its arrival
+// interface and destination address ([Meta]), writes a datagram out of a
+// chosen interface, joins and leaves multicast groups by interface index, and
+// supports read deadlines and Close. Package udptest implements the same
+// interface in memory for tests that must not touch a network.
+//
+// The package knows nothing about beacons, interface lists or loops; callers
+// choose the addresses. It does not send anything by itself.
+//
+// # Broadcast and multicast
+//
+// Sockets are opened with SO_REUSEADDR and SO_REUSEPORT, so several lanfind
+// processes on one host can bind the discovery port, and every one of them
+// receives each broadcast and multicast datagram (a unicast datagram reaches
+// only one of them). SO_BROADCAST is set so a sender may write to a subnet's
+// directed broadcast address (RFC 919, RFC 922). Multicast (RFC 1112) uses
+// TTL 1 by default, so beacons never leave the link, and loopback on, so
+// listeners on the sending host see them too; lanfind uses an
+// administratively scoped group (RFC 2365).
+//
+// Interfaces are named only by index, never looked up by name or through the
+// stdlib interface list: both act on the calling thread's network namespace,
+// and a Conn may be used from goroutines running in another one.
+//
+// # Reading
+//
+// [Conn.ReadFrom] reads one datagram. A datagram longer than the buffer is
+// truncated: ReadFrom fills the buffer, returns n == len(b) and no error,
+// and the rest of the datagram is lost. Callers that must detect oversize
+// datagrams read into a buffer one byte longer than the largest they accept
+// and drop any read with n == len(b).
+//
+// Read errors are returned as the net package reports them (a *net.OpError),
+// so os.IsTimeout and errors.Is(err, os.ErrDeadlineExceeded) detect an
+// expired deadline, and errors.Is(err, net.ErrClosed) detects a read that
+// [Conn.Close] ended: that is normal shutdown, not a failure.
+//
+// # Platforms
+//
+// On Linux the outgoing interface of every write (unicast, broadcast or
+// multicast) is chosen with IP_PKTINFO, and groups are joined with
+// ip_mreqn, both by interface index. Other systems use what
+// golang.org/x/net/ipv4 offers: IP_PKTINFO where it exists (macOS),
+// IP_MULTICAST_IF for multicast writes, and MCAST_JOIN_GROUP; on systems
+// without IP_PKTINFO (FreeBSD) a broadcast leaves by the route to its
+// directed broadcast address. The don't-fragment bit is set on Linux, macOS
+// and FreeBSD.
+package udp

@@ -1,0 +1,112 @@
+package udp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Meta is what the kernel told us about one received datagram.
+type Meta struct {
+	// IfIndex is the index of the interface the datagram arrived on.
+	IfIndex int
+	// Dst is the datagram's destination address: a unicast address of
+	// this host, a subnet broadcast address, or a multicast group.
+	Dst netip.Addr
+}
+
+// Conn is a UDP socket configured for lanfind. Implementations are safe for
+// concurrent use by one reader and many writers; Close and SetReadDeadline
+// may be called from any goroutine.
+type Conn interface {
+	// ReadFrom reads one datagram into b. A datagram longer than b is
+	// truncated to len(b) bytes without an error. After Close it returns an
+	// error wrapping net.ErrClosed; after the read deadline one wrapping
+	// os.ErrDeadlineExceeded.
+	ReadFrom(b []byte) (n int, src netip.AddrPort, m Meta, err error)
+	// WriteTo sends b to dst out of the interface with index ifIndex
+	// (0: let routing choose).
+	WriteTo(b []byte, dst netip.AddrPort, ifIndex int) (int, error)
+	// JoinGroup joins the multicast group on the interface.
+	JoinGroup(ifIndex int, group netip.Addr) error
+	// LeaveGroup leaves the multicast group on the interface.
+	LeaveGroup(ifIndex int, group netip.Addr) error
+	// SetReadDeadline sets the deadline for pending and future reads; a
+	// time in the past unblocks a pending read at once.
+	SetReadDeadline(t time.Time) error
+	// LocalAddr reports the bound address.
+	LocalAddr() netip.AddrPort
+	// Close closes the socket; a pending read returns net.ErrClosed.
+	Close() error
+}
+
+// ListenFunc opens a packet socket. It has the shape of
+// (*net.ListenConfig).ListenPacket and must return a *net.UDPConn.
+type ListenFunc func(ctx context.Context, network, address string) (net.PacketConn, error)
+
+// Options configures [Listen]. The zero value is valid.
+type Options struct {
+	// ListenPacket opens the socket, with network "udp4". Defaults to
+	// ListenConfig().ListenPacket. Tests inject one that opens the socket
+	// in another network namespace.
+	ListenPacket ListenFunc
+	// ReadBuffer is the socket receive buffer size in bytes (SO_RCVBUF).
+	// Defaults to 0: leave the system default.
+	ReadBuffer int
+	// MulticastTTL is the IP TTL of multicast datagrams, 1 to 255.
+	// Defaults to 0, meaning 1: multicast stays on the link.
+	MulticastTTL int
+	// NoMulticastLoopback stops multicast datagrams sent on this socket
+	// from being delivered to sockets on the sending host. Defaults to
+	// false: loopback on, so listeners on the same host see beacons.
+	NoMulticastLoopback bool
+}
+
+// Listen opens a UDP socket bound to addr (an IPv4 address, or the zero
+// AddrPort for 0.0.0.0 with an ephemeral port) and configures it for
+// lanfind: control messages for the arrival interface and destination
+// address, multicast TTL and loopback, receive buffer. It opens the socket
+// on the calling goroutine, so the socket belongs to that thread's network
+// namespace when ListenPacket does not pick one itself.
+func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
+	a := addr.Addr().Unmap()
+	if !addr.Addr().IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	if !a.Is4() {
+		return nil, fmt.Errorf("udp: listen %s: not an IPv4 address", addr)
+	}
+	addr = netip.AddrPortFrom(a, addr.Port())
+	ttl := o.MulticastTTL
+	if ttl == 0 {
+		ttl = 1
+	}
+	if ttl < 0 || ttl > 255 {
+		return nil, fmt.Errorf("udp: listen %s: multicast ttl %d out of range 1 to 255", addr, o.MulticastTTL)
+	}
+	if o.ReadBuffer < 0 {
+		return nil, fmt.Errorf("udp: listen %s: negative read buffer size %d", addr, o.ReadBuffer)
+	}
+	listen := o.ListenPacket
+	if listen == nil {
+		listen = ListenConfig().ListenPacket
+	}
+	pc, err := listen(ctx, "udp4", addr.String())
+	if err != nil {
+		return nil, fmt.Errorf("udp: listen %s: %w", addr, err)
+	}
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		err := fmt.Errorf("udp: listen %s: ListenPacket returned %T, want *net.UDPConn", addr, pc)
+		return nil, errors.Join(err, pc.Close())
+	}
+	c, err := newConn(uc, ttl, !o.NoMulticastLoopback, o.ReadBuffer)
+	if err != nil {
+		err := fmt.Errorf("udp: listen %s: %w", addr, err)
+		return nil, errors.Join(err, uc.Close())
+	}
+	return c, nil
+}
