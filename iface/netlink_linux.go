@@ -1,0 +1,133 @@
+package iface
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+)
+
+// Netlink lists interfaces through a netlink handle. Every call acts on the
+// network namespace the handle was created in, not on the namespace of the
+// calling thread, so a Netlink made inside a namespace (for example in a
+// test harness's host) keeps describing it from any goroutine.
+//
+// A Netlink is safe for concurrent use.
+type Netlink struct {
+	// mu guards h and closed.
+	mu     sync.Mutex
+	h      *netlink.Handle
+	own    bool // h was created by NewNetlink; Close closes it
+	closed bool
+}
+
+var _ Lister = (*Netlink)(nil)
+
+// NewNetlink returns a lister that uses h. When h is nil it creates a handle
+// for the calling thread's current network namespace right away (the
+// namespace is fixed at this point), closed by [Netlink.Close]; a handle the
+// caller passes stays the caller's to close, after the Netlink is done with it.
+func NewNetlink(h *netlink.Handle) (*Netlink, error) {
+	if h != nil {
+		return &Netlink{h: h}, nil
+	}
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil, fmt.Errorf("iface: open netlink handle: %w", err)
+	}
+	return &Netlink{h: h, own: true}, nil
+}
+
+// dumpAttempts bounds retries of a netlink dump that the kernel interrupted
+// because the interface list changed while it was being read.
+const dumpAttempts = 5
+
+// Interfaces lists the links of the handle's namespace and their IPv4
+// addresses, sorted by index. A dump interrupted by a concurrent change is
+// retried a few times before it is reported.
+func (n *Netlink) Interfaces() ([]Interface, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, errors.New("iface: netlink lister is closed")
+	}
+	var err error
+	for range dumpAttempts {
+		var out []Interface
+		out, err = n.dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return out, err
+		}
+	}
+	return nil, err
+}
+
+func (n *Netlink) dump() ([]Interface, error) {
+	links, err := n.h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("iface: list links: %w", err)
+	}
+	// One dump for every link's addresses: AddrList with a link filters a
+	// full dump anyway.
+	addrs, err := n.h.AddrList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("iface: list IPv4 addresses: %w", err)
+	}
+	out := make([]Interface, 0, len(links))
+	byIndex := make(map[int]int, len(links))
+	for _, l := range links {
+		la := l.Attrs()
+		i := Interface{
+			Index: la.Index,
+			Name:  la.Name,
+			Flags: fromNetFlags(la.Flags),
+			MTU:   la.MTU,
+		}
+		if la.RawFlags&flagIFFRunning != 0 || la.OperState == netlink.OperUp {
+			i.Flags |= FlagRunning
+		}
+		if !allZero(la.HardwareAddr) {
+			i.HardwareAddr = slices.Clone(la.HardwareAddr)
+		}
+		byIndex[i.Index] = len(out)
+		out = append(out, i)
+	}
+	for _, a := range addrs {
+		k, ok := byIndex[a.LinkIndex]
+		if !ok {
+			continue // the link appeared after the link dump
+		}
+		if ad, ok := newAddr(a.IPNet, a.Broadcast); ok {
+			out[k].Addrs = append(out[k].Addrs, ad)
+		}
+	}
+	sortByIndex(out)
+	return out, nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Close closes the handle if NewNetlink created it. Later calls to
+// Interfaces fail. Close is idempotent and safe for concurrent use.
+func (n *Netlink) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	if n.own {
+		n.h.Close()
+	}
+	n.h = nil
+	return nil
+}
