@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitNotFound = 1 // nothing matched, or a runtime failure
+	exitUsage    = 2 // bad command line or configuration
+)
+
+// exitError carries an exit code and a message for stderr.
+type exitError struct {
+	code int
+	msg  string
+	hint string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// notFound is returned by commands that found nothing; it prints nothing.
+var errNotFound = &exitError{code: exitNotFound}
+
+// run is the whole program: main only adds signals and os.Exit.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	if len(args) > 1 {
+		args = append(args[:1:1], permute(app, args[1:])...)
+	}
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "lanfind: error: %s\n", ee.msg)
+		}
+		if ee.hint != "" {
+			fmt.Fprintf(stderr, "lanfind: hint: %s\n", ee.hint)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "lanfind: error: %s\n", err)
+	return exitUsage
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:                      "lanfind",
+		Usage:                     "announce and find services on the local network, with no server and no configuration",
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		HideVersion:               true,
+		DisableSliceFlagSeparator: true,
+		ExitErrHandler:            func(*cli.Context, error) {}, // exit codes are decided by run
+		OnUsageError:              onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("unknown command %q (try \"lanfind help\")", c.Args().First())
+			}
+			cli.ShowAppHelp(c)
+			return &exitError{code: exitUsage}
+		},
+		Commands: []*cli.Command{
+			announceCommand(),
+			listCommand(),
+			resolveCommand(),
+			watchCommand(),
+			ifaceCommand(),
+		},
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
+	}
+	return app
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageErrorf("%s", strings.TrimPrefix(err.Error(), "flag provided but not defined: "))
+}
+
+// permute moves a command's positional arguments after its flags, so that
+// flags work wherever users type them ("lanfind resolve db --timeout 1s");
+// the flag package stops at the first positional argument. Everything after
+// "--" stays as it is.
+func permute(app *cli.App, args []string) []string {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range app.Commands {
+		if c.HasName(args[0]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	flags := []string{args[0]}
+	var pos []string
+	rest := args[1:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			pos = append(pos, rest[i:]...)
+			i = len(rest)
+		case len(a) > 1 && strings.HasPrefix(a, "-"):
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if len(pos) > 0 && pos[0] != "--" {
+		flags = append(flags, "--")
+	}
+	return append(flags, pos...)
+}
+
+// Flags every command shares.
+var (
+	flagPort = &cli.UintFlag{
+		Name:    "discovery-port",
+		Usage:   "UDP `PORT` lanfind itself uses for discovery",
+		EnvVars: []string{"LANFIND_PORT"},
+		Value:   beacon.DefaultPort,
+	}
+	flagGroup = &cli.StringFlag{
+		Name:    "group",
+		Usage:   "IPv4 multicast `GROUP` (239.0.0.0/8 recommended)",
+		EnvVars: []string{"LANFIND_GROUP"},
+		Value:   beacon.DefaultGroup.String(),
+	}
+	flagIface = &cli.StringSliceFlag{
+		Name:  "iface",
+		Usage: "use only interface `NAME` (repeatable; default: every usable interface)",
+	}
+	flagNoBroadcast = &cli.BoolFlag{Name: "no-broadcast", Usage: "do not use subnet broadcast"}
+	flagNoMulticast = &cli.BoolFlag{Name: "no-multicast", Usage: "do not use multicast"}
+	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug details to stderr"}
+	flagJSON        = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"}
+)
+
+func commonFlags(extra ...cli.Flag) []cli.Flag {
+	return append(extra, flagPort, flagGroup, flagIface, flagNoBroadcast, flagNoMulticast, flagVerbose)
+}
+
+// common holds the parsed shared flags.
+type common struct {
+	port        uint16
+	group       netip.Addr
+	ifaces      []string
+	noBroadcast bool
+	noMulticast bool
+	log         *slog.Logger
+}
+
+func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
+	var o common
+	p := c.Uint("discovery-port")
+	if p == 0 || p > 65535 {
+		return o, usageErrorf("--discovery-port %d: want 1 to 65535", p)
+	}
+	o.port = uint16(p)
+	g, err := netip.ParseAddr(c.String("group"))
+	if err != nil || !g.Is4() || !g.IsMulticast() {
+		return o, usageErrorf("--group %q: want an IPv4 multicast address such as %s", c.String("group"), beacon.DefaultGroup)
+	}
+	o.group = g
+	for _, n := range c.StringSlice("iface") {
+		if n == "" || len(n) > 15 || strings.ContainsAny(n, "/ \t\n") {
+			return o, usageErrorf("--iface %q: not an interface name", n)
+		}
+		o.ifaces = append(o.ifaces, n)
+	}
+	o.noBroadcast, o.noMulticast = c.Bool("no-broadcast"), c.Bool("no-multicast")
+	if o.noBroadcast && o.noMulticast {
+		return o, usageErrorf("--no-broadcast and --no-multicast together leave nothing to send with")
+	}
+	level := defaultLevel
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	o.log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+	return o, nil
+}
+
+// runtimeError wraps a library error for stderr with exit code 1, or 2 when
+// it is about configuration (interfaces that do not exist, and the like).
+func runtimeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := exitNotFound
+	msg := err.Error()
+	var hint string
+	var selErr *iface.SelectError
+	switch {
+	case errors.As(err, &selErr):
+		code = exitUsage
+		hint = "run \"lanfind iface\" to see the interfaces and why each is or is not used"
+	case errors.Is(err, beacon.ErrTooBig), errors.Is(err, beacon.ErrMalformed):
+		code = exitUsage
+	case errors.Is(err, os.ErrPermission):
+		hint = "is a firewall or a sandbox refusing broadcast or multicast here?"
+	}
+	return &exitError{code: code, msg: msg, hint: hint}
+}

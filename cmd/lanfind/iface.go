@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/iface"
+)
+
+func ifaceCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "iface",
+		Usage:     "show interfaces, their addresses and which lanfind uses",
+		UsageText: "lanfind iface [--iface IF]... [--json]",
+		Flags:     commonFlags(flagJSON),
+		Action:    runIface,
+	}
+}
+
+type jsonIface struct {
+	Name     string      `json:"name"`
+	Index    int         `json:"index"`
+	Flags    []string    `json:"flags"`
+	MTU      int         `json:"mtu"`
+	MAC      string      `json:"mac"`
+	Addrs    []jsonIfAdr `json:"addrs"`
+	Selected bool        `json:"selected"`
+	Reason   string      `json:"reason,omitempty"`
+	Targets  []string    `json:"targets"`
+}
+
+type jsonIfAdr struct {
+	Prefix    string `json:"prefix"`
+	Broadcast string `json:"broadcast,omitempty"`
+}
+
+func runIface(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageErrorf("iface takes no arguments, got %q", c.Args().First())
+	}
+	o, err := parseCommon(c, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	lister, closeLister, err := iface.System()
+	if err != nil {
+		return runtimeError(err)
+	}
+	defer closeLister()
+	all, err := lister.Interfaces()
+	if err != nil {
+		return runtimeError(err)
+	}
+	sel, selErr := iface.Select(all, o.ifaces)
+	if selErr != nil && len(o.ifaces) > 0 {
+		return runtimeError(selErr)
+	}
+	selected := map[int]bool{}
+	for _, i := range sel {
+		selected[i.Index] = true
+	}
+	targets := map[int][]string{}
+	for _, t := range iface.Targets(sel, iface.TargetOptions{Group: o.group, Port: o.port, NoBroadcast: o.noBroadcast, NoMulticast: o.noMulticast}) {
+		targets[t.IfIndex] = append(targets[t.IfIndex], t.Dst.String())
+	}
+	var out []jsonIface
+	for _, i := range all {
+		j := jsonIface{Name: i.Name, Index: i.Index, Flags: strings.Split(i.Flags.String(), "|"), MTU: i.MTU,
+			MAC: i.HardwareAddr.String(), Addrs: []jsonIfAdr{}, Selected: selected[i.Index], Targets: []string{}}
+		if i.Flags == 0 {
+			j.Flags = []string{}
+		}
+		if !j.Selected {
+			if ok, why := i.Usable(); !ok {
+				j.Reason = why
+			} else {
+				j.Reason = "not named by --iface"
+			}
+		}
+		for _, a := range i.Addrs {
+			ja := jsonIfAdr{Prefix: a.Prefix.String()}
+			if a.Broadcast.IsValid() {
+				ja.Broadcast = a.Broadcast.String()
+			}
+			j.Addrs = append(j.Addrs, ja)
+		}
+		j.Targets = append(j.Targets, targets[i.Index]...)
+		out = append(out, j)
+	}
+	if c.Bool("json") {
+		if out == nil {
+			out = []jsonIface{}
+		}
+		return runtimeError(writeJSON(c.App.Writer, out))
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tINDEX\tFLAGS\tADDRESS\tBROADCAST\tUSED")
+	for _, j := range out {
+		used := "yes"
+		if !j.Selected {
+			used = "no: " + j.Reason
+		}
+		addrs, brds := []string{}, []string{}
+		for _, a := range j.Addrs {
+			addrs = append(addrs, a.Prefix)
+			brds = append(brds, orDash(a.Broadcast))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", clean(j.Name, 16), j.Index, strings.Join(j.Flags, ","),
+			orDash(strings.Join(addrs, ",")), orDash(strings.Join(brds, ",")), used)
+	}
+	if selErr != nil {
+		tw.Flush()
+		return runtimeError(selErr)
+	}
+	return runtimeError(tw.Flush())
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+)
+
+func watchCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "watch",
+		Usage:     "print one line per change until interrupted",
+		UsageText: "lanfind watch [--name N] [--type T] [--json]",
+		Description: "Events: up (first heard), update (metadata, port or addresses changed),\n" +
+			"down with reason goodbye (the announcer stopped) or expired (its TTL ran out).\n" +
+			"--json prints one object per line: {\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
+		Flags: commonFlags(
+			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
+			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
+			flagJSON,
+		),
+		Action: runWatch,
+	}
+}
+
+func runWatch(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageErrorf("watch takes no arguments, got %q", c.Args().First())
+	}
+	o, err := parseCommon(c, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	if err := checkName("--name", c.String("name"), false); err != nil {
+		return err
+	}
+	if err := checkName("--type", c.String("type"), false); err != nil {
+		return err
+	}
+	l, err := newListener(c, o, c.String("name"), c.String("type"))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	asJSON := c.Bool("json")
+	w := c.App.Writer
+	var werr error
+	err = l.Run(c.Context, func(ev discover.Event) {
+		if werr != nil {
+			return
+		}
+		if asJSON {
+			werr = writeJSON(w, jsonEvent{Event: ev.Kind.String(), Reason: ev.Reason, Service: toJSON(ev.Service)})
+			return
+		}
+		r := ev.Service
+		what := ev.Kind.String()
+		if ev.Reason != "" {
+			what += " (" + ev.Reason + ")"
+		}
+		_, werr = fmt.Fprintf(w, "%-16s %s %s %s %s %s %s\n", what, clean(r.Name, 32), orDash(clean(r.Type, 24)),
+			r.AddrPort(), orDash(r.Iface), orDash(clean(r.Host, 32)), orDash(metaString(r.Meta)))
+	})
+	logStats(o.log, l)
+	if werr != nil {
+		return runtimeError(werr)
+	}
+	return runtimeError(err)
+}

@@ -1,0 +1,386 @@
+package discover
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/udp"
+)
+
+// ErrNotFound is returned by [Listener.Resolve] when no instance answered
+// before the context ended.
+var ErrNotFound = errors.New("discover: no matching service found")
+
+// Config configures a [Listener]. The zero value is valid.
+type Config struct {
+	// Name, if set, limits results to services with exactly this name.
+	// Resolve requires it.
+	Name string
+	// Type, if set, limits results to services of exactly this type.
+	Type string
+	// Port is the UDP port lanfind uses for discovery. Defaults to
+	// [beacon.DefaultPort].
+	Port uint16
+	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
+	Group netip.Addr
+	// Interfaces names the interfaces to listen and query on. Defaults to
+	// every usable interface (see [iface.Select]).
+	Interfaces []string
+	// NoBroadcast disables queries to subnet broadcast addresses.
+	NoBroadcast bool
+	// NoMulticast disables joining the group and queries to it.
+	NoMulticast bool
+	// QuietWindow is how long Collect waits after a repeated query for new
+	// answers before it considers the answers settled. Defaults to 100ms.
+	QuietWindow time.Duration
+	// Lister lists interfaces. Defaults to the system lister for the
+	// calling goroutine's network namespace.
+	Lister iface.Lister
+	// ListenPacket opens the sockets. Defaults to the internal/udp opener.
+	ListenPacket udp.ListenFunc
+	// Logger receives logs. Nil discards them.
+	Logger *slog.Logger
+
+	listen testhook.Listen // tests: opens conns instead of udp.Listen
+}
+
+// Path is one way an instance was heard: an arrival interface and the
+// datagram's source address.
+type Path struct {
+	Iface    string
+	IfIndex  int
+	Addr     netip.Addr
+	LastSeen time.Time
+}
+
+// Result is one service instance.
+type Result struct {
+	// Instance is the announcer's instance ID.
+	Instance uint64
+	Name     string
+	Type     string
+	// Port is the announced service's port.
+	Port uint16
+	// Host is the announcer's host name.
+	Host string
+	// Addrs are the addresses the announcer reports for itself.
+	Addrs []netip.Addr
+	Meta  map[string]string
+	// TTL is how long the announcer asked to be remembered.
+	TTL time.Duration
+	// Addr is the source address of the first datagram heard from the
+	// instance: the address to connect to from this host. Iface is the
+	// interface it arrived on.
+	Addr  netip.Addr
+	Iface string
+	// Paths lists every interface and source address the instance was
+	// heard through, ordered by interface index and address.
+	Paths    []Path
+	LastSeen time.Time
+	// Conflict reports whether another sender claims the same instance ID
+	// from a different address (for example a cloned machine).
+	Conflict bool
+	// Sender is the announcing process's random sender ID.
+	Sender uint64
+}
+
+// AddrPort returns Addr with the service's port.
+func (r Result) AddrPort() netip.AddrPort { return netip.AddrPortFrom(r.Addr, r.Port) }
+
+// EventKind says what happened to an instance.
+type EventKind int
+
+// Event kinds.
+const (
+	EventUp     EventKind = iota + 1 // first heard
+	EventUpdate                      // metadata, port, addresses or paths changed
+	EventDown                        // gone; see Event.Reason
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventUp:
+		return "up"
+	case EventUpdate:
+		return "update"
+	case EventDown:
+		return "down"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Reasons for [EventDown].
+const (
+	ReasonGoodbye = "goodbye" // the announcer said goodbye
+	ReasonExpired = "expired" // nothing refreshed it within its TTL
+)
+
+// Event is one change reported by [Listener.Run].
+type Event struct {
+	Kind    EventKind
+	Reason  string // set for EventDown
+	Service Result
+}
+
+// Stats counts what a Listener received. All fields are totals since New.
+type Stats struct {
+	Received       uint64 // datagrams read from both sockets
+	Accepted       uint64 // announcements, replies and goodbyes processed
+	Duplicates     uint64 // copies of a message already processed
+	Foreign        uint64 // datagrams without the lanfind magic
+	Malformed      uint64 // lanfind datagrams that failed to parse
+	Unsupported    uint64 // datagrams of an unknown protocol version
+	UnknownRequest uint64 // replies whose request ID this listener never sent
+	QueriesSent    uint64 // query datagrams sent
+	SendErrors     uint64 // query datagrams the kernel refused
+}
+
+// Listener finds services. Its methods are safe for concurrent use, but only
+// one of Run, Collect and Resolve may be active at a time.
+type Listener struct {
+	cfg     Config
+	log     *slog.Logger
+	id      uint64
+	seq     atomic.Uint32
+	ifs     []iface.Interface
+	ifNames map[int]string
+	targets []iface.Target
+	bconn   udp.Conn // bound to the lanfind port: beacons and goodbyes
+	qconn   udp.Conn // ephemeral port: sends queries, receives replies
+
+	in        chan packet
+	done      chan struct{}
+	busy      atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+
+	stats struct {
+		received, accepted, dups, foreign, malformed, unsupported, unknownReq, sent, sendErrors atomic.Uint64
+	}
+}
+
+type packet struct {
+	b   beacon.Beacon
+	src netip.AddrPort
+	m   udp.Meta
+	at  time.Time
+}
+
+// New validates cfg, lists interfaces, opens both sockets and joins the
+// group, on the calling goroutine (and so in its network namespace). It
+// starts reading at once; the caller must Close the Listener.
+func New(cfg Config) (*Listener, error) {
+	cfg.Interfaces = slices.Clone(cfg.Interfaces)
+	if cfg.Port == 0 {
+		cfg.Port = beacon.DefaultPort
+	}
+	if !cfg.Group.IsValid() {
+		cfg.Group = beacon.DefaultGroup
+	}
+	if !cfg.Group.Is4() || !cfg.Group.IsMulticast() {
+		return nil, fmt.Errorf("discover: group %s is not an IPv4 multicast address", cfg.Group)
+	}
+	if cfg.NoBroadcast && cfg.NoMulticast {
+		return nil, errors.New("discover: both broadcast and multicast are disabled")
+	}
+	if len(cfg.Name) > beacon.MaxNameLen || len(cfg.Type) > beacon.MaxTypeLen {
+		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
+	}
+	if cfg.QuietWindow <= 0 {
+		cfg.QuietWindow = 100 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Listener{cfg: cfg, log: cfg.Logger, id: randUint64(), in: make(chan packet, 256), done: make(chan struct{})}
+
+	lister := cfg.Lister
+	if lister == nil {
+		sys, closeSys, err := iface.System()
+		if err != nil {
+			return nil, fmt.Errorf("discover: %w", err)
+		}
+		defer closeSys() // interfaces are listed once, here
+		lister = sys
+	}
+	all, err := lister.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("discover: list interfaces: %w", err)
+	}
+	l.ifs, err = iface.Select(all, cfg.Interfaces)
+	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	l.ifNames = make(map[int]string, len(all))
+	for _, i := range all {
+		l.ifNames[i.Index] = i.Name
+	}
+	l.targets = iface.Targets(l.ifs, iface.TargetOptions{Group: cfg.Group, Port: cfg.Port, NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast})
+	if len(l.targets) == 0 {
+		return nil, fmt.Errorf("discover: no broadcast or multicast destination on the selected interfaces")
+	}
+
+	listen := cfg.listen
+	if listen == nil {
+		listen = udp.Listen
+	}
+	opts := udp.Options{ListenPacket: cfg.ListenPacket, ReadBuffer: 1 << 20}
+	l.bconn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), cfg.Port), opts)
+	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	l.qconn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), 0), opts)
+	if err != nil {
+		l.bconn.Close()
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	if !cfg.NoMulticast {
+		if err := l.joinAll(); err != nil && cfg.NoBroadcast {
+			l.bconn.Close()
+			l.qconn.Close()
+			return nil, fmt.Errorf("discover: %w", err)
+		}
+	}
+	l.wg.Add(2)
+	go l.readLoop(l.bconn)
+	go l.readLoop(l.qconn)
+	return l, nil
+}
+
+// joinAll joins the group on every multicast-capable selected interface. It
+// fails only when no join succeeded; the other failures are logged.
+func (l *Listener) joinAll() error {
+	var errs []error
+	joined := 0
+	for _, ifc := range l.ifs {
+		if ifc.Flags&iface.FlagMulticast == 0 {
+			continue
+		}
+		if err := l.bconn.JoinGroup(ifc.Index, l.cfg.Group); err != nil {
+			err = fmt.Errorf("join %s on %s: %w", l.cfg.Group, ifc.Name, err)
+			l.log.Warn(err.Error())
+			errs = append(errs, err)
+			continue
+		}
+		joined++
+	}
+	if joined == 0 && len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// Interfaces returns the selected interfaces.
+func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.ifs) }
+
+// Stats returns the counters.
+func (l *Listener) Stats() Stats {
+	return Stats{
+		Received:       l.stats.received.Load(),
+		Accepted:       l.stats.accepted.Load(),
+		Duplicates:     l.stats.dups.Load(),
+		Foreign:        l.stats.foreign.Load(),
+		Malformed:      l.stats.malformed.Load(),
+		Unsupported:    l.stats.unsupported.Load(),
+		UnknownRequest: l.stats.unknownReq.Load(),
+		QueriesSent:    l.stats.sent.Load(),
+		SendErrors:     l.stats.sendErrors.Load(),
+	}
+}
+
+// Close closes both sockets and waits for the reading goroutines. It is
+// idempotent and safe to call from any goroutine; an active Run, Collect or
+// Resolve returns.
+func (l *Listener) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.done)
+		l.closeErr = errors.Join(l.bconn.Close(), l.qconn.Close())
+		l.wg.Wait()
+	})
+	return l.closeErr
+}
+
+// readLoop reads and parses datagrams from c until it is closed.
+func (l *Listener) readLoop(c udp.Conn) {
+	defer l.wg.Done()
+	buf := make([]byte, beacon.MaxSize+1)
+	for {
+		n, src, m, err := c.ReadFrom(buf)
+		if err != nil {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			l.log.Warn("read failed", "err", err)
+			select {
+			case <-l.done:
+				return
+			case <-time.After(100 * time.Millisecond): // do not spin on a persistent error
+			}
+			continue
+		}
+		l.stats.received.Add(1)
+		p := buf[:n]
+		if !beacon.LooksLikeBeacon(p) {
+			l.stats.foreign.Add(1)
+			l.log.Debug("dropped foreign datagram", "src", src.String(), "len", n)
+			continue
+		}
+		b, err := beacon.Parse(p)
+		if err != nil {
+			if errors.Is(err, beacon.ErrVersion) {
+				l.stats.unsupported.Add(1)
+			} else {
+				l.stats.malformed.Add(1)
+			}
+			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
+			continue
+		}
+		if b.Sender == l.id || b.Kind == beacon.KindQuery {
+			continue
+		}
+		select {
+		case l.in <- packet{b: b, src: src, m: m, at: time.Now()}:
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// claim marks the Listener busy for one operation.
+func (l *Listener) claim() (release func(), err error) {
+	if !l.busy.CompareAndSwap(false, true) {
+		return nil, errors.New("discover: another Run, Collect or Resolve is active")
+	}
+	select {
+	case <-l.done:
+		l.busy.Store(false)
+		return nil, net.ErrClosed
+	default:
+	}
+	return func() { l.busy.Store(false) }, nil
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
+}

@@ -1,0 +1,5 @@
+package discover
+
+import "errors"
+
+var errNoName = errors.New("discover: Resolve needs Config.Name")

@@ -1,0 +1,319 @@
+package discover_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/udp/udptest"
+)
+
+// fakeHost is a simulated host on a udptest hub with the matching static
+// interface list.
+type fakeHost struct {
+	h      *udptest.Host
+	lister iface.Static
+	addr   netip.Addr
+}
+
+func addHost(hub *udptest.Hub, name, prefix string) fakeHost {
+	p := netip.MustParsePrefix(prefix)
+	ui := udptest.Interface{Index: 2, Name: "eth0", Prefix: p}
+	h := hub.AddHost(name, ui)
+	hw := net.HardwareAddr{2, 0, 0, 0, 0, byte(p.Addr().As4()[3])}
+	return fakeHost{h: h, addr: p.Addr(), lister: iface.Static{{
+		Index: 2, Name: "eth0", Flags: iface.FlagUp | iface.FlagRunning | iface.FlagBroadcast | iface.FlagMulticast,
+		MTU: 1500, HardwareAddr: hw, Addrs: []iface.Addr{{Prefix: p, Broadcast: ui.Broadcast()}},
+	}}}
+}
+
+func (f fakeHost) sender(t *testing.T, cfg announce.Config) *announce.Sender {
+	t.Helper()
+	cfg.Lister = f.lister
+	if cfg.Hostname == "" {
+		cfg.Hostname = "host-" + f.addr.String()
+	}
+	if cfg.MachineID == "" {
+		cfg.MachineID = "machine"
+	}
+	testhook.AnnounceListen(&cfg, f.h.Listen)
+	s, err := announce.New(cfg)
+	if err != nil {
+		t.Fatalf("announce.New: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// run starts s.Run and returns a function that cancels it and waits.
+func run(t *testing.T, s *announce.Sender) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := s.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			wg.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func (f fakeHost) listener(t *testing.T, cfg discover.Config) *discover.Listener {
+	t.Helper()
+	cfg.Lister = f.lister
+	testhook.DiscoverListen(&cfg, f.h.Listen)
+	l, err := discover.New(cfg)
+	if err != nil {
+		t.Fatalf("discover.New: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func names(rs []discover.Result) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func TestCollectSettlesQuickly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		var want []string
+		for i := range 5 {
+			h := addHost(hub, fmt.Sprintf("h%d", i), fmt.Sprintf("10.1.0.%d/24", 10+i))
+			name := fmt.Sprintf("svc%d", i)
+			want = append(want, name)
+			run(t, h.sender(t, announce.Config{Services: []announce.Service{{Name: name, Type: "t", Port: uint16(1000 + i)}}}))
+		}
+		synctest.Wait()
+		l := q.listener(t, discover.Config{})
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		rs, err := l.Collect(ctx)
+		elapsed := time.Since(start)
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		if got := names(rs); !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+		// Attempt 0 at 0, attempt 1 at 100ms, quiet window 100ms: settled
+		// at 200ms, far below the 5s bound.
+		if elapsed > 300*time.Millisecond {
+			t.Errorf("Collect took %v, want it settled by 300ms", elapsed)
+		}
+		for _, r := range rs {
+			if r.Addr != r.Paths[0].Addr || r.Iface != "eth0" || len(r.Paths) != 1 {
+				t.Errorf("%s: got addr %v iface %q paths %v, want one path on eth0", r.Name, r.Addr, r.Iface, r.Paths)
+			}
+		}
+	})
+}
+
+func TestCollectUnderLoss(t *testing.T) {
+	for seed := range uint64(10) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hub := udptest.NewHub()
+				q := addHost(hub, "q", "10.1.0.1/24")
+				rng := rand.New(rand.NewPCG(seed, 1))
+				var mu sync.Mutex
+				hub.SetLoss(func(p udptest.Packet) bool {
+					mu.Lock()
+					defer mu.Unlock()
+					return p.Host == "q" && rng.Float64() < 0.3 // 30% loss into the querier
+				})
+				const n = 20
+				for i := range n {
+					h := addHost(hub, fmt.Sprintf("h%d", i), fmt.Sprintf("10.1.0.%d/24", 10+i))
+					run(t, h.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: fmt.Sprintf("svc%02d", i)}}}))
+				}
+				synctest.Wait()
+				l := q.listener(t, discover.Config{})
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				rs, err := l.Collect(ctx)
+				if err != nil {
+					t.Fatalf("Collect: %v", err)
+				}
+				if len(rs) < n-1 {
+					t.Fatalf("found %d of %d under 30%% loss: %v", len(rs), n, names(rs))
+				}
+			})
+		})
+	}
+}
+
+func TestWatchEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		a := addHost(hub, "a", "10.1.0.2/24")
+		b := addHost(hub, "b", "10.1.0.3/24")
+		l := q.listener(t, discover.Config{})
+		var mu sync.Mutex
+		var events []string
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				mu.Lock()
+				events = append(events, fmt.Sprintf("%s %s %s", ev.Kind, ev.Reason, ev.Service.Name))
+				mu.Unlock()
+			})
+		}()
+		const interval = time.Second
+		stopA := run(t, a.sender(t, announce.Config{Interval: interval, Services: []announce.Service{{Name: "a"}}}))
+		synctest.Wait()
+		sb := b.sender(t, announce.Config{Interval: interval, Services: []announce.Service{{Name: "b"}}})
+		stopB := run(t, sb)
+		time.Sleep(500 * time.Millisecond)
+		stopA() // goodbye
+		time.Sleep(500 * time.Millisecond)
+		// b crashes: closing the socket stops Run without a goodbye.
+		sb.Close()
+		stopB()
+		// b expires after its TTL (3s) from its last beacon.
+		time.Sleep(4 * time.Second)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if st := l.Stats(); st.Duplicates == 0 {
+			t.Errorf("got %d duplicates, want >0 (each beacon arrives by broadcast and by multicast)", st.Duplicates)
+		}
+		want := []string{"up  a", "up  b", "down goodbye a", "down expired b"}
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(events, want) {
+			t.Fatalf("got events %q, want %q", events, want)
+		}
+	})
+}
+
+func TestRestartReplacesEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		a := addHost(hub, "a", "10.1.0.2/24")
+		l := q.listener(t, discover.Config{})
+		var mu sync.Mutex
+		var events []discover.Event
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				mu.Lock()
+				events = append(events, ev)
+				mu.Unlock()
+			})
+		}()
+		cfg := announce.Config{Interval: time.Second, Services: []announce.Service{{Name: "db", Port: 1}}}
+		s1 := a.sender(t, cfg)
+		stop1 := run(t, s1)
+		time.Sleep(100 * time.Millisecond)
+		s1.Close() // crash, no goodbye
+		stop1()
+		cfg.Services[0].Port = 2
+		run(t, a.sender(t, cfg))
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if len(events) != 2 || events[0].Kind != discover.EventUp || events[1].Kind != discover.EventUpdate {
+			t.Fatalf("got %v, want up then update (never two entries for one instance)", events)
+		}
+		if events[0].Service.Instance != events[1].Service.Instance || events[1].Service.Port != 2 {
+			t.Fatalf("got instance %x then %x port %d, want the same instance with port 2",
+				events[0].Service.Instance, events[1].Service.Instance, events[1].Service.Port)
+		}
+	})
+}
+
+func TestConflictListsBoth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		a := addHost(hub, "a", "10.1.0.2/24")
+		b := addHost(hub, "b", "10.1.0.3/24")
+		b.lister[0].HardwareAddr = a.lister[0].HardwareAddr // a clone: same MAC, machine ID and host name
+		for _, h := range []fakeHost{a, b} {
+			run(t, h.sender(t, announce.Config{Hostname: "clone", Services: []announce.Service{{Name: "db"}}}))
+		}
+		synctest.Wait()
+		l := q.listener(t, discover.Config{})
+		rs, err := l.Collect(t.Context())
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		if len(rs) != 2 || rs[0].Instance != rs[1].Instance || !rs[0].Conflict || !rs[1].Conflict {
+			t.Fatalf("got %+v, want two conflicting entries of one instance", rs)
+		}
+	})
+}
+
+func TestForeignAndForgedDatagramsAreCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		evil := addHost(hub, "evil", "10.1.0.66/24")
+		l := q.listener(t, discover.Config{})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan []discover.Result, 1)
+		go func() {
+			rs, _ := l.Collect(ctx)
+			done <- rs
+		}()
+		synctest.Wait()
+		src := netip.AddrPortFrom(evil.addr, beacon.DefaultPort)
+		forged := beacon.Beacon{Kind: beacon.KindReply, Sender: 99, Seq: 1, RequestID: 12345,
+			Services: []beacon.Service{{Instance: 1, Name: "forged", Type: "x", TTL: time.Minute}}}
+		p, err := forged.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		qaddr := netip.AddrPortFrom(q.addr, l.QueryAddr().Port())
+		q.h.Inject(2, src, qaddr, p)
+		q.h.Inject(2, src, qaddr, []byte("GET / HTTP/1.0\r\n\r\n"))
+		q.h.Inject(2, src, qaddr, p[:beacon.HeaderSize+3])
+		synctest.Wait()
+		cancel()
+		rs := <-done
+		if len(rs) != 0 {
+			t.Fatalf("got %v, want nothing (the reply's request ID was never sent)", names(rs))
+		}
+		st := l.Stats()
+		if st.UnknownRequest != 1 || st.Foreign != 1 || st.Malformed != 1 {
+			t.Fatalf("got unknown_request=%d foreign=%d malformed=%d, want 1 each", st.UnknownRequest, st.Foreign, st.Malformed)
+		}
+	})
+}

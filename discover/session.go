@@ -1,0 +1,479 @@
+package discover
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/dedup"
+)
+
+// session is the state of one Run, Collect or Resolve. It is owned by the
+// goroutine running that operation.
+type session struct {
+	l   *Listener
+	now func() time.Time
+
+	// byInstance maps instance ID, then sender ID, to the entry.
+	byInstance map[uint64]map[uint64]*entry
+	seen       *dedup.Cache[msgKey]
+	requests   map[uint64]bool // request IDs this session sent
+	emit       func(Event)     // may be nil
+	newCount   int             // instances first heard, total
+
+	nextExpiry time.Time // zero when nothing expires
+}
+
+type msgKey struct {
+	sender uint64
+	seq    uint32
+}
+
+type pathKey struct {
+	ifIndex int
+	addr    netip.Addr
+}
+
+type entry struct {
+	rec      beacon.Service
+	sender   uint64
+	primary  pathKey
+	paths    map[pathKey]time.Time
+	lastSeen time.Time
+	expires  time.Time
+	conflict bool
+}
+
+func (l *Listener) newSession(emit func(Event)) *session {
+	return &session{
+		l:          l,
+		now:        time.Now,
+		byInstance: make(map[uint64]map[uint64]*entry),
+		seen:       dedup.New[msgKey](8192, time.Minute, nil),
+		requests:   make(map[uint64]bool),
+		emit:       emit,
+	}
+}
+
+func (s *session) matches(r *beacon.Service) bool {
+	return (s.l.cfg.Name == "" || s.l.cfg.Name == r.Name) && (s.l.cfg.Type == "" || s.l.cfg.Type == r.Type)
+}
+
+// handle processes one parsed datagram.
+func (s *session) handle(p packet) {
+	b := &p.b
+	if b.Kind == beacon.KindReply && !s.requests[b.RequestID] {
+		s.l.stats.unknownReq.Add(1)
+		s.l.log.Debug("dropped reply with unknown request ID", "src", p.src.String(), "request", b.RequestID)
+		return
+	}
+	if s.seen.Seen(msgKey{b.Sender, b.Seq}) {
+		// A copy by another path: only note the path.
+		s.l.stats.dups.Add(1)
+		for i := range b.Services {
+			if e := s.byInstance[b.Services[i].Instance][b.Sender]; e != nil {
+				if s.addPath(e, p) {
+					s.emitEvent(EventUpdate, "", e)
+				}
+			}
+		}
+		return
+	}
+	s.l.stats.accepted.Add(1)
+	for i := range b.Services {
+		rec := &b.Services[i]
+		if !s.matches(rec) {
+			continue
+		}
+		if b.Kind == beacon.KindGoodbye {
+			s.goodbye(rec.Instance, b.Sender, p.src.Addr())
+			continue
+		}
+		s.refresh(rec, b.Sender, p)
+	}
+}
+
+// addPath records that e was heard through p and reports whether that path
+// is new.
+func (s *session) addPath(e *entry, p packet) bool {
+	k := pathKey{p.m.IfIndex, p.src.Addr().Unmap()}
+	_, ok := e.paths[k]
+	e.paths[k] = p.at
+	e.lastSeen = p.at
+	return !ok
+}
+
+func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
+	src := p.src.Addr().Unmap()
+	bySender := s.byInstance[rec.Instance]
+	if bySender == nil {
+		bySender = make(map[uint64]*entry)
+		s.byInstance[rec.Instance] = bySender
+	}
+	e := bySender[sender]
+	kind := EventUpdate
+	if e == nil {
+		// A restarted announcer comes back from an address we already know
+		// under a new sender ID: it replaces its old entry.
+		for oldSender, old := range bySender {
+			if _, ok := old.paths[pathKey{p.m.IfIndex, src}]; ok {
+				delete(bySender, oldSender)
+				old.sender = sender
+				bySender[sender] = old
+				e = old
+				s.l.log.Debug("instance restarted", "name", rec.Name, "instance", rec.Instance, "addr", src.String())
+				break
+			}
+		}
+	}
+	if e == nil {
+		kind = EventUp
+		e = &entry{sender: sender, primary: pathKey{p.m.IfIndex, src}, paths: make(map[pathKey]time.Time)}
+		bySender[sender] = e
+		s.newCount++
+		if len(bySender) > 1 {
+			var addrs []string
+			for _, other := range bySender {
+				other.conflict = true
+				addrs = append(addrs, other.primary.addr.String())
+			}
+			slices.Sort(addrs)
+			s.l.log.Warn("instance ID conflict: one instance heard from several addresses (cloned machine?)",
+				"name", rec.Name, "instance", rec.Instance, "addrs", addrs)
+		}
+	}
+	changed := kind == EventUp || !sameRecord(&e.rec, rec)
+	if s.addPath(e, p) {
+		changed = true
+	}
+	e.rec = *rec
+	e.expires = p.at.Add(rec.TTL)
+	if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
+		s.nextExpiry = e.expires
+	}
+	if changed {
+		s.emitEvent(kind, "", e)
+	}
+}
+
+func sameRecord(a, b *beacon.Service) bool {
+	return a.Name == b.Name && a.Type == b.Type && a.Port == b.Port && a.Host == b.Host &&
+		a.TTL == b.TTL && slices.Equal(a.Addrs, b.Addrs) && maps.Equal(a.Meta, b.Meta)
+}
+
+func (s *session) goodbye(instance, sender uint64, src netip.Addr) {
+	bySender := s.byInstance[instance]
+	e := bySender[sender]
+	if e == nil {
+		return
+	}
+	s.remove(instance, sender)
+	s.emitEvent(EventDown, ReasonGoodbye, e)
+}
+
+func (s *session) remove(instance, sender uint64) {
+	bySender := s.byInstance[instance]
+	delete(bySender, sender)
+	if len(bySender) == 0 {
+		delete(s.byInstance, instance)
+	}
+	if len(bySender) == 1 {
+		for _, e := range bySender {
+			e.conflict = false
+		}
+	}
+}
+
+// expire removes entries whose TTL has run out and recomputes nextExpiry.
+func (s *session) expire(now time.Time) {
+	s.nextExpiry = time.Time{}
+	for inst, bySender := range s.byInstance {
+		for sender, e := range bySender {
+			if !e.expires.After(now) {
+				s.remove(inst, sender)
+				s.emitEvent(EventDown, ReasonExpired, e)
+				continue
+			}
+			if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
+				s.nextExpiry = e.expires
+			}
+		}
+	}
+}
+
+func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
+	if s.emit != nil {
+		s.emit(Event{Kind: kind, Reason: reason, Service: s.result(e)})
+	}
+}
+
+func (s *session) result(e *entry) Result {
+	r := Result{
+		Instance: e.rec.Instance,
+		Name:     e.rec.Name,
+		Type:     e.rec.Type,
+		Port:     e.rec.Port,
+		Host:     e.rec.Host,
+		Addrs:    slices.Clone(e.rec.Addrs),
+		Meta:     maps.Clone(e.rec.Meta),
+		TTL:      e.rec.TTL,
+		Addr:     e.primary.addr,
+		Iface:    s.l.ifName(e.primary.ifIndex),
+		LastSeen: e.lastSeen,
+		Conflict: e.conflict,
+		Sender:   e.sender,
+	}
+	for k, t := range e.paths {
+		r.Paths = append(r.Paths, Path{Iface: s.l.ifName(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
+	}
+	slices.SortFunc(r.Paths, func(a, b Path) int {
+		return cmp.Or(cmp.Compare(a.IfIndex, b.IfIndex), a.Addr.Compare(b.Addr))
+	})
+	return r
+}
+
+// results returns every live entry, sorted by name, type, host and address.
+func (s *session) results() []Result {
+	var out []Result
+	for _, bySender := range s.byInstance {
+		for _, e := range bySender {
+			out = append(out, s.result(e))
+		}
+	}
+	slices.SortFunc(out, compareResults)
+	return out
+}
+
+func compareResults(a, b Result) int {
+	return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Host, b.Host),
+		a.Addr.Compare(b.Addr), cmp.Compare(a.Instance, b.Instance))
+}
+
+func (l *Listener) ifName(index int) string {
+	if n, ok := l.ifNames[index]; ok {
+		return n
+	}
+	return ""
+}
+
+// known lists up to beacon.MaxKnown instance IDs already heard.
+func (s *session) known() []uint64 {
+	var out []uint64
+	for inst := range s.byInstance {
+		if len(out) == beacon.MaxKnown {
+			break
+		}
+		out = append(out, inst)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sendQuery sends one attempt of request to every target.
+func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
+	s.requests[request] = true
+	q := &beacon.Query{Attempt: attempt, Name: s.l.cfg.Name, Type: s.l.cfg.Type}
+	if withKnown {
+		q.Known = s.known()
+	}
+	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: s.l.id, Seq: s.l.seq.Add(1), RequestID: request, Query: q}
+	p, err := b.Marshal()
+	if err != nil {
+		s.l.log.Error("marshal query", "err", err)
+		return
+	}
+	for _, t := range s.l.targets {
+		if _, err := s.l.qconn.WriteTo(p, t.Dst, t.IfIndex); err != nil {
+			s.l.stats.sendErrors.Add(1)
+			s.l.log.Warn("query send failed", "iface", t.IfName, "dst", t.Dst.String(), "err", err)
+			continue
+		}
+		s.l.stats.sent.Add(1)
+	}
+	s.l.log.Debug("sent query", "request", request, "attempt", attempt, "known", len(q.Known))
+}
+
+// backoff is the delay after attempt n before attempt n+1: 100, 200, 400,
+// 800 ms, then 1 s.
+func backoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt, 4)
+	return min(d, time.Second)
+}
+
+// querier runs the retransmission schedule of one request and decides when
+// answers have settled.
+type querier struct {
+	s         *session
+	request   uint64
+	attempt   int       // last attempt sent
+	sentAt    time.Time // when it was sent
+	newAtSend int       // s.newCount when it was sent
+	checked   bool      // the quiet window after it has been judged
+	quiet     int       // consecutive repeats that brought nothing new
+	lossy     bool      // a repeat brought something new: the network loses datagrams
+	settled   bool
+	withKnown bool
+	forever   bool // repeat until stopped from outside (Resolve)
+}
+
+func newQuerier(s *session, withKnown bool) *querier {
+	q := &querier{s: s, request: randUint64(), withKnown: withKnown}
+	q.send(0, s.now())
+	return q
+}
+
+func (q *querier) send(attempt int, now time.Time) {
+	q.attempt, q.sentAt, q.newAtSend, q.checked = attempt, now, q.s.newCount, false
+	q.s.sendQuery(q.request, uint8(min(attempt, 255)), q.withKnown)
+}
+
+// next returns when the querier next needs to act.
+func (q *querier) next() time.Time {
+	if q.attempt >= 1 && !q.checked {
+		return q.sentAt.Add(q.s.l.cfg.QuietWindow)
+	}
+	return q.sentAt.Add(backoff(q.attempt))
+}
+
+// tick acts if it is time: judges a quiet window or sends the next attempt.
+func (q *querier) tick(now time.Time) {
+	if q.settled || now.Before(q.next()) {
+		return
+	}
+	if q.attempt >= 1 && !q.checked {
+		q.checked = true
+		if q.s.newCount == q.newAtSend {
+			q.quiet++
+		} else {
+			q.quiet, q.lossy = 0, true
+		}
+		need, minAttempts := 1, 1
+		if q.lossy {
+			need = 2
+		}
+		if q.s.newCount == 0 {
+			minAttempts = 2 // nothing heard yet: give the LAN one more chance
+		}
+		if !q.forever && q.quiet >= need && q.attempt >= minAttempts {
+			q.settled = true
+			q.s.l.log.Debug("answers settled", "attempts", q.attempt+1, "found", q.s.newCount)
+			return
+		}
+		if now.Before(q.next()) {
+			return
+		}
+	}
+	q.send(q.attempt+1, now)
+}
+
+// loop feeds packets to s until ctx ends, the Listener closes or stop
+// reports true. q may be nil. It returns ctx's error if ctx ended.
+func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func() bool) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if stop != nil && stop() {
+			return nil
+		}
+		var wake time.Time
+		if q != nil && !q.settled {
+			wake = q.next()
+		}
+		if !s.nextExpiry.IsZero() && (wake.IsZero() || s.nextExpiry.Before(wake)) {
+			wake = s.nextExpiry
+		}
+		if !wake.IsZero() {
+			timer.Reset(max(time.Until(wake), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.done:
+			return nil
+		case p := <-l.in:
+			s.handle(p)
+		case <-timer.C:
+		}
+		timer.Stop()
+		now := s.now()
+		if q != nil {
+			q.tick(now)
+		}
+		if !s.nextExpiry.IsZero() && !now.Before(s.nextExpiry) {
+			s.expire(now)
+		}
+	}
+}
+
+// Collect queries the network and returns every matching instance once the
+// answers have settled, or when ctx ends (a deadline is the upper bound, not
+// an error). Results are sorted by name, type, host and address.
+func (l *Listener) Collect(ctx context.Context) ([]Result, error) {
+	release, err := l.claim()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	s := l.newSession(nil)
+	q := newQuerier(s, true)
+	err = l.loop(ctx, s, q, func() bool { return q.settled })
+	if err != nil && ctx.Err() == nil {
+		return s.results(), err
+	}
+	return s.results(), nil
+}
+
+// Resolve returns the first instance matching Config.Name (and Config.Type)
+// the moment it is heard. Queries repeat with backoff until ctx ends, when
+// Resolve returns [ErrNotFound].
+func (l *Listener) Resolve(ctx context.Context) (Result, error) {
+	if l.cfg.Name == "" {
+		return Result{}, errNoName
+	}
+	release, err := l.claim()
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	var found *Result
+	s := l.newSession(func(ev Event) {
+		if ev.Kind == EventUp && found == nil {
+			r := ev.Service
+			found = &r
+		}
+	})
+	q := newQuerier(s, false)
+	q.forever = true
+	err = l.loop(ctx, s, q, func() bool { return found != nil })
+	if found != nil {
+		return *found, nil
+	}
+	if err != nil && ctx.Err() == nil {
+		return Result{}, err
+	}
+	return Result{}, ErrNotFound
+}
+
+// Run reports changes to fn until ctx ends, then returns nil. It starts
+// with a query so that instances already running are reported at once, then
+// listens to their beacons. fn runs synchronously on Run's goroutine and
+// must return quickly; it must not call the Listener's Run, Collect or
+// Resolve.
+func (l *Listener) Run(ctx context.Context, fn func(Event)) error {
+	release, err := l.claim()
+	if err != nil {
+		return err
+	}
+	defer release()
+	s := l.newSession(fn)
+	q := newQuerier(s, true)
+	err = l.loop(ctx, s, q, nil)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
