@@ -574,7 +574,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	}
 	b, err := beacon.Parse(p)
 	if err != nil {
-		if errors.Is(err, beacon.ErrVersion) {
+		if errors.Is(err, beacon.ErrVersion) || errors.Is(err, beacon.ErrKind) {
 			s.stats.unsupported.Add(1)
 		} else {
 			s.stats.malformed.Add(1)

@@ -346,7 +346,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 		}
 		b, err := beacon.Parse(p)
 		if err != nil {
-			if errors.Is(err, beacon.ErrVersion) {
+			if errors.Is(err, beacon.ErrVersion) || errors.Is(err, beacon.ErrKind) {
 				l.stats.unsupported.Add(1)
 			} else {
 				l.stats.malformed.Add(1)
