@@ -106,6 +106,7 @@ type Stats struct {
 	Malformed   uint64 // datagrams on the port that failed to parse
 	BadSource   uint64 // queries from a source that may not be answered
 	Unsupported uint64 // datagrams of an unknown protocol version
+	OtherIface  uint64 // datagrams that arrived on an interface not selected
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -116,6 +117,7 @@ type Sender struct {
 	id      uint64 // sender ID, random per process
 	seq     atomic.Uint32
 	ifs     []iface.Interface
+	arrive  iface.Arrivals
 	targets []iface.Target
 	records []beacon.Service
 	conn    udp.Conn
@@ -130,7 +132,7 @@ type Sender struct {
 	queries *dedup.Cache[queryKey]
 
 	stats struct {
-		beacons, sendErrors, queries, replies, dups, malformed, badSource, unsupported atomic.Uint64
+		beacons, sendErrors, queries, replies, dups, malformed, badSource, unsupported, otherIface atomic.Uint64
 	}
 }
 
@@ -167,6 +169,7 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
+	s.arrive = iface.NewArrivals(all, s.ifs)
 	s.targets = iface.Targets(s.ifs, iface.TargetOptions{Group: cfg.Group, Port: cfg.Port, NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast})
 	if len(s.targets) == 0 {
 		return nil, fmt.Errorf("announce: no broadcast or multicast destination on %s", ifNames(s.ifs))
@@ -376,6 +379,7 @@ func (s *Sender) Stats() Stats {
 		Malformed:   s.stats.malformed.Load(),
 		BadSource:   s.stats.badSource.Load(),
 		Unsupported: s.stats.unsupported.Load(),
+		OtherIface:  s.stats.otherIface.Load(),
 	}
 }
 
@@ -567,6 +571,12 @@ func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
 
 // handle parses one datagram and decides whether and when to reply.
 func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) {
+	ifIndex, ok := s.arrive.Accept(m.IfIndex, src.Addr())
+	if !ok {
+		s.stats.otherIface.Add(1)
+		return reply{}, false
+	}
+	m.IfIndex = ifIndex
 	if !beacon.LooksLikeBeacon(p) {
 		s.stats.malformed.Add(1)
 		s.log.Debug("dropped foreign datagram", "src", src.String(), "len", len(p))

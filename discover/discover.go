@@ -144,6 +144,7 @@ type Stats struct {
 	Malformed      uint64 // lanfind datagrams that failed to parse
 	Unsupported    uint64 // datagrams of an unknown protocol version
 	UnknownRequest uint64 // replies whose request ID this listener never sent
+	OtherIface     uint64 // datagrams that arrived on an interface not selected
 	QueriesSent    uint64 // query datagrams sent
 	SendErrors     uint64 // query datagrams the kernel refused
 }
@@ -157,6 +158,7 @@ type Listener struct {
 	seq     atomic.Uint32
 	ifs     []iface.Interface
 	ifNames map[int]string
+	arrive  iface.Arrivals
 	targets []iface.Target
 	bconn   udp.Conn // bound to the lanfind port: beacons and goodbyes
 	qconn   udp.Conn // ephemeral port: sends queries, receives replies
@@ -169,7 +171,7 @@ type Listener struct {
 	wg        sync.WaitGroup
 
 	stats struct {
-		received, accepted, dups, foreign, malformed, unsupported, unknownReq, sent, sendErrors atomic.Uint64
+		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, sent, sendErrors atomic.Uint64
 	}
 }
 
@@ -225,6 +227,7 @@ func New(cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
+	l.arrive = iface.NewArrivals(all, l.ifs)
 	l.ifNames = make(map[int]string, len(all))
 	for _, i := range all {
 		l.ifNames[i.Index] = i.Name
@@ -297,6 +300,7 @@ func (l *Listener) Stats() Stats {
 		Malformed:      l.stats.malformed.Load(),
 		Unsupported:    l.stats.unsupported.Load(),
 		UnknownRequest: l.stats.unknownReq.Load(),
+		OtherIface:     l.stats.otherIface.Load(),
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),
 	}
@@ -338,6 +342,13 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		l.stats.received.Add(1)
+		ifIndex, ok := l.arrive.Accept(m.IfIndex, src.Addr())
+		if !ok {
+			l.stats.otherIface.Add(1)
+			l.log.Debug("dropped datagram from an interface not selected", "src", src.String(), "ifindex", m.IfIndex)
+			continue
+		}
+		m.IfIndex = ifIndex
 		p := buf[:n]
 		if !beacon.LooksLikeBeacon(p) {
 			l.stats.foreign.Add(1)

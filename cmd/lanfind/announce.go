@@ -99,11 +99,15 @@ func runAnnounce(c *cli.Context) error {
 
 // checkName validates a name or type given on the command line.
 func checkName(flag, v string, required bool) error {
+	max := beacon.MaxNameLen
+	if flag == "--type" {
+		max = beacon.MaxTypeLen
+	}
 	switch {
 	case v == "" && required:
 		return usageErrorf("%s is required", flag)
-	case len(v) > beacon.MaxNameLen:
-		return usageErrorf("%s %q: %d bytes, want at most %d", flag, v, len(v), beacon.MaxNameLen)
+	case len(v) > max:
+		return usageErrorf("%s %q: %d bytes, want at most %d", flag, v, len(v), max)
 	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return usageErrorf("%s %q: control characters are not allowed", flag, v)
 	}

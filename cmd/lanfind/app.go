@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -59,7 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "lanfind: error: %s\n", err)
+	// urfave/cli's own messages ("No help topic for ...") are capitalized.
+	msg := err.Error()
+	if r, size := utf8.DecodeRuneInString(msg); unicode.IsUpper(r) {
+		msg = string(unicode.ToLower(r)) + msg[size:]
+	}
+	fmt.Fprintf(stderr, "lanfind: error: %s\n", msg)
 	return exitUsage
 }
 
@@ -94,8 +102,33 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return app
 }
 
+// Messages of the flag package, reworded to name flags as users type them.
+var (
+	flagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	flagBadValue  = regexp.MustCompile(`^invalid value (".*") for flag -+([^:]+): (.*)$`)
+	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
+)
+
 func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return usageErrorf("%s", strings.TrimPrefix(err.Error(), "flag provided but not defined: "))
+	msg := err.Error()
+	if m := flagUndefined.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("unknown flag %s", dashed(m[1]))
+	}
+	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("%s %s: not a valid value", dashed(m[2]), m[1])
+	}
+	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("%s needs an argument", dashed(m[1]))
+	}
+	return usageErrorf("%s", msg)
+}
+
+// dashed returns a flag name with the dashes users type: -v, --timeout.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // permute moves a command's positional arguments after its flags, so that
@@ -129,12 +162,17 @@ func permute(app *cli.App, args []string) []string {
 		a := rest[i]
 		switch {
 		case a == "--":
-			pos = append(pos, rest[i:]...)
+			pos = append(pos, rest[i+1:]...)
 			i = len(rest)
 		case len(a) > 1 && strings.HasPrefix(a, "-"):
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+			if !strings.Contains(name, "=") && takesValue[name] {
+				if i+1 == len(rest) {
+					// No value: end with the flag so that the flag
+					// package reports it, instead of taking "--" as its value.
+					return flags
+				}
 				i++
 				flags = append(flags, rest[i])
 			}
@@ -142,7 +180,7 @@ func permute(app *cli.App, args []string) []string {
 			pos = append(pos, a)
 		}
 	}
-	if len(pos) > 0 && pos[0] != "--" {
+	if len(pos) > 0 {
 		flags = append(flags, "--")
 	}
 	return append(flags, pos...)

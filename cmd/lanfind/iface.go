@@ -95,26 +95,32 @@ func runIface(c *cli.Context) error {
 		if out == nil {
 			out = []jsonIface{}
 		}
-		return runtimeError(writeJSON(c.App.Writer, out))
-	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tINDEX\tFLAGS\tADDRESS\tBROADCAST\tUSED")
-	for _, j := range out {
-		used := "yes"
-		if !j.Selected {
-			used = "no: " + j.Reason
+		if err := writeJSON(c.App.Writer, out); err != nil {
+			return runtimeError(err)
 		}
-		addrs, brds := []string{}, []string{}
-		for _, a := range j.Addrs {
-			addrs = append(addrs, a.Prefix)
-			brds = append(brds, orDash(a.Broadcast))
+	} else {
+		tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tINDEX\tFLAGS\tADDRESS\tBROADCAST\tUSED")
+		for _, j := range out {
+			used := "yes"
+			if !j.Selected {
+				used = "no: " + j.Reason
+			}
+			addrs, brds := []string{}, []string{}
+			for _, a := range j.Addrs {
+				addrs = append(addrs, a.Prefix)
+				brds = append(brds, orDash(a.Broadcast))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", clean(j.Name, 16), j.Index, strings.Join(j.Flags, ","),
+				orDash(strings.Join(addrs, ",")), orDash(strings.Join(brds, ",")), used)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", clean(j.Name, 16), j.Index, strings.Join(j.Flags, ","),
-			orDash(strings.Join(addrs, ",")), orDash(strings.Join(brds, ",")), used)
+		if err := tw.Flush(); err != nil {
+			return runtimeError(err)
+		}
 	}
 	if selErr != nil {
-		tw.Flush()
-		return runtimeError(selErr)
+		// Showing the interfaces worked; say why lanfind would not run here.
+		fmt.Fprintf(c.App.ErrWriter, "lanfind: warning: %s\n", selErr)
 	}
-	return runtimeError(tw.Flush())
+	return nil
 }

@@ -40,7 +40,7 @@ type jsonPath struct {
 
 type jsonEvent struct {
 	Event   string      `json:"event"`
-	Reason  string      `json:"reason,omitempty"`
+	Reason  string      `json:"reason"`
 	Service jsonService `json:"service"`
 }
 

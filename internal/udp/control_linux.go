@@ -17,7 +17,9 @@ import (
 // lanfind processes share the discovery port), SO_BROADCAST (set explicitly
 // even where the stdlib already does) and IP_MTU_DISCOVER=IP_PMTUDISC_DO (the
 // don't-fragment bit: lanfind datagrams are small enough never to need
-// fragmentation, and a send that would need it fails loudly instead).
+// fragmentation, and a send that would need it fails loudly instead) and
+// IP_MULTICAST_ALL=0 (deliver only the groups this socket joined, not every
+// group some other socket on the host joined).
 func ListenConfig() *net.ListenConfig {
 	return &net.ListenConfig{Control: control}
 }
@@ -34,6 +36,7 @@ func control(network, address string, c syscall.RawConn) error {
 			{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
 			{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
 			{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
+			{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
 		} {
 			if err := unix.SetsockoptInt(int(fd), o.level, o.opt, o.val); err != nil {
 				serr = fmt.Errorf("udp: set %s on %s %s: %w", o.name, network, address, err)

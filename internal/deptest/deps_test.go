@@ -1,0 +1,275 @@
+package deptest_test
+
+import (
+	"encoding/json"
+	"errors"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/lanfind/lanfind"
+
+// allowedImports lists, for every package of the module (by path relative
+// to the module), what it may import directly besides the standard library
+// (STYLE §1). A trailing "/..." allows a whole subtree. A package missing
+// from this table fails the test: a new package comes with its own import
+// rules.
+var allowedImports = map[string][]string{
+	"beacon":               nil,
+	"iface":                {"github.com/vishvananda/netlink"}, // in _linux.go files only, see TestDeps
+	"internal/dedup":       nil,
+	"internal/deptest":     nil,
+	"internal/testhook":    {mod + "/internal/udp"},
+	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
+	"internal/udp/udptest": {mod + "/internal/udp"},
+	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/testhook"},
+	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/testhook"},
+	"cmd/lanfind":          {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", "github.com/urfave/cli/v2"},
+	// The namespace harness also hands out iface.Listers (STYLE §9.1).
+	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
+}
+
+// allowedModules are the third-party modules any package may depend on,
+// directly or not (STYLE §10). The last three are what urfave/cli/v2
+// itself requires. github.com/rogpeppe/go-internal is test-only and so
+// absent.
+var allowedModules = []string{
+	"golang.org/x/net",
+	"golang.org/x/sys",
+	"golang.org/x/crypto",
+	"github.com/vishvananda/netlink",
+	"github.com/vishvananda/netns",
+	"github.com/urfave/cli/v2",
+	"github.com/BurntSushi/toml",
+	"github.com/pelletier/go-toml/v2",
+	"github.com/cpuguy83/go-md2man/v2",
+	"github.com/russross/blackfriday/v2",
+	"github.com/xrash/smetrics",
+}
+
+// testHelpers are the only production packages that may import "testing";
+// nothing else may import them.
+var testHelpers = []string{"internal/netnstest", "internal/udp/udptest"}
+
+// banned lists dependencies, direct or not, that a package must not have,
+// with the reason. It complements allowedImports, which sees only direct
+// imports.
+var banned = map[string]map[string]string{
+	"announce": {mod + "/discover": "announce and discover never import each other"},
+	"discover": {mod + "/announce": "announce and discover never import each other"},
+}
+
+// goPackage is the part of "go list -json" output the rules need.
+type goPackage struct {
+	ImportPath string
+	Dir        string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+	Module     *struct{ Path string }
+	Error      *struct{ Err string }
+}
+
+// TestDeps checks the module's import rules (STYLE §1, §10) for Linux and,
+// because netlink must stay out of non-Linux builds, for darwin. Only
+// non-test imports count: "go list -deps" without -test leaves test files
+// out. Model: tailscale/tailscale tstest/deptest.
+func TestDeps(t *testing.T) {
+	goBin, err := exec.LookPath("go") // go test puts its own GOROOT/bin first in PATH
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	linuxArch := runtime.GOARCH
+	if runtime.GOOS != "linux" {
+		linuxArch = "amd64"
+	}
+	for _, p := range []struct{ goos, goarch string }{{"linux", linuxArch}, {"darwin", "arm64"}} {
+		t.Run(p.goos, func(t *testing.T) {
+			pkgs := goList(t, goBin, p.goos, p.goarch)
+			checkPackages(t, pkgs, p.goos)
+			if p.goos == "linux" {
+				checkNetlinkFiles(t, pkgs)
+			}
+		})
+	}
+}
+
+// goList returns every package of the module, and every package they
+// depend on, as built for goos and goarch, keyed by import path.
+func goList(t *testing.T, goBin, goos, goarch string) map[string]*goPackage {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), goBin, "list", "-e", "-deps",
+		"-json=ImportPath,Dir,Standard,Imports,Deps,Module,Error", mod+"/...")
+	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("GOOS=%s GOARCH=%s %s: %v\n%s", goos, goarch, strings.Join(cmd.Args, " "), err, stderr.String())
+	}
+	pkgs := map[string]*goPackage{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p goPackage
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = &p
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go list printed no packages")
+	}
+	return pkgs
+}
+
+// rel returns the path of a module package relative to the module, and
+// whether path is in the module.
+func rel(path string) (string, bool) {
+	if path == mod {
+		return ".", true
+	}
+	return strings.CutPrefix(path, mod+"/")
+}
+
+func matches(path string, patterns []string) bool {
+	for _, p := range patterns {
+		if path == p {
+			return true
+		}
+		if base, ok := strings.CutSuffix(p, "/..."); ok && (path == base || strings.HasPrefix(path, base+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkPackages(t *testing.T, pkgs map[string]*goPackage, goos string) {
+	var own []string
+	for path := range pkgs {
+		if _, ok := rel(path); ok {
+			own = append(own, path)
+		}
+	}
+	slices.Sort(own)
+	for _, path := range own {
+		p := pkgs[path]
+		name, _ := rel(path)
+		if p.Error != nil {
+			t.Errorf("%s: %s", path, p.Error.Err)
+			continue
+		}
+		if allowed, ok := allowedImports[name]; !ok {
+			t.Errorf("%s has no import rule: add it to allowedImports here and to the table in STYLE §1", name)
+		} else {
+			for _, imp := range p.Imports {
+				if dep := pkgs[imp]; dep != nil && dep.Standard || matches(imp, allowed) {
+					continue
+				}
+				t.Errorf("%s imports %s; besides the standard library it may import only %q (STYLE §1)", name, imp, allowed)
+			}
+		}
+		badModules := map[string]bool{} // reported once per package
+		for _, d := range p.Deps {
+			checkDep(t, pkgs, name, d, goos, badModules)
+		}
+	}
+}
+
+// checkDep checks that package name (relative to the module) may depend,
+// directly or not, on package d. badModules holds the modules of name's
+// dependencies already reported as not allowed.
+func checkDep(t *testing.T, pkgs map[string]*goPackage, name, d, goos string, badModules map[string]bool) {
+	t.Helper()
+	if why, ok := banned[name][d]; ok {
+		t.Errorf("%s depends on %s: %s (STYLE §1)", name, d, why)
+	}
+	if d == "testing" || strings.HasPrefix(d, "testing/") {
+		if !slices.Contains(testHelpers, name) {
+			t.Errorf("%s depends on %s: only test files and %q may (STYLE §1)", name, d, testHelpers)
+		}
+		return
+	}
+	if dr, ok := rel(d); ok {
+		switch {
+		case dr == "cmd/lanfind":
+			t.Errorf("%s depends on %s: nothing imports the command (STYLE §1)", name, d)
+		case slices.Contains(testHelpers, dr):
+			t.Errorf("%s depends on the test helper %s: fakes and harnesses stay out of production code (STYLE §1, §11)", name, d)
+		}
+		return
+	}
+	dep := pkgs[d]
+	if dep == nil || dep.Standard {
+		return
+	}
+	if strings.HasPrefix(d, "github.com/urfave/cli/") && name != "cmd/lanfind" {
+		t.Errorf("%s depends on %s: urfave/cli belongs to cmd/lanfind only (STYLE §1)", name, d)
+	}
+	if strings.HasPrefix(d, "github.com/vishvananda/") && goos != "linux" {
+		t.Errorf("GOOS=%s: %s depends on %s: netlink is Linux-only and must stay out of other builds (STYLE §1, §2)", goos, name, d)
+	}
+	m := "(no module)"
+	if dep.Module != nil {
+		m = dep.Module.Path
+	}
+	if !slices.Contains(allowedModules, m) && !badModules[m] {
+		badModules[m] = true
+		t.Errorf("%s depends on %s of module %s, which is not in STYLE §10's list of dependencies", name, d, m)
+	}
+}
+
+// checkNetlinkFiles checks every non-test Go file of the module, whatever
+// its build constraints: github.com/vishvananda packages may be imported
+// only by iface files named *_linux.go and by internal/netnstest.
+func checkNetlinkFiles(t *testing.T, pkgs map[string]*goPackage) {
+	fset := token.NewFileSet()
+	checked := 0
+	for path, p := range pkgs {
+		name, ok := rel(path)
+		if !ok || p.Dir == "" {
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(p.Dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			base := filepath.Base(file)
+			if strings.HasSuffix(base, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, file, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Errorf("parse %s: %v", file, err)
+				continue
+			}
+			checked++
+			for _, spec := range f.Imports {
+				imp, err := strconv.Unquote(spec.Path.Value)
+				if err != nil || !strings.HasPrefix(imp, "github.com/vishvananda/") {
+					continue
+				}
+				if name == "internal/netnstest" || name == "iface" && strings.HasSuffix(base, "_linux.go") {
+					continue
+				}
+				t.Errorf("%s/%s imports %s: only iface's _linux.go files and internal/netnstest may (STYLE §1)", name, base, imp)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Errorf("found no Go files to check")
+	}
+}
