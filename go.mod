@@ -3,13 +3,15 @@ module github.com/lanfind/lanfind
 go 1.26.0
 
 require (
-	github.com/rogpeppe/go-internal v1.16.0
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 )
+
+// Test-only: testscript for the CLI scripts in cmd/lanfind/testdata/script.
+require github.com/rogpeppe/go-internal v1.16.0
 
 require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
