@@ -16,7 +16,8 @@ type conn struct {
 	uc    *net.UDPConn
 	pc    *ipv4.PacketConn
 	local netip.AddrPort
-	plat  platform // per-OS write state; see control_*.go
+	//lint:ignore U1000 used by control_other.go; empty on Linux
+	plat platform // per-OS write state; see control_*.go
 }
 
 func newConn(uc *net.UDPConn, ttl int, loop bool, readBuffer int) (*conn, error) {
