@@ -103,9 +103,10 @@ type Stats struct {
 	Queries     uint64 // distinct query attempts received
 	Replies     uint64 // reply datagrams sent
 	Duplicates  uint64 // copies of a query attempt already answered
-	Malformed   uint64 // datagrams on the port that failed to parse
+	Foreign     uint64 // datagrams on the port without the lanfind magic
+	Malformed   uint64 // lanfind datagrams that failed to parse
 	BadSource   uint64 // queries from a source that may not be answered
-	Unsupported uint64 // datagrams of an unknown protocol version
+	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
 }
 
@@ -132,7 +133,7 @@ type Sender struct {
 	queries *dedup.Cache[queryKey]
 
 	stats struct {
-		beacons, sendErrors, queries, replies, dups, malformed, badSource, unsupported, otherIface atomic.Uint64
+		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface atomic.Uint64
 	}
 }
 
@@ -376,6 +377,7 @@ func (s *Sender) Stats() Stats {
 		Queries:     s.stats.queries.Load(),
 		Replies:     s.stats.replies.Load(),
 		Duplicates:  s.stats.dups.Load(),
+		Foreign:     s.stats.foreign.Load(),
 		Malformed:   s.stats.malformed.Load(),
 		BadSource:   s.stats.badSource.Load(),
 		Unsupported: s.stats.unsupported.Load(),
@@ -578,7 +580,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	}
 	m.IfIndex = ifIndex
 	if !beacon.LooksLikeBeacon(p) {
-		s.stats.malformed.Add(1)
+		s.stats.foreign.Add(1)
 		s.log.Debug("dropped foreign datagram", "src", src.String(), "len", len(p))
 		return reply{}, false
 	}

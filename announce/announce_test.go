@@ -235,8 +235,8 @@ func TestDropsBadInput(t *testing.T) {
 		r.hubA.Inject(2, netip.MustParseAddrPort("10.1.0.1:999"), dst, p[:beacon.HeaderSize+1])
 		synctest.Wait()
 		st := r.s.Stats()
-		if st.BadSource != 2 || st.Malformed != 2 || st.Replies != 0 {
-			t.Fatalf("got stats %+v, want 2 bad sources, 2 malformed, 0 replies", st)
+		if st.BadSource != 2 || st.Foreign != 1 || st.Malformed != 1 || st.Replies != 0 {
+			t.Fatalf("got stats %+v, want 2 bad sources, 1 foreign, 1 malformed, 0 replies", st)
 		}
 	})
 }

@@ -142,7 +142,7 @@ type Stats struct {
 	Duplicates     uint64 // copies of a message already processed
 	Foreign        uint64 // datagrams without the lanfind magic
 	Malformed      uint64 // lanfind datagrams that failed to parse
-	Unsupported    uint64 // datagrams of an unknown protocol version
+	Unsupported    uint64 // datagrams of an unknown protocol version or message kind
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
 	QueriesSent    uint64 // query datagrams sent

@@ -250,7 +250,7 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	o.log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+	o.log = slog.New(newLineHandler(c.App.ErrWriter, level))
 	return o, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,7 @@ func lanfindPath(t *testing.T) string {
 			lanfindBin.err = err
 			return
 		}
+		processCleanups = append(processCleanups, func() { os.RemoveAll(dir) })
 		path := filepath.Join(dir, "lanfind")
 		args := []string{"build", "-o", path}
 		if builtWithRace() {
@@ -254,12 +256,32 @@ func (p *proc) waitLine(t *testing.T, b *lineBuffer, from int, what string, matc
 	}
 }
 
-// waitStderr waits for a stderr line containing substr.
-func (p *proc) waitStderr(t *testing.T, substr string) string {
+// waitLog waits for a log record with message msg on stderr.
+func (p *proc) waitLog(t *testing.T, msg string) string {
 	t.Helper()
-	_, line := p.waitLine(t, p.stderr, 0, fmt.Sprintf("stderr line with %q", substr),
-		func(s string) bool { return strings.Contains(s, substr) })
+	_, line := p.waitLine(t, p.stderr, 0, fmt.Sprintf("log message %q", msg),
+		func(s string) bool { return isLog(s, msg) })
 	return line
+}
+
+// isLog reports whether line is a log record with message msg, written by
+// slog's text handler (msg=… or msg="…") or as lanfind's own diagnostics
+// ("lanfind: msg …", "lanfind: debug: msg …").
+func isLog(line, msg string) bool {
+	if slices.Contains(strings.Fields(line), "msg="+msg) || strings.Contains(line, ` msg="`+msg+`"`) {
+		return true
+	}
+	rest, ok := strings.CutPrefix(line, "lanfind: ")
+	if !ok {
+		return false
+	}
+	for _, level := range []string{"debug: ", "warning: ", "error: "} {
+		if r, ok := strings.CutPrefix(rest, level); ok {
+			rest = r
+			break
+		}
+	}
+	return rest == msg || strings.HasPrefix(rest, msg+" ")
 }
 
 // nextLine returns the next stdout line not yet returned.
@@ -316,7 +338,7 @@ func (p *proc) expectEvent(t *testing.T, kind, reason, name string) event {
 func startAnnouncer(t *testing.T, h *netnstest.Host, args ...string) *proc {
 	t.Helper()
 	p := start(t, h, append([]string{"announce"}, args...)...)
-	p.waitStderr(t, "msg=announcing")
+	p.waitLog(t, "announcing")
 	return p
 }
 
@@ -325,7 +347,7 @@ func startAnnouncer(t *testing.T, h *netnstest.Host, args ...string) *proc {
 func startWatch(t *testing.T, h *netnstest.Host, args ...string) *proc {
 	t.Helper()
 	p := start(t, h, append([]string{"watch", "-v"}, args...)...)
-	p.waitStderr(t, `msg="sent query"`)
+	p.waitLog(t, "sent query")
 	return p
 }
 
@@ -431,12 +453,13 @@ func names(ss []service) []string {
 
 var statRE = regexp.MustCompile(`\b([a-z_]+)=([0-9]+)\b`)
 
-// stats returns the counters of the "msg=stats" line a -v run of list,
+// stats returns the counters of the "stats" log record a -v run of list,
 // resolve or watch printed on stderr.
 func stats(t *testing.T, desc, stderr string) map[string]uint64 {
 	t.Helper()
 	for line := range strings.Lines(stderr) {
-		if !strings.Contains(line, "msg=stats ") {
+		line = strings.TrimSuffix(line, "\n")
+		if !isLog(line, "stats") {
 			continue
 		}
 		m := map[string]uint64{}
@@ -449,7 +472,7 @@ func stats(t *testing.T, desc, stderr string) map[string]uint64 {
 		}
 		return m
 	}
-	t.Fatalf("%s: no msg=stats line in stderr:\n%s", desc, stderr)
+	t.Fatalf("%s: no stats log record in stderr:\n%s", desc, stderr)
 	return nil
 }
 

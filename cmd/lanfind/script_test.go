@@ -19,10 +19,25 @@ import (
 
 // TestMain lets the scripts run the test binary itself as "lanfind".
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupM{m}, map[string]func(){
 		"lanfind": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
 	})
 }
+
+// cleanupM removes what the tests left for the whole process (the lanfind
+// binary the lab tests build) after they ran.
+type cleanupM struct{ m *testing.M }
+
+func (c cleanupM) Run() int {
+	code := c.m.Run()
+	for _, f := range processCleanups {
+		f()
+	}
+	return code
+}
+
+// processCleanups run once after all tests of the process.
+var processCleanups []func()
 
 // TestScript runs the tier-5 CLI scripts in testdata/script.
 //

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// lineHandler writes log records the way lanfind talks on stderr:
+//
+//	lanfind: warning: instance ID conflict … name=db addrs=[10.0.0.2 10.0.0.3]
+//	lanfind: announcing iface=eth0 dst=10.0.0.255:28471
+//	lanfind: debug: sent query request=… attempt=1
+//
+// one line per record, no timestamps (journald and terminals add their own).
+type lineHandler struct {
+	level slog.Leveler
+	// mu guards w; it is shared by the handlers WithAttrs derives.
+	mu    *sync.Mutex
+	w     io.Writer
+	attrs string // preformatted " k=v" pairs from WithAttrs
+}
+
+func newLineHandler(w io.Writer, level slog.Leveler) *lineHandler {
+	return &lineHandler{level: level, mu: &sync.Mutex{}, w: w}
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("lanfind: ")
+	switch {
+	case r.Level >= slog.LevelError:
+		b.WriteString("error: ")
+	case r.Level >= slog.LevelWarn:
+		b.WriteString("warning: ")
+	case r.Level < slog.LevelInfo:
+		b.WriteString("debug: ")
+	}
+	b.WriteString(r.Message)
+	b.WriteString(h.attrs)
+	r.Attrs(func(a slog.Attr) bool {
+		writeAttr(&b, "", a)
+		return true
+	})
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	var b strings.Builder
+	for _, a := range as {
+		writeAttr(&b, "", a)
+	}
+	h2 := *h
+	h2.attrs += b.String()
+	return &h2
+}
+
+// WithGroup is not used by lanfind; group names are dropped.
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
+	v := a.Value.Resolve()
+	if v.Kind() == slog.KindGroup {
+		for _, g := range v.Group() {
+			writeAttr(b, prefix+a.Key+".", g)
+		}
+		return
+	}
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	s := v.String()
+	if v.Kind() == slog.KindAny {
+		s = fmt.Sprint(v.Any())
+	}
+	if s == "" || strings.ContainsAny(s, " \"=") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		s = strconv.Quote(s)
+	}
+	b.WriteString(" " + prefix + a.Key + "=" + s)
+}
