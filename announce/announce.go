@@ -22,6 +22,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/dedup"
+	"github.com/lanfind/lanfind/internal/link"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 )
@@ -150,31 +151,15 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{cfg: cfg, log: cfg.Logger, id: randUint64()}
+	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID()}
 	s.queries = dedup.New[queryKey](4096, 30*time.Second, nil)
 
-	lister := cfg.Lister
-	if lister == nil {
-		sys, closeSys, err := iface.System()
-		if err != nil {
-			return nil, fmt.Errorf("announce: %w", err)
-		}
-		defer closeSys() // interfaces are listed once, here
-		lister = sys
-	}
-	all, err := lister.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("announce: list interfaces: %w", err)
-	}
-	s.ifs, err = iface.Select(all, cfg.Interfaces)
+	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
+		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	s.arrive = iface.NewArrivals(all, s.ifs)
-	s.targets = iface.Targets(s.ifs, iface.TargetOptions{Group: cfg.Group, Port: cfg.Port, NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast})
-	if len(s.targets) == 0 {
-		return nil, fmt.Errorf("announce: no broadcast or multicast destination on %s", ifNames(s.ifs))
-	}
+	s.ifs, s.arrive, s.targets = plan.Selected, plan.Arrivals, plan.Targets
 	s.records, err = buildRecords(cfg, s.ifs)
 	if err != nil {
 		return nil, err
@@ -189,35 +174,12 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := joinAll(s.conn, s.ifs, cfg.Group, s.log); err != nil && cfg.NoBroadcast {
+		if err := link.JoinAll(s.conn, s.ifs, cfg.Group, s.log); err != nil && cfg.NoBroadcast {
 			s.conn.Close()
 			return nil, fmt.Errorf("announce: %w", err)
 		}
 	}
 	return s, nil
-}
-
-// joinAll joins group on every multicast-capable interface. It fails only
-// when no join succeeded; the other failures are logged.
-func joinAll(c udp.Conn, ifs []iface.Interface, group netip.Addr, log *slog.Logger) error {
-	var errs []error
-	joined := 0
-	for _, ifc := range ifs {
-		if ifc.Flags&iface.FlagMulticast == 0 {
-			continue
-		}
-		if err := c.JoinGroup(ifc.Index, group); err != nil {
-			err = fmt.Errorf("join %s on %s: %w", group, ifc.Name, err)
-			log.Warn(err.Error())
-			errs = append(errs, err)
-			continue
-		}
-		joined++
-	}
-	if joined == 0 && len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return nil
 }
 
 func withDefaults(cfg Config) (Config, error) {
@@ -246,12 +208,6 @@ func withDefaults(cfg Config) (Config, error) {
 	}
 	if !cfg.Group.IsValid() {
 		cfg.Group = beacon.DefaultGroup
-	}
-	if !cfg.Group.Is4() || !cfg.Group.IsMulticast() {
-		return cfg, fmt.Errorf("announce: group %s is not an IPv4 multicast address", cfg.Group)
-	}
-	if cfg.NoBroadcast && cfg.NoMulticast {
-		return cfg, errors.New("announce: both broadcast and multicast are disabled")
 	}
 	if cfg.Hostname == "" {
 		h, err := os.Hostname()
@@ -348,14 +304,6 @@ func cloneMeta(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-func ifNames(ifs []iface.Interface) string {
-	var names []string
-	for _, i := range ifs {
-		names = append(names, i.Name)
-	}
-	return strings.Join(names, ", ")
 }
 
 // Instances returns the records this Sender announces, with their instance
@@ -579,18 +527,18 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		return reply{}, false
 	}
 	m.IfIndex = ifIndex
-	if !beacon.LooksLikeBeacon(p) {
+	b, drop, err := link.Decode(p)
+	switch drop {
+	case link.Foreign:
 		s.stats.foreign.Add(1)
 		s.log.Debug("dropped foreign datagram", "src", src.String(), "len", len(p))
 		return reply{}, false
-	}
-	b, err := beacon.Parse(p)
-	if err != nil {
-		if errors.Is(err, beacon.ErrVersion) || errors.Is(err, beacon.ErrKind) {
-			s.stats.unsupported.Add(1)
-		} else {
-			s.stats.malformed.Add(1)
-		}
+	case link.Unsupported:
+		s.stats.unsupported.Add(1)
+		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
+		return reply{}, false
+	case link.Malformed:
+		s.stats.malformed.Add(1)
 		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
 		return reply{}, false
 	}
@@ -644,12 +592,6 @@ func (s *Sender) answerable(src netip.AddrPort) bool {
 		}
 	}
 	return true
-}
-
-func randUint64() uint64 {
-	var b [8]byte
-	rand.Read(b[:])
-	return binary.BigEndian.Uint64(b[:])
 }
 
 func randDuration(max time.Duration) time.Duration {

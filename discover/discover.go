@@ -2,8 +2,6 @@ package discover
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/link"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 )
@@ -186,19 +185,6 @@ type packet struct {
 // group, on the calling goroutine (and so in its network namespace). It
 // starts reading at once; the caller must Close the Listener.
 func New(cfg Config) (*Listener, error) {
-	cfg.Interfaces = slices.Clone(cfg.Interfaces)
-	if cfg.Port == 0 {
-		cfg.Port = beacon.DefaultPort
-	}
-	if !cfg.Group.IsValid() {
-		cfg.Group = beacon.DefaultGroup
-	}
-	if !cfg.Group.Is4() || !cfg.Group.IsMulticast() {
-		return nil, fmt.Errorf("discover: group %s is not an IPv4 multicast address", cfg.Group)
-	}
-	if cfg.NoBroadcast && cfg.NoMulticast {
-		return nil, errors.New("discover: both broadcast and multicast are disabled")
-	}
 	if len(cfg.Name) > beacon.MaxNameLen || len(cfg.Type) > beacon.MaxTypeLen {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
 	}
@@ -208,33 +194,16 @@ func New(cfg Config) (*Listener, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Listener{cfg: cfg, log: cfg.Logger, id: randUint64(), in: make(chan packet, 256), done: make(chan struct{})}
-
-	lister := cfg.Lister
-	if lister == nil {
-		sys, closeSys, err := iface.System()
-		if err != nil {
-			return nil, fmt.Errorf("discover: %w", err)
-		}
-		defer closeSys() // interfaces are listed once, here
-		lister = sys
-	}
-	all, err := lister.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("discover: list interfaces: %w", err)
-	}
-	l.ifs, err = iface.Select(all, cfg.Interfaces)
+	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
+		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
 	if err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
-	l.arrive = iface.NewArrivals(all, l.ifs)
-	l.ifNames = make(map[int]string, len(all))
-	for _, i := range all {
+	cfg.Port, cfg.Group, cfg.Interfaces = plan.Port, plan.Group, nil
+	l := &Listener{cfg: cfg, log: cfg.Logger, id: link.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
+		ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets, ifNames: make(map[int]string, len(plan.All))}
+	for _, i := range plan.All {
 		l.ifNames[i.Index] = i.Name
-	}
-	l.targets = iface.Targets(l.ifs, iface.TargetOptions{Group: cfg.Group, Port: cfg.Port, NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast})
-	if len(l.targets) == 0 {
-		return nil, fmt.Errorf("discover: no broadcast or multicast destination on the selected interfaces")
 	}
 
 	listen := cfg.listen
@@ -252,7 +221,7 @@ func New(cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := l.joinAll(); err != nil && cfg.NoBroadcast {
+		if err := link.JoinAll(l.bconn, l.ifs, cfg.Group, l.log); err != nil && cfg.NoBroadcast {
 			l.bconn.Close()
 			l.qconn.Close()
 			return nil, fmt.Errorf("discover: %w", err)
@@ -262,29 +231,6 @@ func New(cfg Config) (*Listener, error) {
 	go l.readLoop(l.bconn)
 	go l.readLoop(l.qconn)
 	return l, nil
-}
-
-// joinAll joins the group on every multicast-capable selected interface. It
-// fails only when no join succeeded; the other failures are logged.
-func (l *Listener) joinAll() error {
-	var errs []error
-	joined := 0
-	for _, ifc := range l.ifs {
-		if ifc.Flags&iface.FlagMulticast == 0 {
-			continue
-		}
-		if err := l.bconn.JoinGroup(ifc.Index, l.cfg.Group); err != nil {
-			err = fmt.Errorf("join %s on %s: %w", l.cfg.Group, ifc.Name, err)
-			l.log.Warn(err.Error())
-			errs = append(errs, err)
-			continue
-		}
-		joined++
-	}
-	if joined == 0 && len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return nil
 }
 
 // Interfaces returns the selected interfaces.
@@ -349,19 +295,18 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		m.IfIndex = ifIndex
-		p := buf[:n]
-		if !beacon.LooksLikeBeacon(p) {
+		b, drop, err := link.Decode(buf[:n])
+		switch drop {
+		case link.Foreign:
 			l.stats.foreign.Add(1)
 			l.log.Debug("dropped foreign datagram", "src", src.String(), "len", n)
 			continue
-		}
-		b, err := beacon.Parse(p)
-		if err != nil {
-			if errors.Is(err, beacon.ErrVersion) || errors.Is(err, beacon.ErrKind) {
-				l.stats.unsupported.Add(1)
-			} else {
-				l.stats.malformed.Add(1)
-			}
+		case link.Unsupported:
+			l.stats.unsupported.Add(1)
+			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
+			continue
+		case link.Malformed:
+			l.stats.malformed.Add(1)
 			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
 			continue
 		}
@@ -388,10 +333,4 @@ func (l *Listener) claim() (release func(), err error) {
 	default:
 	}
 	return func() { l.busy.Store(false) }, nil
-}
-
-func randUint64() uint64 {
-	var b [8]byte
-	rand.Read(b[:])
-	return binary.BigEndian.Uint64(b[:])
 }

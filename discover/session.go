@@ -10,6 +10,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/internal/dedup"
+	"github.com/lanfind/lanfind/internal/link"
 )
 
 // session is the state of one Run, Collect or Resolve. It is owned by the
@@ -323,7 +324,7 @@ type querier struct {
 }
 
 func newQuerier(s *session, withKnown bool) *querier {
-	q := &querier{s: s, request: randUint64(), withKnown: withKnown}
+	q := &querier{s: s, request: link.RandomID(), withKnown: withKnown}
 	q.send(0, s.now())
 	return q
 }
