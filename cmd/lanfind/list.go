@@ -48,10 +48,18 @@ func resolveCommand() *cli.Command {
 	}
 }
 
-func newListener(c *cli.Context, o common, name, typ string) (*discover.Listener, error) {
+// newListener checks the name filter (given as nameFlag) and --type, and
+// opens a Listener for them.
+func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Listener, error) {
+	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+		return nil, err
+	}
+	if err := checkName("--type", c.String("type"), false); err != nil {
+		return nil, err
+	}
 	l, err := discover.New(discover.Config{
 		Name:        name,
-		Type:        typ,
+		Type:        c.String("type"),
 		Port:        o.port,
 		Group:       o.group,
 		Interfaces:  o.ifaces,
@@ -89,13 +97,7 @@ func runList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkName("--name", c.String("name"), false); err != nil {
-		return err
-	}
-	if err := checkName("--type", c.String("type"), false); err != nil {
-		return err
-	}
-	l, err := newListener(c, o, c.String("name"), c.String("type"))
+	l, err := newListener(c, o, "--name", c.String("name"))
 	if err != nil {
 		return err
 	}
@@ -133,12 +135,6 @@ func runResolve(c *cli.Context) error {
 		return usageErrorf("resolve takes one NAME, got %d arguments", c.NArg())
 	}
 	name := c.Args().First()
-	if err := checkName("NAME", name, true); err != nil {
-		return err
-	}
-	if err := checkName("--type", c.String("type"), false); err != nil {
-		return err
-	}
 	o, err := parseCommon(c, slog.LevelWarn)
 	if err != nil {
 		return err
@@ -147,7 +143,7 @@ func runResolve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := newListener(c, o, name, c.String("type"))
+	l, err := newListener(c, o, "NAME", name)
 	if err != nil {
 		return err
 	}

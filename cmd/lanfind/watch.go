@@ -34,13 +34,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkName("--name", c.String("name"), false); err != nil {
-		return err
-	}
-	if err := checkName("--type", c.String("type"), false); err != nil {
-		return err
-	}
-	l, err := newListener(c, o, c.String("name"), c.String("type"))
+	l, err := newListener(c, o, "--name", c.String("name"))
 	if err != nil {
 		return err
 	}
