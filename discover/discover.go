@@ -45,6 +45,10 @@ type Config struct {
 	// QuietWindow is how long Collect waits after a repeated query for new
 	// answers before it considers the answers settled. Defaults to 100ms.
 	QuietWindow time.Duration
+	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
+	// a flood of forged announcements costs bounded memory; more are
+	// dropped and counted in Stats.TableFull. Defaults to 4096.
+	MaxEntries int
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace.
 	Lister iface.Lister
@@ -144,6 +148,7 @@ type Stats struct {
 	Unsupported    uint64 // datagrams of an unknown protocol version or message kind
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
+	TableFull      uint64 // new instances dropped because MaxEntries were held
 	QueriesSent    uint64 // query datagrams sent
 	SendErrors     uint64 // query datagrams the kernel refused
 }
@@ -170,7 +175,7 @@ type Listener struct {
 	wg        sync.WaitGroup
 
 	stats struct {
-		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, sent, sendErrors atomic.Uint64
+		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, tableFull, sent, sendErrors atomic.Uint64
 	}
 }
 
@@ -190,6 +195,9 @@ func New(cfg Config) (*Listener, error) {
 	}
 	if cfg.QuietWindow <= 0 {
 		cfg.QuietWindow = 100 * time.Millisecond
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 4096
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -247,6 +255,7 @@ func (l *Listener) Stats() Stats {
 		Unsupported:    l.stats.unsupported.Load(),
 		UnknownRequest: l.stats.unknownReq.Load(),
 		OtherIface:     l.stats.otherIface.Load(),
+		TableFull:      l.stats.tableFull.Load(),
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),
 	}

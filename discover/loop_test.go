@@ -317,3 +317,46 @@ func TestForeignAndForgedDatagramsAreCounted(t *testing.T) {
 		}
 	})
 }
+
+func TestFloodOfInstancesIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		l := q.listener(t, discover.Config{MaxEntries: 50})
+		ctx, cancel := context.WithCancel(t.Context())
+		counts := map[discover.EventKind]int{}
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx, func(ev discover.Event) { counts[ev.Kind]++ }) }()
+		synctest.Wait()
+		dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
+		for i := range 1000 {
+			// Each datagram claims a new instance from a new source address.
+			b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: uint64(i), Seq: 1,
+				Services: []beacon.Service{{Instance: uint64(i), Name: fmt.Sprintf("s%d", i), TTL: time.Hour}}}
+			p, err := b.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(2 + i%250)}), beacon.DefaultPort)
+			q.h.Inject(2, src, dst, p)
+			synctest.Wait()
+		}
+		// One instance heard from 100 spoofed addresses keeps at most 16 paths.
+		for i := range 100 {
+			b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: 7, Seq: uint32(100 + i),
+				Services: []beacon.Service{{Instance: 7, Name: "s7", TTL: time.Hour}}}
+			p, _ := b.Marshal()
+			q.h.Inject(2, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(2 + i)}), beacon.DefaultPort), dst, p)
+			synctest.Wait()
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		// The first path of s7 came with its first beacon; 15 more fit.
+		if st := l.Stats(); counts[discover.EventUp] != 50 || counts[discover.EventUpdate] != 15 || st.TableFull != 950 {
+			t.Fatalf("got %d ups, %d updates, table_full=%d; want 50 ups, 15 path updates, 950 dropped",
+				counts[discover.EventUp], counts[discover.EventUpdate], st.TableFull)
+		}
+	})
+}

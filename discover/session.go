@@ -25,6 +25,7 @@ type session struct {
 	requests   map[uint64]bool // request IDs this session sent
 	emit       func(Event)     // may be nil
 	newCount   int             // instances first heard, total
+	entries    int             // live entries, at most Config.MaxEntries
 
 	nextExpiry time.Time // zero when nothing expires
 }
@@ -102,19 +103,20 @@ func (s *session) handle(p packet) {
 // is new.
 func (s *session) addPath(e *entry, p packet) bool {
 	k := pathKey{p.m.IfIndex, p.src.Addr().Unmap()}
-	_, ok := e.paths[k]
-	e.paths[k] = p.at
 	e.lastSeen = p.at
-	return !ok
+	if _, ok := e.paths[k]; ok || len(e.paths) < maxPaths {
+		e.paths[k] = p.at
+		return !ok
+	}
+	return false // a spoofer cycling source addresses cannot grow an entry
 }
+
+// maxPaths caps the interfaces and source addresses kept per entry.
+const maxPaths = 16
 
 func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	src := p.src.Addr().Unmap()
 	bySender := s.byInstance[rec.Instance]
-	if bySender == nil {
-		bySender = make(map[uint64]*entry)
-		s.byInstance[rec.Instance] = bySender
-	}
 	e := bySender[sender]
 	kind := EventUpdate
 	if e == nil {
@@ -132,9 +134,19 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		}
 	}
 	if e == nil {
+		if s.entries >= s.l.cfg.MaxEntries {
+			s.l.stats.tableFull.Add(1)
+			s.l.log.Debug("dropped new instance: table full", "name", rec.Name, "src", src.String(), "max", s.l.cfg.MaxEntries)
+			return
+		}
+		if bySender == nil {
+			bySender = make(map[uint64]*entry)
+			s.byInstance[rec.Instance] = bySender
+		}
 		kind = EventUp
 		e = &entry{sender: sender, primary: pathKey{p.m.IfIndex, src}, paths: make(map[pathKey]time.Time)}
 		bySender[sender] = e
+		s.entries++
 		s.newCount++
 		if len(bySender) > 1 {
 			var addrs []string
@@ -178,6 +190,9 @@ func (s *session) goodbye(instance, sender uint64, src netip.Addr) {
 
 func (s *session) remove(instance, sender uint64) {
 	bySender := s.byInstance[instance]
+	if _, ok := bySender[sender]; ok {
+		s.entries--
+	}
 	delete(bySender, sender)
 	if len(bySender) == 0 {
 		delete(s.byInstance, instance)
