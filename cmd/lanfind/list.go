@@ -153,7 +153,11 @@ func runResolve(c *cli.Context) error {
 	r, err := l.Resolve(ctx)
 	logStats(o.log, l)
 	if errors.Is(err, discover.ErrNotFound) {
-		return &exitError{code: exitNotFound, msg: fmt.Sprintf("no service named %q answered within %v", clean(name, 63), timeout)}
+		what := fmt.Sprintf("%q", clean(name, 63))
+		if t := c.String("type"); t != "" {
+			what += fmt.Sprintf(" of type %q", clean(t, 63))
+		}
+		return &exitError{code: exitNotFound, msg: fmt.Sprintf("no service named %s answered within %v", what, timeout)}
 	}
 	if err != nil {
 		return runtimeError(err)
