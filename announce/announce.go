@@ -109,6 +109,7 @@ type Stats struct {
 	BadSource   uint64 // queries from a source that may not be answered
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
+	Overload    uint64 // replies not sent because too many were already pending
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -134,7 +135,7 @@ type Sender struct {
 	queries *dedup.Cache[queryKey]
 
 	stats struct {
-		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface atomic.Uint64
+		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload atomic.Uint64
 	}
 }
 
@@ -330,6 +331,7 @@ func (s *Sender) Stats() Stats {
 		BadSource:   s.stats.badSource.Load(),
 		Unsupported: s.stats.unsupported.Load(),
 		OtherIface:  s.stats.otherIface.Load(),
+		Overload:    s.stats.overload.Load(),
 	}
 }
 
@@ -365,8 +367,8 @@ func (q *replyQueue) Pop() any {
 	return r
 }
 
-// maxPending caps queued replies; more are dropped (and counted as
-// duplicates of work we cannot afford) rather than growing memory.
+// maxPending caps queued replies; more are dropped and counted
+// (Stats.Overload) rather than growing memory.
 const maxPending = 1024
 
 // Run announces until ctx ends, then sends a goodbye and returns nil. It
@@ -420,7 +422,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			tick.Reset(s.cfg.Interval)
 		case r := <-replies:
 			if len(pending) >= maxPending {
-				s.stats.dups.Add(1)
+				s.stats.overload.Add(1)
 				continue
 			}
 			heap.Push(&pending, r)

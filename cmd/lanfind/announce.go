@@ -94,7 +94,12 @@ func runAnnounce(c *cli.Context) error {
 	for _, r := range s.Instances() {
 		o.log.Info("service", "name", r.Name, "type", r.Type, "port", r.Port, "instance", fmt.Sprintf("%016x", r.Instance), "ttl", r.TTL)
 	}
-	return runtimeError(s.Run(c.Context))
+	err = s.Run(c.Context)
+	st := s.Stats()
+	o.log.Debug("stats", "beacons", st.Beacons, "queries", st.Queries, "replies", st.Replies, "duplicates", st.Duplicates,
+		"foreign", st.Foreign, "malformed", st.Malformed, "unsupported", st.Unsupported, "bad_source", st.BadSource,
+		"other_iface", st.OtherIface, "overload", st.Overload, "send_errors", st.SendErrors)
+	return runtimeError(err)
 }
 
 // checkName validates a name or type given on the command line.
