@@ -149,6 +149,7 @@ type Stats struct {
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
 	TableFull      uint64 // new instances dropped because MaxEntries were held
+	Idle           uint64 // datagrams dropped because no Run, Collect or Resolve was active
 	QueriesSent    uint64 // query datagrams sent
 	SendErrors     uint64 // query datagrams the kernel refused
 }
@@ -175,7 +176,7 @@ type Listener struct {
 	wg        sync.WaitGroup
 
 	stats struct {
-		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, tableFull, sent, sendErrors atomic.Uint64
+		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, tableFull, idle, sent, sendErrors atomic.Uint64
 	}
 }
 
@@ -256,6 +257,7 @@ func (l *Listener) Stats() Stats {
 		UnknownRequest: l.stats.unknownReq.Load(),
 		OtherIface:     l.stats.otherIface.Load(),
 		TableFull:      l.stats.tableFull.Load(),
+		Idle:           l.stats.idle.Load(),
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),
 	}
@@ -322,6 +324,12 @@ func (l *Listener) readLoop(c udp.Conn) {
 		if b.Sender == l.id || b.Kind == beacon.KindQuery {
 			continue
 		}
+		if !l.busy.Load() {
+			// No operation is running: nobody would look at it before it
+			// is stale. (claim also empties what was queued before.)
+			l.stats.idle.Add(1)
+			continue
+		}
 		select {
 		case l.in <- packet{b: b, src: src, m: m, at: time.Now()}:
 		case <-l.done:
@@ -340,6 +348,16 @@ func (l *Listener) claim() (release func(), err error) {
 		l.busy.Store(false)
 		return nil, net.ErrClosed
 	default:
+	}
+	// Datagrams queued while no operation ran are stale: drop them.
+	for {
+		select {
+		case <-l.in:
+			l.stats.idle.Add(1)
+			continue
+		default:
+		}
+		break
 	}
 	return func() { l.busy.Store(false) }, nil
 }

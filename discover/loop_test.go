@@ -190,6 +190,7 @@ func TestWatchEvents(t *testing.T) {
 				mu.Unlock()
 			})
 		}()
+		synctest.Wait() // Run is listening before anything is announced
 		const interval = time.Second
 		stopA := run(t, a.sender(t, announce.Config{Interval: interval, Services: []announce.Service{{Name: "a"}}}))
 		synctest.Wait()
@@ -236,6 +237,7 @@ func TestRestartReplacesEntry(t *testing.T) {
 				mu.Unlock()
 			})
 		}()
+		synctest.Wait() // Run is listening before anything is announced
 		cfg := announce.Config{Interval: time.Second, Services: []announce.Service{{Name: "db", Port: 1}}}
 		s1 := a.sender(t, cfg)
 		stop1 := run(t, s1)
@@ -357,6 +359,43 @@ func TestFloodOfInstancesIsBounded(t *testing.T) {
 		if st := l.Stats(); counts[discover.EventUp] != 50 || counts[discover.EventUpdate] != 15 || st.TableFull != 950 {
 			t.Fatalf("got %d ups, %d updates, table_full=%d; want 50 ups, 15 path updates, 950 dropped",
 				counts[discover.EventUp], counts[discover.EventUpdate], st.TableFull)
+		}
+	})
+}
+
+func TestSameServiceTwiceOnOneHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		a := addHost(hub, "a", "10.1.0.2/24")
+		l := q.listener(t, discover.Config{})
+		var events []string
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				events = append(events, fmt.Sprintf("%s %s conflict=%v", ev.Kind, ev.Reason, ev.Service.Conflict))
+			})
+		}()
+		synctest.Wait()
+		cfg := announce.Config{Interval: time.Second, Services: []announce.Service{{Name: "db"}}}
+		stop1 := run(t, a.sender(t, cfg))
+		synctest.Wait()
+		run(t, a.sender(t, cfg)) // the same service again, same host: same instance ID
+		time.Sleep(5 * time.Second)
+		stop1()
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// The second process first looks like a restart of the first; when
+		// the first is heard again, both are listed as a conflict. No
+		// flapping afterwards; the goodbye of one ends the conflict.
+		want := []string{"up  conflict=false", "update  conflict=true", "up  conflict=true",
+			"down goodbye conflict=true", "update  conflict=false"}
+		if !slices.Equal(events, want) {
+			t.Fatalf("got events %q, want %q", events, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package discover
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -48,6 +49,7 @@ type entry struct {
 	lastSeen time.Time
 	expires  time.Time
 	conflict bool
+	replaced uint64 // the sender this entry took over from at a restart
 }
 
 func (l *Listener) newSession(emit func(Event)) *session {
@@ -119,13 +121,15 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	bySender := s.byInstance[rec.Instance]
 	e := bySender[sender]
 	kind := EventUpdate
-	if e == nil {
+	if e == nil && !s.replacedBy(bySender, sender) {
 		// A restarted announcer comes back from an address we already know
-		// under a new sender ID: it replaces its old entry.
+		// under a new sender ID: it replaces its old entry. (Unless the
+		// sender it would replace is itself one that an entry replaced:
+		// then two processes announce the same service, a conflict.)
 		for oldSender, old := range bySender {
 			if _, ok := old.paths[pathKey{p.m.IfIndex, src}]; ok {
 				delete(bySender, oldSender)
-				old.sender = sender
+				old.sender, old.replaced = sender, oldSender
 				bySender[sender] = old
 				e = old
 				s.l.log.Debug("instance restarted", "name", rec.Name, "instance", rec.Instance, "addr", src.String())
@@ -149,14 +153,18 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		s.entries++
 		s.newCount++
 		if len(bySender) > 1 {
+			e.conflict = true
 			var addrs []string
 			for _, other := range bySender {
-				other.conflict = true
 				addrs = append(addrs, other.primary.addr.String())
+				if !other.conflict {
+					other.conflict = true
+					s.emitEvent(EventUpdate, "", other)
+				}
 			}
 			slices.Sort(addrs)
-			s.l.log.Warn("instance ID conflict: one instance heard from several addresses (cloned machine?)",
-				"name", rec.Name, "instance", rec.Instance, "addrs", addrs)
+			s.l.log.Warn("instance ID conflict: two announcers claim one instance (a cloned machine, or the same service announced twice)",
+				"name", rec.Name, "instance", fmt.Sprintf("%016x", rec.Instance), "addrs", addrs)
 		}
 	}
 	changed := kind == EventUp || !sameRecord(&e.rec, rec)
@@ -173,6 +181,17 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	}
 }
 
+// replacedBy reports whether an entry of bySender took over from sender as
+// a restart: hearing sender again means both processes are alive.
+func (s *session) replacedBy(bySender map[uint64]*entry, sender uint64) bool {
+	for _, e := range bySender {
+		if e.replaced == sender {
+			return true
+		}
+	}
+	return false
+}
+
 func sameRecord(a, b *beacon.Service) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Port == b.Port && a.Host == b.Host &&
 		a.TTL == b.TTL && slices.Equal(a.Addrs, b.Addrs) && maps.Equal(a.Meta, b.Meta)
@@ -184,8 +203,8 @@ func (s *session) goodbye(instance, sender uint64, src netip.Addr) {
 	if e == nil {
 		return
 	}
-	s.remove(instance, sender)
 	s.emitEvent(EventDown, ReasonGoodbye, e)
+	s.remove(instance, sender)
 }
 
 func (s *session) remove(instance, sender uint64) {
@@ -199,7 +218,10 @@ func (s *session) remove(instance, sender uint64) {
 	}
 	if len(bySender) == 1 {
 		for _, e := range bySender {
-			e.conflict = false
+			if e.conflict {
+				e.conflict = false
+				s.emitEvent(EventUpdate, "", e)
+			}
 		}
 	}
 }
@@ -210,8 +232,8 @@ func (s *session) expire(now time.Time) {
 	for inst, bySender := range s.byInstance {
 		for sender, e := range bySender {
 			if !e.expires.After(now) {
-				s.remove(inst, sender)
 				s.emitEvent(EventDown, ReasonExpired, e)
+				s.remove(inst, sender)
 				continue
 			}
 			if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
