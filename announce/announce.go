@@ -60,11 +60,11 @@ type Config struct {
 	// Services to announce; at least one. Two services may not share a
 	// name and type.
 	Services []Service
-	// Interval between beacons. Defaults to [DefaultInterval].
+	// Interval between beacons, 10ms to 12h. Defaults to [DefaultInterval].
 	Interval time.Duration
 	// TTL tells listeners how long to keep a service without a fresh
-	// beacon. Defaults to three intervals, so two lost beacons in a row do
-	// not make a service vanish.
+	// beacon; at least two intervals. Defaults to three intervals, so two
+	// lost beacons in a row do not make a service vanish.
 	TTL time.Duration
 	// Port is the UDP port lanfind uses for discovery. Defaults to
 	// [beacon.DefaultPort].
@@ -130,9 +130,10 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries.
+	// mu guards queries and closed.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
+	closed  bool
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload atomic.Uint64
@@ -161,7 +162,7 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	s.ifs, s.arrive, s.targets = plan.Selected, plan.Arrivals, plan.Targets
-	s.records, err = buildRecords(cfg, s.ifs)
+	s.records, err = buildRecords(cfg, plan.All, s.ifs)
 	if err != nil {
 		return nil, err
 	}
@@ -195,11 +196,14 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.Interval < 10*time.Millisecond {
 		return cfg, fmt.Errorf("announce: interval %v is too short (minimum 10ms)", cfg.Interval)
 	}
-	if cfg.TTL == 0 {
-		cfg.TTL = 3 * cfg.Interval
+	if cfg.Interval > beacon.MaxTTL/2 {
+		return cfg, fmt.Errorf("announce: interval %v is too long (maximum %v)", cfg.Interval, beacon.MaxTTL/2)
 	}
-	if cfg.TTL < cfg.Interval {
-		return cfg, fmt.Errorf("announce: ttl %v is shorter than the interval %v", cfg.TTL, cfg.Interval)
+	if cfg.TTL == 0 {
+		cfg.TTL = min(3*cfg.Interval, beacon.MaxTTL)
+	}
+	if cfg.TTL < 2*cfg.Interval {
+		return cfg, fmt.Errorf("announce: ttl %v is shorter than two intervals (%v): one late beacon would make the service flap", cfg.TTL, 2*cfg.Interval)
 	}
 	if cfg.TTL > beacon.MaxTTL {
 		return cfg, fmt.Errorf("announce: ttl %v is longer than the maximum %v", cfg.TTL, beacon.MaxTTL)
@@ -255,13 +259,19 @@ func InstanceID(machineID, hostname string, hw net.HardwareAddr, name, typ strin
 }
 
 // buildRecords validates the services and turns them into beacon records.
-func buildRecords(cfg Config, ifs []iface.Interface) ([]beacon.Service, error) {
+// The hardware address that goes into instance IDs is that of the
+// lowest-index non-loopback interface with one, from all interfaces rather
+// than the selected ones, so that --iface does not change the ID.
+func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, error) {
 	var hw net.HardwareAddr
+	for _, ifc := range all { // sorted by index
+		if ifc.Flags&iface.FlagLoopback == 0 && len(ifc.HardwareAddr) > 0 {
+			hw = ifc.HardwareAddr
+			break
+		}
+	}
 	var addrs []netip.Addr
 	for _, ifc := range ifs {
-		if hw == nil && len(ifc.HardwareAddr) > 0 {
-			hw = ifc.HardwareAddr
-		}
 		for _, a := range ifc.Addrs {
 			if len(addrs) < beacon.MaxAddrs && !slices.Contains(addrs, a.Prefix.Addr()) {
 				addrs = append(addrs, a.Prefix.Addr())
@@ -289,12 +299,42 @@ func buildRecords(cfg Config, ifs []iface.Interface) ([]beacon.Service, error) {
 		}
 		b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
 		if err := b.Validate(); err != nil {
+			if errors.Is(err, beacon.ErrTooBig) {
+				return nil, tooBig(rec, b.Size(), err)
+			}
 			return nil, fmt.Errorf("announce: %w", err)
 		}
 		out = append(out, rec)
 	}
 	return out, nil
 }
+
+// tooBig explains which of a service's fields make its beacon exceed
+// beacon.MaxSize. The error wraps err (beacon.ErrTooBig).
+func tooBig(rec beacon.Service, size int, err error) error {
+	over := size - beacon.MaxSize
+	biggest, n := "", 0
+	for k, v := range rec.Meta {
+		if l := len(k) + len(v); l > n || (l == n && k < biggest) {
+			biggest, n = k, l
+		}
+	}
+	msg := fmt.Sprintf("announce: service %q: beacon is %d bytes, %d over the maximum of %d", rec.Name, size, over, beacon.MaxSize)
+	if biggest != "" {
+		msg = fmt.Sprintf("announce: service %q: metadata makes the beacon %d bytes, %d over the maximum of %d; the largest pair is meta %q (%d bytes)",
+			rec.Name, size, over, beacon.MaxSize, biggest, n)
+	}
+	return &wrapped{msg, err}
+}
+
+// wrapped is an error with its own text that still matches err.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 func cloneMeta(m map[string]string) map[string]string {
 	if len(m) == 0 {
@@ -339,6 +379,9 @@ func (s *Sender) Stats() Stats {
 // send a goodbye; cancel Run's context for that. Close is idempotent.
 func (s *Sender) Close() error {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
 		s.closeErr = s.conn.Close()
 		s.wg.Wait()
 	})
@@ -380,11 +423,18 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 	defer s.running.Store(false)
 
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("announce: Run after Close: %w", net.ErrClosed)
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+
 	replies := make(chan reply, 64)
 	readErr := make(chan error, 1)
 	readDone := make(chan struct{})
 	readCtx, stopRead := context.WithCancel(ctx)
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer close(readDone)
@@ -416,6 +466,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.log.Info("sent goodbye", "services", len(s.records))
 			return nil
 		case err := <-readErr:
+			if err != nil { // the socket failed: tell listeners while we still can
+				s.send(beacon.KindGoodbye)
+			}
 			return err
 		case <-tick.C:
 			s.send(beacon.KindAnnounce)
@@ -547,7 +600,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	if b.Kind != beacon.KindQuery || b.Sender == s.id {
 		return reply{}, false
 	}
-	if !s.answerable(src) {
+	if !s.answerable(src, m.IfIndex) {
 		s.stats.badSource.Add(1)
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
@@ -579,21 +632,28 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	return reply{at: at, dst: src, ifIndex: m.IfIndex, request: b.RequestID, records: match}, true
 }
 
-// answerable reports whether a reply may go to src: a unicast IPv4 address
-// that is not a broadcast address of ours, and a non-zero port.
-func (s *Sender) answerable(src netip.AddrPort) bool {
+// answerable reports whether a reply may go to src, which sent a query
+// that arrived on the selected interface ifIndex: a unicast IPv4 address
+// inside one of that interface's subnets (on-link: a spoofed far-away
+// source gets nothing, so a small query cannot aim a larger reply at
+// someone elsewhere) that is not a broadcast address, and a non-zero port.
+func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return false
 	}
+	onLink := false
 	for _, ifc := range s.ifs {
 		for _, ad := range ifc.Addrs {
 			if ad.Broadcast == a {
 				return false
 			}
 		}
+		if ifc.Index == ifIndex && ifc.Contains(a) {
+			onLink = true
+		}
 	}
-	return true
+	return onLink
 }
 
 func randDuration(max time.Duration) time.Duration {

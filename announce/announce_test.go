@@ -45,9 +45,11 @@ func TestConfigErrors(t *testing.T) {
 		{"long name", announce.Config{Services: []announce.Service{{Name: long}}}, "name is 64 bytes, max 63"},
 		{"duplicate", announce.Config{Services: []announce.Service{{Name: "a"}, {Name: "a"}}}, `service "a" of type "" is listed twice`},
 		{"big value", announce.Config{Services: []announce.Service{{Name: "a", Meta: map[string]string{"k": strings.Repeat("v", 300)}}}}, "value is 300 bytes, max 255"},
-		{"too big in all", announce.Config{Services: []announce.Service{{Name: "a", Meta: bigMeta()}}}, "max 1200"},
+		{"too big in all", announce.Config{Services: []announce.Service{{Name: "a", Meta: bigMeta()}}}, `service "a": metadata makes the beacon 1588 bytes, 388 over the maximum of 1200; the largest pair is meta "k0" (252 bytes)`},
 		{"short interval", announce.Config{Services: []announce.Service{{Name: "a"}}, Interval: time.Millisecond}, "interval 1ms is too short"},
-		{"ttl below interval", announce.Config{Services: []announce.Service{{Name: "a"}}, Interval: time.Second, TTL: time.Millisecond}, "shorter than the interval"},
+		{"ttl below interval", announce.Config{Services: []announce.Service{{Name: "a"}}, Interval: time.Second, TTL: time.Millisecond}, "shorter than two intervals"},
+		{"ttl equal to interval", announce.Config{Services: []announce.Service{{Name: "a"}}, Interval: time.Second, TTL: time.Second}, "shorter than two intervals"},
+		{"long interval", announce.Config{Services: []announce.Service{{Name: "a"}}, Interval: 13 * time.Hour}, "interval 13h0m0s is too long"},
 		{"bad group", announce.Config{Services: []announce.Service{{Name: "a"}}, Group: netip.MustParseAddr("10.0.0.1")}, "not an IPv4 multicast address"},
 		{"nothing to send with", announce.Config{Services: []announce.Service{{Name: "a"}}, NoBroadcast: true, NoMulticast: true}, "both broadcast and multicast are disabled"},
 		{"unknown iface", announce.Config{Services: []announce.Service{{Name: "a"}}, Interfaces: []string{"eth9"}}, `no interface named "eth9"`},
@@ -200,25 +202,37 @@ func TestAnswersEachAttemptOnce(t *testing.T) {
 
 func TestReplyTiming(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, announce.Config{Interval: time.Hour, ReplyJitter: 50 * time.Millisecond, Services: []announce.Service{{Name: "db"}}})
+		const jitter = 50 * time.Millisecond
+		r := newRig(t, announce.Config{Interval: time.Hour, ReplyJitter: jitter, Services: []announce.Service{{Name: "db"}}})
 		buf := make([]byte, beacon.MaxSize+1)
-		for _, tc := range []struct {
-			name  string
-			q     beacon.Query
-			atMax time.Duration
-		}{
-			{"named query is answered at once", beacon.Query{Name: "db"}, 0},
-			{"browse-all waits a jitter", beacon.Query{}, 50 * time.Millisecond},
-		} {
+		delay := func(id uint64, q beacon.Query) time.Duration {
 			start := time.Now()
-			r.query(t, uint64(len(tc.name)), 0, tc.q, bcast)
+			r.query(t, id, 0, q, bcast)
 			r.q.SetReadDeadline(time.Now().Add(time.Second))
 			if _, _, _, err := r.q.ReadFrom(buf); err != nil {
-				t.Fatalf("%s: no reply: %v", tc.name, err)
+				t.Fatalf("query %d: no reply: %v", id, err)
 			}
-			if d := time.Since(start); d > tc.atMax {
-				t.Errorf("%s: reply after %v, want at most %v", tc.name, d, tc.atMax)
+			return time.Since(start)
+		}
+		// A named query is answered at once, every time.
+		for id := uint64(1); id <= 10; id++ {
+			if d := delay(id, beacon.Query{Name: "db"}); d != 0 {
+				t.Fatalf("named query: reply after %v, want at once", d)
 			}
+		}
+		// A browse-all query waits a random jitter below the maximum.
+		var delayed int
+		for id := uint64(11); id <= 30; id++ {
+			d := delay(id, beacon.Query{})
+			if d >= jitter {
+				t.Fatalf("browse-all query: reply after %v, want less than %v", d, jitter)
+			}
+			if d > 0 {
+				delayed++
+			}
+		}
+		if delayed < 15 {
+			t.Fatalf("got %d of 20 browse-all replies delayed, want nearly all (random jitter)", delayed)
 		}
 	})
 }
@@ -231,12 +245,13 @@ func TestDropsBadInput(t *testing.T) {
 		dst := netip.AddrPortFrom(prefixA.Addr(), beacon.DefaultPort)
 		r.hubA.Inject(2, netip.MustParseAddrPort("10.1.0.255:999"), dst, p) // broadcast source
 		r.hubA.Inject(2, netip.MustParseAddrPort("10.1.0.1:0"), dst, p)     // port 0
+		r.hubA.Inject(2, netip.MustParseAddrPort("10.9.0.1:999"), dst, p)   // off-link: not in eth0's subnet
 		r.hubA.Inject(2, netip.MustParseAddrPort("10.1.0.1:999"), dst, []byte("garbage that is long enough to not be short"))
 		r.hubA.Inject(2, netip.MustParseAddrPort("10.1.0.1:999"), dst, p[:beacon.HeaderSize+1])
 		synctest.Wait()
 		st := r.s.Stats()
-		if st.BadSource != 2 || st.Foreign != 1 || st.Malformed != 1 || st.Replies != 0 {
-			t.Fatalf("got stats %+v, want 2 bad sources, 1 foreign, 1 malformed, 0 replies", st)
+		if st.BadSource != 3 || st.Foreign != 1 || st.Malformed != 1 || st.Replies != 0 {
+			t.Fatalf("got stats %+v, want 3 bad sources, 1 foreign, 1 malformed, 0 replies", st)
 		}
 	})
 }

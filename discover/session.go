@@ -368,7 +368,13 @@ func newQuerier(s *session, withKnown bool) *querier {
 
 func (q *querier) send(attempt int, now time.Time) {
 	q.attempt, q.sentAt, q.newAtSend, q.checked = attempt, now, q.s.newCount, false
-	q.s.sendQuery(q.request, uint8(min(attempt, 255)), q.withKnown)
+	if attempt > 0 && attempt%256 == 0 {
+		// The attempt number is one byte and responders answer each
+		// (request, attempt) once: a request that outlives 256 attempts
+		// continues under a new request ID.
+		q.request = link.RandomID()
+	}
+	q.s.sendQuery(q.request, uint8(attempt%256), q.withKnown)
 }
 
 // next returns when the querier next needs to act.

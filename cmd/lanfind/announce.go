@@ -24,8 +24,8 @@ func announceCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
 			&cli.UintFlag{Name: "port", Usage: "the announced service's `PORT` (not lanfind's own)"},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
-			&cli.DurationFlag{Name: "interval", Usage: "time between beacons", Value: announce.DefaultInterval},
-			&cli.DurationFlag{Name: "ttl", Usage: "how long listeners keep the service without a beacon (default 3 intervals)"},
+			&cli.DurationFlag{Name: "interval", Usage: "time between beacons, 10ms to 12h", Value: announce.DefaultInterval},
+			&cli.DurationFlag{Name: "ttl", Usage: "how long listeners keep the service without a beacon, at least 2 intervals (default 3 intervals)"},
 			&cli.StringFlag{Name: "hostname", Usage: "host `NAME` to announce (default: this host's name)"},
 		),
 		Action: runAnnounce,
@@ -69,11 +69,17 @@ func runAnnounce(c *cli.Context) error {
 	if interval < 10*time.Millisecond {
 		return usageErrorf("--interval %v: want at least 10ms", interval)
 	}
-	if ttl != 0 && ttl < interval {
-		return usageErrorf("--ttl %v: want at least the interval (%v)", ttl, interval)
+	if interval > beacon.MaxTTL/2 {
+		return usageErrorf("--interval %v: want at most %v", interval, beacon.MaxTTL/2)
+	}
+	if ttl != 0 && ttl < 2*interval {
+		return usageErrorf("--ttl %v: want at least two intervals (%v), so one late beacon does not make the service flap", ttl, 2*interval)
 	}
 	if ttl > beacon.MaxTTL {
 		return usageErrorf("--ttl %v: want at most %v", ttl, beacon.MaxTTL)
+	}
+	if h := c.String("hostname"); len(h) > beacon.MaxHostLen || strings.ContainsFunc(h, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return usageErrorf("--hostname %q: want at most %d bytes and no control characters", h, beacon.MaxHostLen)
 	}
 	s, err := announce.New(announce.Config{
 		Services:    []announce.Service{svc},

@@ -22,8 +22,9 @@ import (
 // Exit codes.
 const (
 	exitOK       = 0
-	exitNotFound = 1 // nothing matched, or a runtime failure
-	exitUsage    = 2 // bad command line or configuration
+	exitFailure  = 1 // announce, watch, iface: a runtime failure
+	exitNotFound = 1 // list, resolve: nothing matched
+	exitUsage    = 2 // bad command line or configuration; list and resolve: any error
 )
 
 // exitError carries an exit code and a message for stderr.
@@ -136,6 +137,7 @@ func dashed(name string) string {
 // the flag package stops at the first positional argument. Everything after
 // "--" stays as it is.
 func permute(app *cli.App, args []string) []string {
+	args = commandFirst(app, args)
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return args
 	}
@@ -184,6 +186,35 @@ func permute(app *cli.App, args []string) []string {
 		flags = append(flags, "--")
 	}
 	return append(flags, pos...)
+}
+
+// commandFirst moves a command name that follows flags to the front, so
+// that "lanfind -v list" works like "lanfind list -v". Flags are the same
+// kind (boolean or taking a value) in every command that has them.
+func commandFirst(app *cli.App, args []string) []string {
+	takesValue := map[string]bool{}
+	for _, c := range app.Commands {
+		for _, f := range c.Flags {
+			_, isBool := f.(*cli.BoolFlag)
+			for _, n := range f.Names() {
+				takesValue[n] = !isBool
+			}
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			if i == 0 || a == "--" || app.Command(a) == nil {
+				return args
+			}
+			out := append([]string{a}, args[:i]...)
+			return append(out, args[i+1:]...)
+		}
+		if name := strings.TrimLeft(a, "-"); !strings.Contains(name, "=") && takesValue[name] {
+			i++ // skip the flag's value
+		}
+	}
+	return args
 }
 
 // Flags every command shares.
@@ -254,13 +285,29 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 	return o, nil
 }
 
+// searchError is runtimeError for list and resolve, where exit code 1
+// means only "nothing found": every error exits 2.
+func searchError(err error) error {
+	var ee *exitError
+	if errors.As(runtimeError(err), &ee) {
+		e := *ee
+		e.code = exitUsage
+		return &e
+	}
+	return nil
+}
+
 // runtimeError wraps a library error for stderr with exit code 1, or 2 when
 // it is about configuration (interfaces that do not exist, and the like).
 func runtimeError(err error) error {
 	if err == nil {
 		return nil
 	}
-	code := exitNotFound
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee
+	}
+	code := exitFailure
 	msg := err.Error()
 	var hint string
 	var selErr *iface.SelectError

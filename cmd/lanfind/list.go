@@ -67,7 +67,7 @@ func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Lis
 		NoMulticast: o.noMulticast,
 		Logger:      o.log,
 	})
-	return l, runtimeError(err)
+	return l, err
 }
 
 func timeoutFlag(c *cli.Context) (time.Duration, error) {
@@ -99,7 +99,7 @@ func runList(c *cli.Context) error {
 	}
 	l, err := newListener(c, o, "--name", c.String("name"))
 	if err != nil {
-		return err
+		return searchError(err)
 	}
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(c.Context, timeout)
@@ -109,7 +109,7 @@ func runList(c *cli.Context) error {
 	o.log.Debug("list done", "found", len(rs), "elapsed", time.Since(start))
 	logStats(o.log, l)
 	if err != nil {
-		return runtimeError(err)
+		return searchError(err)
 	}
 	if c.Bool("json") {
 		out := make([]jsonService, 0, len(rs))
@@ -117,11 +117,11 @@ func runList(c *cli.Context) error {
 			out = append(out, toJSON(r))
 		}
 		if err := writeJSON(c.App.Writer, out); err != nil {
-			return runtimeError(err)
+			return searchError(err)
 		}
 	} else if len(rs) > 0 {
 		if err := writeTable(c.App.Writer, rs); err != nil {
-			return runtimeError(err)
+			return searchError(err)
 		}
 	}
 	if len(rs) == 0 {
@@ -145,7 +145,7 @@ func runResolve(c *cli.Context) error {
 	}
 	l, err := newListener(c, o, "NAME", name)
 	if err != nil {
-		return err
+		return searchError(err)
 	}
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(c.Context, timeout)
@@ -160,11 +160,11 @@ func runResolve(c *cli.Context) error {
 		return &exitError{code: exitNotFound, msg: fmt.Sprintf("no service named %s answered within %v", what, timeout)}
 	}
 	if err != nil {
-		return runtimeError(err)
+		return searchError(err)
 	}
 	if c.Bool("json") {
-		return runtimeError(writeJSON(c.App.Writer, toJSON(r)))
+		return searchError(writeJSON(c.App.Writer, toJSON(r)))
 	}
 	_, err = fmt.Fprintln(c.App.Writer, r.AddrPort())
-	return runtimeError(err)
+	return searchError(err)
 }

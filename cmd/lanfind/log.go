@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // lineHandler writes log records the way lanfind talks on stderr:
@@ -83,8 +85,11 @@ func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
 	if v.Kind() == slog.KindAny {
 		s = fmt.Sprint(v.Any())
 	}
-	if s == "" || strings.ContainsAny(s, " \"=") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		s = strconv.Quote(s)
+	// Values may come from the network (names, hosts): quote anything that
+	// is not plain printable UTF-8, so no byte sequence reaches the terminal
+	// raw.
+	if s == "" || strings.ContainsAny(s, " \"=") || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		s = strconv.QuoteToASCII(s)
 	}
 	b.WriteString(" " + prefix + a.Key + "=" + s)
 }

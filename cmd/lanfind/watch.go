@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -36,16 +37,24 @@ func runWatch(c *cli.Context) error {
 	}
 	l, err := newListener(c, o, "--name", c.String("name"))
 	if err != nil {
-		return err
+		return runtimeError(err)
 	}
 	defer l.Close()
 	asJSON := c.Bool("json")
 	w := c.App.Writer
+	// A write error (a closed pipe: "lanfind watch | head -1") ends the watch.
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
 	var werr error
-	err = l.Run(c.Context, func(ev discover.Event) {
+	err = l.Run(ctx, func(ev discover.Event) {
 		if werr != nil {
 			return
 		}
+		defer func() {
+			if werr != nil {
+				cancel()
+			}
+		}()
 		if asJSON {
 			werr = writeJSON(w, jsonEvent{Event: ev.Kind.String(), Reason: ev.Reason, Service: toJSON(ev.Service)})
 			return

@@ -107,11 +107,16 @@ func JoinAll(c udp.Conn, ifs []iface.Interface, group netip.Addr, log *slog.Logg
 	return nil
 }
 
-// RandomID returns a random 64-bit ID from crypto/rand.
+// RandomID returns a random non-zero 64-bit ID from crypto/rand (zero
+// means "no request" on the wire).
 func RandomID() uint64 {
-	var b [8]byte
-	rand.Read(b[:]) // never fails on supported systems (crypto/rand docs)
-	return binary.BigEndian.Uint64(b[:])
+	for {
+		var b [8]byte
+		rand.Read(b[:]) // never fails on supported systems (crypto/rand docs)
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
 }
 
 // Drop says why a received datagram was not a usable lanfind message.

@@ -28,11 +28,12 @@ func TestSocketOptions(t *testing.T) {
 			}
 			listen(t, localhost, tc.o)
 			want := map[string]int{
-				"SO_REUSEADDR":    1,
-				"SO_REUSEPORT":    1,
-				"SO_BROADCAST":    1,
-				"IP_MTU_DISCOVER": unix.IP_PMTUDISC_DO,
-				"IP_PKTINFO":      1,
+				"SO_REUSEADDR":     1,
+				"SO_REUSEPORT":     1,
+				"SO_BROADCAST":     1,
+				"IP_MTU_DISCOVER":  unix.IP_PMTUDISC_DO,
+				"IP_PKTINFO":       1,
+				"IP_MULTICAST_ALL": 0,
 			}
 			for k, v := range tc.want {
 				want[k] = v
@@ -46,6 +47,7 @@ func TestSocketOptions(t *testing.T) {
 				"IP_PKTINFO":        {unix.IPPROTO_IP, unix.IP_PKTINFO},
 				"IP_MULTICAST_TTL":  {unix.IPPROTO_IP, unix.IP_MULTICAST_TTL},
 				"IP_MULTICAST_LOOP": {unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP},
+				"IP_MULTICAST_ALL":  {unix.IPPROTO_IP, unix.IP_MULTICAST_ALL},
 			}
 			rc, err := uc.SyscallConn()
 			if err != nil {
@@ -65,5 +67,39 @@ func TestSocketOptions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An opener that sets none of lanfind's options still gets those that work
+// after bind.
+func TestInjectedOpenerGetsOptions(t *testing.T) {
+	var uc *net.UDPConn
+	o := udp.Options{ListenPacket: func(ctx context.Context, network, address string) (net.PacketConn, error) {
+		pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, address)
+		uc, _ = pc.(*net.UDPConn)
+		return pc, err
+	}}
+	listen(t, localhost, o)
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		level, opt int
+		want       int
+	}{
+		{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
+		{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
+		{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
+	} {
+		var got int
+		var gerr error
+		if err := rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), tc.level, tc.opt) }); err != nil {
+			t.Fatal(err)
+		}
+		if gerr != nil || got != tc.want {
+			t.Errorf("%s: got %d (%v), want %d", tc.name, got, gerr, tc.want)
+		}
 	}
 }

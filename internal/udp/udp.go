@@ -103,6 +103,20 @@ func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
 		err := fmt.Errorf("udp: listen %s: ListenPacket returned %T, want *net.UDPConn", addr, pc)
 		return nil, errors.Join(err, pc.Close())
 	}
+	if o.ListenPacket != nil {
+		// An injected opener may not have set lanfind's socket options.
+		// Those that matter after bind (SO_BROADCAST, don't-fragment,
+		// IP_MULTICAST_ALL) take effect now; setting them twice is
+		// harmless. Sharing the port needs SO_REUSEADDR/SO_REUSEPORT
+		// before bind, which only the opener can do (ListenConfig does).
+		rc, err := uc.SyscallConn()
+		if err == nil {
+			err = control("udp4", addr.String(), rc)
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("udp: listen %s: %w", addr, err), uc.Close())
+		}
+	}
 	c, err := newConn(uc, ttl, !o.NoMulticastLoopback, o.ReadBuffer)
 	if err != nil {
 		err := fmt.Errorf("udp: listen %s: %w", addr, err)
