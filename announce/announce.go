@@ -171,12 +171,12 @@ func New(cfg Config) (*Sender, error) {
 	if listen == nil {
 		listen = udp.Listen
 	}
-	s.conn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), cfg.Port), udp.Options{ListenPacket: cfg.ListenPacket})
+	s.conn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), plan.Port), udp.Options{ListenPacket: cfg.ListenPacket})
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := link.JoinAll(s.conn, s.ifs, cfg.Group, s.log); err != nil && cfg.NoBroadcast {
+		if err := link.JoinAll(s.conn, s.ifs, plan.Group, s.log); err != nil && cfg.NoBroadcast {
 			s.conn.Close()
 			return nil, fmt.Errorf("announce: %w", err)
 		}
@@ -207,12 +207,6 @@ func withDefaults(cfg Config) (Config, error) {
 	}
 	if cfg.TTL > beacon.MaxTTL {
 		return cfg, fmt.Errorf("announce: ttl %v is longer than the maximum %v", cfg.TTL, beacon.MaxTTL)
-	}
-	if cfg.Port == 0 {
-		cfg.Port = beacon.DefaultPort
-	}
-	if !cfg.Group.IsValid() {
-		cfg.Group = beacon.DefaultGroup
 	}
 	if cfg.Hostname == "" {
 		h, err := os.Hostname()
