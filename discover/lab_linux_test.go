@@ -3,6 +3,7 @@ package discover_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,21 +78,42 @@ func TestNSLibrary(t *testing.T) {
 	}
 
 	// Streaming: both are reported up, and the beacons that arrive by
-	// broadcast and by multicast are recognised as copies.
+	// broadcast and by multicast are recognised as copies. Run stops as
+	// soon as both have been seen (the test waits, with a deadline, in its
+	// own goroutine).
+	var mu sync.Mutex
 	ups := map[string]bool{}
-	wctx, wcancel := context.WithTimeout(t.Context(), 5*time.Second)
+	wctx, wcancel := context.WithCancel(t.Context())
 	defer wcancel()
-	err = l.Run(wctx, func(ev discover.Event) {
-		if ev.Kind == discover.EventUp {
-			ups[ev.Service.Name] = true
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- l.Run(wctx, func(ev discover.Event) {
+			if ev.Kind == discover.EventUp {
+				mu.Lock()
+				ups[ev.Service.Name] = true
+				mu.Unlock()
+			}
+		})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(ups)
+		mu.Unlock()
+		if n == 2 && l.Stats().Duplicates > 0 {
+			break
 		}
-		if len(ups) == 2 && l.Stats().Duplicates > 0 {
-			wcancel()
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: ups %v, duplicates %d; want a and b up and duplicates > 0", ups, l.Stats().Duplicates)
 		}
-	})
-	if err != nil {
+		time.Sleep(10 * time.Millisecond) // polling a counter, not waiting for an event
+	}
+	wcancel()
+	if err := <-runErr; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if !ups["a"] || !ups["b"] {
 		t.Fatalf("Run reported up for %v, want a and b", ups)
 	}
