@@ -3,6 +3,7 @@ package link
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
@@ -94,4 +95,46 @@ func (c *Codec) Decode(p []byte) (beacon.Beacon, Drop, error) {
 		return b, Malformed, errors.New("sealed datagram without a lanfind message inside")
 	}
 	return b, drop, err
+}
+
+// SealCounters counts the drops of keyed mode for an endpoint's Stats. It
+// is safe for concurrent use.
+type SealCounters struct {
+	sealed, unsealed, rejected, stale atomic.Uint64
+}
+
+// Count counts d and reports whether it is one of the keyed-mode drops
+// (Sealed, Unsealed, Rejected, Stale).
+func (c *SealCounters) Count(d Drop) bool {
+	switch d {
+	case Sealed:
+		c.sealed.Add(1)
+	case Unsealed:
+		c.unsealed.Add(1)
+	case Rejected:
+		c.rejected.Add(1)
+	case Stale:
+		c.stale.Add(1)
+	default:
+		return false
+	}
+	return true
+}
+
+// Load returns the counts.
+func (c *SealCounters) Load() (sealed, unsealed, rejected, stale uint64) {
+	return c.sealed.Load(), c.unsealed.Load(), c.rejected.Load(), c.stale.Load()
+}
+
+// ReplayMemory is how long an endpoint must remember message IDs
+// (sender and seq, or sender, request and attempt) so that a copy replayed
+// inside the window is recognised: a datagram is accepted from window
+// before to window after its timestamp, and the sender's clock may be
+// ahead or behind, so twice the window, plus a second of slack, and never
+// less than min.
+func ReplayMemory(window, min time.Duration) time.Duration {
+	if window <= 0 {
+		window = seal.DefaultWindow
+	}
+	return max(2*window+time.Second, min)
 }
