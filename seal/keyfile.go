@@ -115,6 +115,9 @@ func WriteKeyFile(path string) error {
 	var material [MinKeySize]byte
 	rand.Read(material[:]) // never fails on supported systems (crypto/rand docs)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("seal: key file %s already exists; not overwriting it (%w)", path, os.ErrExist)
+	}
 	if err != nil {
 		return fmt.Errorf("seal: create key file: %w", err)
 	}
