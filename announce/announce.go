@@ -169,7 +169,11 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: newCodec(cfg)}
+	codec, err := newCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: codec}
 	s.queries = dedup.New[queryKey](4096, link.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
 
 	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,

@@ -223,6 +223,10 @@ func New(cfg Config) (*Listener, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if err := cfg.Keys.Validate(); err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	cfg.Keys = slices.Clone(cfg.Keys)
 	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
 	if err != nil {

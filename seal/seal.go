@@ -94,6 +94,17 @@ func NewKey(material []byte) (Key, error) {
 // ID returns the key ID that sealed datagrams carry in clear.
 func (k Key) ID() uint64 { return k.id }
 
+// Validate reports an error when ks holds a zero Key (one not made by
+// NewKey, ParseKey or LoadKeyFile). Empty Keys are valid: unkeyed mode.
+func (ks Keys) Validate() error {
+	for i, k := range ks {
+		if k.aead == nil {
+			return fmt.Errorf("seal: key %d is the zero Key; make keys with NewKey, ParseKey or LoadKeyFile", i)
+		}
+	}
+	return nil
+}
+
 // Keys is a key ring. The first key seals; every key opens. Nil or empty
 // Keys means unkeyed (clear) mode. Keys is safe for concurrent use as long
 // as nobody modifies the slice.

@@ -284,3 +284,12 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestValidate(t *testing.T) {
+	if err := (seal.Keys{mustKey(t, 1), {}}).Validate(); err == nil || !strings.Contains(err.Error(), "key 1 is the zero Key") {
+		t.Fatalf("got %v, want an error about key 1", err)
+	}
+	if err := seal.Keys(nil).Validate(); err != nil {
+		t.Fatalf("no keys: got %v, want nil (unkeyed)", err)
+	}
+}
