@@ -170,6 +170,7 @@ type Stats struct {
 	Unsealed       uint64 // clear lanfind datagrams dropped because a key is configured
 	Rejected       uint64 // sealed datagrams that did not open: forged, altered or under another key
 	Stale          uint64 // sealed datagrams sent outside the replay window
+	Relayed        uint64 // sealed datagrams from a source address their announcer does not claim
 }
 
 // Listener finds services. Its methods are safe for concurrent use, but only
@@ -197,6 +198,7 @@ type Listener struct {
 	stats struct {
 		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, tableFull, idle, sent, sendErrors atomic.Uint64
 		seal                                                                                                                 link.SealCounters
+		relayed                                                                                                              atomic.Uint64
 	}
 }
 
@@ -287,6 +289,7 @@ func (l *Listener) Stats() Stats {
 		SendErrors:     l.stats.sendErrors.Load(),
 	}
 	st.Sealed, st.Unsealed, st.Rejected, st.Stale = l.stats.seal.Load()
+	st.Relayed = l.stats.relayed.Load()
 	return st
 }
 
@@ -354,6 +357,9 @@ func (l *Listener) readLoop(c udp.Conn) {
 		}
 		if b.Sender == l.id || b.Kind == beacon.KindQuery {
 			continue
+		}
+		if !l.sourceClaimed(&b, src) {
+			continue // counted and logged there
 		}
 		if !l.busy.Load() {
 			// No operation is running: nobody would look at it before it

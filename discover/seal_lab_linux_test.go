@@ -123,6 +123,18 @@ func TestNSSealedAttacks(t *testing.T) {
 	evil := newAttacker(t, h2, keys)
 
 	var lclock, aclock skewClock
+	// The announcer's socket exists before the listener's first query, so
+	// it sees every query the attacker captures. It beacons only at start
+	// and a second later (then hourly), so the replays below are the only
+	// traffic.
+	acfg := announce.Config{Keys: keys, Interval: time.Hour, Services: []announce.Service{{Name: "db", Port: 5432}},
+		ListenPacket: h1.ListenPacket, Lister: h1.Lister(t), Logger: testLogger(t)}
+	testhook.AnnounceClock(&acfg, aclock.now)
+	s, err := announce.New(acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	lcfg := discover.Config{Keys: keys, ListenPacket: h0.ListenPacket, Lister: h0.Lister(t), Logger: testLogger(t)}
 	testhook.DiscoverClock(&lcfg, lclock.now)
 	l, err := discover.New(lcfg)
@@ -170,16 +182,6 @@ func TestNSSealedAttacks(t *testing.T) {
 		waitFor(t, what, func() bool { return get() > before })
 	}
 
-	// Beacons only at start and a second later (then hourly), so the
-	// replays below are the only traffic.
-	acfg := announce.Config{Keys: keys, Interval: time.Hour, Services: []announce.Service{{Name: "db", Port: 5432}},
-		ListenPacket: h1.ListenPacket, Lister: h1.Lister(t), Logger: testLogger(t)}
-	testhook.AnnounceClock(&acfg, aclock.now)
-	s, err := announce.New(acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	runAnnouncer := func() (stop func()) {
 		actx, acancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

@@ -327,3 +327,53 @@ func TestSealedQueryReplay(t *testing.T) {
 		}
 	})
 }
+
+// TestSealedRelayedBeacon replays a captured sealed beacon, inside the
+// window, from another host's address: the listener drops it rather than
+// report that address for the service.
+func TestSealedRelayedBeacon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		a := addHost(hub, "a", "10.1.0.10/24")
+		evil := addHost(hub, "evil", "10.1.0.66/24")
+		key := testKeys(t, 1)
+		c := &capture{keys: key, host: "q", port: beacon.DefaultPort}
+		hub.SetLoss(c.loss)
+		l := q.listener(t, discover.Config{Keys: key})
+		run(t, a.sender(t, announce.Config{Keys: key, Interval: time.Hour, Services: []announce.Service{{Name: "db"}}}))
+		synctest.Wait()
+		captured := c.last(t, beacon.KindAnnounce)
+
+		var mu sync.Mutex
+		var paths []netip.Addr
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				paths = append(paths, ev.Service.Addr)
+				for _, p := range ev.Service.Paths {
+					paths = append(paths, p.Addr)
+				}
+			})
+		}()
+		synctest.Wait() // Run has queried and heard the answer
+		bcast := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
+		q.h.Inject(2, netip.AddrPortFrom(evil.addr, beacon.DefaultPort), bcast, captured)
+		time.Sleep(time.Second)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(paths) == 0 || slices.Contains(paths, evil.addr) {
+			t.Fatalf("got addresses %v, want only %v", paths, a.addr)
+		}
+		if st := l.Stats(); st.Relayed != 1 {
+			t.Fatalf("got relayed %d, want 1", st.Relayed)
+		}
+	})
+}
