@@ -163,18 +163,21 @@ func (ks Keys) Open(p []byte) (msg []byte, sent time.Time, err error) {
 	}
 	id := binary.BigEndian.Uint64(p[8:16])
 	header, nonce, ct := p[:HeaderSize], p[16:HeaderSize], p[HeaderSize:]
-	err = fmt.Errorf("seal: key ID %016x: %w", id, ErrUnknownKey)
+	named := false
 	for _, k := range ks {
 		if k.aead == nil || k.id != id {
 			continue
 		}
+		named = true
 		pt, oerr := k.aead.Open(nil, nonce, ct, header)
 		if oerr != nil {
-			err = ErrAuth
 			continue // another key with the same ID may still open it
 		}
 		ms := int64(binary.BigEndian.Uint64(pt[:8]))
 		return pt[8:], time.UnixMilli(ms), nil
 	}
-	return nil, time.Time{}, err
+	if named {
+		return nil, time.Time{}, ErrAuth
+	}
+	return nil, time.Time{}, fmt.Errorf("seal: key ID %016x: %w", id, ErrUnknownKey)
 }

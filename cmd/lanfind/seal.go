@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -28,6 +29,9 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 			log.Warn(warning)
 		}
 		keys = append(keys, ks...)
+	}
+	if len(keys) > 0 {
+		log.Debug("keyed mode", "keys", len(keys), "sealing_key_id", fmt.Sprintf("%016x", keys[0].ID()))
 	}
 	return keys, nil
 }
