@@ -25,6 +25,7 @@ import (
 	"github.com/lanfind/lanfind/internal/link"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/seal"
 )
 
 // Defaults.
@@ -93,8 +94,17 @@ type Config struct {
 	ListenPacket udp.ListenFunc
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
+	// Keys, when not empty, seal everything the Sender sends with the
+	// first key and make it drop every datagram that does not open with
+	// one of them (see package seal). Defaults to none: clear datagrams.
+	Keys seal.Keys
+	// ReplayWindow is how far a sealed query's timestamp may lie from this
+	// host's clock before it is dropped as a replay. Defaults to
+	// [seal.DefaultWindow]; used only with Keys.
+	ReplayWindow time.Duration
 
-	listen testhook.Listen // tests: instead of udp.Listen
+	listen testhook.Listen  // tests: instead of udp.Listen
+	now    func() time.Time // tests: the clock of sealing and the replay window
 }
 
 // Stats counts what a Sender did. All fields are totals since New.
@@ -110,6 +120,10 @@ type Stats struct {
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
 	Overload    uint64 // replies not sent because too many were already pending
+	Sealed      uint64 // sealed datagrams dropped because no key is configured
+	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
+	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key
+	Stale       uint64 // sealed datagrams sent outside the replay window
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -124,6 +138,7 @@ type Sender struct {
 	targets []iface.Target
 	records []beacon.Service
 	conn    udp.Conn
+	codec   link.Codec
 
 	running   atomic.Bool
 	closeOnce sync.Once
@@ -137,6 +152,7 @@ type Sender struct {
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload atomic.Uint64
+		seal                                                                                                          link.SealCounters
 	}
 }
 
@@ -153,8 +169,12 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID()}
-	s.queries = dedup.New[queryKey](4096, 30*time.Second, nil)
+	codec, err := newCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: codec}
+	s.queries = dedup.New[queryKey](4096, link.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
 
 	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
@@ -162,7 +182,7 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	s.ifs, s.arrive, s.targets = plan.Selected, plan.Arrivals, plan.Targets
-	s.records, err = buildRecords(cfg, plan.All, s.ifs)
+	s.records, err = buildRecords(cfg, plan.All, s.ifs, s.codec.Budget())
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +276,7 @@ func InstanceID(machineID, hostname string, hw net.HardwareAddr, name, typ strin
 // The hardware address that goes into instance IDs is that of the
 // lowest-index non-loopback interface with one, from all interfaces rather
 // than the selected ones, so that --iface does not change the ID.
-func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, error) {
+func buildRecords(cfg Config, all, ifs []iface.Interface, budget int) ([]beacon.Service, error) {
 	var hw net.HardwareAddr
 	for _, ifc := range all { // sorted by index
 		if ifc.Flags&iface.FlagLoopback == 0 && len(ifc.HardwareAddr) > 0 {
@@ -294,9 +314,12 @@ func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, err
 		b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
 		if err := b.Validate(); err != nil {
 			if errors.Is(err, beacon.ErrTooBig) {
-				return nil, tooBig(rec, b.Size(), err)
+				return nil, tooBig(rec, b.Size(), budget, err)
 			}
 			return nil, fmt.Errorf("announce: %w", err)
+		}
+		if b.Size() > budget { // sealing takes seal.Overhead of beacon.MaxSize
+			return nil, tooBig(rec, b.Size(), budget, beacon.ErrTooBig)
 		}
 		out = append(out, rec)
 	}
@@ -304,19 +327,22 @@ func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, err
 }
 
 // tooBig explains which of a service's fields make its beacon exceed
-// beacon.MaxSize. The error wraps err (beacon.ErrTooBig).
-func tooBig(rec beacon.Service, size int, err error) error {
-	over := size - beacon.MaxSize
+// limit bytes. The error wraps err (beacon.ErrTooBig).
+func tooBig(rec beacon.Service, size, limit int, err error) error {
+	over := size - limit
 	biggest, n := "", 0
 	for k, v := range rec.Meta {
 		if l := len(k) + len(v); l > n || (l == n && k < biggest) {
 			biggest, n = k, l
 		}
 	}
-	msg := fmt.Sprintf("announce: service %q: beacon is %d bytes, %d over the maximum of %d", rec.Name, size, over, beacon.MaxSize)
+	msg := fmt.Sprintf("announce: service %q: beacon is %d bytes, %d over the maximum of %d", rec.Name, size, over, limit)
 	if biggest != "" {
 		msg = fmt.Sprintf("announce: service %q: metadata makes the beacon %d bytes, %d over the maximum of %d; the largest pair is meta %q (%d bytes)",
-			rec.Name, size, over, beacon.MaxSize, biggest, n)
+			rec.Name, size, over, limit, biggest, n)
+	}
+	if limit < beacon.MaxSize {
+		msg += fmt.Sprintf(" (keyed: sealing takes %d of the %d bytes)", beacon.MaxSize-limit, beacon.MaxSize)
 	}
 	return &wrapped{msg, err}
 }
@@ -354,7 +380,7 @@ func (s *Sender) Targets() []iface.Target {
 
 // Stats returns the counters.
 func (s *Sender) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Beacons:     s.stats.beacons.Load(),
 		SendErrors:  s.stats.sendErrors.Load(),
 		Queries:     s.stats.queries.Load(),
@@ -367,6 +393,8 @@ func (s *Sender) Stats() Stats {
 		OtherIface:  s.stats.otherIface.Load(),
 		Overload:    s.stats.overload.Load(),
 	}
+	st.Sealed, st.Unsealed, st.Rejected, st.Stale = s.stats.seal.Load()
+	return st
 }
 
 // Close closes the socket and waits for the Sender's goroutines. It does not
@@ -519,7 +547,8 @@ func (s *Sender) sendReply(r reply) {
 	}
 }
 
-// pack marshals records into as few datagrams as fit under beacon.MaxSize.
+// pack marshals records into as few datagrams as fit under beacon.MaxSize
+// (less seal.Overhead when keyed).
 // Each datagram gets its own sequence number: (sender, seq) names one
 // message for receivers' duplicate suppression.
 func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [][]byte {
@@ -528,13 +557,13 @@ func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [
 		n := 1
 		for n < len(recs) && n < beacon.MaxServices {
 			b := beacon.Beacon{Kind: kind, Sender: s.id, RequestID: request, Services: recs[:n+1]}
-			if b.Size() > beacon.MaxSize {
+			if b.Size() > s.codec.Budget() {
 				break
 			}
 			n++
 		}
 		b := beacon.Beacon{Kind: kind, Sender: s.id, Seq: s.seq.Add(1), RequestID: request, Services: recs[:n]}
-		p, err := b.Marshal()
+		p, err := s.codec.Encode(&b)
 		if err != nil { // New validated every record alone, so this is a bug
 			s.log.Error("marshal failed", "name", recs[0].Name, "err", err)
 		} else {
@@ -576,7 +605,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		return reply{}, false
 	}
 	m.IfIndex = ifIndex
-	b, drop, err := link.Decode(p)
+	b, drop, err := s.codec.Decode(p)
 	switch drop {
 	case link.Foreign:
 		s.stats.foreign.Add(1)
@@ -588,6 +617,10 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		return reply{}, false
 	case link.Malformed:
 		s.stats.malformed.Add(1)
+		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
+		return reply{}, false
+	case link.Sealed, link.Unsealed, link.Rejected, link.Stale:
+		s.stats.seal.Count(drop)
 		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
 		return reply{}, false
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
+	"github.com/lanfind/lanfind/seal"
 )
 
 var (
@@ -53,6 +54,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad group", announce.Config{Services: []announce.Service{{Name: "a"}}, Group: netip.MustParseAddr("10.0.0.1")}, "not an IPv4 multicast address"},
 		{"nothing to send with", announce.Config{Services: []announce.Service{{Name: "a"}}, NoBroadcast: true, NoMulticast: true}, "both broadcast and multicast are disabled"},
 		{"unknown iface", announce.Config{Services: []announce.Service{{Name: "a"}}, Interfaces: []string{"eth9"}}, `no interface named "eth9"`},
+		{"zero key", announce.Config{Services: []announce.Service{{Name: "a"}}, Keys: seal.Keys{{}}}, "announce: seal: key 0 is the zero Key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

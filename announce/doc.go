@@ -17,10 +17,21 @@
 // hardware address keeps cloned machines, which often share a machine ID
 // and host name, apart.
 //
+// # Keyed mode
+//
+// With Config.Keys (see package [seal]), every beacon, reply and goodbye is
+// sealed: encrypted and authenticated with the shared key, and timestamped.
+// The Sender then answers only queries that open with one of its keys, were
+// sent within Config.ReplayWindow of its clock, and are not copies of a
+// query it already answered; it drops and counts everything else (Stats
+// fields Sealed, Unsealed, Rejected, Stale). Records are packed into
+// datagrams that stay within beacon.MaxSize once sealed.
+//
 // # What it does not do
 //
 // It does not resolve names, keep state about listeners, or check that the
 // announced port is open.
 //
 // [discover]: https://pkg.go.dev/github.com/lanfind/lanfind/discover
+// [seal]: https://pkg.go.dev/github.com/lanfind/lanfind/seal
 package announce

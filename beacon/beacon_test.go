@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/seal"
 )
 
 // unhex decodes hex that may contain spaces, newlines and comments from
@@ -665,6 +666,19 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("LNFD"))
 	f.Add([]byte("hello, this is not a beacon at all"))
 	f.Add(bytes.Repeat([]byte{0xff}, 64))
+	// Sealed datagrams (package seal) are not beacons: Parse rejects them
+	// by their magic.
+	k, err := seal.NewKey(bytes.Repeat([]byte{7}, seal.MinKeySize))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, tc := range golden[:2] {
+		p, err := seal.Keys{k}.Seal(nil, unhex(f, tc.hex), time.Unix(0, 0))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		b, err := beacon.Parse(in)
 		if err != nil {

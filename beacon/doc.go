@@ -83,6 +83,14 @@
 // Receivers identify senders and deduplicate by the sender ID, seq and
 // request ID, never by source address.
 //
+// # Sealed datagrams
+//
+// With a shared key, every message specified here travels whole inside a
+// sealed datagram (magic "LNFS"), encrypted and authenticated, and
+// datagrams in clear are dropped. The sealed format, its 52 bytes of
+// overhead (so the message inside is at most 1148 bytes) and its replay
+// window are specified in package [github.com/lanfind/lanfind/seal].
+//
 // # Go representation
 //
 // [Parse] copies what it keeps, so read buffers can be reused; it returns

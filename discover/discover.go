@@ -17,6 +17,7 @@ import (
 	"github.com/lanfind/lanfind/internal/link"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/seal"
 )
 
 // ErrNotFound is returned by [Listener.Resolve] when no instance answered
@@ -56,8 +57,18 @@ type Config struct {
 	ListenPacket udp.ListenFunc
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
+	// Keys, when not empty, seal queries with the first key and make the
+	// Listener drop every datagram that does not open with one of them
+	// (see package seal); results then have Verified set. Defaults to
+	// none: clear datagrams.
+	Keys seal.Keys
+	// ReplayWindow is how far a sealed datagram's timestamp may lie from
+	// this host's clock before it is dropped as a replay. Defaults to
+	// [seal.DefaultWindow]; used only with Keys.
+	ReplayWindow time.Duration
 
-	listen testhook.Listen // tests: opens conns instead of udp.Listen
+	listen testhook.Listen  // tests: opens conns instead of udp.Listen
+	now    func() time.Time // tests: the clock of sealing and the replay window
 }
 
 // Path is one way an instance was heard: an arrival interface and the
@@ -98,6 +109,9 @@ type Result struct {
 	Conflict bool
 	// Sender is the announcing process's random sender ID.
 	Sender uint64
+	// Verified reports whether the instance's datagrams opened with one of
+	// Config.Keys: they come from a key holder, unaltered and recent.
+	Verified bool
 }
 
 // AddrPort returns Addr with the service's port.
@@ -152,6 +166,11 @@ type Stats struct {
 	Idle           uint64 // datagrams dropped because no Run, Collect or Resolve was active
 	QueriesSent    uint64 // query datagrams sent
 	SendErrors     uint64 // query datagrams the kernel refused
+	Sealed         uint64 // sealed datagrams dropped because no key is configured
+	Unsealed       uint64 // clear lanfind datagrams dropped because a key is configured
+	Rejected       uint64 // sealed datagrams that did not open: forged, altered or under another key
+	Stale          uint64 // sealed datagrams sent outside the replay window
+	Relayed        uint64 // sealed datagrams from a source address their announcer does not claim
 }
 
 // Listener finds services. Its methods are safe for concurrent use, but only
@@ -167,6 +186,7 @@ type Listener struct {
 	targets []iface.Target
 	bconn   udp.Conn // bound to the lanfind port: beacons and goodbyes
 	qconn   udp.Conn // ephemeral port: sends queries, receives replies
+	codec   link.Codec
 
 	in        chan packet
 	done      chan struct{}
@@ -177,6 +197,8 @@ type Listener struct {
 
 	stats struct {
 		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, tableFull, idle, sent, sendErrors atomic.Uint64
+		seal                                                                                                                 link.SealCounters
+		relayed                                                                                                              atomic.Uint64
 	}
 }
 
@@ -203,6 +225,10 @@ func New(cfg Config) (*Listener, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if err := cfg.Keys.Validate(); err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	cfg.Keys = slices.Clone(cfg.Keys)
 	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
 	if err != nil {
@@ -210,7 +236,8 @@ func New(cfg Config) (*Listener, error) {
 	}
 	cfg.Port, cfg.Group, cfg.Interfaces = plan.Port, plan.Group, nil
 	l := &Listener{cfg: cfg, log: cfg.Logger, id: link.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
-		ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets, ifNames: make(map[int]string, len(plan.All))}
+		ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets, ifNames: make(map[int]string, len(plan.All)),
+		codec: link.Codec{Keys: cfg.Keys, Window: cfg.ReplayWindow, Now: cfg.now}}
 	for _, i := range plan.All {
 		l.ifNames[i.Index] = i.Name
 	}
@@ -247,7 +274,7 @@ func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.ifs) }
 
 // Stats returns the counters.
 func (l *Listener) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Received:       l.stats.received.Load(),
 		Accepted:       l.stats.accepted.Load(),
 		Duplicates:     l.stats.dups.Load(),
@@ -261,6 +288,9 @@ func (l *Listener) Stats() Stats {
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),
 	}
+	st.Sealed, st.Unsealed, st.Rejected, st.Stale = l.stats.seal.Load()
+	st.Relayed = l.stats.relayed.Load()
+	return st
 }
 
 // Close closes both sockets and waits for the reading goroutines. It is
@@ -306,7 +336,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		m.IfIndex = ifIndex
-		b, drop, err := link.Decode(buf[:n])
+		b, drop, err := l.codec.Decode(buf[:n])
 		switch drop {
 		case link.Foreign:
 			l.stats.foreign.Add(1)
@@ -320,9 +350,16 @@ func (l *Listener) readLoop(c udp.Conn) {
 			l.stats.malformed.Add(1)
 			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
 			continue
+		case link.Sealed, link.Unsealed, link.Rejected, link.Stale:
+			l.stats.seal.Count(drop)
+			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
+			continue
 		}
 		if b.Sender == l.id || b.Kind == beacon.KindQuery {
 			continue
+		}
+		if !l.sourceClaimed(&b, src) {
+			continue // counted and logged there
 		}
 		if !l.busy.Load() {
 			// No operation is running: nobody would look at it before it

@@ -34,10 +34,22 @@
 // addresses at the same time (cloned machines) is listed twice, marked
 // Conflict, and logged as a warning.
 //
+// # Keyed mode
+//
+// With Config.Keys (see package [seal]), queries are sealed and only
+// datagrams that open with one of the keys and were sent within
+// Config.ReplayWindow of this host's clock are used: results then have
+// Verified set. Clear datagrams, datagrams under other keys, altered or
+// forged ones and stale replays are dropped and counted (Stats fields
+// Unsealed, Rejected, Stale); a Listener without keys drops and counts
+// sealed datagrams (Stats.Sealed). Replays inside the window are copies of
+// messages already seen and change nothing.
+//
 // # Expiry
 //
 // An entry that no beacon refreshes within its TTL is reported down with
 // reason "expired"; a goodbye removes it at once with reason "goodbye".
 //
 // [announce]: https://pkg.go.dev/github.com/lanfind/lanfind/announce
+// [seal]: https://pkg.go.dev/github.com/lanfind/lanfind/seal
 package discover

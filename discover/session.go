@@ -57,7 +57,7 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
-		seen:       dedup.New[msgKey](8192, time.Minute, nil),
+		seen:       dedup.New[msgKey](8192, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
 		requests:   make(map[uint64]bool),
 		emit:       emit,
 	}
@@ -264,6 +264,7 @@ func (s *session) result(e *entry) Result {
 		LastSeen: e.lastSeen,
 		Conflict: e.conflict,
 		Sender:   e.sender,
+		Verified: s.l.codec.Keyed(),
 	}
 	for k, t := range e.paths {
 		r.Paths = append(r.Paths, Path{Iface: s.l.ifName(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
@@ -319,7 +320,8 @@ func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
 		q.Known = s.known()
 	}
 	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: s.l.id, Seq: s.l.seq.Add(1), RequestID: request, Query: q}
-	p, err := b.Marshal()
+	s.l.fitQuery(&b)
+	p, err := s.l.codec.Encode(&b)
 	if err != nil {
 		s.l.log.Error("marshal query", "err", err)
 		return

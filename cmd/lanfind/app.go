@@ -17,6 +17,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/seal"
 )
 
 // Exit codes.
@@ -95,6 +96,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			resolveCommand(),
 			watchCommand(),
 			ifaceCommand(),
+			keygenCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -242,7 +244,7 @@ var (
 )
 
 func commonFlags(extra ...cli.Flag) []cli.Flag {
-	return append(extra, flagPort, flagGroup, flagIface, flagNoBroadcast, flagNoMulticast, flagVerbose)
+	return append(extra, flagPort, flagGroup, flagIface, flagNoBroadcast, flagNoMulticast, flagSecretFile, flagVerbose)
 }
 
 // common holds the parsed shared flags.
@@ -252,6 +254,7 @@ type common struct {
 	ifaces      []string
 	noBroadcast bool
 	noMulticast bool
+	keys        seal.Keys // from --secret-file; nil: unkeyed
 	log         *slog.Logger
 }
 
@@ -282,7 +285,8 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 		level = slog.LevelDebug
 	}
 	o.log = slog.New(newLineHandler(c.App.ErrWriter, level))
-	return o, nil
+	o.keys, err = loadKeys(c.StringSlice("secret-file"), o.log)
+	return o, err
 }
 
 // searchError is runtimeError for list and resolve, where exit code 1

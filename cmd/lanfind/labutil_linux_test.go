@@ -418,6 +418,7 @@ type service struct {
 	LastSeen   string            `json:"last_seen"`
 	Seen       []seenPath        `json:"seen"`
 	Conflict   bool              `json:"conflict"`
+	Verified   bool              `json:"verified"`
 }
 
 type seenPath struct {

@@ -31,6 +31,7 @@ type jsonService struct {
 	LastSeen   string            `json:"last_seen"`
 	Seen       []jsonPath        `json:"seen"`
 	Conflict   bool              `json:"conflict"`
+	Verified   bool              `json:"verified"`
 }
 
 type jsonPath struct {
@@ -59,6 +60,7 @@ func toJSON(r discover.Result) jsonService {
 		LastSeen:   r.LastSeen.UTC().Format(time.RFC3339Nano),
 		Seen:       []jsonPath{},
 		Conflict:   r.Conflict,
+		Verified:   r.Verified,
 	}
 	for _, a := range r.Addrs {
 		j.Addrs = append(j.Addrs, a.String())

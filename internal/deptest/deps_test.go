@@ -28,14 +28,15 @@ var allowedImports = map[string][]string{
 	"iface":                {"github.com/vishvananda/netlink"}, // in _linux.go files only, see TestDeps
 	"internal/dedup":       nil,
 	"internal/leaktest":    nil,
-	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp"},
+	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
 	"internal/testhook":    {mod + "/internal/udp"},
 	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
-	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook"},
-	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook"},
-	"cmd/lanfind":          {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", "github.com/urfave/cli/v2"},
+	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
+	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
+	"cmd/lanfind":          {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/seal", "github.com/urfave/cli/v2"},
+	"seal":                 {mod + "/beacon"},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
 	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
 }

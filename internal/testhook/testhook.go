@@ -10,6 +10,7 @@ package testhook
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/lanfind/lanfind/internal/udp"
 )
@@ -22,4 +23,10 @@ var (
 	AnnounceListen func(cfg any, f Listen)
 	// DiscoverListen makes a *discover.Config open its conns with f.
 	DiscoverListen func(cfg any, f Listen)
+	// AnnounceClock makes an *announce.Config seal and check replay
+	// windows with the clock now.
+	AnnounceClock func(cfg any, now func() time.Time)
+	// DiscoverClock makes a *discover.Config seal and check replay
+	// windows with the clock now.
+	DiscoverClock func(cfg any, now func() time.Time)
 )
