@@ -90,7 +90,12 @@ type Result struct {
 	Port uint16
 	// Host is the announcer's host name.
 	Host string
-	// Addrs are the addresses the announcer reports for itself.
+	// Addrs are the addresses the announcer reports for itself, best
+	// first for this host: Addr if the announcer lists it, then addresses
+	// in a subnet of the interface the instance was heard on, then other
+	// unicast addresses, then container and VM bridge defaults
+	// (172.17.0.0/16, 10.88.0.0/16, 192.168.122.0/24), then link-local
+	// (169.254.0.0/16), then loopback and the like.
 	Addrs []netip.Addr
 	Meta  map[string]string
 	// TTL is how long the announcer asked to be remembered.

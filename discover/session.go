@@ -256,7 +256,7 @@ func (s *session) result(e *entry) Result {
 		Type:     e.rec.Type,
 		Port:     e.rec.Port,
 		Host:     e.rec.Host,
-		Addrs:    slices.Clone(e.rec.Addrs),
+		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, s.l.prefixesOf(e.primary.ifIndex)),
 		Meta:     maps.Clone(e.rec.Meta),
 		TTL:      e.rec.TTL,
 		Addr:     e.primary.addr,

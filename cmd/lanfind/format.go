@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+)
+
+// Flags of the commands that print results.
+var (
+	flagFormat = &cli.StringFlag{
+		Name:  "format",
+		Usage: "print each result with the Go text/template `TEMPLATE`, e.g. '{{.Addr}}:{{.Port}}'",
+	}
+	flagNoColor = &cli.BoolFlag{
+		Name:  "no-color",
+		Usage: "no colour even on a terminal (also: NO_COLOR=1, TERM=dumb)",
+	}
+)
+
+// tmplService is what a --format template sees for each result: the fields
+// of the JSON form (see jsonService) under their Go names. Untrusted text
+// (Name, Type, Iface, Host, Meta keys and values) is escaped as in the
+// table (clean) but never cut short: a template cannot write a control
+// character or an escape sequence that came from the network. Scripts that
+// need the exact bytes use --json.
+type tmplService struct {
+	Name     string
+	Type     string
+	Port     uint16
+	Addr     string   // the address to connect to (the source of the beacon)
+	Addrs    []string // the addresses the announcer reports, best first
+	Iface    string
+	Host     string
+	Instance string // 16 hex digits
+	Meta     map[string]string
+	TTL      time.Duration
+	LastSeen time.Time
+	Conflict bool
+	// Verified reports whether the result was authenticated with a shared
+	// key (--secret-file).
+	Verified bool
+
+	// Event and Reason are set by watch only: "up", "update" or "down",
+	// and for down "goodbye", "expired" or another reason.
+	Event  string
+	Reason string
+}
+
+func toTemplate(r discover.Result) tmplService {
+	t := tmplService{
+		Name:     clean(r.Name, -1),
+		Type:     clean(r.Type, -1),
+		Port:     r.Port,
+		Addr:     r.Addr.String(),
+		Addrs:    []string{},
+		Iface:    clean(r.Iface, -1),
+		Host:     clean(r.Host, -1),
+		Instance: fmt.Sprintf("%016x", r.Instance),
+		Meta:     make(map[string]string, len(r.Meta)),
+		TTL:      r.TTL,
+		LastSeen: r.LastSeen,
+		Conflict: r.Conflict,
+		Verified: r.Verified,
+	}
+	for _, a := range r.Addrs {
+		t.Addrs = append(t.Addrs, a.String())
+	}
+	for k, v := range maps.All(r.Meta) {
+		t.Meta[clean(k, -1)] = clean(v, -1)
+	}
+	return t
+}
+
+// templateFuncs are the functions --format templates may call besides the
+// text/template built-ins.
+var templateFuncs = template.FuncMap{
+	// join joins a list: {{join .Addrs ","}}.
+	"join": func(elems []string, sep string) string { return strings.Join(elems, sep) },
+	// json writes any value as JSON: {{json .Host}} is a quoted string.
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
+}
+
+// sampleService is what a template is tried on before the command starts,
+// so that a misspelt field is a usage error at once rather than after the
+// network has answered.
+var sampleService = tmplService{
+	Name: "db", Type: "postgres", Port: 5432, Addr: "10.0.0.2", Addrs: []string{"10.0.0.2"},
+	Iface: "eth0", Host: "nas", Instance: "0123456789abcdef", Meta: map[string]string{"version": "16"},
+	TTL: 15 * time.Second, LastSeen: time.Unix(0, 0), Event: "up",
+}
+
+// parseFormat returns the template of --format, or nil without one. It
+// fails with a usage error when the template does not parse, refers to a
+// field that does not exist, or is combined with --json.
+func parseFormat(c *cli.Context) (*template.Template, error) {
+	if !c.IsSet("format") {
+		return nil, nil
+	}
+	if c.Bool("json") {
+		return nil, usageErrorf("--format and --json cannot be used together")
+	}
+	text := c.String("format")
+	if text == "" {
+		return nil, usageErrorf("--format: empty template")
+	}
+	t, err := template.New("--format").Funcs(templateFuncs).Option("missingkey=zero").Parse(text)
+	if err != nil {
+		return nil, usageErrorf("%s", oneLine(err.Error()))
+	}
+	if err := t.Execute(io.Discard, sampleService); err != nil && isFieldError(err) {
+		return nil, usageErrorf("%s", oneLine(err.Error()))
+	}
+	return t, nil
+}
+
+// isFieldError reports whether err says that a template names a field or
+// method the data does not have. Other execution errors (an index out of
+// range on the sample, say) may not happen with real data.
+func isFieldError(err error) bool {
+	var ee template.ExecError
+	return errors.As(err, &ee) && (strings.Contains(err.Error(), "can't evaluate field") ||
+		strings.Contains(err.Error(), "is not a method"))
+}
+
+// formatLine executes t on one result and writes it as one line: the
+// output's own newlines (from the template's text) are kept, and a final
+// newline is added. An execution error is a usage error (exit 2).
+func formatLine(w io.Writer, t *template.Template, data tmplService) error {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return usageErrorf("%s", oneLine(err.Error()))
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// oneLine joins the lines of a message so that stderr gets one line.
+// Template text is the user's, but it may hold control characters too.
+func oneLine(s string) string { return clean(strings.Join(strings.Fields(s), " "), 300) }

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/netip"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+)
+
+// hostile is what an attacker on the LAN can put in a name, a type, a host
+// name or metadata: terminal escape sequences of every kind, C1 controls,
+// bidirectional overrides, newlines and invalid UTF-8.
+var hostile = []string{
+	"\x1b[2J\x1b[H",                  // CSI: clear the screen, cursor home
+	"\x1b]0;owned\x07",               // OSC: set the window title
+	"\x1b]8;;http://evil/\x1b\\link", // OSC 8 hyperlink
+	"\x1bP+q\x1b\\",                  // DCS
+	"\u009b31m",                      // C1 CSI
+	"\u0085next line",                // C1 NEL
+	"safe\u202egnp.exe",              // right-to-left override
+	"a\u2066b\u2069",                 // bidi isolates
+	"zero\u200bwidth",                // zero-width space
+	"line\nbreak\rreturn\ttab",       // C0 layout controls
+	"bad\xff\xfeutf8\xc3",            // invalid UTF-8
+	"\x00nul\x7fdel",
+	"tag\U000e0041astral", // an unprintable rune outside the BMP
+}
+
+// hostileResult returns a result with s in every untrusted field.
+func hostileResult(s string) discover.Result {
+	return discover.Result{
+		Instance: 1, Name: s, Type: s, Port: 80, Host: s, Iface: "eth0",
+		Meta:     map[string]string{s: s, "k": s},
+		Addr:     netip.MustParseAddr("10.0.0.2"),
+		Addrs:    []netip.Addr{netip.MustParseAddr("10.0.0.2")},
+		TTL:      15 * time.Second,
+		LastSeen: time.Unix(100, 0),
+	}
+}
+
+// checkSafe fails unless out, once the SGR sequences of st are removed,
+// holds only printable text, spaces and newlines.
+func checkSafe(t *testing.T, what, out string, st style) {
+	t.Helper()
+	for _, sgr := range []string{st.header, st.name, st.dim, st.up, st.update, st.down, "0"} {
+		if sgr != "" {
+			out = strings.ReplaceAll(out, "\x1b["+sgr+"m", "")
+		}
+	}
+	if !utf8.ValidString(out) {
+		t.Errorf("%s: invalid UTF-8 in %q", what, out)
+	}
+	for _, r := range out {
+		if r == '\n' || r == ' ' {
+			continue
+		}
+		if !unicode.IsPrint(r) { // C0, DEL, C1, bidi and other format characters, separators
+			t.Errorf("%s: unsafe rune %U in %q", what, r, out)
+		}
+	}
+}
+
+func TestHostileTextIsEscaped(t *testing.T) {
+	for _, st := range []style{{}, colours} {
+		for _, s := range hostile {
+			r := hostileResult(s)
+			var b bytes.Buffer
+			if err := writeTable(&b, []discover.Result{r}, st, time.Unix(104, 0)); err != nil {
+				t.Fatal(err)
+			}
+			checkSafe(t, "table", b.String(), st)
+			for _, kind := range []discover.EventKind{discover.EventUp, discover.EventDown} {
+				b.Reset()
+				p := printer{w: &b, st: st}
+				if err := p.event(discover.Event{Kind: kind, Reason: s, Service: r}); err != nil {
+					t.Fatal(err)
+				}
+				checkSafe(t, "watch line", b.String(), st)
+			}
+			m := newWatchModel(st, func() time.Time { return time.Unix(104, 0) })
+			m.apply(discover.Event{Kind: discover.EventUp, Service: r})
+			checkSafe(t, "live table", m.View(), st)
+			m.apply(discover.Event{Kind: discover.EventDown, Reason: s, Service: r})
+			checkSafe(t, "live table", m.View(), st)
+
+			b.Reset()
+			tmpl := mustFormat(t, `{{.Name}} {{.Type}} {{.Host}} {{.Iface}} {{range $k, $v := .Meta}}{{$k}}={{$v}} {{end}}{{json .Host}}`)
+			if err := formatLine(&b, tmpl, toTemplate(r)); err != nil {
+				t.Fatal(err)
+			}
+			checkSafe(t, "--format", b.String(), style{})
+			if n := strings.Count(b.String(), "\n"); n != 1 {
+				t.Errorf("--format: got %d lines, want 1: %q", n, b.String())
+			}
+		}
+	}
+}
+
+func TestJSONValidForAnyBytes(t *testing.T) {
+	for _, s := range hostile {
+		var b bytes.Buffer
+		if err := writeJSON(&b, []jsonService{toJSON(hostileResult(s))}); err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(b.Bytes()) {
+			t.Errorf("invalid JSON for %q: %s", s, b.Bytes())
+		}
+		if !utf8.Valid(b.Bytes()) {
+			t.Errorf("invalid UTF-8 in JSON for %q", s)
+		}
+		checkSafe(t, "JSON", b.String(), style{})
+		if n := bytes.Count(b.Bytes(), []byte("\n")); n != 1 {
+			t.Errorf("JSON for %q: got %d lines, want 1", s, n)
+		}
+		var back []jsonService
+		if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back) != 1 {
+			t.Fatalf("decode: %v", err)
+		}
+		var want strings.Builder // each invalid byte becomes one U+FFFD
+		for _, r := range s {
+			want.WriteRune(r)
+		}
+		if back[0].Name != want.String() {
+			t.Errorf("name round trip: got %q, want %q", back[0].Name, want.String())
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"db", 32, "db"},
+		{"café ☕ 数据库", -1, "café ☕ 数据库"},
+		{"\x1b[31mred", -1, `\x1b[31mred`},
+		{"a\u202eb", -1, `a\u202eb`},
+		{"\u009b", -1, `\x9b`},
+		{"x\xffy", -1, `x\xffy`},
+		{"\uFFFD", -1, "\uFFFD"},
+		{"abcdef", 3, "abc…"},
+		{"abc", 3, "abc"},
+		{"", 3, ""},
+	}
+	for _, tc := range tests {
+		if got := clean(tc.in, tc.max); got != tc.want {
+			t.Errorf("clean(%q, %d): got %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
+func TestTableAligned(t *testing.T) {
+	now := time.Unix(1000, 0)
+	rs := []discover.Result{
+		{Name: "db", Type: "postgres", Port: 5432, Addr: netip.MustParseAddr("10.0.0.2"), Iface: "eth0", Host: "nas",
+			LastSeen: now.Add(-4 * time.Second), Meta: map[string]string{"version": "16"}},
+		{Name: "数据库", Port: 80, Addr: netip.MustParseAddr("10.0.0.10"), Iface: "eth0", LastSeen: now},
+	}
+	var b bytes.Buffer
+	if err := writeTable(&b, rs, style{}, now); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"NAME    TYPE      ADDRESS    PORT  IFACE  HOST  SEEN    META\n" +
+		"db      postgres  10.0.0.2   5432  eth0   nas   4s ago  version=16\n" +
+		"数据库  -         10.0.0.10  80    eth0   -     now     -\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestAge(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Second, "now"},
+		{999 * time.Millisecond, "now"},
+		{4 * time.Second, "4s ago"},
+		{59 * time.Second, "59s ago"},
+		{3 * time.Minute, "3m ago"},
+		{2*time.Hour + time.Minute, "2h ago"},
+		{49 * time.Hour, "2d ago"},
+	}
+	for _, tc := range tests {
+		if got := age(tc.d); got != tc.want {
+			t.Errorf("age(%v): got %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestUseColor(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	var buf bytes.Buffer
+	tests := []struct {
+		name   string
+		noFlag bool
+		env    func(string) string
+	}{
+		{"not a terminal", false, env("TERM", "xterm")},
+		{"--no-color", true, env("TERM", "xterm")},
+		{"NO_COLOR", false, env("NO_COLOR", "1", "TERM", "xterm")},
+		{"TERM=dumb", false, env("TERM", "dumb")},
+	}
+	for _, tc := range tests {
+		if useColor(&buf, tc.noFlag, tc.env) {
+			t.Errorf("%s: got colour, want none", tc.name)
+		}
+	}
+	// The zero style adds nothing.
+	if got := (style{}).paint("", "x"); got != "x" {
+		t.Errorf("paint without colour: got %q, want %q", got, "x")
+	}
+}
+
+// mustFormat parses a --format template as the CLI does.
+func mustFormat(t *testing.T, text string) *template.Template {
+	t.Helper()
+	tmpl, err := parseFormat(formatContext(t, text, false))
+	if err != nil {
+		t.Fatalf("parseFormat(%q): %v", text, err)
+	}
+	return tmpl
+}
+
+// formatContext returns a cli.Context with --format text (and --json).
+func formatContext(t *testing.T, text string, asJSON bool) *cli.Context {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.String("format", "", "")
+	fs.Bool("json", false, "")
+	args := []string{"--format", text}
+	if asJSON {
+		args = append(args, "--json")
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return cli.NewContext(cli.NewApp(), fs, nil)
+}
+
+func TestFormat(t *testing.T) {
+	r := hostileResult("db")
+	r.Addrs = append(r.Addrs, netip.MustParseAddr("172.17.0.1"))
+	r.Meta = map[string]string{"version": "16"}
+	tests := []struct {
+		text string
+		want string
+	}{
+		{"{{.Addr}}:{{.Port}}", "10.0.0.2:80\n"},
+		{"{{.Name}} {{.Type}} {{.Host}} {{.Iface}} {{.Instance}}", "db db db eth0 0000000000000001\n"},
+		{`{{join .Addrs ","}}`, "10.0.0.2,172.17.0.1\n"},
+		{"{{.Meta.version}}|{{.Meta.missing}}|{{index .Meta \"version\"}}", "16||16\n"},
+		{"{{.TTL}} {{.LastSeen.Unix}} {{.Conflict}} {{.Verified}}", "15s 100 false false\n"},
+		{"{{json .Meta}} {{json .Name}}", `{"version":"16"} "db"` + "\n"},
+		{"[{{.Event}}]", "[]\n"},
+		{"two\nlines", "two\nlines\n"},
+	}
+	for _, tc := range tests {
+		var b bytes.Buffer
+		if err := formatLine(&b, mustFormat(t, tc.text), toTemplate(r)); err != nil {
+			t.Errorf("%q: %v", tc.text, err)
+			continue
+		}
+		if got := b.String(); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+func TestFormatErrors(t *testing.T) {
+	tests := []struct {
+		text   string
+		asJSON bool
+		want   string
+	}{
+		{"{{.Addr}", false, "bad character"},
+		{"{{.Nmae}}", false, "can't evaluate field Nmae"},
+		{"{{.Meta.x.y}}", false, "can't evaluate field y in type string"},
+		{"{{index .Addrs 3}}", false, ""}, // fails on the sample, but may not on real data
+		{"", false, "--format: empty template"},
+		{"{{.Addr}}", true, "--format and --json cannot be used together"},
+		{"{{nosuchfunc .Addr}}", false, `function "nosuchfunc" not defined`},
+	}
+	for _, tc := range tests {
+		_, err := parseFormat(formatContext(t, tc.text, tc.asJSON))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: got %v, want no error before execution", tc.text, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: got %v, want an error containing %q", tc.text, err, tc.want)
+		case err != nil:
+			if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || strings.Contains(ee.msg, "\n") {
+				t.Errorf("%q: got %#v, want a one-line usage error", tc.text, err)
+			}
+		}
+	}
+	// Execution errors are usage errors too.
+	tmpl := mustFormat(t, `{{index .Addrs 5}}`)
+	err := formatLine(&bytes.Buffer{}, tmpl, toTemplate(hostileResult("db")))
+	if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || !strings.Contains(ee.msg, "index out of range") {
+		t.Errorf("execution error: got %v, want a usage error about the index", err)
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/lanfind/lanfind/discover"
+)
+
+// fakeClock is a settable clock for the live table.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func svc(name string, instance uint64, addr string) discover.Result {
+	return discover.Result{Instance: instance, Name: name, Type: "http", Port: 80, Host: "h-" + name, Iface: "eth0",
+		Addr: netip.MustParseAddr(addr), Addrs: []netip.Addr{netip.MustParseAddr(addr), netip.MustParseAddr("172.17.0.1")},
+		TTL: 15 * time.Second}
+}
+
+// rowOf returns the line of the view that shows name, or "".
+func rowOf(view, name string) string {
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, " "+name+" ") {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestWatchModel(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	m := newWatchModel(style{}, clock.now)
+	if v := m.View(); !strings.Contains(v, "waiting for services") {
+		t.Errorf("empty view: got %q", v)
+	}
+
+	db, web := svc("db", 1, "10.0.0.2"), svc("web", 2, "10.0.0.3")
+	db.LastSeen, web.LastSeen = clock.t, clock.t
+	m.apply(discover.Event{Kind: discover.EventUp, Service: db})
+	m.apply(discover.Event{Kind: discover.EventUp, Service: web})
+	v := m.View()
+	if !strings.HasPrefix(v, "lanfind watch: 2 up (q to quit)\n") {
+		t.Errorf("title: got %q", v)
+	}
+	row := rowOf(v, "db")
+	for _, want := range []string{"up", "http", "10.0.0.2:80", "eth0", "h-db", "now", "10.0.0.2,172.17.0.1"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("db row %q lacks %q", row, want)
+		}
+	}
+	if strings.Index(v, " db ") > strings.Index(v, " web ") {
+		t.Errorf("rows not sorted by name:\n%s", v)
+	}
+
+	// Ages move with the clock on each tick.
+	clock.t = clock.t.Add(4 * time.Second)
+	m.prune()
+	if row := rowOf(m.View(), "db"); !strings.Contains(row, "4s ago") {
+		t.Errorf("db row after 4s: got %q, want 4s ago", row)
+	}
+
+	// An update is marked for a while.
+	db.Meta = map[string]string{"v": "2"}
+	db.LastSeen = clock.t
+	m.apply(discover.Event{Kind: discover.EventUpdate, Service: db})
+	if row := rowOf(m.View(), "db"); !strings.HasPrefix(row, "updated") {
+		t.Errorf("db row after update: got %q, want updated", row)
+	}
+	clock.t = clock.t.Add(tuiLinger)
+	m.prune()
+	if row := rowOf(m.View(), "db"); !strings.HasPrefix(row, "up ") {
+		t.Errorf("db row a while after update: got %q, want up", row)
+	}
+
+	// A departure stays with its reason, then goes.
+	m.apply(discover.Event{Kind: discover.EventDown, Reason: discover.ReasonGoodbye, Service: web})
+	v = m.View()
+	if row := rowOf(v, "web"); !strings.HasPrefix(row, "down: goodbye") || !strings.Contains(row, "gone now") {
+		t.Errorf("web row after goodbye: got %q", row)
+	}
+	if !strings.HasPrefix(v, "lanfind watch: 1 up, 1 gone") {
+		t.Errorf("title after goodbye: got %q", v)
+	}
+	clock.t = clock.t.Add(tuiLinger - time.Second)
+	m.prune()
+	if rowOf(m.View(), "web") == "" {
+		t.Errorf("web gone before %v", tuiLinger)
+	}
+	clock.t = clock.t.Add(time.Second)
+	m.prune()
+	if row := rowOf(m.View(), "web"); row != "" {
+		t.Errorf("web still shown %v after its goodbye: %q", tuiLinger, row)
+	}
+
+	// A restart under a new sender ID (same instance, same address) keeps
+	// its row; a second announcer of the instance elsewhere gets its own.
+	db2 := db
+	db2.Sender = 99
+	m.apply(discover.Event{Kind: discover.EventUpdate, Service: db2})
+	other := svc("db", 1, "10.0.0.9")
+	other.Conflict = true
+	m.apply(discover.Event{Kind: discover.EventUp, Service: other})
+	if n := strings.Count(m.View(), " db "); n != 2 {
+		t.Errorf("got %d db rows, want 2:\n%s", n, m.View())
+	}
+	if row := rowOf(m.View(), "db"); !strings.Contains(m.View(), "(conflict)") {
+		t.Errorf("conflict not shown: %q", row)
+	}
+
+	// The screen's height cuts rows; tcell clips columns.
+	for i := range 20 {
+		m.apply(discover.Event{Kind: discover.EventUp, Service: svc(strings.Repeat("x", i+1), uint64(100+i), "10.0.1.1")})
+	}
+	scr := tcell.NewSimulationScreen("UTF-8")
+	if err := scr.Init(); err != nil {
+		t.Fatal(err)
+	}
+	defer scr.Fini()
+	scr.SetSize(40, 10)
+	m.draw(scr)
+	lines := strings.Split(strings.TrimSuffix(m.View(), "\n"), "\n")
+	if len(lines) != 10 {
+		t.Errorf("got %d lines, want 10", len(lines))
+	}
+	if !strings.HasPrefix(lines[len(lines)-1], "… 15 more") {
+		t.Errorf("last line: got %q, want … 15 more", lines[len(lines)-1])
+	}
+	cells, w, h := scr.GetContents()
+	var screen []string
+	for y := range h {
+		var b strings.Builder
+		for x := range w {
+			b.WriteString(string(cells[y*w+x].Runes))
+		}
+		screen = append(screen, strings.TrimRight(b.String(), " "))
+	}
+	if !strings.HasPrefix(screen[0], "lanfind watch: 22 up") || !strings.HasPrefix(screen[1], "STATE") ||
+		!strings.HasPrefix(screen[9], "… 15 more") {
+		t.Errorf("screen:\n%s", strings.Join(screen, "\n"))
+	}
+
+	for _, k := range []*tcell.EventKey{
+		tcell.NewEventKey(tcell.KeyRune, 'q', 0), tcell.NewEventKey(tcell.KeyEscape, 0, 0), tcell.NewEventKey(tcell.KeyCtrlC, 0, 0),
+	} {
+		if !quitKey(k) {
+			t.Errorf("%s: does not quit", k.Name())
+		}
+	}
+	if k := tcell.NewEventKey(tcell.KeyRune, 'x', 0); quitKey(k) {
+		t.Errorf("%s: quits", k.Name())
+	}
+}
+
+// TestWatchScreenColours checks the styles the live table draws with.
+func TestWatchScreenColours(t *testing.T) {
+	for _, st := range []style{{}, colours} {
+		m := newWatchModel(st, func() time.Time { return time.Unix(1000, 0) })
+		m.apply(discover.Event{Kind: discover.EventUp, Service: svc("db", 1, "10.0.0.2")})
+		scr := tcell.NewSimulationScreen("UTF-8")
+		if err := scr.Init(); err != nil {
+			t.Fatal(err)
+		}
+		scr.SetSize(80, 5)
+		m.draw(scr)
+		cells, w, _ := scr.GetContents()
+		got := cells[2*w].Style // "up" in the first row
+		want := tcell.StyleDefault
+		if st == colours {
+			want = want.Foreground(tcell.ColorGreen)
+		}
+		if got != want || string(cells[2*w].Runes) != "u" {
+			t.Errorf("style %v: cell %q has style %v, want %v", st, cells[2*w].Runes, got, want)
+		}
+		scr.Fini()
+	}
+}
+
+func TestHeldLog(t *testing.T) {
+	h := &heldLog{}
+	h.Write([]byte("a\n"))
+	big := []byte(strings.Repeat("x", heldLogMax) + "\n")
+	h.Write(big) // over the cap: dropped
+	var out strings.Builder
+	h.release(&out)
+	h.Write([]byte("b\n")) // through
+	h.release(&out)        // a second release changes nothing
+	want := "a\nlanfind: warning: 1 log lines dropped while the live table was shown\nb\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# hosts-fragment.sh: write an /etc/hosts or ssh_config fragment for the
+# services lanfind finds on the local network.
+#
+#   hosts-fragment.sh [-f hosts|ssh] [-d DOMAIN] [-T TYPE] [-t TIMEOUT] FILE
+#
+# hosts (the default) writes "ADDR NAME.DOMAIN NAME" lines (DOMAIN defaults
+# to lan), one per service name; ssh writes one "Host NAME" block with
+# HostName and Port per service (use -T ssh to keep only services of type
+# ssh). Include the result from your real files, e.g. in ~/.ssh/config:
+#
+#   Include ~/.ssh/lanfind.conf
+#
+# FILE is replaced atomically. The script never writes /etc/hosts itself:
+# names come from the network, so only names that are valid host names
+# (letters, digits and inner hyphens, up to 63) are written; the others
+# are skipped with a warning. Needs lanfind on PATH.
+set -euo pipefail
+
+prog=${0##*/}
+
+usage() {
+	echo "usage: $prog [-f hosts|ssh] [-d DOMAIN] [-T TYPE] [-t TIMEOUT] FILE" >&2
+	echo "  writes an /etc/hosts-style (default) or ssh_config fragment for the services lanfind finds" >&2
+	exit 2
+}
+
+format=hosts
+domain=lan
+type=
+timeout=3s
+while getopts 'f:d:T:t:h' opt; do
+	case $opt in
+	f) format=$OPTARG ;;
+	d) domain=$OPTARG ;;
+	T) type=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[[ $# -eq 1 ]] || usage
+file=$1
+case $format in hosts | ssh) ;; *) usage ;; esac
+if [[ $(realpath -m -- "$file") == /etc/hosts ]]; then
+	echo "$prog: refusing to overwrite /etc/hosts; write a fragment and merge it yourself" >&2
+	exit 2
+fi
+
+args=(list --timeout "$timeout" --format '{{.Name}} {{.Addr}} {{.Port}}')
+[[ -n $type ]] && args+=(--type "$type")
+status=0
+out=$(lanfind "${args[@]}") || status=$?
+if [[ $status -gt 1 ]]; then # 1: nothing found, an empty fragment
+	echo "$prog: lanfind failed (exit $status)" >&2
+	exit 1
+fi
+
+tmp=$(mktemp "$(dirname -- "$file")/.${prog}.XXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+{
+	echo "# Written by $prog from lanfind list on $(date -u +%Y-%m-%dT%H:%M:%SZ); do not edit."
+	declare -A seen=()
+	while read -r name addr port; do
+		[[ -n $name ]] || continue
+		if ! [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]]; then
+			echo "$prog: skipping a service whose name is not a host name: $name" >&2
+			continue
+		fi
+		[[ -z ${seen[$name]:-} ]] || continue # the first instance of a name wins
+		seen[$name]=1
+		if [[ $format == hosts ]]; then
+			printf '%s\t%s.%s %s\n' "$addr" "$name" "$domain" "$name"
+		else
+			printf 'Host %s\n\tHostName %s\n\tPort %s\n\n' "$name" "$addr" "$port"
+		fi
+	done <<<"$out"
+} >"$tmp"
+chmod 644 "$tmp"
+mv -f -- "$tmp" "$file"
+trap - EXIT
+echo "$prog: wrote ${#seen[@]} entries to $file" >&2
