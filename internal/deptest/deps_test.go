@@ -25,7 +25,7 @@ const mod = "github.com/lanfind/lanfind"
 // rules.
 var allowedImports = map[string][]string{
 	"beacon":               nil,
-	"iface":                {"github.com/vishvananda/netlink"}, // in _linux.go files only, see TestDeps
+	"iface":                {"github.com/vishvananda/netlink", "github.com/vishvananda/netns"}, // in _linux.go files only, see TestDeps
 	"internal/dedup":       nil,
 	"internal/leaktest":    nil,
 	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp"},
