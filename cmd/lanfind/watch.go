@@ -16,7 +16,8 @@ func watchCommand() *cli.Command {
 		Usage:     "print one line per change until interrupted",
 		UsageText: "lanfind watch [--name N] [--type T] [--json]",
 		Description: "Events: up (first heard), update (metadata, port or addresses changed),\n" +
-			"down with reason goodbye (the announcer stopped) or expired (its TTL ran out).\n" +
+			"down with reason goodbye (the announcer stopped), expired (its TTL ran out)\n" +
+			"or iface-down (it was heard only through interfaces that went away).\n" +
 			"--json prints one object per line: {\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
