@@ -345,3 +345,35 @@ func TestNSHotplugWatch(t *testing.T) {
 		t.Fatalf("a reported down (%v) although its interface stayed", others)
 	}
 }
+
+// TestNSHotplugPaths removes one of two interfaces through which a watcher
+// hears a service: the path through it goes, the service stays up.
+func TestNSHotplugPaths(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.NewLab(t, netnstest.Spec{Segments: 2, Hosts: [][]int{{0, 1}, {0, 1}}})
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	startAnnouncer(t, h0, "a", time.Minute)
+	_, ev := startWatch(t, h1)
+	ifaces := func(e discover.Event) []string {
+		var out []string
+		for _, p := range e.Service.Paths {
+			if !slices.Contains(out, p.Iface) {
+				out = append(out, p.Iface)
+			}
+		}
+		return out
+	}
+	n := ev.wait(t, 0, 5*time.Second, "a heard through eth0 and eth1", func(e discover.Event) bool {
+		return e.Service.Name == "a" && slices.Equal(ifaces(e), []string{"eth0", "eth1"})
+	})
+	h1.DelLink(t, "eth1")
+	i := ev.wait(t, n+1, 2*time.Second, "update of a without eth1", func(e discover.Event) bool {
+		return e.Service.Name == "a" && !slices.Contains(ifaces(e), "eth1")
+	})
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	got := ev.all[i]
+	if got.Kind != discover.EventUpdate || !slices.Equal(ifaces(got), []string{"eth0"}) || got.Service.Iface != "eth0" {
+		t.Fatalf("got %v of a with iface %s and paths %v, want an update through eth0 only", got.Kind, got.Service.Iface, got.Service.Paths)
+	}
+}
