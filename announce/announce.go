@@ -156,7 +156,9 @@ type queryKey struct {
 
 // New validates cfg, lists interfaces, opens the discovery socket and joins
 // the multicast group, all on the calling goroutine (and so in its network
-// namespace). The caller must Close the Sender.
+// namespace). It fails when no interface is usable, although a running
+// Sender survives losing them all (see Config.Lister). The caller must
+// Close the Sender.
 func New(cfg Config) (*Sender, error) {
 	cfg, err := withDefaults(cfg)
 	if err != nil {

@@ -200,7 +200,9 @@ type packet struct {
 
 // New validates cfg, lists interfaces, opens both sockets and joins the
 // group, on the calling goroutine (and so in its network namespace). It
-// starts reading at once; the caller must Close the Listener.
+// fails when no interface is usable, although a Listener survives losing
+// them all later (see Config.Lister). It starts reading at once; the
+// caller must Close the Listener.
 func New(cfg Config) (*Listener, error) {
 	if len(cfg.Name) > beacon.MaxNameLen || len(cfg.Type) > beacon.MaxTypeLen {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)

@@ -164,7 +164,7 @@ func (w *Watcher) run(p Plan) {
 			first = time.Time{}
 			q, err := Replan(w.cfg, p)
 			if err != nil && err.Error() != lastErr {
-				w.log.Info("interfaces changed", "err", err)
+				w.log.Debug("interfaces changed", "err", err)
 			}
 			lastErr = ""
 			if err != nil {
