@@ -11,61 +11,12 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/link"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
-
-// subLister is an iface.Subscriber whose interfaces the test replaces.
-type subLister struct {
-	mu      sync.Mutex // guards ifs
-	ifs     iface.Static
-	changed chan struct{} // 1-buffered: a change not yet reported
-}
-
-func newSubLister(ifs iface.Static) *subLister {
-	return &subLister{ifs: ifs, changed: make(chan struct{}, 1)}
-}
-
-func (l *subLister) Interfaces() ([]iface.Interface, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.ifs.Interfaces()
-}
-
-func (l *subLister) set(ifs iface.Static) {
-	l.mu.Lock()
-	l.ifs = ifs
-	l.mu.Unlock()
-	select {
-	case l.changed <- struct{}{}:
-	default: // already pending
-	}
-}
-
-// Subscribe supports one subscriber at a time, which is all a Sender needs.
-func (l *subLister) Subscribe(ch chan<- struct{}, done <-chan struct{}) error {
-	go func() {
-		defer close(ch)
-		for {
-			select {
-			case <-done:
-				return
-			case <-l.changed:
-			}
-			select {
-			case ch <- struct{}{}:
-			case <-done:
-				return
-			}
-		}
-	}()
-	return nil
-}
-
-var _ iface.Subscriber = (*subLister)(nil)
 
 // heard is a datagram a receiving host got, with when.
 type heard struct {
@@ -78,7 +29,7 @@ type heard struct {
 // a log of what another host on the link receives.
 type hotRig struct {
 	s      *announce.Sender
-	lister *subLister
+	lister *ifacetest.Lister
 	cancel context.CancelFunc
 	done   chan error
 
@@ -91,7 +42,7 @@ func newHotRig(t *testing.T) *hotRig {
 	hub := udptest.NewHub()
 	ha := hub.AddHost("a", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixA})
 	hr := hub.AddHost("r", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixQ})
-	r := &hotRig{lister: newSubLister(staticLister(prefixA)), done: make(chan error, 1)}
+	r := &hotRig{lister: ifacetest.New(staticLister(prefixA)...), done: make(chan error, 1)}
 	hub.SetLoss(func(p udptest.Packet) bool {
 		if p.Host == "r" {
 			r.mu.Lock()
@@ -153,7 +104,7 @@ func TestHotplugIdleAndResume(t *testing.T) {
 		time.Sleep(time.Second)
 		r.expect(t, 4, "after the one-second repeat")
 
-		r.lister.set(nil)
+		r.lister.Set()
 		time.Sleep(link.Settle)
 		synctest.Wait()
 		if ts := r.s.Targets(); len(ts) != 0 {
@@ -165,7 +116,7 @@ func TestHotplugIdleAndResume(t *testing.T) {
 			t.Fatalf("idle Sender: %d send errors, want 0", st.SendErrors)
 		}
 
-		r.lister.set(staticLister(prefixA))
+		r.lister.Set(staticLister(prefixA)...)
 		time.Sleep(link.Settle - time.Millisecond)
 		r.expect(t, 4, "before the change settled")
 		time.Sleep(time.Millisecond)

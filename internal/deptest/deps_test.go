@@ -27,6 +27,7 @@ var allowedImports = map[string][]string{
 	"beacon":               nil,
 	"iface":                {"github.com/vishvananda/netlink", "github.com/vishvananda/netns"}, // in _linux.go files only, see TestDeps
 	"internal/dedup":       nil,
+	"internal/ifacetest":   {mod + "/iface"},
 	"internal/leaktest":    nil,
 	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp"},
 	"internal/deptest":     nil,
@@ -60,7 +61,7 @@ var allowedModules = []string{
 
 // testHelpers are the only production packages that may import "testing";
 // nothing else may import them.
-var testHelpers = []string{"internal/leaktest", "internal/netnstest", "internal/udp/udptest"}
+var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/netnstest", "internal/udp/udptest"}
 
 // banned lists dependencies, direct or not, that a package must not have,
 // with the reason. It complements allowedImports, which sees only direct
