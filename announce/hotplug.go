@@ -149,6 +149,13 @@ func (h *hotplug) changed(s *Sender, now time.Time) {
 		s.log.Info("interface gone: stopped announcing on it", "iface", ifc.Name)
 	}
 	for _, ifc := range added {
+		if ifc.Flags&iface.FlagRunning == 0 {
+			// Set up but no carrier yet: a beacon now would be lost. Its
+			// carrier coming makes it "added" again (link.Diff).
+			delete(h.bursts, ifc.Index)
+			s.log.Debug("interface without carrier: waiting for it", "iface", ifc.Name)
+			continue
+		}
 		at := h.damper(ifc.Index).next(now)
 		h.bursts[ifc.Index] = &burst{at: at, left: 2}
 		s.log.Info("interface added or changed: announcing on it", "iface", ifc.Name, "addrs", len(ifc.Addrs), "in", at.Sub(now).Round(time.Millisecond).String())

@@ -11,12 +11,21 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/link"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
+
+// runningEth0 is eth0 with carrier, as a system lister reports a working
+// link; only then does a Sender send a burst on an interface that appears.
+func runningEth0() iface.Interface {
+	i := staticLister(prefixA)[0]
+	i.Flags |= iface.FlagRunning
+	return i
+}
 
 // heard is a datagram a receiving host got, with when.
 type heard struct {
@@ -42,7 +51,7 @@ func newHotRig(t *testing.T) *hotRig {
 	hub := udptest.NewHub()
 	ha := hub.AddHost("a", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixA})
 	hr := hub.AddHost("r", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixQ})
-	r := &hotRig{lister: ifacetest.New(staticLister(prefixA)...), done: make(chan error, 1)}
+	r := &hotRig{lister: ifacetest.New(runningEth0()), done: make(chan error, 1)}
 	hub.SetLoss(func(p udptest.Packet) bool {
 		if p.Host == "r" {
 			r.mu.Lock()
@@ -116,7 +125,7 @@ func TestHotplugIdleAndResume(t *testing.T) {
 			t.Fatalf("idle Sender: %d send errors, want 0", st.SendErrors)
 		}
 
-		r.lister.Set(staticLister(prefixA)...)
+		r.lister.Set(runningEth0())
 		time.Sleep(link.Settle - time.Millisecond)
 		r.expect(t, 4, "before the change settled")
 		time.Sleep(time.Millisecond)
@@ -162,5 +171,25 @@ func TestGoodbyeTwice(t *testing.T) {
 				t.Errorf("%v: got kind %v (err %v), want a goodbye", first.dst, b.Kind, err)
 			}
 		}
+	})
+}
+
+// TestHotplugWaitsForCarrier: an interface that comes back up without
+// carrier gets its burst only when the carrier comes.
+func TestHotplugWaitsForCarrier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newHotRig(t)
+		time.Sleep(time.Second)
+		r.expect(t, 4, "start and repeat")
+		r.lister.Set()
+		time.Sleep(time.Second)
+		noCarrier := runningEth0()
+		noCarrier.Flags &^= iface.FlagRunning
+		r.lister.Set(noCarrier)
+		time.Sleep(time.Second)
+		r.expect(t, 4, "up without carrier")
+		r.lister.Set(runningEth0())
+		time.Sleep(link.Settle)
+		r.expect(t, 6, "carrier")
 	})
 }

@@ -3,6 +3,7 @@ package discover
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/link"
@@ -69,18 +70,54 @@ func (s *session) ifacesChanged(q *querier) {
 	if len(added) == 0 || q == nil {
 		return
 	}
+	// An interface set up but without carrier yet would lose the query;
+	// its carrier coming makes it "added" again (link.Diff).
+	added = slices.DeleteFunc(added, func(i iface.Interface) bool { return i.Flags&iface.FlagRunning == 0 })
 	var targets []iface.Target
 	for _, t := range st.targets {
 		if slices.ContainsFunc(added, func(i iface.Interface) bool { return i.Index == t.IfIndex }) {
 			targets = append(targets, t)
 		}
 	}
+	if len(targets) == 0 {
+		return
+	}
 	for _, i := range added {
 		s.l.log.Info("interface added or changed: querying on it", "iface", i.Name)
 	}
 	// A request of its own: announcers that answered the current one
-	// through another interface would take this as a copy of it.
-	s.sendQueryTo(link.RandomID(), 0, q.withKnown, targets)
+	// through another interface would take this as a copy of it. It is
+	// repeated once a second later, in case the new link did not pass
+	// traffic yet (a switch port that is not forwarding yet).
+	request := link.RandomID()
+	s.sendQueryTo(request, 0, q.withKnown, targets)
+	if !s.requery.at.IsZero() { // one pending already: send it now instead
+		s.requeryDue(s.requery.at)
+	}
+	s.requery = requery{at: s.now().Add(time.Second), request: request, withKnown: q.withKnown, targets: targets}
+}
+
+// requery is the one repeat of a query sent on new interfaces.
+type requery struct {
+	at        time.Time // zero: none pending
+	request   uint64
+	withKnown bool
+	targets   []iface.Target
+}
+
+// requeryDue sends the pending repeat if it is due at now, to those of its
+// targets that are still there.
+func (s *session) requeryDue(now time.Time) {
+	r := s.requery
+	if r.at.IsZero() || now.Before(r.at) {
+		return
+	}
+	s.requery = requery{}
+	st := s.l.state()
+	targets := slices.DeleteFunc(r.targets, func(t iface.Target) bool { return !slices.Contains(st.targets, t) })
+	if len(targets) > 0 {
+		s.sendQueryTo(r.request, 1, r.withKnown, targets)
+	}
 }
 
 // dropPaths removes the paths through the interfaces in gone.

@@ -31,7 +31,8 @@ type session struct {
 
 	nextExpiry time.Time // zero when nothing expires
 
-	ifs []iface.Interface // the selected interfaces the session last acted on
+	ifs     []iface.Interface // the selected interfaces the session last acted on
+	requery requery           // the repeat of a query sent on new interfaces
 }
 
 type msgKey struct {
@@ -447,6 +448,9 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		if !s.nextExpiry.IsZero() && (wake.IsZero() || s.nextExpiry.Before(wake)) {
 			wake = s.nextExpiry
 		}
+		if !s.requery.at.IsZero() && (wake.IsZero() || s.requery.at.Before(wake)) {
+			wake = s.requery.at
+		}
 		if !wake.IsZero() {
 			timer.Reset(max(time.Until(wake), 0))
 		}
@@ -470,6 +474,7 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		if q != nil {
 			q.tick(now)
 		}
+		s.requeryDue(now)
 		if !s.nextExpiry.IsZero() && !now.Before(s.nextExpiry) {
 			s.expire(now)
 		}

@@ -41,13 +41,15 @@ func Replan(c Config, p Plan) (Plan, error) {
 	return q, err
 }
 
-// Diff returns the interfaces of now that were not in before (by index)
-// or that gained an IPv4 address, and those of before that are no longer
-// in now.
+// Diff returns the interfaces of now that were not in before (by index),
+// gained an IPv4 address or gained carrier ([iface.FlagRunning]: a link
+// set up is selected at once but passes traffic only then), and those of
+// before that are no longer in now.
 func Diff(before, now []iface.Interface) (added, removed []iface.Interface) {
 	for _, n := range now {
 		k := slices.IndexFunc(before, func(b iface.Interface) bool { return b.Index == n.Index })
-		if k < 0 || slices.ContainsFunc(n.Addrs, func(a iface.Addr) bool { return !slices.Contains(before[k].Addrs, a) }) {
+		if k < 0 || slices.ContainsFunc(n.Addrs, func(a iface.Addr) bool { return !slices.Contains(before[k].Addrs, a) }) ||
+			n.Flags&^before[k].Flags&iface.FlagRunning != 0 {
 			added = append(added, n)
 		}
 	}

@@ -31,6 +31,8 @@ func names(ifs []iface.Interface) []string {
 func TestDiff(t *testing.T) {
 	eth0b := eth0
 	eth0b.Addrs = append(slices.Clone(eth0.Addrs), iface.Addr{Prefix: netip.MustParsePrefix("10.0.0.9/24")})
+	running := eth0
+	running.Flags |= iface.FlagRunning
 	tests := []struct {
 		name           string
 		before, now    []iface.Interface
@@ -41,6 +43,8 @@ func TestDiff(t *testing.T) {
 		{"gone", []iface.Interface{eth0, eth1}, []iface.Interface{eth1}, nil, []string{"eth0"}},
 		{"address added", []iface.Interface{eth0}, []iface.Interface{eth0b}, []string{"eth0"}, nil},
 		{"address removed", []iface.Interface{eth0b}, []iface.Interface{eth0}, nil, nil},
+		{"carrier", []iface.Interface{eth0}, []iface.Interface{running}, []string{"eth0"}, nil},
+		{"carrier lost", []iface.Interface{running}, []iface.Interface{eth0}, nil, nil},
 		{"all gone", []iface.Interface{eth0, eth1}, nil, nil, []string{"eth0", "eth1"}},
 	}
 	for _, tc := range tests {
