@@ -16,9 +16,9 @@
 // come and go, without a restart. Changes are settled first (150 ms after
 // the last of a burst, at most 1 s after the first), then the interfaces
 // are selected again with the same rule as at start. On an interface that
-// appeared, or gained an address, the beacon goes out at once and again a
-// second later, then with everyone else's schedule; the group is joined
-// there. Beacons then carry the new address list; instance IDs do not
+// appeared, gained an address or got its carrier back, the beacon goes out
+// at once (as soon as the link has carrier) and again a second later, then
+// with everyone else's schedule; the group is joined there. Beacons then carry the new address list; instance IDs do not
 // change. An interface that goes away is simply no longer used: sends that
 // fail in the moment before the change is seen are counted and logged once.
 // With no usable interface left the Sender idles and resumes when one comes

@@ -326,9 +326,11 @@ func TestNSHotplugWatch(t *testing.T) {
 	}
 
 	h2.DelLink(t, name)
+	removed := time.Now()
 	i := ev.wait(t, n+1, 2*time.Second, "down of b", func(e discover.Event) bool {
 		return e.Kind == discover.EventDown && e.Service.Name == "b"
 	})
+	t.Logf("b reported down %v after its interface was deleted", time.Since(removed))
 	ev.mu.Lock()
 	got := ev.all[i]
 	var others []discover.Event
