@@ -88,7 +88,11 @@ type Config struct {
 	// all services. Defaults to [DefaultReplyJitter]; negative means none.
 	ReplyJitter time.Duration
 	// Lister lists interfaces. Defaults to the system lister for the
-	// calling goroutine's network namespace.
+	// calling goroutine's network namespace. When it is an
+	// [iface.Subscriber] (the system listers are) the Sender follows
+	// interface changes while it lives: it announces at once on an
+	// interface or address that appears, stops quietly on one that goes,
+	// and idles while none is usable; see [Sender.Run].
 	Lister iface.Lister
 	// ListenPacket opens the socket. Defaults to the internal/udp opener.
 	ListenPacket udp.ListenFunc
@@ -133,12 +137,17 @@ type Sender struct {
 	log     *slog.Logger
 	id      uint64 // sender ID, random per process
 	seq     atomic.Uint32
-	ifs     []iface.Interface
-	arrive  iface.Arrivals
-	targets []iface.Target
-	records []beacon.Service
 	conn    udp.Conn
 	codec   link.Codec
+	closing chan struct{} // closed by Close
+
+	// netMu serializes writers of net; readers just Load it.
+	netMu       sync.Mutex
+	net         atomic.Pointer[netState]
+	netChanged  chan struct{} // a pending notice that net changed
+	watch       *link.Watcher
+	closeLister func()
+	failing     map[iface.Target]bool // targets whose last send failed; Run's goroutine only
 
 	running   atomic.Bool
 	closeOnce sync.Once
@@ -163,7 +172,9 @@ type queryKey struct {
 
 // New validates cfg, lists interfaces, opens the discovery socket and joins
 // the multicast group, all on the calling goroutine (and so in its network
-// namespace). The caller must Close the Sender.
+// namespace). It fails when no interface is usable, although a running
+// Sender survives losing them all (see Config.Lister). The caller must
+// Close the Sender.
 func New(cfg Config) (*Sender, error) {
 	cfg, err := withDefaults(cfg)
 	if err != nil {
@@ -173,19 +184,27 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: codec}
+	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: codec, closing: make(chan struct{}),
+		netChanged: make(chan struct{}, 1), failing: map[iface.Target]bool{}}
 	s.queries = dedup.New[queryKey](4096, link.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
 
-	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
-		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
+	lister, closeLister, err := link.OpenLister(cfg.Lister)
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	s.ifs, s.arrive, s.targets = plan.Selected, plan.Arrivals, plan.Targets
-	s.records, err = buildRecords(cfg, plan.All, s.ifs, s.codec.Budget())
+	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
+		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
+	plan, err := link.NewPlan(lc)
 	if err != nil {
+		closeLister()
+		return nil, fmt.Errorf("announce: %w", err)
+	}
+	records, err := buildRecords(cfg, plan.All, plan.Selected, s.codec.Budget())
+	if err != nil {
+		closeLister()
 		return nil, err
 	}
+	s.net.Store(&netState{ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets, records: records})
 
 	listen := cfg.listen
 	if listen == nil {
@@ -193,14 +212,18 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s.conn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), plan.Port), udp.Options{ListenPacket: cfg.ListenPacket})
 	if err != nil {
+		closeLister()
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := link.JoinAll(s.conn, s.ifs, plan.Group, s.log); err != nil && cfg.NoBroadcast {
+		if err := link.JoinAll(s.conn, plan.Selected, plan.Group, s.log); err != nil && cfg.NoBroadcast {
 			s.conn.Close()
+			closeLister()
 			return nil, fmt.Errorf("announce: %w", err)
 		}
 	}
+	s.closeLister = closeLister
+	s.watch = link.Watch(lc, plan, s.log, s.applyPlan)
 	return s, nil
 }
 
@@ -284,14 +307,7 @@ func buildRecords(cfg Config, all, ifs []iface.Interface, budget int) ([]beacon.
 			break
 		}
 	}
-	var addrs []netip.Addr
-	for _, ifc := range ifs {
-		for _, a := range ifc.Addrs {
-			if len(addrs) < beacon.MaxAddrs && !slices.Contains(addrs, a.Prefix.Addr()) {
-				addrs = append(addrs, a.Prefix.Addr())
-			}
-		}
-	}
+	addrs := addrsOf(ifs)
 	type nameType struct{ name, typ string }
 	seen := map[nameType]bool{}
 	var out []beacon.Service
@@ -370,12 +386,12 @@ func cloneMeta(m map[string]string) map[string]string {
 // Instances returns the records this Sender announces, with their instance
 // IDs.
 func (s *Sender) Instances() []beacon.Service {
-	return slices.Clone(s.records)
+	return slices.Clone(s.state().records)
 }
 
-// Targets returns the destinations beacons go to.
+// Targets returns the destinations beacons go to now.
 func (s *Sender) Targets() []iface.Target {
-	return slices.Clone(s.targets)
+	return slices.Clone(s.state().targets)
 }
 
 // Stats returns the counters.
@@ -404,8 +420,11 @@ func (s *Sender) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+		close(s.closing)
+		s.watch.Stop()
 		s.closeErr = s.conn.Close()
 		s.wg.Wait()
+		s.closeLister()
 	})
 	return s.closeErr
 }
@@ -436,9 +455,15 @@ func (q *replyQueue) Pop() any {
 // (Stats.Overload) rather than growing memory.
 const maxPending = 1024
 
-// Run announces until ctx ends, then sends a goodbye and returns nil. It
-// answers queries while it runs. It returns an error only when the socket
-// fails.
+// Run announces until ctx ends, then sends a goodbye (twice, 75 ms apart)
+// and returns nil. It answers queries while it runs. It returns an error
+// only when the socket fails.
+//
+// When the interfaces change (see Config.Lister) Run follows: on an
+// interface or address that appears it sends a beacon at once and another
+// after a second, then keeps the usual schedule; a flapping interface gets
+// those bursts at a damped rate. Sends that fail on an interface that is
+// going away are counted (Stats.SendErrors) and logged once.
 func (s *Sender) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("announce: Run is already active")
@@ -470,10 +495,15 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.conn.SetReadDeadline(time.Time{})
 	}()
 
-	for _, t := range s.targets {
-		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(s.records))
+	st := s.state()
+	for _, t := range st.targets {
+		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(st.records))
 	}
 	s.send(beacon.KindAnnounce)
+	hot := newHotplug(st.ifs)
+	hotTimer := time.NewTimer(time.Hour)
+	hotTimer.Stop()
+	defer hotTimer.Stop()
 	tick := time.NewTimer(min(fastRepeat, s.cfg.Interval))
 	defer tick.Stop()
 	replyTimer := time.NewTimer(time.Hour)
@@ -484,8 +514,8 @@ func (s *Sender) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			s.send(beacon.KindGoodbye)
-			s.log.Info("sent goodbye", "services", len(s.records))
+			s.goodbye()
+			s.log.Info("sent goodbye", "services", len(s.state().records))
 			return nil
 		case err := <-readErr:
 			if err != nil { // the socket failed: tell listeners while we still can
@@ -495,6 +525,12 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-tick.C:
 			s.send(beacon.KindAnnounce)
 			tick.Reset(s.cfg.Interval)
+		case <-s.netChanged:
+			hot.changed(s, time.Now())
+			resetAt(hotTimer, hot.next())
+		case <-hotTimer.C:
+			hot.fire(s, time.Now())
+			resetAt(hotTimer, hot.next())
 		case r := <-replies:
 			if len(pending) >= maxPending {
 				s.stats.overload.Add(1)
@@ -516,22 +552,36 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // send sends all records as announcements or goodbyes to every target.
 func (s *Sender) send(kind beacon.Kind) {
-	recs := s.records
-	if kind == beacon.KindGoodbye {
-		recs = make([]beacon.Service, len(s.records))
-		for i, r := range s.records {
-			r.TTL = 0
-			recs[i] = r
-		}
+	s.sendTo(kind, s.state().targets)
+}
+
+// sendTo sends all records as announcements or goodbyes to targets.
+func (s *Sender) sendTo(kind beacon.Kind, targets []iface.Target) {
+	if len(targets) == 0 {
+		return
 	}
-	for _, p := range s.pack(kind, 0, recs) {
-		for _, t := range s.targets {
-			if _, err := s.conn.WriteTo(p, t.Dst, t.IfIndex); err != nil {
-				s.stats.sendErrors.Add(1)
-				s.log.Warn("send failed", "iface", t.IfName, "dst", t.Dst.String(), "err", err)
-				continue
-			}
-			s.stats.beacons.Add(1)
+	if kind == beacon.KindGoodbye {
+		s.write(s.packGoodbye(), targets)
+		return
+	}
+	s.write(s.pack(kind, 0, s.state().records), targets)
+}
+
+// packGoodbye packs goodbyes (announcements with TTL 0) for all records.
+func (s *Sender) packGoodbye() [][]byte {
+	recs := slices.Clone(s.state().records)
+	for i := range recs {
+		recs[i].TTL = 0
+	}
+	return s.pack(beacon.KindGoodbye, 0, recs)
+}
+
+// write sends each datagram to each target.
+func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
+	for _, p := range pkts {
+		for _, t := range targets {
+			_, err := s.conn.WriteTo(p, t.Dst, t.IfIndex)
+			s.noteSend(t, err)
 		}
 	}
 }
@@ -599,7 +649,8 @@ func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
 
 // handle parses one datagram and decides whether and when to reply.
 func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) {
-	ifIndex, ok := s.arrive.Accept(m.IfIndex, src.Addr())
+	st := s.state()
+	ifIndex, ok := st.arrive.Accept(m.IfIndex, src.Addr())
 	if !ok {
 		s.stats.otherIface.Add(1)
 		return reply{}, false
@@ -642,7 +693,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	s.stats.queries.Add(1)
 	q := b.Query
 	var match []beacon.Service
-	for _, r := range s.records {
+	for _, r := range st.records {
 		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) || slices.Contains(q.Known, r.Instance) {
 			continue
 		}
@@ -670,7 +721,7 @@ func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 		return false
 	}
 	onLink := false
-	for _, ifc := range s.ifs {
+	for _, ifc := range s.state().ifs {
 		for _, ad := range ifc.Addrs {
 			if ad.Broadcast == a {
 				return false
@@ -681,6 +732,14 @@ func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 		}
 	}
 	return onLink
+}
+
+// resetAt sets t to fire at at, or leaves it stopped when at is zero.
+func resetAt(t *time.Timer, at time.Time) {
+	t.Stop()
+	if !at.IsZero() {
+		t.Reset(max(time.Until(at), 0))
+	}
 }
 
 func randDuration(max time.Duration) time.Duration {

@@ -6,7 +6,28 @@
 // RFC 2365), first right away, again a second later, and then every
 // Config.Interval. It answers queries from [discover] listeners by unicast
 // to the querier, echoing the query's request ID, and says goodbye (a beacon
-// with TTL 0) when its context ends.
+// with TTL 0, sent twice 75 ms apart in case one copy is lost) when its
+// context ends.
+//
+// # Interface changes
+//
+// With a lister that reports changes (the default system lister does, see
+// [iface.Subscriber]) a Sender follows interfaces and addresses as they
+// come and go, without a restart. Changes are settled first (150 ms after
+// the last of a burst, at most 1 s after the first), then the interfaces
+// are selected again with the same rule as at start. On an interface that
+// appeared, gained an address or got its carrier back, the beacon goes out
+// at once (as soon as the link has carrier) and again a second later, then
+// with everyone else's schedule; the group is joined there. Beacons then carry the new address list; instance IDs do not
+// change. An interface that goes away is simply no longer used: sends that
+// fail in the moment before the change is seen are counted and logged once.
+// With no usable interface left the Sender idles and resumes when one comes
+// back. A flapping link does not cause a beacon storm: the bursts on one
+// interface are held at least 1 s apart, the hold doubling (up to 16 s)
+// while they keep coming within twice the hold.
+//
+// [New] still fails when no interface is usable at start: that is a
+// configuration problem to report, not a state to wait out.
 //
 // # Instance IDs
 //
@@ -34,4 +55,5 @@
 //
 // [discover]: https://pkg.go.dev/github.com/lanfind/lanfind/discover
 // [seal]: https://pkg.go.dev/github.com/lanfind/lanfind/seal
+// [iface.Subscriber]: https://pkg.go.dev/github.com/lanfind/lanfind/iface#Subscriber
 package announce

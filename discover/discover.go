@@ -51,7 +51,12 @@ type Config struct {
 	// dropped and counted in Stats.TableFull. Defaults to 4096.
 	MaxEntries int
 	// Lister lists interfaces. Defaults to the system lister for the
-	// calling goroutine's network namespace.
+	// calling goroutine's network namespace. When it is an
+	// [iface.Subscriber] (the system listers are) the Listener follows
+	// interface changes while it lives: it joins the group on interfaces
+	// that appear and queries there during an operation, and reports an
+	// instance heard only through interfaces that went away as down
+	// ([ReasonIfaceDown]).
 	Lister iface.Lister
 	// ListenPacket opens the sockets. Defaults to the internal/udp opener.
 	ListenPacket udp.ListenFunc
@@ -148,6 +153,9 @@ func (k EventKind) String() string {
 const (
 	ReasonGoodbye = "goodbye" // the announcer said goodbye
 	ReasonExpired = "expired" // nothing refreshed it within its TTL
+	// ReasonIfaceDown: heard only through interfaces that went away
+	// (unplugged, down, or no longer selected).
+	ReasonIfaceDown = "iface-down"
 )
 
 // Event is one change reported by [Listener.Run].
@@ -181,17 +189,20 @@ type Stats struct {
 // Listener finds services. Its methods are safe for concurrent use, but only
 // one of Run, Collect and Resolve may be active at a time.
 type Listener struct {
-	cfg     Config
-	log     *slog.Logger
-	id      uint64
-	seq     atomic.Uint32
-	ifs     []iface.Interface
-	ifNames map[int]string
-	arrive  iface.Arrivals
-	targets []iface.Target
-	bconn   udp.Conn // bound to the lanfind port: beacons and goodbyes
-	qconn   udp.Conn // ephemeral port: sends queries, receives replies
-	codec   link.Codec
+	cfg   Config
+	log   *slog.Logger
+	id    uint64
+	seq   atomic.Uint32
+	bconn udp.Conn // bound to the lanfind port: beacons and goodbyes
+	qconn udp.Conn // ephemeral port: sends queries, receives replies
+	codec link.Codec
+
+	// netMu serializes writers of net; readers just Load it.
+	netMu       sync.Mutex
+	net         atomic.Pointer[netState]
+	netChanged  chan struct{} // a pending notice that net changed
+	watch       *link.Watcher
+	closeLister func()
 
 	in        chan packet
 	done      chan struct{}
@@ -216,7 +227,9 @@ type packet struct {
 
 // New validates cfg, lists interfaces, opens both sockets and joins the
 // group, on the calling goroutine (and so in its network namespace). It
-// starts reading at once; the caller must Close the Listener.
+// fails when no interface is usable, although a Listener survives losing
+// them all later (see Config.Lister). It starts reading at once; the
+// caller must Close the Listener.
 func New(cfg Config) (*Listener, error) {
 	if len(cfg.Name) > beacon.MaxNameLen || len(cfg.Type) > beacon.MaxTypeLen {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
@@ -234,18 +247,22 @@ func New(cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	cfg.Keys = slices.Clone(cfg.Keys)
-	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
-		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
+	lister, closeLister, err := link.OpenLister(cfg.Lister)
 	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
+		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
+	plan, err := link.NewPlan(lc)
+	if err != nil {
+		closeLister()
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	cfg.Port, cfg.Group, cfg.Interfaces = plan.Port, plan.Group, nil
 	l := &Listener{cfg: cfg, log: cfg.Logger, id: link.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
-		ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets, ifNames: make(map[int]string, len(plan.All)),
+		netChanged: make(chan struct{}, 1), closeLister: closeLister,
 		codec: link.Codec{Keys: cfg.Keys, Window: cfg.ReplayWindow, Now: cfg.now}}
-	for _, i := range plan.All {
-		l.ifNames[i.Index] = i.Name
-	}
+	l.net.Store(newNetState(plan))
 
 	listen := cfg.listen
 	if listen == nil {
@@ -254,28 +271,32 @@ func New(cfg Config) (*Listener, error) {
 	opts := udp.Options{ListenPacket: cfg.ListenPacket, ReadBuffer: 1 << 20}
 	l.bconn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), cfg.Port), opts)
 	if err != nil {
+		closeLister()
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	l.qconn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), 0), opts)
 	if err != nil {
 		l.bconn.Close()
+		closeLister()
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := link.JoinAll(l.bconn, l.ifs, cfg.Group, l.log); err != nil && cfg.NoBroadcast {
+		if err := link.JoinAll(l.bconn, plan.Selected, cfg.Group, l.log); err != nil && cfg.NoBroadcast {
 			l.bconn.Close()
 			l.qconn.Close()
+			closeLister()
 			return nil, fmt.Errorf("discover: %w", err)
 		}
 	}
+	l.watch = link.Watch(lc, plan, l.log, l.applyPlan)
 	l.wg.Add(2)
 	go l.readLoop(l.bconn)
 	go l.readLoop(l.qconn)
 	return l, nil
 }
 
-// Interfaces returns the selected interfaces.
-func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.ifs) }
+// Interfaces returns the interfaces selected now.
+func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.state().ifs) }
 
 // Stats returns the counters.
 func (l *Listener) Stats() Stats {
@@ -304,8 +325,10 @@ func (l *Listener) Stats() Stats {
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.done)
+		l.watch.Stop()
 		l.closeErr = errors.Join(l.bconn.Close(), l.qconn.Close())
 		l.wg.Wait()
+		l.closeLister()
 	})
 	return l.closeErr
 }
@@ -334,7 +357,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		l.stats.received.Add(1)
-		ifIndex, ok := l.arrive.Accept(m.IfIndex, src.Addr())
+		ifIndex, ok := l.state().arrive.Accept(m.IfIndex, src.Addr())
 		if !ok {
 			l.stats.otherIface.Add(1)
 			l.log.Debug("dropped datagram from an interface not selected", "src", src.String(), "ifindex", m.IfIndex)

@@ -50,6 +50,16 @@
 // An entry that no beacon refreshes within its TTL is reported down with
 // reason "expired"; a goodbye removes it at once with reason "goodbye".
 //
+// # Interface changes
+//
+// With a lister that reports changes (the default system lister does) a
+// Listener follows interfaces as they come and go: it joins the group on a
+// new interface and, during an operation, sends a query there at once. The
+// paths through an interface that went away (unplugged, down, or no longer
+// selected) are dropped; an instance heard through no other interface is
+// reported down with reason "iface-down" ([ReasonIfaceDown]). [New] still
+// fails when no interface is usable at start.
+//
 // [announce]: https://pkg.go.dev/github.com/lanfind/lanfind/announce
 // [seal]: https://pkg.go.dev/github.com/lanfind/lanfind/seal
 package discover

@@ -64,7 +64,7 @@ func addrRank(a, src netip.Addr, local []netip.Prefix) int {
 // prefixesOf returns the IPv4 prefixes of the selected interface with the
 // given index, masked to their subnet.
 func (l *Listener) prefixesOf(ifIndex int) []netip.Prefix {
-	for _, i := range l.ifs {
+	for _, i := range l.state().ifs {
 		if i.Index != ifIndex {
 			continue
 		}

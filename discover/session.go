@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/dedup"
 	"github.com/lanfind/lanfind/internal/link"
 )
@@ -29,6 +30,9 @@ type session struct {
 	entries    int             // live entries, at most Config.MaxEntries
 
 	nextExpiry time.Time // zero when nothing expires
+
+	ifs     []iface.Interface // the selected interfaces the session last acted on
+	requery requery           // the repeat of a query sent on new interfaces
 }
 
 type msgKey struct {
@@ -60,6 +64,7 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		seen:       dedup.New[msgKey](8192, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
 		requests:   make(map[uint64]bool),
 		emit:       emit,
+		ifs:        l.state().ifs,
 	}
 }
 
@@ -250,6 +255,7 @@ func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
 }
 
 func (s *session) result(e *entry) Result {
+	names := s.l.state().ifNames
 	r := Result{
 		Instance: e.rec.Instance,
 		Name:     e.rec.Name,
@@ -260,14 +266,14 @@ func (s *session) result(e *entry) Result {
 		Meta:     maps.Clone(e.rec.Meta),
 		TTL:      e.rec.TTL,
 		Addr:     e.primary.addr,
-		Iface:    s.l.ifName(e.primary.ifIndex),
+		Iface:    names[e.primary.ifIndex],
 		LastSeen: e.lastSeen,
 		Conflict: e.conflict,
 		Sender:   e.sender,
 		Verified: s.l.codec.Keyed(),
 	}
 	for k, t := range e.paths {
-		r.Paths = append(r.Paths, Path{Iface: s.l.ifName(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
+		r.Paths = append(r.Paths, Path{Iface: names[k.ifIndex], IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
 	}
 	slices.SortFunc(r.Paths, func(a, b Path) int {
 		return cmp.Or(cmp.Compare(a.IfIndex, b.IfIndex), a.Addr.Compare(b.Addr))
@@ -292,13 +298,6 @@ func compareResults(a, b Result) int {
 		a.Addr.Compare(b.Addr), cmp.Compare(a.Instance, b.Instance))
 }
 
-func (l *Listener) ifName(index int) string {
-	if n, ok := l.ifNames[index]; ok {
-		return n
-	}
-	return ""
-}
-
 // known lists up to beacon.MaxKnown instance IDs already heard.
 func (s *session) known() []uint64 {
 	var out []uint64
@@ -314,6 +313,11 @@ func (s *session) known() []uint64 {
 
 // sendQuery sends one attempt of request to every target.
 func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
+	s.sendQueryTo(request, attempt, withKnown, s.l.state().targets)
+}
+
+// sendQueryTo sends one attempt of request to targets.
+func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool, targets []iface.Target) {
 	s.requests[request] = true
 	q := &beacon.Query{Attempt: attempt, Name: s.l.cfg.Name, Type: s.l.cfg.Type}
 	if withKnown {
@@ -326,7 +330,7 @@ func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
 		s.l.log.Error("marshal query", "err", err)
 		return
 	}
-	for _, t := range s.l.targets {
+	for _, t := range targets {
 		if _, err := s.l.qconn.WriteTo(p, t.Dst, t.IfIndex); err != nil {
 			s.l.stats.sendErrors.Add(1)
 			s.l.log.Warn("query send failed", "iface", t.IfName, "dst", t.Dst.String(), "err", err)
@@ -446,6 +450,9 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		if !s.nextExpiry.IsZero() && (wake.IsZero() || s.nextExpiry.Before(wake)) {
 			wake = s.nextExpiry
 		}
+		if !s.requery.at.IsZero() && (wake.IsZero() || s.requery.at.Before(wake)) {
+			wake = s.requery.at
+		}
 		if !wake.IsZero() {
 			timer.Reset(max(time.Until(wake), 0))
 		}
@@ -455,7 +462,13 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		case <-l.done:
 			return nil
 		case p := <-l.in:
+			if !s.selected(p.m.IfIndex) { // queued before its interface went away
+				l.stats.otherIface.Add(1)
+				break
+			}
 			s.handle(p)
+		case <-l.netChanged:
+			s.ifacesChanged(q)
 		case <-timer.C:
 		}
 		timer.Stop()
@@ -463,6 +476,7 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		if q != nil {
 			q.tick(now)
 		}
+		s.requeryDue(now)
 		if !s.nextExpiry.IsZero() && !now.Before(s.nextExpiry) {
 			s.expire(now)
 		}

@@ -17,6 +17,15 @@
 // the standard library's interface list and derives each broadcast address
 // from the netmask.
 //
+// # Changes
+//
+// A lister that implements [Subscriber] also reports when interfaces or
+// their IPv4 addresses change, so long-running users (an announcer, a
+// watching listener) can follow hot-plugged adapters, new DHCP leases and
+// links going down and up. [Netlink] subscribes to the kernel's link and
+// address notifications in its own namespace (no polling); the fallback on
+// other systems lists again every five seconds. [Static] never changes.
+//
 // # Broadcast
 //
 // The directed broadcast address of an IPv4 subnet is the subnet's address

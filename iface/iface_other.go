@@ -5,6 +5,7 @@ package iface
 import (
 	"fmt"
 	"net"
+	"time"
 )
 
 // System returns the lister for this host: the standard library's interface
@@ -16,6 +17,18 @@ func System() (l Lister, close func(), err error) {
 
 // stdlib lists interfaces with package net.
 type stdlib struct{}
+
+var _ Subscriber = stdlib{}
+
+// pollInterval is how often the fallback lister is listed again to find
+// changes.
+const pollInterval = 5 * time.Second
+
+// Subscribe reports changes by listing the interfaces again every few
+// seconds: package net offers no change notification.
+func (s stdlib) Subscribe(ch chan<- struct{}, done <-chan struct{}) error {
+	return pollChanges(s, pollInterval, ch, done)
+}
 
 func (stdlib) Interfaces() ([]Interface, error) {
 	ifs, err := net.Interfaces()

@@ -3,10 +3,12 @@ package iface
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // Netlink lists interfaces through a netlink handle. Every call acts on the
@@ -16,28 +18,56 @@ import (
 //
 // A Netlink is safe for concurrent use.
 type Netlink struct {
-	// mu guards h and closed.
+	// mu guards h, ns and closed.
 	mu     sync.Mutex
 	h      *netlink.Handle
-	own    bool // h was created by NewNetlink; Close closes it
+	own    bool           // h was created by NewNetlink; Close closes it
+	ns     netns.NsHandle // the handle's namespace, for Subscribe; -1 when unknown
 	closed bool
 }
 
-var _ Lister = (*Netlink)(nil)
+var _ Subscriber = (*Netlink)(nil)
 
 // NewNetlink returns a lister that uses h. When h is nil it creates a handle
 // for the calling thread's current network namespace right away (the
 // namespace is fixed at this point), closed by [Netlink.Close]; a handle the
-// caller passes stays the caller's to close, after the Netlink is done with it.
+// caller passes stays the caller's to close, after the Netlink is done with
+// it. A Netlink on a caller's handle cannot [Netlink.Subscribe], since the
+// handle does not tell its namespace: use [NewNetlinkAt] for that.
 func NewNetlink(h *netlink.Handle) (*Netlink, error) {
 	if h != nil {
-		return &Netlink{h: h}, nil
+		return &Netlink{h: h, ns: netns.None()}, nil
 	}
-	h, err := netlink.NewHandle()
+	// Keep the thread (and so the namespace) for both the handle and the
+	// namespace descriptor.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ns, err := netns.Get()
 	if err != nil {
+		return nil, fmt.Errorf("iface: open network namespace: %w", err)
+	}
+	h, err = netlink.NewHandle()
+	if err != nil {
+		ns.Close()
 		return nil, fmt.Errorf("iface: open netlink handle: %w", err)
 	}
-	return &Netlink{h: h, own: true}, nil
+	return &Netlink{h: h, own: true, ns: ns}, nil
+}
+
+// NewNetlinkAt returns a lister for the network namespace ns, whichever
+// namespace the calling thread is in. It keeps its own descriptor of ns, so
+// the caller may close ns afterwards; [Netlink.Close] releases everything.
+func NewNetlinkAt(ns netns.NsHandle) (*Netlink, error) {
+	own, err := netns.GetFromPath(fmt.Sprintf("/proc/self/fd/%d", int(ns)))
+	if err != nil {
+		return nil, fmt.Errorf("iface: open network namespace: %w", err)
+	}
+	h, err := netlink.NewHandleAt(own)
+	if err != nil {
+		own.Close()
+		return nil, fmt.Errorf("iface: open netlink handle: %w", err)
+	}
+	return &Netlink{h: h, own: true, ns: own}, nil
 }
 
 // dumpAttempts bounds retries of a netlink dump that the kernel interrupted
@@ -127,7 +157,8 @@ func (n *Netlink) Close() error {
 	n.closed = true
 	if n.own {
 		n.h.Close()
+		n.ns.Close()
 	}
-	n.h = nil
+	n.h, n.ns = nil, netns.None()
 	return nil
 }

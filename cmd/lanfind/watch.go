@@ -22,7 +22,8 @@ func watchCommand() *cli.Command {
 		Description: "On a terminal: a live table that updates in place (q quits); departures stay a few seconds\n" +
 			"with their reason. Otherwise, and with --lines, --json or --format: one line per event.\n" +
 			"Events: up (first heard), update (metadata, port or addresses changed),\n" +
-			"down with reason goodbye (the announcer stopped) or expired (its TTL ran out).\n" +
+			"down with reason goodbye (the announcer stopped), expired (its TTL ran out)\n" +
+			"or iface-down (it was heard only through interfaces that went away).\n" +
 			"--json prints one object per line: {\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},

@@ -25,8 +25,9 @@ const mod = "github.com/lanfind/lanfind"
 // rules.
 var allowedImports = map[string][]string{
 	"beacon":               nil,
-	"iface":                {"github.com/vishvananda/netlink"}, // in _linux.go files only, see TestDeps
+	"iface":                {"github.com/vishvananda/netlink", "github.com/vishvananda/netns"}, // in _linux.go files only, see TestDeps
 	"internal/dedup":       nil,
+	"internal/ifacetest":   {mod + "/iface"},
 	"internal/leaktest":    nil,
 	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
@@ -71,7 +72,7 @@ var allowedModules = []string{
 
 // testHelpers are the only production packages that may import "testing";
 // nothing else may import them.
-var testHelpers = []string{"internal/leaktest", "internal/netnstest", "internal/udp/udptest"}
+var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/netnstest", "internal/udp/udptest"}
 
 // banned lists dependencies, direct or not, that a package must not have,
 // with the reason. It complements allowedImports, which sees only direct

@@ -93,7 +93,7 @@ func JoinAll(c udp.Conn, ifs []iface.Interface, group netip.Addr, log *slog.Logg
 		if ifc.Flags&iface.FlagMulticast == 0 {
 			continue
 		}
-		if err := c.JoinGroup(ifc.Index, group); err != nil {
+		if err := c.JoinGroup(ifc.Index, group); err != nil && !alreadyMember(err) {
 			err = fmt.Errorf("join %s on %s: %w", group, ifc.Name, err)
 			log.Warn(err.Error())
 			errs = append(errs, err)

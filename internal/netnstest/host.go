@@ -139,23 +139,16 @@ func (h *Host) ListenPacket(ctx context.Context, network, address string) (net.P
 	return c, nil
 }
 
-// Lister returns an interface lister for the host: an iface.Netlink on a
-// handle made for the host's namespace, closed by t.Cleanup.
-func (h *Host) Lister(t testing.TB) iface.Lister {
+// Lister returns an interface lister for the host: an iface.Netlink made
+// for the host's namespace (iface.NewNetlinkAt), so it can also subscribe
+// to the host's changes; closed by t.Cleanup.
+func (h *Host) Lister(t testing.TB) *iface.Netlink {
 	t.Helper()
-	nh, err := netlink.NewHandleAt(h.ns)
+	n, err := iface.NewNetlinkAt(h.ns)
 	if err != nil {
-		t.Fatalf("netnstest: %s: netlink handle: %v", h.Name, err)
-	}
-	n, err := iface.NewNetlink(nh)
-	if err != nil {
-		nh.Close()
 		t.Fatalf("netnstest: %s: %v", h.Name, err)
 	}
-	t.Cleanup(func() {
-		n.Close()
-		nh.Close()
-	})
+	t.Cleanup(func() { n.Close() })
 	return n
 }
 

@@ -181,21 +181,9 @@ func (l *Lab) build(spec Spec) error {
 			return err
 		}
 		for j, seg := range segs {
-			hi := hostIf{
-				name:   fmt.Sprintf("eth%d", j),
-				prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(seg), byte(10 + i)}), 24),
-				mac:    net.HardwareAddr{0x02, 0x00, 0x0a, 0x4d, byte(seg), byte(10 + i)},
-				port:   fmt.Sprintf("h%de%d", i, j),
-				seg:    seg,
-			}
-			veth := &netlink.Veth{
-				LinkAttrs:        netlink.LinkAttrs{Name: hi.port, Flags: net.FlagUp},
-				PeerName:         hi.name,
-				PeerHardwareAddr: hi.mac,
-				PeerNamespace:    netlink.NsFd(h.ns),
-			}
-			if err := l.sw.LinkAdd(veth); err != nil {
-				return fmt.Errorf("netnstest: add veth %s for %s %s: %w", hi.port, h.Name, hi.name, err)
+			hi := newHostIf(i, j, seg)
+			if err := l.addVeth(h, hi); err != nil {
+				return err
 			}
 			ports = append(ports, hi.port)
 			h.ifs = append(h.ifs, hi)
@@ -238,6 +226,31 @@ func (l *Lab) build(spec Spec) error {
 	}
 	if err := waitForwarding(l.swnl, ports); err != nil {
 		return fmt.Errorf("netnstest: switch: %w", err)
+	}
+	return nil
+}
+
+// newHostIf describes interface eth<j> of host i, on segment seg.
+func newHostIf(i, j, seg int) hostIf {
+	return hostIf{
+		name:   fmt.Sprintf("eth%d", j),
+		prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(seg), byte(10 + i)}), 24),
+		mac:    net.HardwareAddr{0x02, 0x00, 0x0a, 0x4d, byte(seg), byte(10 + i)},
+		port:   fmt.Sprintf("h%de%d", i, j),
+		seg:    seg,
+	}
+}
+
+// addVeth creates hi's veth pair: the switch end up, the other end in h.
+func (l *Lab) addVeth(h *Host, hi hostIf) error {
+	veth := &netlink.Veth{
+		LinkAttrs:        netlink.LinkAttrs{Name: hi.port, Flags: net.FlagUp},
+		PeerName:         hi.name,
+		PeerHardwareAddr: hi.mac,
+		PeerNamespace:    netlink.NsFd(h.ns),
+	}
+	if err := l.sw.LinkAdd(veth); err != nil {
+		return fmt.Errorf("netnstest: add veth %s for %s %s: %w", hi.port, h.Name, hi.name, err)
 	}
 	return nil
 }

@@ -1,0 +1,250 @@
+package announce
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/link"
+)
+
+// netState is what a Sender derives from the interface list. It is
+// replaced as a whole when the interfaces change (see applyPlan) and read
+// through Sender.state.
+type netState struct {
+	ifs     []iface.Interface // selected
+	arrive  iface.Arrivals
+	targets []iface.Target
+	records []beacon.Service // Addrs are the selected interfaces' addresses
+}
+
+func (s *Sender) state() *netState { return s.net.Load() }
+
+// addrsOf lists the addresses of ifs, each once, at most beacon.MaxAddrs.
+func addrsOf(ifs []iface.Interface) []netip.Addr {
+	var addrs []netip.Addr
+	for _, ifc := range ifs {
+		for _, a := range ifc.Addrs {
+			if len(addrs) < beacon.MaxAddrs && !slices.Contains(addrs, a.Prefix.Addr()) {
+				addrs = append(addrs, a.Prefix.Addr())
+			}
+		}
+	}
+	return addrs
+}
+
+// withAddrs returns copies of records that carry the addresses of ifs.
+// Everything else, instance IDs included, stays as New made it: an
+// interface coming or going does not make a service a new instance.
+func withAddrs(records []beacon.Service, ifs []iface.Interface) []beacon.Service {
+	addrs := addrsOf(ifs)
+	out := slices.Clone(records)
+	for i := range out {
+		out[i].Addrs = slices.Clone(addrs)
+	}
+	return out
+}
+
+// applyPlan installs a new interface plan, from the link.Watcher's
+// goroutine: it joins the group on new interfaces, replaces the state the
+// send and receive paths read, and tells a running Run.
+func (s *Sender) applyPlan(p link.Plan) {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	old := s.state()
+	if !s.cfg.NoMulticast {
+		link.Rejoin(s.conn, old.ifs, p.Selected, p.Group, s.log)
+	}
+	s.net.Store(&netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets, records: withAddrs(old.records, p.Selected)})
+	select {
+	case s.netChanged <- struct{}{}:
+	default: // a notice is already pending: Run reads the latest state anyway
+	}
+}
+
+// Damping of the immediate beacons sent when an interface appears.
+const (
+	// minHold is the least time between two immediate beacon bursts on one
+	// interface.
+	minHold = time.Second
+	// maxHold caps the hold-down of a flapping interface.
+	maxHold = 16 * time.Second
+)
+
+// damper rate-limits the bursts (a beacon at once, another after
+// fastRepeat) sent on one interface when it appears or gains an address.
+// A burst may go hold after the previous one. The hold starts at minHold
+// and doubles, up to maxHold, for each burst that follows the previous one
+// within twice the hold: a link flapping every 200 ms gets bursts at about
+// 0, 1, 3, 7, 15 s and then every 16 s, not five a second. After a quiet
+// spell of twice the hold it is back to minHold.
+type damper struct {
+	last time.Time // of the last burst; zero if none
+	hold time.Duration
+}
+
+// next returns when a burst wanted at now may go.
+func (d *damper) next(now time.Time) time.Time {
+	if d.last.IsZero() {
+		return now
+	}
+	if at := d.last.Add(d.hold); at.After(now) {
+		return at
+	}
+	return now
+}
+
+// sent records a burst at now.
+func (d *damper) sent(now time.Time) {
+	if !d.last.IsZero() && now.Sub(d.last) < 2*d.hold {
+		d.hold = min(2*d.hold, maxHold)
+	} else {
+		d.hold = minHold
+	}
+	d.last = now
+}
+
+// burst is a pending burst on one interface: its next beacon is due at at,
+// and left beacons remain.
+type burst struct {
+	at   time.Time
+	left int
+}
+
+// hotplug is Run's view of interface changes. It is owned by Run's
+// goroutine.
+type hotplug struct {
+	known  []iface.Interface // the selection Run last acted on
+	damp   map[int]*damper   // by interface index
+	bursts map[int]*burst    // by interface index
+}
+
+// newHotplug starts from the selection Run begins with. Run's first
+// beacons do not count as a burst: a change soon after start (an address
+// from DHCP, say) is announced at once.
+func newHotplug(ifs []iface.Interface) *hotplug {
+	return &hotplug{known: ifs, damp: map[int]*damper{}, bursts: map[int]*burst{}}
+}
+
+func (h *hotplug) damper(index int) *damper {
+	d := h.damp[index]
+	if d == nil {
+		d = &damper{}
+		h.damp[index] = d
+	}
+	return d
+}
+
+// changed compares the selection with the one Run last acted on and
+// schedules a burst on every interface that appeared or gained an
+// address, as the damper allows.
+func (h *hotplug) changed(s *Sender, now time.Time) {
+	st := s.state()
+	added, removed := link.Diff(h.known, st.ifs)
+	h.known = st.ifs
+	for _, ifc := range removed {
+		delete(h.bursts, ifc.Index)
+		s.log.Info("interface gone: stopped announcing on it", "iface", ifc.Name)
+	}
+	for _, ifc := range added {
+		if ifc.Flags&iface.FlagRunning == 0 {
+			// Set up but no carrier yet: a beacon now would be lost. Its
+			// carrier coming makes it "added" again (link.Diff).
+			delete(h.bursts, ifc.Index)
+			s.log.Debug("interface without carrier: waiting for it", "iface", ifc.Name)
+			continue
+		}
+		at := h.damper(ifc.Index).next(now)
+		h.bursts[ifc.Index] = &burst{at: at, left: 2}
+		s.log.Info("interface added or changed: announcing on it", "iface", ifc.Name, "addrs", len(ifc.Addrs), "in", at.Sub(now).Round(time.Millisecond).String())
+	}
+	if len(added) == 0 && len(st.ifs) == 0 && len(removed) > 0 {
+		s.log.Info("no usable interface left: idle until one comes back")
+	}
+	for index, d := range h.damp { // forget interfaces long gone
+		if now.Sub(d.last) > 2*maxHold && !slices.ContainsFunc(st.ifs, func(i iface.Interface) bool { return i.Index == index }) {
+			delete(h.damp, index)
+		}
+	}
+}
+
+// next returns when the earliest pending burst beacon is due; zero if none.
+func (h *hotplug) next() time.Time {
+	var at time.Time
+	for _, b := range h.bursts {
+		if at.IsZero() || b.at.Before(at) {
+			at = b.at
+		}
+	}
+	return at
+}
+
+// fire sends the burst beacons due at now.
+func (h *hotplug) fire(s *Sender, now time.Time) {
+	st := s.state()
+	for index, b := range h.bursts {
+		if b.at.After(now) {
+			continue
+		}
+		var targets []iface.Target
+		for _, t := range st.targets {
+			if t.IfIndex == index {
+				targets = append(targets, t)
+			}
+		}
+		s.sendTo(beacon.KindAnnounce, targets)
+		if b.left == 2 {
+			h.damper(index).sent(now)
+		}
+		b.left--
+		b.at = now.Add(min(fastRepeat, s.cfg.Interval))
+		if b.left == 0 {
+			delete(h.bursts, index)
+		}
+	}
+}
+
+// noteSend counts one datagram sent to t, or refused with err, and logs a
+// failure once per target until a send to it succeeds again: a vanished
+// interface costs a line, not one per beacon. It is called from Run's
+// goroutine only.
+func (s *Sender) noteSend(t iface.Target, err error) {
+	if err == nil {
+		s.stats.beacons.Add(1)
+		if s.failing[t] {
+			delete(s.failing, t)
+			s.log.Info("send works again", "iface", t.IfName, "dst", t.Dst.String())
+		}
+		return
+	}
+	s.stats.sendErrors.Add(1)
+	if s.failing[t] {
+		s.log.Debug("send failed", "iface", t.IfName, "dst", t.Dst.String(), "err", err)
+		return
+	}
+	if len(s.failing) < 1024 {
+		s.failing[t] = true
+	}
+	s.log.Warn("send failed", "iface", t.IfName, "dst", t.Dst.String(), "err", err)
+}
+
+// goodbyeRepeat is the pause before the goodbye is sent a second time, so
+// that one lost datagram does not hide a departure. Receivers drop the
+// copy that arrives (same sender and sequence number).
+const goodbyeRepeat = 75 * time.Millisecond
+
+// goodbye sends the goodbye twice, goodbyeRepeat apart, unless Close
+// comes first.
+func (s *Sender) goodbye() {
+	p := s.packGoodbye()
+	s.write(p, s.state().targets)
+	t := time.NewTimer(goodbyeRepeat)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		s.write(p, s.state().targets)
+	case <-s.closing:
+	}
+}

@@ -1,0 +1,154 @@
+package discover
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/link"
+)
+
+// netState is what a Listener derives from the interface list. It is
+// replaced as a whole when the interfaces change (see applyPlan).
+type netState struct {
+	ifs     []iface.Interface // selected
+	ifNames map[int]string    // every interface's name by index
+	arrive  iface.Arrivals
+	targets []iface.Target
+}
+
+func newNetState(p link.Plan) *netState {
+	st := &netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets, ifNames: make(map[int]string, len(p.All))}
+	for _, i := range p.All {
+		st.ifNames[i.Index] = i.Name
+	}
+	return st
+}
+
+func (l *Listener) state() *netState { return l.net.Load() }
+
+// applyPlan installs a new interface plan, from the link.Watcher's
+// goroutine: it joins the group on new interfaces, replaces the state the
+// receive and query paths read, and tells the running operation.
+func (l *Listener) applyPlan(p link.Plan) {
+	l.netMu.Lock()
+	defer l.netMu.Unlock()
+	if !l.cfg.NoMulticast {
+		link.Rejoin(l.bconn, l.state().ifs, p.Selected, p.Group, l.log)
+	}
+	l.net.Store(newNetState(p))
+	select {
+	case l.netChanged <- struct{}{}:
+	default: // a notice is already pending: the session reads the latest state anyway
+	}
+}
+
+// selected reports whether the interface with index is one the session
+// works on.
+func (s *session) selected(index int) bool {
+	return slices.ContainsFunc(s.ifs, func(i iface.Interface) bool { return i.Index == index })
+}
+
+// ifacesChanged follows a change of the selected interfaces during an
+// operation: paths through interfaces that went away are dropped (an
+// instance left with none is down, [ReasonIfaceDown]), and a query goes
+// out on the interfaces that appeared, so instances there are heard
+// without waiting for their next beacon.
+func (s *session) ifacesChanged(q *querier) {
+	st := s.l.state()
+	added, removed := link.Diff(s.ifs, st.ifs)
+	s.ifs = st.ifs
+	if len(removed) > 0 {
+		gone := make(map[int]bool, len(removed))
+		for _, i := range removed {
+			gone[i.Index] = true
+			s.l.log.Info("interface gone", "iface", i.Name)
+		}
+		s.dropPaths(gone)
+	}
+	if len(added) == 0 || q == nil {
+		return
+	}
+	// An interface set up but without carrier yet would lose the query;
+	// its carrier coming makes it "added" again (link.Diff).
+	added = slices.DeleteFunc(added, func(i iface.Interface) bool { return i.Flags&iface.FlagRunning == 0 })
+	var targets []iface.Target
+	for _, t := range st.targets {
+		if slices.ContainsFunc(added, func(i iface.Interface) bool { return i.Index == t.IfIndex }) {
+			targets = append(targets, t)
+		}
+	}
+	if len(targets) == 0 {
+		return
+	}
+	for _, i := range added {
+		s.l.log.Info("interface added or changed: querying on it", "iface", i.Name)
+	}
+	// A request of its own: announcers that answered the current one
+	// through another interface would take this as a copy of it. It is
+	// repeated once a second later, in case the new link did not pass
+	// traffic yet (a switch port that is not forwarding yet).
+	request := link.RandomID()
+	s.sendQueryTo(request, 0, q.withKnown, targets)
+	if !s.requery.at.IsZero() { // one pending already: send it now instead
+		s.requeryDue(s.requery.at)
+	}
+	s.requery = requery{at: s.now().Add(time.Second), request: request, withKnown: q.withKnown, targets: targets}
+}
+
+// requery is the one repeat of a query sent on new interfaces.
+type requery struct {
+	at        time.Time // zero: none pending
+	request   uint64
+	withKnown bool
+	targets   []iface.Target
+}
+
+// requeryDue sends the pending repeat if it is due at now, to those of its
+// targets that are still there.
+func (s *session) requeryDue(now time.Time) {
+	r := s.requery
+	if r.at.IsZero() || now.Before(r.at) {
+		return
+	}
+	s.requery = requery{}
+	st := s.l.state()
+	targets := slices.DeleteFunc(r.targets, func(t iface.Target) bool { return !slices.Contains(st.targets, t) })
+	if len(targets) > 0 {
+		s.sendQueryTo(r.request, 1, r.withKnown, targets)
+	}
+}
+
+// dropPaths removes the paths through the interfaces in gone.
+func (s *session) dropPaths(gone map[int]bool) {
+	for inst, bySender := range s.byInstance {
+		for sender, e := range bySender {
+			n := len(e.paths)
+			for k := range e.paths {
+				if gone[k.ifIndex] {
+					delete(e.paths, k)
+				}
+			}
+			switch {
+			case len(e.paths) == 0:
+				s.emitEvent(EventDown, ReasonIfaceDown, e)
+				s.remove(inst, sender)
+			case len(e.paths) < n:
+				if gone[e.primary.ifIndex] {
+					keys := slices.Collect(func(yield func(pathKey) bool) {
+						for k := range e.paths {
+							if !yield(k) {
+								return
+							}
+						}
+					})
+					e.primary = slices.MinFunc(keys, func(a, b pathKey) int {
+						return cmp.Or(cmp.Compare(a.ifIndex, b.ifIndex), a.addr.Compare(b.addr))
+					})
+				}
+				s.emitEvent(EventUpdate, "", e)
+			}
+		}
+	}
+}

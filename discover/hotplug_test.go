@@ -1,0 +1,90 @@
+package discover_test
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/ifacetest"
+	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/udp/udptest"
+)
+
+// TestIfaceDown runs a watcher with two interfaces, one announcer behind
+// each, and takes one interface away and back: the announcer heard only
+// through it is reported down (iface-down), the other is untouched, and
+// when the interface is back a query there finds the announcer at once.
+func TestIfaceDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		a := addHost(hub, "a", "10.1.0.10/24")
+		b := addHost(hub, "b", "10.2.0.20/24")
+		p0, p1 := netip.MustParsePrefix("10.1.0.1/24"), netip.MustParsePrefix("10.2.0.1/24")
+		q := hub.AddHost("q", udptest.Interface{Index: 2, Name: "eth0", Prefix: p0}, udptest.Interface{Index: 3, Name: "eth1", Prefix: p1})
+		flags := iface.FlagUp | iface.FlagRunning | iface.FlagBroadcast | iface.FlagMulticast
+		eth0 := iface.Interface{Index: 2, Name: "eth0", Flags: flags, Addrs: []iface.Addr{{Prefix: p0, Broadcast: iface.BroadcastOf(p0)}}}
+		eth1 := iface.Interface{Index: 3, Name: "eth1", Flags: flags, Addrs: []iface.Addr{{Prefix: p1, Broadcast: iface.BroadcastOf(p1)}}}
+		lister := ifacetest.New(eth0, eth1)
+
+		run(t, a.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: "a"}}}))
+		run(t, b.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: "b"}}}))
+		cfg := discover.Config{Lister: lister}
+		testhook.DiscoverListen(&cfg, q.Listen)
+		l, err := discover.New(cfg)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		t.Cleanup(func() { l.Close() })
+
+		var mu sync.Mutex // guards evs
+		var evs []string
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				evs = append(evs, ev.Kind.String()+" "+ev.Reason+" "+ev.Service.Name)
+			})
+		}()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+		expect := func(what string, want ...string) {
+			t.Helper()
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			slices.Sort(evs)
+			if !slices.Equal(evs, want) {
+				t.Fatalf("%s: got events %q, want %q", what, evs, want)
+			}
+			evs = nil
+		}
+
+		time.Sleep(time.Second)
+		expect("start", "up  a", "up  b")
+		lister.Set(eth0)
+		time.Sleep(link.Settle)
+		expect("eth1 gone", "down iface-down b")
+		time.Sleep(time.Minute)
+		expect("a minute later")
+		lister.Set(eth0, eth1)
+		time.Sleep(link.Settle + 100*time.Millisecond)
+		expect("eth1 back", "up  b")
+		if got := len(l.Interfaces()); got != 2 {
+			t.Fatalf("got %d interfaces, want 2", got)
+		}
+	})
+}
