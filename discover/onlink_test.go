@@ -58,4 +58,3 @@ func TestOffLinkSourcesAreDropped(t *testing.T) {
 		}
 	})
 }
-
