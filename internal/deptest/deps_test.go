@@ -27,13 +27,14 @@ var allowedImports = map[string][]string{
 	"beacon":               nil,
 	"iface":                {"github.com/vishvananda/netlink"}, // in _linux.go files only, see TestDeps
 	"internal/dedup":       nil,
+	"internal/ratelimit":   nil,
 	"internal/leaktest":    nil,
 	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp"},
 	"internal/deptest":     nil,
 	"internal/testhook":    {mod + "/internal/udp"},
 	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
-	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook"},
+	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/link", mod + "/internal/testhook"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook"},
 	"cmd/lanfind":          {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", "github.com/urfave/cli/v2"},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
