@@ -23,6 +23,7 @@ import (
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/dedup"
 	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/ratelimit"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 )
@@ -110,6 +111,7 @@ type Stats struct {
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
 	Overload    uint64 // replies not sent because too many were already pending
+	Limited     uint64 // queries not answered because their source exceeded its reply rate
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -130,13 +132,14 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries and closed.
+	// mu guards queries, limiter and closed.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
+	limiter *ratelimit.Limiter[netip.Addr] // answered queries per source
 	closed  bool
 
 	stats struct {
-		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload atomic.Uint64
+		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload, limited atomic.Uint64
 	}
 }
 
@@ -155,6 +158,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID()}
 	s.queries = dedup.New[queryKey](4096, 30*time.Second, nil)
+	s.limiter = newReplyLimiter(nil)
 
 	plan, err := link.NewPlan(link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: cfg.Lister})
@@ -366,6 +370,7 @@ func (s *Sender) Stats() Stats {
 		Unsupported: s.stats.unsupported.Load(),
 		OtherIface:  s.stats.otherIface.Load(),
 		Overload:    s.stats.overload.Load(),
+		Limited:     s.stats.limited.Load(),
 	}
 }
 
@@ -509,8 +514,8 @@ func (s *Sender) send(kind beacon.Kind) {
 }
 
 func (s *Sender) sendReply(r reply) {
-	for _, p := range s.pack(beacon.KindReply, r.request, r.records) {
-		if _, err := s.conn.WriteTo(p, r.dst, r.ifIndex); err != nil {
+	for _, p := range capReply(s.pack(beacon.KindReply, r.request, r.records)) {
+		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
 			s.stats.sendErrors.Add(1)
 			s.log.Warn("reply failed", "dst", r.dst.String(), "err", err)
 			continue
@@ -615,7 +620,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		}
 		match = append(match, r)
 	}
-	if len(match) == 0 {
+	if len(match) == 0 || !s.allowReply(src.Addr(), match) {
 		return reply{}, false
 	}
 	at := time.Now()
@@ -630,7 +635,9 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 // that arrived on the selected interface ifIndex: a unicast IPv4 address
 // inside one of that interface's subnets (on-link: a spoofed far-away
 // source gets nothing, so a small query cannot aim a larger reply at
-// someone elsewhere) that is not a broadcast address, and a non-zero port.
+// someone elsewhere) that is not a broadcast or subnet address, and a
+// non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
+// kernel refuses to route a reply even if this check were wrong.
 func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
@@ -639,7 +646,9 @@ func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 	onLink := false
 	for _, ifc := range s.ifs {
 		for _, ad := range ifc.Addrs {
-			if ad.Broadcast == a {
+			// Besides the broadcast address, the subnet's own address
+			// (host bits zero): older kernels route it as a broadcast.
+			if ad.Broadcast == a || ad.Prefix.Bits() <= 30 && ad.Prefix.Masked().Addr() == a {
 				return false
 			}
 		}
