@@ -421,6 +421,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		return errors.New("announce: Run is already active")
 	}
 	defer s.running.Store(false)
+	defer s.logTables()
 
 	s.mu.Lock()
 	if s.closed {

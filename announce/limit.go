@@ -92,3 +92,13 @@ func replyBytes(recs []beacon.Service) int {
 func capReply(ps [][]byte) [][]byte {
 	return ps[:min(len(ps), MaxReplyDatagrams)]
 }
+
+// logTables logs, at debug level, how full the Sender's tables are: the
+// query IDs kept to answer each query once, and the reply limiter's
+// sources (capped at maxSources).
+func (s *Sender) logTables() {
+	s.mu.Lock()
+	ids, sources := s.queries.Len(), s.limiter.Len()
+	s.mu.Unlock()
+	s.log.Debug("tables", "query_ids", ids, "reply_sources", sources, "max_reply_sources", maxSources)
+}
