@@ -231,7 +231,7 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return cfg, nil
+	return cfg, checkServices(cfg)
 }
 
 func readMachineID() string {
@@ -295,12 +295,8 @@ func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, err
 			Addrs:    slices.Clone(addrs),
 			Meta:     cloneMeta(svc.Meta),
 		}
-		b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
-		if err := b.Validate(); err != nil {
-			if errors.Is(err, beacon.ErrTooBig) {
-				return nil, tooBig(rec, b.Size(), err)
-			}
-			return nil, fmt.Errorf("announce: %w", err)
+		if err := checkRecord(rec); err != nil {
+			return nil, err
 		}
 		out = append(out, rec)
 	}
