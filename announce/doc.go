@@ -17,6 +17,18 @@
 // hardware address keeps cloned machines, which often share a machine ID
 // and host name, apart.
 //
+// # Replies: on-link only, bounded
+//
+// A query is answered only when its source is a unicast address inside a
+// subnet of the interface it arrived on, not that subnet's broadcast or
+// own address, with a non-zero port; the reply is written with
+// MSG_DONTROUTE, so the kernel itself refuses to send it through a router.
+// One query gets at most [MaxReplyDatagrams] datagrams, and the reply
+// bytes sent to each source address pass a token bucket
+// ([ReplyBurstBytes] at once, [ReplyBytesPerSecond] after that), so a
+// flood of queries, forged or not, cannot make a Sender send anyone more
+// than that. Refused queries are counted in [Stats] (BadSource, Limited).
+//
 // # What it does not do
 //
 // It does not resolve names, keep state about listeners, or check that the
