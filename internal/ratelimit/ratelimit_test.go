@@ -104,3 +104,13 @@ func TestClockGoingBack(t *testing.T) {
 		t.Fatal("allowed after the clock went back, want the bucket still empty")
 	}
 }
+
+func BenchmarkAllowN(b *testing.B) {
+	l := ratelimit.New[int](64<<10, 128<<10, 1024, nil)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		l.AllowN(i%2048, 100) // half the keys evict the other half
+		i++
+	}
+}
