@@ -111,7 +111,7 @@ type Stats struct {
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
 	Overload    uint64 // replies not sent because too many were already pending
-	Limited     uint64 // queries not answered because their source exceeded its reply rate
+	Limited     uint64 // queries not answered because their source used up its reply budget
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -135,7 +135,7 @@ type Sender struct {
 	// mu guards queries, limiter and closed.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
-	limiter *ratelimit.Limiter[netip.Addr] // answered queries per source
+	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
 	closed  bool
 
 	stats struct {
