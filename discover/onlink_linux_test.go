@@ -1,6 +1,7 @@
 package discover_test
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"testing"
@@ -86,4 +87,35 @@ func TestNSOffLinkSource(t *testing.T) {
 		t.Errorf("the off-link source got %d bytes from %s", n, src)
 	}
 	stopWatch()
+}
+
+// TestNSSameHostReply: a querier on the announcer's own host is a
+// neighbour too. Its queries come back over loopback, and the reply,
+// written with MSG_DONTROUTE to one of the host's own addresses, arrives
+// on lo: it is mapped to the interface owning the address and counts as
+// on-link.
+func TestNSSameHostReply(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 1)
+	h0 := lab.Hosts[0]
+	sender, _ := startSender(t, announce.Config{Services: []announce.Service{{Name: "self"}}, Interval: time.Hour,
+		Lister: h0.Lister(t), ListenPacket: h0.ListenPacket})
+	l, err := discover.New(discover.Config{ListenPacket: h0.ListenPacket, Lister: h0.Lister(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	rs, err := l.Collect(ctx) // the only beacon went before l existed: this is a reply
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Name != "self" || rs[0].Addr != h0.Addr("eth0") || rs[0].Iface != "eth0" {
+		t.Fatalf("got %d results %+v, want self from %s on eth0", len(rs), rs, h0.Addr("eth0"))
+	}
+	if st, ast := l.Stats(), sender.Stats(); st.OffLink != 0 || st.OtherIface != 0 || ast.Replies == 0 || ast.SendErrors != 0 {
+		t.Fatalf("got listener off_link=%d other_iface=%d, announcer replies=%d send_errors=%d; want 0, 0, >0, 0",
+			st.OffLink, st.OtherIface, ast.Replies, ast.SendErrors)
+	}
 }
