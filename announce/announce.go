@@ -23,6 +23,7 @@ import (
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/dedup"
 	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/ratelimit"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
@@ -128,6 +129,7 @@ type Stats struct {
 	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key
 	Stale       uint64 // sealed datagrams sent outside the replay window
+	Limited     uint64 // queries not answered because their source used up its reply budget
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -154,14 +156,15 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries and closed.
+	// mu guards queries, limiter and closed.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
+	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
 	closed  bool
 
 	stats struct {
-		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload atomic.Uint64
-		seal                                                                                                          link.SealCounters
+		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload, limited atomic.Uint64
+		seal                                                                                                                   link.SealCounters
 	}
 }
 
@@ -187,6 +190,7 @@ func New(cfg Config) (*Sender, error) {
 	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: codec, closing: make(chan struct{}),
 		netChanged: make(chan struct{}, 1), failing: map[iface.Target]bool{}}
 	s.queries = dedup.New[queryKey](4096, link.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
+	s.limiter = newReplyLimiter(nil)
 
 	lister, closeLister, err := link.OpenLister(cfg.Lister)
 	if err != nil {
@@ -270,7 +274,7 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return cfg, nil
+	return cfg, checkServices(cfg)
 }
 
 func readMachineID() string {
@@ -327,13 +331,10 @@ func buildRecords(cfg Config, all, ifs []iface.Interface, budget int) ([]beacon.
 			Addrs:    slices.Clone(addrs),
 			Meta:     cloneMeta(svc.Meta),
 		}
-		b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
-		if err := b.Validate(); err != nil {
-			if errors.Is(err, beacon.ErrTooBig) {
-				return nil, tooBig(rec, b.Size(), budget, err)
-			}
-			return nil, fmt.Errorf("announce: %w", err)
+		if err := checkRecord(rec); err != nil {
+			return nil, err
 		}
+		b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
 		if b.Size() > budget { // sealing takes seal.Overhead of beacon.MaxSize
 			return nil, tooBig(rec, b.Size(), budget, beacon.ErrTooBig)
 		}
@@ -408,6 +409,7 @@ func (s *Sender) Stats() Stats {
 		Unsupported: s.stats.unsupported.Load(),
 		OtherIface:  s.stats.otherIface.Load(),
 		Overload:    s.stats.overload.Load(),
+		Limited:     s.stats.limited.Load(),
 	}
 	st.Sealed, st.Unsealed, st.Rejected, st.Stale = s.stats.seal.Load()
 	return st
@@ -469,6 +471,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		return errors.New("announce: Run is already active")
 	}
 	defer s.running.Store(false)
+	defer s.logTables()
 
 	s.mu.Lock()
 	if s.closed {
@@ -587,8 +590,8 @@ func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
 }
 
 func (s *Sender) sendReply(r reply) {
-	for _, p := range s.pack(beacon.KindReply, r.request, r.records) {
-		if _, err := s.conn.WriteTo(p, r.dst, r.ifIndex); err != nil {
+	for _, p := range capReply(s.pack(beacon.KindReply, r.request, r.records)) {
+		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
 			s.stats.sendErrors.Add(1)
 			s.log.Warn("reply failed", "dst", r.dst.String(), "err", err)
 			continue
@@ -699,7 +702,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		}
 		match = append(match, r)
 	}
-	if len(match) == 0 {
+	if len(match) == 0 || !s.allowReply(src.Addr(), match) {
 		return reply{}, false
 	}
 	at := time.Now()
@@ -714,7 +717,9 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 // that arrived on the selected interface ifIndex: a unicast IPv4 address
 // inside one of that interface's subnets (on-link: a spoofed far-away
 // source gets nothing, so a small query cannot aim a larger reply at
-// someone elsewhere) that is not a broadcast address, and a non-zero port.
+// someone elsewhere) that is not a broadcast or subnet address, and a
+// non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
+// kernel refuses to route a reply even if this check were wrong.
 func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
@@ -723,7 +728,9 @@ func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
 	onLink := false
 	for _, ifc := range s.state().ifs {
 		for _, ad := range ifc.Addrs {
-			if ad.Broadcast == a {
+			// Besides the broadcast address, the subnet's own address
+			// (host bits zero): older kernels route it as a broadcast.
+			if ad.Broadcast == a || ad.Prefix.Bits() <= 30 && ad.Prefix.Masked().Addr() == a {
 				return false
 			}
 		}

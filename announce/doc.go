@@ -47,6 +47,17 @@
 // query it already answered; it drops and counts everything else (Stats
 // fields Sealed, Unsealed, Rejected, Stale). Records are packed into
 // datagrams that stay within beacon.MaxSize once sealed.
+// # Replies: on-link only, bounded
+//
+// A query is answered only when its source is a unicast address inside a
+// subnet of the interface it arrived on, not that subnet's broadcast or
+// own address, with a non-zero port; the reply is written with
+// MSG_DONTROUTE, so the kernel itself refuses to send it through a router.
+// One query gets at most [MaxReplyDatagrams] datagrams, and the reply
+// bytes sent to each source address pass a token bucket
+// ([ReplyBurstBytes] at once, [ReplyBytesPerSecond] after that), so a
+// flood of queries, forged or not, cannot make a Sender send anyone more
+// than that. Refused queries are counted in [Stats] (BadSource, Limited).
 //
 // # What it does not do
 //

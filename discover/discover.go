@@ -175,6 +175,7 @@ type Stats struct {
 	Unsupported    uint64 // datagrams of an unknown protocol version or message kind
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
+	OffLink        uint64 // datagrams whose source lies outside every subnet of their arrival interface
 	TableFull      uint64 // new instances dropped because MaxEntries were held
 	Idle           uint64 // datagrams dropped because no Run, Collect or Resolve was active
 	QueriesSent    uint64 // query datagrams sent
@@ -212,9 +213,9 @@ type Listener struct {
 	wg        sync.WaitGroup
 
 	stats struct {
-		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, tableFull, idle, sent, sendErrors atomic.Uint64
-		seal                                                                                                                 link.SealCounters
-		relayed                                                                                                              atomic.Uint64
+		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, offLink, tableFull, idle, sent, sendErrors atomic.Uint64
+		seal                                                                                                                          link.SealCounters
+		relayed                                                                                                                       atomic.Uint64
 	}
 }
 
@@ -309,6 +310,7 @@ func (l *Listener) Stats() Stats {
 		Unsupported:    l.stats.unsupported.Load(),
 		UnknownRequest: l.stats.unknownReq.Load(),
 		OtherIface:     l.stats.otherIface.Load(),
+		OffLink:        l.stats.offLink.Load(),
 		TableFull:      l.stats.tableFull.Load(),
 		Idle:           l.stats.idle.Load(),
 		QueriesSent:    l.stats.sent.Load(),
@@ -357,13 +359,21 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		l.stats.received.Add(1)
-		ifIndex, ok := l.state().arrive.Accept(m.IfIndex, src.Addr())
+		st := l.state()
+		ifIndex, ok := st.arrive.Accept(m.IfIndex, src.Addr())
 		if !ok {
 			l.stats.otherIface.Add(1)
 			l.log.Debug("dropped datagram from an interface not selected", "src", src.String(), "ifindex", m.IfIndex)
 			continue
 		}
 		m.IfIndex = ifIndex
+		if !st.arrive.OnLink(ifIndex, src.Addr()) {
+			// Routed here, or a forged source: lanfind talks to
+			// neighbours only.
+			l.stats.offLink.Add(1)
+			l.log.Debug("dropped datagram from an off-link source", "src", src.String(), "ifindex", ifIndex)
+			continue
+		}
 		b, drop, err := l.codec.Decode(buf[:n])
 		switch drop {
 		case link.Foreign:

@@ -10,6 +10,15 @@
 // 64-bit request ID that replies must echo; replies with any other ID are
 // dropped and counted.
 //
+// # Neighbours only
+//
+// lanfind talks to hosts on the same link. A datagram whose source address
+// lies outside every subnet of the interface it arrived on (routed here,
+// or forged by someone far away) is dropped before it is parsed and
+// counted in Stats.OffLink. Datagrams this host sends itself arrive on the
+// loopback interface and count as arriving on the interface that owns
+// their source address.
+//
 // # One-shot and streaming forms
 //
 // [Listener.Collect] queries and returns every instance once the answers

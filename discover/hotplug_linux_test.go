@@ -136,7 +136,7 @@ func (e *events) wait(t *testing.T, from int, d time.Duration, what string, ok f
 }
 
 // startWatch runs a Listener's Run on h until the test ends.
-func startWatch(t *testing.T, h *netnstest.Host) (*discover.Listener, *events) {
+func startHostWatch(t *testing.T, h *netnstest.Host) (*discover.Listener, *events) {
 	t.Helper()
 	l, err := discover.New(discover.Config{ListenPacket: h.ListenPacket, Lister: h.Lister(t), Logger: testLogger(t)})
 	if err != nil {
@@ -164,7 +164,7 @@ func pair(t *testing.T) (h0 *netnstest.Host, a *announcer, l *discover.Listener,
 	lab := netnstest.New(t, 2)
 	h0 = lab.Hosts[0]
 	a = startAnnouncer(t, h0, "a", time.Minute)
-	l, ev = startWatch(t, lab.Hosts[1])
+	l, ev = startHostWatch(t, lab.Hosts[1])
 	n = ev.wait(t, 0, 5*time.Second, "up of a", isUp("a"))
 	return h0, a, l, ev, n
 }
@@ -196,7 +196,7 @@ func TestNSHotplugNewIface(t *testing.T) {
 	lab := netnstest.NewLab(t, netnstest.Spec{Segments: 2, Hosts: [][]int{{0}, {0, 1}}})
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	a := startAnnouncer(t, h0, "a", 500*time.Millisecond)
-	_, ev := startWatch(t, h1)
+	_, ev := startHostWatch(t, h1)
 	n := ev.wait(t, 0, 5*time.Second, "up of a", isUp("a"))
 
 	start := time.Now()
@@ -310,7 +310,7 @@ func TestNSHotplugWatch(t *testing.T) {
 	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	startAnnouncer(t, h0, "a", time.Minute)
 	startAnnouncer(t, h1, "b", time.Minute)
-	_, ev := startWatch(t, h2)
+	_, ev := startHostWatch(t, h2)
 	n := ev.wait(t, 0, 5*time.Second, "up of a", isUp("a"))
 
 	name := lab.AddLink(t, h2, 1)
@@ -355,7 +355,7 @@ func TestNSHotplugPaths(t *testing.T) {
 	lab := netnstest.NewLab(t, netnstest.Spec{Segments: 2, Hosts: [][]int{{0, 1}, {0, 1}}})
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	startAnnouncer(t, h0, "a", time.Minute)
-	_, ev := startWatch(t, h1)
+	_, ev := startHostWatch(t, h1)
 	ifaces := func(e discover.Event) []string {
 		var out []string
 		for _, p := range e.Service.Paths {

@@ -56,12 +56,15 @@ type entry struct {
 	replaced uint64 // the sender this entry took over from at a restart
 }
 
+// maxSeen caps the message IDs a session keeps for duplicate suppression.
+const maxSeen = 8192
+
 func (l *Listener) newSession(emit func(Event)) *session {
 	return &session{
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
-		seen:       dedup.New[msgKey](8192, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
+		seen:       dedup.New[msgKey](maxSeen, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
 		requests:   make(map[uint64]bool),
 		emit:       emit,
 		ifs:        l.state().ifs,
@@ -437,6 +440,7 @@ func (q *querier) tick(now time.Time) {
 // loop feeds packets to s until ctx ends, the Listener closes or stop
 // reports true. q may be nil. It returns ctx's error if ctx ended.
 func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func() bool) error {
+	defer s.logTables()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {

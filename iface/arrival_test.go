@@ -36,3 +36,38 @@ func TestArrivals(t *testing.T) {
 		t.Error("zero Arrivals accepted a datagram, want none")
 	}
 }
+
+func TestArrivalsOnLink(t *testing.T) {
+	lo := Interface{Index: 1, Name: "lo", Flags: FlagUp | FlagLoopback, Addrs: []Addr{{Prefix: netip.MustParsePrefix("127.0.0.1/8")}}}
+	eth0 := Interface{Index: 2, Name: "eth0", Flags: FlagUp | FlagBroadcast, Addrs: []Addr{{Prefix: netip.MustParsePrefix("10.0.0.1/24")}}}
+	eth1 := Interface{Index: 3, Name: "eth1", Flags: FlagUp | FlagBroadcast, Addrs: []Addr{
+		{Prefix: netip.MustParsePrefix("10.1.0.1/24")}, {Prefix: netip.MustParsePrefix("192.168.7.9/30")}}}
+	a := NewArrivals([]Interface{lo, eth0, eth1}, []Interface{eth0, eth1})
+	tests := []struct {
+		name    string
+		ifIndex int // as Accept returned it
+		src     string
+		want    bool
+	}{
+		{"neighbour", 2, "10.0.0.7", true},
+		{"own address (looped back)", 3, "10.1.0.1", true},
+		{"second subnet", 3, "192.168.7.10", true},
+		{"outside the second subnet", 3, "192.168.7.13", false},
+		{"neighbour of another interface", 2, "10.1.0.7", false},
+		{"routed", 2, "10.9.0.7", false},
+		{"unspecified", 2, "0.0.0.0", false},
+		{"mapped", 2, "::ffff:10.0.0.7", true},
+		{"unselected interface", 1, "127.0.0.1", false},
+		{"unknown interface", 9, "10.0.0.7", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := a.OnLink(tc.ifIndex, netip.MustParseAddr(tc.src)); got != tc.want {
+				t.Errorf("OnLink(%d, %s) = %v, want %v", tc.ifIndex, tc.src, got, tc.want)
+			}
+		})
+	}
+	if (Arrivals{}).OnLink(2, netip.MustParseAddr("10.0.0.7")) {
+		t.Error("zero Arrivals reported a source on-link, want none")
+	}
+}

@@ -3,6 +3,7 @@ package iface
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -64,13 +65,25 @@ func (s *nlSub) open() error {
 	s.links = make(chan netlink.LinkUpdate, 16)
 	s.addrs = make(chan netlink.AddrUpdate, 16)
 	ignore := func(error) {} // an ended subscription shows as a closed channel
+	// Entering a namespace (setns) needs CAP_SYS_ADMIN. An unprivileged
+	// process only ever watches the namespace it runs in, so when the
+	// calling thread is already there the sockets are opened in place.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ns := &s.ns
+	if cur, err := netns.Get(); err == nil {
+		if cur.Equal(s.ns) {
+			ns = nil
+		}
+		cur.Close()
+	}
 	if err := netlink.LinkSubscribeWithOptions(s.links, s.stop, netlink.LinkSubscribeOptions{
-		Namespace: &s.ns, ErrorCallback: ignore, ReceiveBufferSize: subBuffer}); err != nil {
+		Namespace: ns, ErrorCallback: ignore, ReceiveBufferSize: subBuffer}); err != nil {
 		close(s.stop)
 		return fmt.Errorf("links: %w", err)
 	}
 	if err := netlink.AddrSubscribeWithOptions(s.addrs, s.stop, netlink.AddrSubscribeOptions{
-		Namespace: &s.ns, ErrorCallback: ignore, ReceiveBufferSize: subBuffer}); err != nil {
+		Namespace: ns, ErrorCallback: ignore, ReceiveBufferSize: subBuffer}); err != nil {
 		s.addrs = nil // never started: nothing will close it
 		s.close()
 		return fmt.Errorf("addresses: %w", err)

@@ -60,6 +60,12 @@ func lanfindPath(t *testing.T) string {
 			return
 		}
 		processCleanups = append(processCleanups, func() { os.RemoveAll(dir) })
+		// Readable and executable by everyone: some tests run it as an
+		// unprivileged user (TestNSNoRoot).
+		if err := os.Chmod(dir, 0o755); err != nil {
+			lanfindBin.err = err
+			return
+		}
 		path := filepath.Join(dir, "lanfind")
 		args := []string{"build", "-o", path}
 		if builtWithRace() {
@@ -72,6 +78,10 @@ func lanfindPath(t *testing.T) string {
 		if err != nil {
 			os.RemoveAll(dir)
 			lanfindBin.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+			return
+		}
+		if err := os.Chmod(path, 0o755); err != nil {
+			lanfindBin.err = err
 			return
 		}
 		lanfindBin.path = path
@@ -159,8 +169,18 @@ type proc struct {
 // PID) and waited for when t ends; its output is logged if t failed.
 func start(t *testing.T, h *netnstest.Host, args ...string) *proc {
 	t.Helper()
+	return startWith(t, h, nil, args...)
+}
+
+// startWith is start with setup (if not nil) applied to the command
+// before it starts, e.g. to run it as another user.
+func startWith(t *testing.T, h *netnstest.Host, setup func(*exec.Cmd), args ...string) *proc {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), procTimeout)
 	cmd := command(ctx, t, args)
+	if setup != nil {
+		setup(cmd)
+	}
 	p := &proc{
 		desc:   h.Name + ": lanfind " + strings.Join(args, " "),
 		cmd:    cmd,
@@ -363,9 +383,19 @@ type result struct {
 // runIn runs lanfind with args in h to completion.
 func runIn(t *testing.T, h *netnstest.Host, args ...string) result {
 	t.Helper()
+	return runInWith(t, h, nil, args...)
+}
+
+// runInWith is runIn with setup (if not nil) applied to the command before
+// it starts.
+func runInWith(t *testing.T, h *netnstest.Host, setup func(*exec.Cmd), args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
 	cmd := command(ctx, t, args)
+	if setup != nil {
+		setup(cmd)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r := result{desc: h.Name + ": lanfind " + strings.Join(args, " ")}

@@ -113,7 +113,7 @@ func logStats(log *slog.Logger, l *discover.Listener) {
 	s := l.Stats()
 	log.Debug("stats", "received", s.Received, "accepted", s.Accepted, "duplicates", s.Duplicates,
 		"foreign", s.Foreign, "malformed", s.Malformed, "unsupported", s.Unsupported,
-		"unknown_request", s.UnknownRequest, "other_iface", s.OtherIface, "table_full", s.TableFull, "queries_sent", s.QueriesSent, "send_errors", s.SendErrors,
+		"unknown_request", s.UnknownRequest, "other_iface", s.OtherIface, "off_link", s.OffLink, "table_full", s.TableFull, "queries_sent", s.QueriesSent, "send_errors", s.SendErrors,
 		"sealed", s.Sealed, "unsealed", s.Unsealed, "rejected", s.Rejected, "stale", s.Stale, "relayed", s.Relayed)
 }
 

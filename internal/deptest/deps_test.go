@@ -28,13 +28,14 @@ var allowedImports = map[string][]string{
 	"iface":                {"github.com/vishvananda/netlink", "github.com/vishvananda/netns"}, // in _linux.go files only, see TestDeps
 	"internal/dedup":       nil,
 	"internal/ifacetest":   {mod + "/iface"},
+	"internal/ratelimit":   nil,
 	"internal/leaktest":    nil,
 	"internal/link":        {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
 	"internal/testhook":    {mod + "/internal/udp"},
 	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
-	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
+	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
 	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/seal", "github.com/urfave/cli/v2",
 		// The live table of "lanfind watch" on a terminal (STYLE §10 exception).

@@ -26,6 +26,16 @@
 // stdlib interface list: both act on the calling thread's network namespace,
 // and a Conn may be used from goroutines running in another one.
 //
+// # Replies
+//
+// [Conn.WriteToNeighbor] sends a unicast datagram with MSG_DONTROUTE, so the
+// kernel delivers it only to a directly connected host and fails with
+// ENETUNREACH instead of handing it to a router; it refuses multicast and
+// the limited broadcast address outright. Replies use it, so a query from a
+// forged or routed source address cannot aim a reply off the link even if
+// a caller's own checks missed it. The flag is per write: broadcast and
+// multicast writes on the same socket are not affected.
+//
 // # Reading
 //
 // [Conn.ReadFrom] reads one datagram. A datagram longer than the buffer is

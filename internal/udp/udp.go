@@ -30,6 +30,14 @@ type Conn interface {
 	// WriteTo sends b to dst out of the interface with index ifIndex
 	// (0: let routing choose).
 	WriteTo(b []byte, dst netip.AddrPort, ifIndex int) (int, error)
+	// WriteToNeighbor sends b to dst, a unicast address on the link of the
+	// interface with index ifIndex (0: let the kernel choose), and never
+	// through a router: it is sent with MSG_DONTROUTE, so the kernel
+	// delivers it only to a directly connected destination and fails with
+	// ENETUNREACH otherwise. It refuses multicast groups, the limited
+	// broadcast address, the unspecified address and port 0 without
+	// sending. Replies to received datagrams go through it.
+	WriteToNeighbor(b []byte, dst netip.AddrPort, ifIndex int) (int, error)
 	// JoinGroup joins the multicast group on the interface.
 	JoinGroup(ifIndex int, group netip.Addr) error
 	// LeaveGroup leaves the multicast group on the interface.

@@ -411,3 +411,28 @@ func (c *conn) Close() error {
 	c.notify()
 	return nil
 }
+
+// WriteToNeighbor is WriteTo for a unicast destination on the link of the
+// outgoing interface, as with MSG_DONTROUTE: multicast, limited broadcast,
+// the interface's directed broadcast, the unspecified address and port 0
+// are refused with EINVAL, and a destination outside the interface's
+// subnet with ENETUNREACH.
+func (c *conn) WriteToNeighbor(b []byte, dst netip.AddrPort, ifIndex int) (int, error) {
+	d := dst.Addr().Unmap()
+	dst = netip.AddrPortFrom(d, dst.Port())
+	if !d.Is4() || d.IsMulticast() || d == limitedBroadcast || d.IsUnspecified() || dst.Port() == 0 {
+		return 0, c.opError("write", dst, syscall.EINVAL)
+	}
+	c.host.hub.mu.Lock()
+	out, err := c.host.route(d, ifIndex)
+	c.host.hub.mu.Unlock()
+	switch {
+	case err != nil:
+		return 0, c.opError("write", dst, err)
+	case d == out.Broadcast():
+		return 0, c.opError("write", dst, syscall.EINVAL)
+	case !out.Prefix.Contains(d):
+		return 0, c.opError("write", dst, syscall.ENETUNREACH)
+	}
+	return c.WriteTo(b, dst, ifIndex)
+}

@@ -1,0 +1,106 @@
+package announce
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/ratelimit"
+)
+
+// Reply limits: how much an announcer sends in answer to queries, so that
+// nobody can use it to amplify a flood (small queries with a forged source
+// address, aimed at a victim on the link).
+//
+// One query is answered with at most [MaxReplyDatagrams] datagrams of at
+// most [beacon.MaxSize] bytes each. The replies to one source address are
+// limited in bytes by a token bucket: [ReplyBurstBytes] at once and
+// [ReplyBytesPerSecond] on average. A query whose reply would exceed what
+// its source has left is not answered and is counted in Stats.Limited. A
+// copy of a query already answered (the same query by broadcast and by
+// multicast) and a query that matches nothing cost nothing. So however fast
+// one announcer is queried, it sends any single address at most
+// ReplyBurstBytes at once and ReplyBytesPerSecond after that.
+//
+// Bytes rather than replies are limited because a reply's size varies a
+// hundredfold: a script that resolves one name in a loop gets a hundred
+// small replies a second, while replies of several full datagrams are held
+// to a few a second.
+const (
+	// MaxReplyDatagrams caps the datagrams that answer one query: 4
+	// datagrams hold up to 128 service records (beacon.MaxServices each),
+	// as many as one query can list as already known (beacon.MaxKnown),
+	// so a querier can always ask for the rest with a repeat that lists
+	// what it has. A reply is thus at most 4800 bytes, to a query of at
+	// least 32.
+	MaxReplyDatagrams = 4
+	// ReplyBytesPerSecond is how many reply bytes per second one source
+	// address gets on average: 64 KiB/s, half a megabit, a small share of
+	// any LAN link, yet a few full listings of a 50-service host a second.
+	ReplyBytesPerSecond = 64 << 10
+	// ReplyBurstBytes is how many reply bytes one source address gets at
+	// once (128 KiB): enough for several lanfind processes on one host
+	// that start together, each listing everything.
+	ReplyBurstBytes = 128 << 10
+	// maxSources caps the reply limiter's table. Queries are answered only
+	// from on-link sources, so this exceeds the hosts of a /22; when full,
+	// the source unused for longest is forgotten.
+	maxSources = 1024
+)
+
+func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
+	return ratelimit.New[netip.Addr](ReplyBytesPerSecond, ReplyBurstBytes, maxSources, now)
+}
+
+// allowReply reports whether a reply of recs to src may be sent now, and
+// counts it in Stats.Limited if not.
+func (s *Sender) allowReply(src netip.Addr, recs []beacon.Service) bool {
+	n := replyBytes(recs, s.codec.Budget())
+	s.mu.Lock()
+	ok := s.limiter.AllowN(src, n)
+	s.mu.Unlock()
+	if !ok {
+		s.stats.limited.Add(1)
+		s.log.Debug("dropped query: its source exceeds the reply rate", "src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
+	}
+	return ok
+}
+
+// replyBytes is the size of the reply that carries recs: the datagrams
+// pack makes of them, at most MaxReplyDatagrams, each holding at most
+// budget bytes of message and, when keyed, sealed to beacon.MaxSize -
+// budget bytes more.
+func replyBytes(recs []beacon.Service, budget int) int {
+	total, datagrams, size, count := 0, 0, 0, 0
+	for i := range recs {
+		n := recs[i].Size()
+		if count == 0 || count == beacon.MaxServices || size+n > budget {
+			if datagrams == MaxReplyDatagrams {
+				break
+			}
+			total += size
+			datagrams++
+			size, count = beacon.HeaderSize+1, 0
+		}
+		size += n
+		count++
+	}
+	return total + size + datagrams*(beacon.MaxSize-budget)
+}
+
+// capReply keeps the first MaxReplyDatagrams of a reply's datagrams. The
+// records left out are answered when the querier repeats its query, which
+// lists what it already has.
+func capReply(ps [][]byte) [][]byte {
+	return ps[:min(len(ps), MaxReplyDatagrams)]
+}
+
+// logTables logs, at debug level, how full the Sender's tables are: the
+// query IDs kept to answer each query once, and the reply limiter's
+// sources (capped at maxSources).
+func (s *Sender) logTables() {
+	s.mu.Lock()
+	ids, sources := s.queries.Len(), s.limiter.Len()
+	s.mu.Unlock()
+	s.log.Debug("tables", "query_ids", ids, "reply_sources", sources, "max_reply_sources", maxSources)
+}
