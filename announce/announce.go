@@ -122,8 +122,9 @@ type Sender struct {
 	ifs     []iface.Interface
 	arrive  iface.Arrivals
 	targets []iface.Target
-	records []beacon.Service
+	hw      net.HardwareAddr // seeds instance IDs; see buildRecords
 	conn    udp.Conn
+	recs    recordSet // what to announce; see update.go
 
 	running   atomic.Bool
 	closeOnce sync.Once
@@ -162,10 +163,12 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	s.ifs, s.arrive, s.targets = plan.Selected, plan.Arrivals, plan.Targets
-	s.records, err = buildRecords(cfg, plan.All, s.ifs)
+	s.hw = idHardwareAddr(plan.All)
+	records, err := buildRecords(cfg, s.hw, addrsOf(s.ifs))
 	if err != nil {
 		return nil, err
 	}
+	s.recs.init(records)
 
 	listen := cfg.listen
 	if listen == nil {
@@ -188,7 +191,7 @@ func withDefaults(cfg Config) (Config, error) {
 	cfg.Services = slices.Clone(cfg.Services)
 	cfg.Interfaces = slices.Clone(cfg.Interfaces)
 	if len(cfg.Services) == 0 {
-		return cfg, errors.New("announce: no service to announce")
+		return cfg, errNoService
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -208,16 +211,11 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.TTL > beacon.MaxTTL {
 		return cfg, fmt.Errorf("announce: ttl %v is longer than the maximum %v", cfg.TTL, beacon.MaxTTL)
 	}
-	if cfg.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return cfg, fmt.Errorf("announce: host name: %w", err)
-		}
-		cfg.Hostname = h
+	h, err := defaultHostname(cfg.Hostname)
+	if err != nil {
+		return cfg, err
 	}
-	if len(cfg.Hostname) > beacon.MaxHostLen {
-		cfg.Hostname = cfg.Hostname[:beacon.MaxHostLen]
-	}
+	cfg.Hostname = h
 	if cfg.MachineID == "" {
 		cfg.MachineID = readMachineID()
 	}
@@ -228,6 +226,21 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg, nil
+}
+
+// defaultHostname returns h, or this host's name if h is empty, cut to
+// beacon.MaxHostLen bytes.
+func defaultHostname(h string) (string, error) {
+	if h == "" {
+		var err error
+		if h, err = os.Hostname(); err != nil {
+			return "", fmt.Errorf("announce: host name: %w", err)
+		}
+	}
+	if len(h) > beacon.MaxHostLen {
+		h = h[:beacon.MaxHostLen]
+	}
+	return h, nil
 }
 
 func readMachineID() string {
@@ -252,18 +265,22 @@ func InstanceID(machineID, hostname string, hw net.HardwareAddr, name, typ strin
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// buildRecords validates the services and turns them into beacon records.
-// The hardware address that goes into instance IDs is that of the
-// lowest-index non-loopback interface with one, from all interfaces rather
-// than the selected ones, so that --iface does not change the ID.
-func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, error) {
-	var hw net.HardwareAddr
+// idHardwareAddr returns the hardware address that goes into instance IDs:
+// that of the lowest-index non-loopback interface with one, from all
+// interfaces rather than the selected ones, so that --iface does not change
+// the ID.
+func idHardwareAddr(all []iface.Interface) net.HardwareAddr {
 	for _, ifc := range all { // sorted by index
 		if ifc.Flags&iface.FlagLoopback == 0 && len(ifc.HardwareAddr) > 0 {
-			hw = ifc.HardwareAddr
-			break
+			return ifc.HardwareAddr
 		}
 	}
+	return nil
+}
+
+// addrsOf returns the addresses beacons list: those of the selected
+// interfaces, at most beacon.MaxAddrs.
+func addrsOf(ifs []iface.Interface) []netip.Addr {
 	var addrs []netip.Addr
 	for _, ifc := range ifs {
 		for _, a := range ifc.Addrs {
@@ -271,6 +288,15 @@ func buildRecords(cfg Config, all, ifs []iface.Interface) ([]beacon.Service, err
 				addrs = append(addrs, a.Prefix.Addr())
 			}
 		}
+	}
+	return addrs
+}
+
+// buildRecords validates the services and turns them into beacon records
+// that list addrs and derive their instance IDs from hw.
+func buildRecords(cfg Config, hw net.HardwareAddr, addrs []netip.Addr) ([]beacon.Service, error) {
+	if len(cfg.Services) == 0 {
+		return nil, errNoService
 	}
 	type nameType struct{ name, typ string }
 	seen := map[nameType]bool{}
@@ -344,7 +370,7 @@ func cloneMeta(m map[string]string) map[string]string {
 // Instances returns the records this Sender announces, with their instance
 // IDs.
 func (s *Sender) Instances() []beacon.Service {
-	return slices.Clone(s.records)
+	return slices.Clone(s.recs.current())
 }
 
 // Targets returns the destinations beacons go to.
@@ -443,9 +469,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	}()
 
 	for _, t := range s.targets {
-		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(s.records))
+		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(s.recs.current()))
 	}
-	s.send(beacon.KindAnnounce)
+	s.recs.takeChanges() // the first beacon announces everything
+	s.send(beacon.KindAnnounce, s.recs.current())
 	tick := time.NewTimer(min(fastRepeat, s.cfg.Interval))
 	defer tick.Stop()
 	replyTimer := time.NewTimer(time.Hour)
@@ -456,17 +483,20 @@ func (s *Sender) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			s.send(beacon.KindGoodbye)
-			s.log.Info("sent goodbye", "services", len(s.records))
+			recs := s.goodbyeRecords()
+			s.send(beacon.KindGoodbye, recs)
+			s.log.Info("sent goodbye", "services", len(recs))
 			return nil
 		case err := <-readErr:
 			if err != nil { // the socket failed: tell listeners while we still can
-				s.send(beacon.KindGoodbye)
+				s.send(beacon.KindGoodbye, s.goodbyeRecords())
 			}
 			return err
 		case <-tick.C:
-			s.send(beacon.KindAnnounce)
+			s.send(beacon.KindAnnounce, s.recs.current())
 			tick.Reset(s.cfg.Interval)
+		case <-s.recs.changed:
+			s.sendChanges(tick)
 		case r := <-replies:
 			if len(pending) >= maxPending {
 				s.stats.overload.Add(1)
@@ -486,12 +516,12 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// send sends all records as announcements or goodbyes to every target.
-func (s *Sender) send(kind beacon.Kind) {
-	recs := s.records
+// send sends recs as announcements or goodbyes to every target.
+func (s *Sender) send(kind beacon.Kind, recs []beacon.Service) {
 	if kind == beacon.KindGoodbye {
-		recs = make([]beacon.Service, len(s.records))
-		for i, r := range s.records {
+		all := recs
+		recs = make([]beacon.Service, len(all))
+		for i, r := range all {
 			r.TTL = 0
 			recs[i] = r
 		}
@@ -609,7 +639,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	s.stats.queries.Add(1)
 	q := b.Query
 	var match []beacon.Service
-	for _, r := range s.records {
+	for _, r := range s.recs.current() {
 		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) || slices.Contains(q.Known, r.Instance) {
 			continue
 		}
