@@ -496,7 +496,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.send(beacon.KindAnnounce, s.recs.current())
 			tick.Reset(s.cfg.Interval)
 		case <-s.recs.changed:
-			s.sendChanges(tick)
+			s.sendChanges(tick, pending)
 		case r := <-replies:
 			if len(pending) >= maxPending {
 				s.stats.overload.Add(1)

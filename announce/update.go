@@ -165,7 +165,9 @@ func sameRecord(a, b *beacon.Service) bool {
 // sendChanges sends what Update changed: goodbyes for removed services,
 // announcements for added and changed ones, and brings the next beacon of
 // the whole set forward to a second from now, as after the first one.
-func (s *Sender) sendChanges(tick *time.Timer) {
+// Replies still waiting for their jitter get the new records, so that none
+// brings back a removed service or an old port after the change went out.
+func (s *Sender) sendChanges(tick *time.Timer, pending replyQueue) {
 	gone, fresh := s.recs.takeChanges()
 	if len(gone)+len(fresh) == 0 {
 		return // a token left from changes already sent
@@ -176,6 +178,19 @@ func (s *Sender) sendChanges(tick *time.Timer) {
 	if len(fresh) > 0 {
 		s.send(beacon.KindAnnounce, fresh)
 		tick.Reset(min(fastRepeat, s.cfg.Interval))
+	}
+	now := make(map[uint64]beacon.Service)
+	for _, r := range s.recs.current() {
+		now[r.Instance] = r
+	}
+	for i := range pending {
+		var recs []beacon.Service
+		for _, r := range pending[i].records {
+			if cur, ok := now[r.Instance]; ok {
+				recs = append(recs, cur)
+			}
+		}
+		pending[i].records = recs // an empty reply sends nothing
 	}
 	s.log.Debug("sent changes", "goodbyes", len(gone), "announced", len(fresh))
 }

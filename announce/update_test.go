@@ -377,3 +377,42 @@ func TestManyServices(t *testing.T) {
 		count("reply", replies)
 	})
 }
+
+// TestUpdatePendingReply changes the services while a reply waits for its
+// jitter: the reply carries the new records, never a removed service or
+// an old port.
+func TestUpdatePendingReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newTapRig(t, announce.Config{Interval: time.Minute, ReplyJitter: time.Second, Services: []announce.Service{
+			{Name: "db", Port: 5432}, {Name: "web", Port: 80},
+		}}, true)
+		r.expect(t, time.Millisecond, beacon.KindAnnounce, "db:5432", "web:80")
+		q := beacon.Beacon{Kind: beacon.KindQuery, Sender: 42, Seq: 1, RequestID: 7, Query: &beacon.Query{}}
+		p, err := q.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.w.WriteTo(p, bcast, 0); err != nil {
+			t.Fatal(err)
+		}
+		r.expect(t, time.Millisecond, beacon.KindQuery) // the watcher hears its own broadcast
+		synctest.Wait()                                  // the query is queued with its jitter
+		if err := r.s.Update([]announce.Service{{Name: "db", Port: 5433}}); err != nil {
+			t.Fatal(err)
+		}
+		r.expect(t, time.Millisecond, beacon.KindGoodbye, "web:80")
+		r.expect(t, time.Millisecond, beacon.KindAnnounce, "db:5433")
+		for {
+			h, ok := r.next(t, 2*time.Second)
+			if !ok {
+				t.Fatal("no reply within the jitter")
+			}
+			if h.b.Kind == beacon.KindReply {
+				if got := summary(h.b); !slices.Equal(got, []string{"db:5433"}) {
+					t.Fatalf("reply after the update: got %v, want [db:5433]", got)
+				}
+				break
+			}
+		}
+	})
+}
