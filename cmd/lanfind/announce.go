@@ -17,7 +17,7 @@ func announceCommand() *cli.Command {
 		UsageText: "lanfind announce --name NAME [--type TYPE] [--port N] [--meta k=v]... [--interval D] [--ttl D] [--iface IF]...\n" +
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
 			"lanfind announce --config FILE [flags]",
-		Description: "Sends the service's beacon on every selected interface, to the subnet broadcast address and\n" +
+		Description: "Sends each service's beacon on every selected interface, to the subnet broadcast address and\n" +
 			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM.\n" +
 			"Several services: repeat --service, or list them in a --config file (see \"lanfind check-config\");\n" +
 			"flags given explicitly override the file's top-level settings. With --config, SIGHUP reloads the\n" +
