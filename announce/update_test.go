@@ -396,7 +396,7 @@ func TestUpdatePendingReply(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.expect(t, time.Millisecond, beacon.KindQuery) // the watcher hears its own broadcast
-		synctest.Wait()                                  // the query is queued with its jitter
+		synctest.Wait()                                 // the query is queued with its jitter
 		if err := r.s.Update([]announce.Service{{Name: "db", Port: 5433}}); err != nil {
 			t.Fatal(err)
 		}
