@@ -71,10 +71,10 @@ func ExampleSender_Update() {
 // Check services before announcing them, for example when a configuration
 // file is edited.
 func ExampleCheckServices() {
-	err := announce.CheckServices("nas", []announce.Service{
+	err := announce.CheckServices(announce.Config{Services: []announce.Service{
 		{Name: "db", Type: "postgres", Port: 5432},
 		{Name: "db", Type: "postgres", Port: 5433},
-	})
+	}})
 	fmt.Println(err)
 	// Output: announce: service "db" of type "postgres" is listed twice
 }

@@ -54,15 +54,15 @@ func (s *Sender) Update(services []Service) error {
 }
 
 // CheckServices reports the first problem [New] or [Sender.Update] would
-// find with services announced under hostname ("" means this host's name,
-// as in [Config]): an empty or too long name, type or metadata, two services
+// find with cfg.Services announced under cfg.Hostname (by default this
+// host's name): an empty or too long name, type or metadata, two services
 // with one name and type, or a service whose beacon would not fit in one
 // datagram. It assumes the beacon lists the largest number of addresses
-// (beacon.MaxAddrs), so a set that passes fits on any host; New accepts a
-// little more on a host with few addresses. It needs no network and is safe
-// for concurrent use.
-func CheckServices(hostname string, services []Service) error {
-	host, err := defaultHostname(hostname)
+// (beacon.MaxAddrs), so services that pass fit on any host; New accepts a
+// little more on a host with few addresses. Other fields of cfg are
+// ignored. It needs no network and is safe for concurrent use.
+func CheckServices(cfg Config) error {
+	host, err := defaultHostname(cfg.Hostname)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func CheckServices(hostname string, services []Service) error {
 	for i := range addrs {
 		addrs[i] = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 	}
-	_, err = buildRecords(Config{Services: services, Hostname: host, TTL: beacon.MaxTTL}, nil, addrs)
+	_, err = buildRecords(Config{Services: cfg.Services, Hostname: host, TTL: beacon.MaxTTL}, nil, addrs)
 	return err
 }
 

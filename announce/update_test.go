@@ -274,7 +274,7 @@ func TestUpdateConcurrent(t *testing.T) {
 
 func TestCheckServices(t *testing.T) {
 	ok := []announce.Service{{Name: "db", Type: "postgres", Port: 5432, Meta: map[string]string{"version": "16"}}, {Name: "db", Type: "http"}}
-	if err := announce.CheckServices("host", ok); err != nil {
+	if err := announce.CheckServices(announce.Config{Hostname: "host", Services: ok}); err != nil {
 		t.Fatalf("CheckServices(%v): %v", ok, err)
 	}
 	// Metadata that fits with one address but not with the most a beacon
@@ -285,7 +285,7 @@ func TestCheckServices(t *testing.T) {
 	}
 	m["pad"] = strings.Repeat("p", 68)
 	edge := []announce.Service{{Name: "a", Meta: m}}
-	if err := announce.CheckServices("a", edge); !errors.Is(err, beacon.ErrTooBig) {
+	if err := announce.CheckServices(announce.Config{Hostname: "a", Services: edge}); !errors.Is(err, beacon.ErrTooBig) {
 		t.Fatalf("CheckServices(edge): got %v, want beacon.ErrTooBig (counted with %d addresses)", err, beacon.MaxAddrs)
 	}
 	r := newTapRig(t, announce.Config{Services: edge}, false) // New counts the one address it has
@@ -302,7 +302,7 @@ func TestCheckServices(t *testing.T) {
 		{"empty key", []announce.Service{{Name: "a", Meta: map[string]string{"": "v"}}}, "meta key is empty"},
 		{"long type", []announce.Service{{Name: "a", Type: strings.Repeat("t", 64)}}, "type is 64 bytes, max 63"},
 	} {
-		err := announce.CheckServices("h", tc.svcs)
+		err := announce.CheckServices(announce.Config{Hostname: "h", Services: tc.svcs})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
 		}

@@ -420,7 +420,7 @@ func (c *checker) checkServices() {
 		if c.bad[i] {
 			continue
 		}
-		if err := announce.CheckServices(fc.hostname, []announce.Service{svc}); err != nil {
+		if err := announce.CheckServices(announce.Config{Hostname: fc.hostname, Services: []announce.Service{svc}}); err != nil {
 			c.errorf(base, "%s", strings.TrimPrefix(err.Error(), "announce: "))
 		}
 	}
