@@ -212,3 +212,28 @@ func TestNSManyServices(t *testing.T) {
 		t.Errorf("%s: %d datagrams accepted for 50 services, want several services per datagram (at most %d)", r.desc, n, 50/4)
 	}
 }
+
+// TestNSConfigSettings checks that a configuration file's top-level
+// settings apply: interfaces and discovery_port.
+func TestNSConfigSettings(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "ifaces.toml")
+	writeFile(t, bad, "interfaces = [\"nosuch0\"]\n[[service]]\nname = \"db\"\n")
+	r := runCode(t, h1, 2, "announce", "--config", bad)
+	if !strings.Contains(r.stderr, `no interface named "nosuch0"`) {
+		t.Errorf("%s: stderr %q, want the file's interface named", r.desc, r.stderr)
+	}
+	cfg := filepath.Join(dir, "port.toml")
+	writeFile(t, cfg, "discovery_port = 28999\ninterfaces = [\"eth0\"]\n[[service]]\nname = \"db\"\nport = 5432\n")
+	startAnnouncer(t, h1, "--config", cfg)
+	if got := names(list(t, h0, "--discovery-port", "28999")); !slices.Equal(got, []string{"db"}) {
+		t.Errorf("list on port 28999: got %q, want [db]", got)
+	}
+	r = runCode(t, h0, 1, "list", "--json", "--timeout", "500ms")
+	if got := names(decodeList(t, r)); len(got) != 0 {
+		t.Errorf("list on the default port: got %q, want nothing", got)
+	}
+}
