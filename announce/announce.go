@@ -141,7 +141,9 @@ type Sender struct {
 	seq     atomic.Uint32
 	conn    udp.Conn
 	codec   link.Codec
-	closing chan struct{} // closed by Close
+	closing chan struct{}    // closed by Close
+	hw      net.HardwareAddr // seeds instance IDs; see buildRecords
+	recs    recordSet        // what to announce; see update.go
 
 	// netMu serializes writers of net; readers just Load it.
 	netMu       sync.Mutex
@@ -203,12 +205,15 @@ func New(cfg Config) (*Sender, error) {
 		closeLister()
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	records, err := buildRecords(cfg, plan.All, plan.Selected, s.codec.Budget())
+	s.hw = idHardwareAddr(plan.All)
+	addrs := addrsOf(plan.Selected)
+	records, err := buildRecords(cfg, s.hw, addrs, s.codec.Budget())
 	if err != nil {
 		closeLister()
 		return nil, err
 	}
-	s.net.Store(&netState{ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets, records: records})
+	s.recs.init(records, addrs)
+	s.net.Store(&netState{ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets})
 
 	listen := cfg.listen
 	if listen == nil {
@@ -235,7 +240,7 @@ func withDefaults(cfg Config) (Config, error) {
 	cfg.Services = slices.Clone(cfg.Services)
 	cfg.Interfaces = slices.Clone(cfg.Interfaces)
 	if len(cfg.Services) == 0 {
-		return cfg, errors.New("announce: no service to announce")
+		return cfg, errNoService
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -255,16 +260,11 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.TTL > beacon.MaxTTL {
 		return cfg, fmt.Errorf("announce: ttl %v is longer than the maximum %v", cfg.TTL, beacon.MaxTTL)
 	}
-	if cfg.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return cfg, fmt.Errorf("announce: host name: %w", err)
-		}
-		cfg.Hostname = h
+	h, err := defaultHostname(cfg.Hostname)
+	if err != nil {
+		return cfg, err
 	}
-	if len(cfg.Hostname) > beacon.MaxHostLen {
-		cfg.Hostname = cfg.Hostname[:beacon.MaxHostLen]
-	}
+	cfg.Hostname = h
 	if cfg.MachineID == "" {
 		cfg.MachineID = readMachineID()
 	}
@@ -275,6 +275,21 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg, checkServices(cfg)
+}
+
+// defaultHostname returns h, or this host's name if h is empty, cut to
+// beacon.MaxHostLen bytes.
+func defaultHostname(h string) (string, error) {
+	if h == "" {
+		var err error
+		if h, err = os.Hostname(); err != nil {
+			return "", fmt.Errorf("announce: host name: %w", err)
+		}
+	}
+	if len(h) > beacon.MaxHostLen {
+		h = h[:beacon.MaxHostLen]
+	}
+	return h, nil
 }
 
 func readMachineID() string {
@@ -299,19 +314,26 @@ func InstanceID(machineID, hostname string, hw net.HardwareAddr, name, typ strin
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// buildRecords validates the services and turns them into beacon records.
-// The hardware address that goes into instance IDs is that of the
-// lowest-index non-loopback interface with one, from all interfaces rather
-// than the selected ones, so that --iface does not change the ID.
-func buildRecords(cfg Config, all, ifs []iface.Interface, budget int) ([]beacon.Service, error) {
-	var hw net.HardwareAddr
+// idHardwareAddr returns the hardware address that goes into instance IDs:
+// that of the lowest-index non-loopback interface with one, from all
+// interfaces rather than the selected ones, so that --iface does not change
+// the ID.
+func idHardwareAddr(all []iface.Interface) net.HardwareAddr {
 	for _, ifc := range all { // sorted by index
 		if ifc.Flags&iface.FlagLoopback == 0 && len(ifc.HardwareAddr) > 0 {
-			hw = ifc.HardwareAddr
-			break
+			return ifc.HardwareAddr
 		}
 	}
-	addrs := addrsOf(ifs)
+	return nil
+}
+
+// buildRecords validates the services and turns them into beacon records
+// that list addrs and derive their instance IDs from hw. Each must fit in
+// budget bytes (less than beacon.MaxSize when sealed).
+func buildRecords(cfg Config, hw net.HardwareAddr, addrs []netip.Addr, budget int) ([]beacon.Service, error) {
+	if len(cfg.Services) == 0 {
+		return nil, errNoService
+	}
 	type nameType struct{ name, typ string }
 	seen := map[nameType]bool{}
 	var out []beacon.Service
@@ -387,7 +409,7 @@ func cloneMeta(m map[string]string) map[string]string {
 // Instances returns the records this Sender announces, with their instance
 // IDs.
 func (s *Sender) Instances() []beacon.Service {
-	return slices.Clone(s.state().records)
+	return slices.Clone(s.recs.current())
 }
 
 // Targets returns the destinations beacons go to now.
@@ -500,9 +522,10 @@ func (s *Sender) Run(ctx context.Context) error {
 
 	st := s.state()
 	for _, t := range st.targets {
-		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(st.records))
+		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(s.recs.current()))
 	}
-	s.send(beacon.KindAnnounce)
+	s.recs.takeChanges() // the first beacon announces everything
+	s.send(beacon.KindAnnounce, s.recs.current())
 	hot := newHotplug(st.ifs)
 	hotTimer := time.NewTimer(time.Hour)
 	hotTimer.Stop()
@@ -517,16 +540,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			s.goodbye()
-			s.log.Info("sent goodbye", "services", len(s.state().records))
+			recs := s.goodbyeRecords()
+			s.goodbye(recs)
+			s.log.Info("sent goodbye", "services", len(recs))
 			return nil
 		case err := <-readErr:
 			if err != nil { // the socket failed: tell listeners while we still can
-				s.send(beacon.KindGoodbye)
+				s.send(beacon.KindGoodbye, s.goodbyeRecords())
 			}
 			return err
 		case <-tick.C:
-			s.send(beacon.KindAnnounce)
+			s.send(beacon.KindAnnounce, s.recs.current())
 			tick.Reset(s.cfg.Interval)
 		case <-s.netChanged:
 			hot.changed(s, time.Now())
@@ -534,6 +558,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-hotTimer.C:
 			hot.fire(s, time.Now())
 			resetAt(hotTimer, hot.next())
+		case <-s.recs.changed:
+			s.sendChanges(tick, pending)
 		case r := <-replies:
 			if len(pending) >= maxPending {
 				s.stats.overload.Add(1)
@@ -553,26 +579,26 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// send sends all records as announcements or goodbyes to every target.
-func (s *Sender) send(kind beacon.Kind) {
-	s.sendTo(kind, s.state().targets)
+// send sends recs as announcements or goodbyes to every target.
+func (s *Sender) send(kind beacon.Kind, recs []beacon.Service) {
+	s.sendTo(kind, recs, s.state().targets)
 }
 
-// sendTo sends all records as announcements or goodbyes to targets.
-func (s *Sender) sendTo(kind beacon.Kind, targets []iface.Target) {
+// sendTo sends recs as announcements or goodbyes to targets.
+func (s *Sender) sendTo(kind beacon.Kind, recs []beacon.Service, targets []iface.Target) {
 	if len(targets) == 0 {
 		return
 	}
 	if kind == beacon.KindGoodbye {
-		s.write(s.packGoodbye(), targets)
+		s.write(s.packGoodbye(recs), targets)
 		return
 	}
-	s.write(s.pack(kind, 0, s.state().records), targets)
+	s.write(s.pack(kind, 0, recs), targets)
 }
 
-// packGoodbye packs goodbyes (announcements with TTL 0) for all records.
-func (s *Sender) packGoodbye() [][]byte {
-	recs := slices.Clone(s.state().records)
+// packGoodbye packs goodbyes (announcements with TTL 0) for recs.
+func (s *Sender) packGoodbye(recs []beacon.Service) [][]byte {
+	recs = slices.Clone(recs)
 	for i := range recs {
 		recs[i].TTL = 0
 	}
@@ -696,7 +722,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	s.stats.queries.Add(1)
 	q := b.Query
 	var match []beacon.Service
-	for _, r := range st.records {
+	for _, r := range s.recs.current() {
 		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) || slices.Contains(q.Known, r.Instance) {
 			continue
 		}

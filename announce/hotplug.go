@@ -17,7 +17,6 @@ type netState struct {
 	ifs     []iface.Interface // selected
 	arrive  iface.Arrivals
 	targets []iface.Target
-	records []beacon.Service // Addrs are the selected interfaces' addresses
 }
 
 func (s *Sender) state() *netState { return s.net.Load() }
@@ -35,18 +34,6 @@ func addrsOf(ifs []iface.Interface) []netip.Addr {
 	return addrs
 }
 
-// withAddrs returns copies of records that carry the addresses of ifs.
-// Everything else, instance IDs included, stays as New made it: an
-// interface coming or going does not make a service a new instance.
-func withAddrs(records []beacon.Service, ifs []iface.Interface) []beacon.Service {
-	addrs := addrsOf(ifs)
-	out := slices.Clone(records)
-	for i := range out {
-		out[i].Addrs = slices.Clone(addrs)
-	}
-	return out
-}
-
 // applyPlan installs a new interface plan, from the link.Watcher's
 // goroutine: it joins the group on new interfaces, replaces the state the
 // send and receive paths read, and tells a running Run.
@@ -57,7 +44,10 @@ func (s *Sender) applyPlan(p link.Plan) {
 	if !s.cfg.NoMulticast {
 		link.Rejoin(s.conn, old.ifs, p.Selected, p.Group, s.log)
 	}
-	s.net.Store(&netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets, records: withAddrs(old.records, p.Selected)})
+	s.net.Store(&netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets})
+	// An interface coming or going changes the addresses beacons list,
+	// never the instance IDs.
+	s.recs.setAddrs(addrsOf(p.Selected))
 	select {
 	case s.netChanged <- struct{}{}:
 	default: // a notice is already pending: Run reads the latest state anyway
@@ -194,7 +184,7 @@ func (h *hotplug) fire(s *Sender, now time.Time) {
 				targets = append(targets, t)
 			}
 		}
-		s.sendTo(beacon.KindAnnounce, targets)
+		s.sendTo(beacon.KindAnnounce, s.recs.current(), targets)
 		if b.left == 2 {
 			h.damper(index).sent(now)
 		}
@@ -237,8 +227,8 @@ const goodbyeRepeat = 75 * time.Millisecond
 
 // goodbye sends the goodbye twice, goodbyeRepeat apart, unless Close
 // comes first.
-func (s *Sender) goodbye() {
-	p := s.packGoodbye()
+func (s *Sender) goodbye(recs []beacon.Service) {
+	p := s.packGoodbye(recs)
 	s.write(p, s.state().targets)
 	t := time.NewTimer(goodbyeRepeat)
 	defer t.Stop()

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/lanfind/lanfind/discover"
 )
 
 // Find the address of the service named "db".
-// (Needs a network, so it compiles but does not run as a test.)
+// (Needs a network, so the examples compile but do not run as tests; a lab
+// test runs them between network namespaces.)
 func ExampleListener_Resolve() {
 	l, err := discover.New(discover.Config{Name: "db"})
 	if err != nil {
@@ -44,15 +47,15 @@ func ExampleListener_Collect() {
 	}
 }
 
-// Print changes until the context ends.
+// Print changes to the http services on the LAN until SIGINT or SIGTERM.
 func ExampleListener_Run() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	l, err := discover.New(discover.Config{Type: "http"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	err = l.Run(ctx, func(ev discover.Event) {
 		fmt.Println(ev.Kind, ev.Reason, ev.Service.Name, ev.Service.AddrPort())
 	})

@@ -97,6 +97,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			watchCommand(),
 			ifaceCommand(),
 			keygenCommand(),
+			checkConfigCommand(),
 		},
 	}
 	for _, c := range app.Commands {

@@ -1,0 +1,149 @@
+package main
+
+// Running "lanfind announce" as a daemon: readiness notification to the
+// service manager, and reloading the configuration file on SIGHUP.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/lanfind/lanfind/announce"
+)
+
+// startDaemon tells the service manager (if any) that s is ready and, with
+// a configuration file, reloads it on SIGHUP until ctx ends or stop is
+// called. stop waits for the reloads to finish and tells the service
+// manager that lanfind is stopping.
+func startDaemon(ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger) (stop func()) {
+	n := newNotifier(os.Getenv("NOTIFY_SOCKET"), log)
+	n.notify(readyState(len(as.services)))
+	if as.file == nil {
+		return func() { n.notify("STOPPING=1") }
+	}
+	r := &reloader{s: s, as: as, log: log}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				n.notify("RELOADING=1")
+				count, err := r.reload()
+				if err != nil {
+					r.logError(err)
+				}
+				n.notify(readyState(count))
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		<-done
+		n.notify("STOPPING=1")
+	}
+}
+
+func readyState(services int) string {
+	return fmt.Sprintf("READY=1\nSTATUS=announcing %d services", services)
+}
+
+// reloader reloads announce's configuration file.
+type reloader struct {
+	s   *announce.Sender
+	as  *announceSettings // as the process started: the file's settings in effect
+	log *slog.Logger
+	// services in effect; only the reload goroutine uses it
+	services []announce.Service
+}
+
+// reload reads the configuration file again and makes its services the ones
+// announced, with those from flags. On any error the old services stay.
+// Top-level settings cannot change without a restart: a changed one is
+// logged as a warning and ignored. It returns the number of services
+// announced afterwards.
+func (r *reloader) reload() (int, error) {
+	if r.services == nil {
+		r.services = r.as.services
+	}
+	path := r.as.file.path
+	fc, err := loadConfig(path)
+	if err != nil {
+		return len(r.services), err
+	}
+	svcs, err := combineServices(r.as.flagServices, fc)
+	if err == nil && len(svcs) == 0 {
+		err = fmt.Errorf("%s: no [[service]] table and no service on the command line: nothing to announce", path)
+	}
+	if err != nil {
+		return len(r.services), err
+	}
+	if err := r.s.Update(svcs); err != nil {
+		return len(r.services), err
+	}
+	r.services = svcs
+	for _, key := range topKeys {
+		if r.as.explicit[key] {
+			continue // a flag sets it; the file's value never mattered
+		}
+		if old, now := settingText(r.as.file, key), settingText(fc, key); old != now {
+			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; restart lanfind to apply it", path, key, old, now))
+		}
+	}
+	r.log.Info("reloaded", "file", path, "services", len(svcs))
+	return len(svcs), nil
+}
+
+// settingText shows a top-level setting of fc, for comparing and messages.
+func settingText(fc *fileConfig, key string) string {
+	if !fc.set[key] {
+		return "(default)"
+	}
+	switch key {
+	case "interval":
+		return fc.interval.String()
+	case "ttl":
+		return fc.ttl.String()
+	case "hostname":
+		return fmt.Sprintf("%q", fc.hostname)
+	case "interfaces":
+		return fmt.Sprintf("%q", slices.Clone(fc.ifaces))
+	case "discovery_port":
+		return fmt.Sprint(fc.port)
+	case "group":
+		return fc.group.String()
+	case "no_broadcast":
+		return fmt.Sprint(fc.noBroadcast)
+	case "no_multicast":
+		return fmt.Sprint(fc.noMulticast)
+	}
+	return ""
+}
+
+// logError logs why a reload failed, one record per problem.
+func (r *reloader) logError(err error) {
+	var ce *configErrors
+	var ee *exitError
+	switch {
+	case errors.As(err, &ce):
+		for _, l := range ce.lines() {
+			r.log.Error("reload: " + l)
+		}
+	case errors.As(err, &ee):
+		r.log.Error("reload: " + ee.msg)
+	default:
+		r.log.Error("reload: " + err.Error())
+	}
+	r.log.Error("reload: keeping the services announced before", "services", len(r.services))
+}
