@@ -81,7 +81,7 @@ func runAnnounce(c *cli.Context) error {
 	if h := c.String("hostname"); len(h) > beacon.MaxHostLen || strings.ContainsFunc(h, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return usageErrorf("--hostname %q: want at most %d bytes and no control characters", h, beacon.MaxHostLen)
 	}
-	s, err := announce.New(announce.Config{
+	cfg := announce.Config{
 		Services:    []announce.Service{svc},
 		Interval:    interval,
 		TTL:         ttl,
@@ -92,7 +92,9 @@ func runAnnounce(c *cli.Context) error {
 		NoMulticast: o.noMulticast,
 		Hostname:    c.String("hostname"),
 		Logger:      o.log,
-	})
+	}
+	cfg.ExcludeInterfaces = o.excludes
+	s, err := announce.New(cfg)
 	if err != nil {
 		return runtimeError(err)
 	}

@@ -57,7 +57,7 @@ func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Lis
 	if err := checkName("--type", c.String("type"), false); err != nil {
 		return nil, err
 	}
-	l, err := discover.New(discover.Config{
+	cfg := discover.Config{
 		Name:        name,
 		Type:        c.String("type"),
 		Port:        o.port,
@@ -66,8 +66,9 @@ func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Lis
 		NoBroadcast: o.noBroadcast,
 		NoMulticast: o.noMulticast,
 		Logger:      o.log,
-	})
-	return l, err
+	}
+	cfg.ExcludeInterfaces = o.excludes
+	return discover.New(cfg)
 }
 
 func timeoutFlag(c *cli.Context) (time.Duration, error) {

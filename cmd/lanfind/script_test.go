@@ -195,6 +195,6 @@ func hasUsableInterface() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	sel, err := iface.Select(all, nil)
+	sel, err := iface.Select(all, nil, nil)
 	return err == nil && len(sel) > 0, nil
 }
