@@ -95,6 +95,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			resolveCommand(),
 			watchCommand(),
 			ifaceCommand(),
+			versionCommand(),
+			completionCommand(),
+			manCommand(),
 		},
 	}
 	for _, c := range app.Commands {

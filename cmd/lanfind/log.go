@@ -94,6 +94,9 @@ func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
 	b.WriteString(" " + prefix + a.Key + "=" + s)
 }
 
+// logFormats are the values of --log-format.
+var logFormats = []string{"text", "json"}
+
 // newLogger returns the logger for --log-format: lanfind's own lines
 // ("text") or one JSON object per record ("json", slog's JSON handler, for
 // journald and log collectors), on w at level and above.
