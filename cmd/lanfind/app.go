@@ -95,6 +95,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			resolveCommand(),
 			watchCommand(),
 			ifaceCommand(),
+			doctorCommand(),
 			versionCommand(),
 			completionCommand(),
 			manCommand(),

@@ -35,7 +35,9 @@ var allowedImports = map[string][]string{
 	"internal/udp/udptest": {mod + "/internal/udp"},
 	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook"},
-	"cmd/lanfind":          {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", "github.com/urfave/cli/v2"},
+	// doctor opens the same sockets announce and discover do (internal/udp)
+	// and decodes datagrams as they do (internal/link).
+	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/internal/udp", mod + "/internal/link", "github.com/urfave/cli/v2"},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
 	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
 }
