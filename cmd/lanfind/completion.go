@@ -356,7 +356,8 @@ func fishCompletion(app *cli.App) (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString(script)
-	b.WriteString("\n# Values of flags that take an interface name or one of a fixed set.\n")
+	b.WriteString("\n# No file names unless a flag takes a file; values of flags that take an\n# interface name, a file or one of a fixed set.\n")
+	fmt.Fprintf(&b, "complete -c %s -f\n", app.Name)
 	for _, c := range app.VisibleCommands() {
 		cond := shellQuote("__fish_seen_subcommand_from " + strings.Join(c.Names(), " "))
 		for _, f := range visibleFlags(c) {
@@ -366,6 +367,8 @@ func fishCompletion(app *cli.App) (string, error) {
 				fmt.Fprintf(&b, "complete -c %s -n %s -l %s -x -a '(__fish_print_interfaces)'\n", app.Name, cond, name)
 			case valueChoice:
 				fmt.Fprintf(&b, "complete -c %s -n %s -l %s -x -a %s\n", app.Name, cond, name, shellQuote(strings.Join(flagChoices[name], " ")))
+			case valueFile:
+				fmt.Fprintf(&b, "complete -c %s -n %s -l %s -r -F\n", app.Name, cond, name)
 			}
 		}
 		if a := argChoices[c.Name]; a != nil {
