@@ -76,6 +76,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                      "lanfind",
 		Usage:                     "announce and find services on the local network, with no server and no configuration",
+		Description:               appDescription,
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideVersion:               true,
