@@ -14,8 +14,8 @@ import (
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
-// lanfind doctor checks this host the way a user debugs a silent LAN and
-// says what it finds, one finding per line:
+// doctorCommand is "lanfind doctor". It checks this host the way a user
+// debugs a silent LAN and says what it finds, one finding per line:
 //
 //	ok: …        this part works
 //	note: …      worth knowing, not a fault
@@ -29,7 +29,6 @@ import (
 // service is or is not seen. The probe is a query for a name nobody
 // announces (or for --peer's name), sent once per destination and attempt:
 // acceptable only because a user asked for the check.
-
 func doctorCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "doctor",
