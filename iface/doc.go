@@ -17,6 +17,15 @@
 // the standard library's interface list and derives each broadcast address
 // from the netmask.
 //
+// # Selection
+//
+// [Select] applies the default rule ([Interface.Usable]) or the names the
+// user gave; a name may be a glob in the syntax of [path.Match] ("eth*",
+// "enp?s0"), which picks every usable interface it matches. Exclusions
+// (names or globs, e.g. "docker*" and "veth*" for container bridges) are
+// applied last. [MatchName] and [IsGlob] expose the same matching to callers
+// that explain a selection.
+//
 // # Broadcast
 //
 // The directed broadcast address of an IPv4 subnet is the subnet's address
