@@ -17,7 +17,7 @@ func ifaceCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "iface",
 		Usage:     "show interfaces, their addresses and which lanfind uses",
-		UsageText: "lanfind iface [--iface IF]... [--json]",
+		UsageText: "lanfind iface [--iface IF]... [--exclude-iface IF]... [--json]",
 		Flags:     commonFlags(flagJSON),
 		Action:    runIface,
 	}
