@@ -367,31 +367,37 @@ func (p *probe) reportPeer(r *report) {
 	if p.d.typ != "" {
 		name += fmt.Sprintf(" of type %q", clean(p.d.typ, 63))
 	}
-	// The latest sighting of each instance decides what it is now.
-	latest := map[uint64]sighting{}
+	// Per instance: the latest sighting says whether it said goodbye; the
+	// latest one on an interface lanfind uses is how lanfind sees it.
+	latest, latestUsed := map[uint64]sighting{}, map[uint64]sighting{}
 	var order []uint64
 	for _, s := range p.peer {
-		if _, ok := latest[s.svc.Instance]; !ok {
-			order = append(order, s.svc.Instance)
+		inst := s.svc.Instance
+		if _, ok := latest[inst]; !ok {
+			order = append(order, inst)
 		}
-		latest[s.svc.Instance] = s
+		latest[inst] = s
+		if p.selected[s.ifIndex] {
+			latestUsed[inst] = s
+		}
 	}
-	found := false
 	for _, inst := range order {
-		s := latest[inst]
+		s, used := latestUsed[inst]
+		if !used {
+			s = latest[inst]
+		}
 		where := fmt.Sprintf("from %s on %s", s.src, p.ifName(s.ifIndex))
 		switch {
-		case !p.selected[s.ifIndex]:
+		case latest[inst].kind == beacon.KindGoodbye:
+			r.add(levelProblem, "peer", "start lanfind announce again on that host",
+				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(latest[inst].at).Round(time.Millisecond))
+		case !used:
 			r.add(levelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
 				"%s is heard %s, which lanfind does not use (%s)", name, where, notSelectedReason(p.ifs[s.ifIndex], p.d.common))
 		case p.d.typ != "" && s.svc.Type != p.d.typ:
 			r.add(levelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", clean(s.svc.Type, 63)),
 				"a service named %q is heard %s, but its type is %q", clean(p.d.peer, 63), where, clean(s.svc.Type, 63))
-		case s.kind == beacon.KindGoodbye:
-			r.add(levelProblem, "peer", "start lanfind announce again on that host",
-				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(s.at).Round(time.Millisecond))
 		default:
-			found = true
 			if gap, ttl, ok := p.expires(inst); ok {
 				r.add(levelProblem, "peer", "give its announcer a --ttl of at least three --interval",
 					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners forget it between beacons (expired)", name, where, gap.Round(time.Millisecond), ttl)
@@ -404,7 +410,7 @@ func (p *probe) reportPeer(r *report) {
 		r.add(levelProblem, "peer", "use the same --secret-file on both hosts",
 			"%s failed authentication: they were sealed with a key this host does not have", plural(int(n), "datagram"))
 	}
-	if found || len(order) > 0 {
+	if len(order) > 0 {
 		return
 	}
 	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet (broadcast and multicast do not cross routers), with the same --discovery-port (%d) and --group (%s), and that no firewall on that host drops UDP port %d",

@@ -252,6 +252,8 @@ func TestReportPeer(t *testing.T) {
 	}{
 		{"heard", "", []sighting{seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: port 5432, host "nas", TTL 15s$`}},
+		{"used and other interface", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", 15*time.Second)), seen(time.Millisecond, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
+			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: `}},
 		{"other interface", "", []sighting{seen(0, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
 			[]string{"db"}, []string{`^problem: "db" is heard from 10\.0\.0\.7 on docker0, which lanfind does not use \(excluded by --exclude-iface\)$`}},
 		{"type", "mysql", []sighting{seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
