@@ -164,7 +164,7 @@ func TestNSDoctorPeer(t *testing.T) {
 	expectFinding(t, fs, levelProblem, "peer", `on eth1, which lanfind does not use \(excluded by --exclude-iface\)$`)
 
 	fs = doctor(t, h0, 1, "--peer", "nosuch", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "peer", `^no beacon from "nosuch" was heard on any interface within 1s; 1 other service answered, so this host does hear the LAN$`)
+	expectFinding(t, fs, levelProblem, "peer", `^no beacon from "nosuch" was heard on any interface within 1s; 1 other service heard, so this host does hear the LAN$`)
 	fs = doctor(t, h0, 1, "--peer", "DB", "--timeout", "1s")
 	expectFinding(t, fs, levelProblem, "peer", `names differ in case only: "db"$`)
 }

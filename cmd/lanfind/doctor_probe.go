@@ -381,6 +381,8 @@ func (p *probe) reportPeer(r *report) {
 			latestUsed[inst] = s
 		}
 	}
+	var per report // findings per instance, before knowing whether one is fine
+	found := false
 	for _, inst := range order {
 		s, used := latestUsed[inst]
 		if !used {
@@ -389,22 +391,30 @@ func (p *probe) reportPeer(r *report) {
 		where := fmt.Sprintf("from %s on %s", s.src, p.ifName(s.ifIndex))
 		switch {
 		case latest[inst].kind == beacon.KindGoodbye:
-			r.add(levelProblem, "peer", "start lanfind announce again on that host",
+			per.add(levelProblem, "peer", "start lanfind announce again on that host",
 				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(latest[inst].at).Round(time.Millisecond))
 		case !used:
-			r.add(levelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
+			per.add(levelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
 				"%s is heard %s, which lanfind does not use (%s)", name, where, notSelectedReason(p.ifs[s.ifIndex], p.d.common))
 		case p.d.typ != "" && s.svc.Type != p.d.typ:
-			r.add(levelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", clean(s.svc.Type, 63)),
+			per.add(levelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", clean(s.svc.Type, 63)),
 				"a service named %q is heard %s, but its type is %q", clean(p.d.peer, 63), where, clean(s.svc.Type, 63))
 		default:
 			if gap, ttl, ok := p.expires(inst); ok {
-				r.add(levelProblem, "peer", "give its announcer a --ttl of at least three --interval",
+				per.add(levelProblem, "peer", "give its announcer a --ttl of at least three --interval",
 					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners forget it between beacons (expired)", name, where, gap.Round(time.Millisecond), ttl)
 				continue
 			}
-			r.add(levelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, clean(s.svc.Host, 63), s.svc.TTL)
+			found = true
+			per.add(levelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, clean(s.svc.Host, 63), s.svc.TTL)
 		}
+	}
+	for _, f := range per.findings {
+		if found && f.Level == levelProblem {
+			// Another instance is fine: lanfind finds the service.
+			f.Level, f.Hint = levelNote, ""
+		}
+		r.findings = append(r.findings, f)
 	}
 	if n, ok := authFailures(); ok && n > 0 {
 		r.add(levelProblem, "peer", "use the same --secret-file on both hosts",
@@ -416,18 +426,18 @@ func (p *probe) reportPeer(r *report) {
 	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet (broadcast and multicast do not cross routers), with the same --discovery-port (%d) and --group (%s), and that no firewall on that host drops UDP port %d",
 		p.d.port, p.d.group, p.d.port)
 	msg := fmt.Sprintf("no beacon from %s was heard on any interface within %v", name, p.d.listen)
-	var close []string
+	var near []string
 	for n := range p.names {
 		if strings.EqualFold(n, p.d.peer) {
-			close = append(close, fmt.Sprintf("%q", clean(n, 63)))
+			near = append(near, fmt.Sprintf("%q", clean(n, 63)))
 		}
 	}
-	slices.Sort(close)
+	slices.Sort(near)
 	switch {
-	case len(close) > 0:
-		msg += "; names differ in case only: " + strings.Join(close, ", ")
+	case len(near) > 0:
+		msg += "; names differ in case only: " + strings.Join(near, ", ")
 	case len(p.names) > 0:
-		msg += fmt.Sprintf("; %s answered, so this host does hear the LAN", plural(len(p.names), "other service"))
+		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN", plural(len(p.names), "other service"))
 	}
 	r.add(levelProblem, "peer", hint, "%s", msg)
 }

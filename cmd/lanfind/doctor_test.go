@@ -254,6 +254,10 @@ func TestReportPeer(t *testing.T) {
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: port 5432, host "nas", TTL 15s$`}},
 		{"used and other interface", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", 15*time.Second)), seen(time.Millisecond, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: `}},
+		{"one of two instances fine", "postgres", []sighting{
+			seen(0, beacon.KindReply, 2, beacon.Service{Instance: 8, Name: "db", Type: "mysql", TTL: time.Minute}),
+			seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
+			[]string{"db"}, []string{`^note: a service named "db" is heard from .* but its type is "mysql"$`, `^ok: "db" of type "postgres" is heard from 10\.0\.0\.7 on eth0: `}},
 		{"other interface", "", []sighting{seen(0, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
 			[]string{"db"}, []string{`^problem: "db" is heard from 10\.0\.0\.7 on docker0, which lanfind does not use \(excluded by --exclude-iface\)$`}},
 		{"type", "mysql", []sighting{seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
@@ -263,7 +267,7 @@ func TestReportPeer(t *testing.T) {
 		{"expires", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", time.Second)), seen(3*time.Second, beacon.KindAnnounce, 2, svc("", time.Second))},
 			[]string{"db"}, []string{`^problem: "db" is heard from 10\.0\.0\.7 on eth0, but its beacons came 3s apart while its TTL is 1s: listeners forget it between beacons \(expired\)$`}},
 		{"silent LAN", "", nil, nil, []string{`^problem: no beacon from "db" was heard on any interface within 6s$`}},
-		{"others heard", "", nil, []string{"web", "nas"}, []string{`^problem: no beacon from "db" was heard on any interface within 6s; 2 other services answered, so this host does hear the LAN$`}},
+		{"others heard", "", nil, []string{"web", "nas"}, []string{`^problem: no beacon from "db" was heard on any interface within 6s; 2 other services heard, so this host does hear the LAN$`}},
 		{"case", "", nil, []string{"DB", "web"}, []string{`; names differ in case only: "DB"$`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
