@@ -74,8 +74,13 @@ type Config struct {
 	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
 	Group netip.Addr
 	// Interfaces names the interfaces to announce on. Defaults to every
-	// usable interface (see [iface.Select]).
+	// usable interface (see [iface.Select]). Each entry is a name or a
+	// glob such as "eth*".
 	Interfaces []string
+	// ExcludeInterfaces names interfaces never to use, as names or globs
+	// such as "docker*" or "veth*", applied after Interfaces. Defaults to
+	// none. A pattern that matches no interface is not an error.
+	ExcludeInterfaces []string
 	// NoBroadcast disables beacons to subnet broadcast addresses.
 	NoBroadcast bool
 	// NoMulticast disables beacons to the multicast group.
@@ -198,7 +203,7 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
+	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
 	plan, err := link.NewPlan(lc)
 	if err != nil {
@@ -239,6 +244,7 @@ func New(cfg Config) (*Sender, error) {
 func withDefaults(cfg Config) (Config, error) {
 	cfg.Services = slices.Clone(cfg.Services)
 	cfg.Interfaces = slices.Clone(cfg.Interfaces)
+	cfg.ExcludeInterfaces = slices.Clone(cfg.ExcludeInterfaces)
 	if len(cfg.Services) == 0 {
 		return cfg, errNoService
 	}

@@ -37,8 +37,13 @@ type Config struct {
 	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
 	Group netip.Addr
 	// Interfaces names the interfaces to listen and query on. Defaults to
-	// every usable interface (see [iface.Select]).
+	// every usable interface (see [iface.Select]). Each entry is a name or
+	// a glob such as "eth*".
 	Interfaces []string
+	// ExcludeInterfaces names interfaces never to use, as names or globs
+	// such as "docker*" or "veth*", applied after Interfaces. Defaults to
+	// none. A pattern that matches no interface is not an error.
+	ExcludeInterfaces []string
 	// NoBroadcast disables queries to subnet broadcast addresses.
 	NoBroadcast bool
 	// NoMulticast disables joining the group and queries to it.
@@ -252,14 +257,14 @@ func New(cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
-	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces,
+	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
 	plan, err := link.NewPlan(lc)
 	if err != nil {
 		closeLister()
 		return nil, fmt.Errorf("discover: %w", err)
 	}
-	cfg.Port, cfg.Group, cfg.Interfaces = plan.Port, plan.Group, nil
+	cfg.Port, cfg.Group, cfg.Interfaces, cfg.ExcludeInterfaces = plan.Port, plan.Group, nil, nil
 	l := &Listener{cfg: cfg, log: cfg.Logger, id: link.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
 		netChanged: make(chan struct{}, 1), closeLister: closeLister,
 		codec: link.Codec{Keys: cfg.Keys, Window: cfg.ReplayWindow, Now: cfg.now}}

@@ -25,6 +25,14 @@
 // links going down and up. [Netlink] subscribes to the kernel's link and
 // address notifications in its own namespace (no polling); the fallback on
 // other systems lists again every five seconds. [Static] never changes.
+// # Selection
+//
+// [Select] applies the default rule ([Interface.Usable]) or the names the
+// user gave; a name may be a glob in the syntax of [path.Match] ("eth*",
+// "enp?s0"), which picks every usable interface it matches. Exclusions
+// (names or globs, e.g. "docker*" and "veth*" for container bridges) are
+// applied last. [MatchName] and [IsGlob] expose the same matching to callers
+// that explain a selection.
 //
 // # Broadcast
 //

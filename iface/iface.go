@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 )
@@ -227,52 +228,135 @@ type SelectError struct{ msg string }
 func (e *SelectError) Error() string { return e.msg }
 
 // Select chooses the interfaces lanfind works on from all, as a Lister
-// returned them. With no names it returns every [Interface.Usable] interface
-// and fails, listing each interface and why it was passed over, when there is
-// none. With names it returns exactly the named interfaces (duplicates
-// ignored), each of which must exist, be up and have an IPv4 address; a
-// loopback interface is allowed when named. The result is sorted by index
-// (stably) and shares no memory with all.
-func Select(all []Interface, names []string) ([]Interface, error) {
-	var out []Interface
+// returned them.
+//
+// With no names it takes every [Interface.Usable] interface. With names it
+// takes what they name: a plain name picks that interface, which must exist,
+// be up and have an IPv4 address (a loopback interface is allowed when
+// named); a glob (a [path.Match] pattern with *, ? or [...], such as "eth*")
+// picks every usable interface whose name it matches, and must match at
+// least one. Then it drops every interface whose name matches one of
+// excludes (globs or plain names; an exclude that matches nothing is fine).
+//
+// It fails with a [*SelectError] when a pattern is malformed, a name or glob
+// picks nothing, or nothing is left; the error lists each interface passed
+// over and why. The result is sorted by index (stably), has no duplicates
+// and shares no memory with all.
+func Select(all []Interface, names, excludes []string) ([]Interface, error) {
+	for _, p := range slices.Concat(names, excludes) {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, &SelectError{fmt.Sprintf("iface: bad interface pattern %q: %v", p, err)}
+		}
+	}
+	var picked []Interface
+	var why []string // interfaces passed over, "name: reason"
 	if len(names) == 0 {
-		var why []string
 		for _, i := range all {
 			if ok, reason := i.Usable(); ok {
-				out = append(out, i.clone())
+				picked = append(picked, i)
 			} else {
 				why = append(why, i.Name+": "+reason)
 			}
 		}
-		if len(out) == 0 {
+		if len(picked) == 0 {
 			if len(all) == 0 {
 				why = []string{"no interfaces"}
 			}
 			return nil, &SelectError{fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; "))}
 		}
 	} else {
-		seen := make(map[string]bool, len(names))
+		seen := make(map[int]bool, len(names))
+		add := func(i Interface) {
+			if !seen[i.Index] {
+				seen[i.Index] = true
+				picked = append(picked, i)
+			}
+		}
 		for _, name := range names {
-			if seen[name] {
+			if !IsGlob(name) {
+				i, err := named(all, name)
+				if err != nil {
+					return nil, err
+				}
+				add(i)
 				continue
 			}
-			seen[name] = true
-			k := slices.IndexFunc(all, func(i Interface) bool { return i.Name == name })
-			if k < 0 {
-				return nil, &SelectError{fmt.Sprintf("iface: no interface named %q", name)}
+			var matched, usable int
+			var skipped []string
+			for _, i := range all {
+				if ok, _ := path.Match(name, i.Name); !ok {
+					continue
+				}
+				matched++
+				if ok, reason := i.Usable(); !ok {
+					skipped = append(skipped, i.Name+": "+reason)
+					continue
+				}
+				usable++
+				add(i)
 			}
-			i := all[k]
-			if i.Flags&FlagUp == 0 {
-				return nil, &SelectError{fmt.Sprintf("iface: %s is down", name)}
+			switch {
+			case matched == 0:
+				return nil, &SelectError{fmt.Sprintf("iface: no interface matches %q", name)}
+			case usable == 0:
+				return nil, &SelectError{fmt.Sprintf("iface: no usable interface matches %q (%s)", name, strings.Join(skipped, "; "))}
 			}
-			if !i.hasIPv4() {
-				return nil, &SelectError{fmt.Sprintf("iface: %s has no IPv4 address", name)}
-			}
-			out = append(out, i.clone())
 		}
+	}
+	var out []Interface
+	var excluded []string
+	for _, i := range picked {
+		if MatchName(excludes, i.Name) {
+			excluded = append(excluded, i.Name)
+			continue
+		}
+		out = append(out, i.clone())
+	}
+	if len(out) == 0 {
+		if len(names) == 0 {
+			for _, n := range excluded {
+				why = append(why, n+": excluded")
+			}
+			return nil, &SelectError{fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; "))}
+		}
+		return nil, &SelectError{fmt.Sprintf("iface: every interface selected is excluded (%s)", strings.Join(excluded, ", "))}
 	}
 	sortByIndex(out)
 	return out, nil
+}
+
+// named returns the interface called name, which must be up with an IPv4
+// address.
+func named(all []Interface, name string) (Interface, error) {
+	k := slices.IndexFunc(all, func(i Interface) bool { return i.Name == name })
+	if k < 0 {
+		return Interface{}, &SelectError{fmt.Sprintf("iface: no interface named %q", name)}
+	}
+	i := all[k]
+	if i.Flags&FlagUp == 0 {
+		return Interface{}, &SelectError{fmt.Sprintf("iface: %s is down", name)}
+	}
+	if !i.hasIPv4() {
+		return Interface{}, &SelectError{fmt.Sprintf("iface: %s has no IPv4 address", name)}
+	}
+	return i, nil
+}
+
+// IsGlob reports whether the interface pattern p is a glob, that is whether
+// it has one of the [path.Match] metacharacters *, ? or [ (or an escaping
+// backslash), rather than being a plain name.
+func IsGlob(p string) bool { return strings.ContainsAny(p, `*?[\`) }
+
+// MatchName reports whether name matches one of patterns, each a plain
+// interface name or a [path.Match] glob. A malformed pattern matches
+// nothing ([Select] reports it).
+func MatchName(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Lister lists the interfaces of one network namespace (or host).

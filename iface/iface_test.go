@@ -1,6 +1,7 @@
 package iface
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -149,31 +150,61 @@ func TestSelect(t *testing.T) {
 	eth9 := eth0
 	eth9.Index, eth9.Name = 9, "eth9"
 	eth9.Addrs = []Addr{addr("10.78.0.10/24")}
+	docker0 := eth0
+	docker0.Index, docker0.Name = 10, "docker0"
+	docker0.Addrs = []Addr{addr("172.17.0.1/16")}
+	veth := eth0
+	veth.Index, veth.Name, veth.Addrs = 11, "veth1a2b", []Addr{addr("169.254.7.1/16")}
 	for _, tc := range []struct {
-		name  string
-		all   []Interface
-		names []string
-		want  []string
-		err   string // substring; "" for success
+		name     string
+		all      []Interface
+		names    []string
+		excludes []string
+		want     []string
+		err      string // substring; "" for success
 	}{
-		{"default", []Interface{lo, eth0, eth1Down, wg0, eth2NoV4}, nil, []string{"eth0"}, ""},
-		{"default sorted by index", []Interface{mcOnly, eth9, lo, eth0}, nil, []string{"eth0", "mc0", "eth9"}, ""},
-		{"default none", []Interface{lo, eth1Down, wg0, eth2NoV4}, nil, nil,
+		{"default", []Interface{lo, eth0, eth1Down, wg0, eth2NoV4}, nil, nil, []string{"eth0"}, ""},
+		{"default sorted by index", []Interface{mcOnly, eth9, lo, eth0}, nil, nil, []string{"eth0", "mc0", "eth9"}, ""},
+		{"default none", []Interface{lo, eth1Down, wg0, eth2NoV4}, nil, nil, nil,
 			"iface: no usable interface (lo: loopback; eth1: down; wg0: no broadcast or multicast; eth2: no IPv4 address)"},
-		{"default empty", nil, nil, nil, "iface: no usable interface (no interfaces)"},
-		{"named", []Interface{lo, eth0, mcOnly, eth9}, []string{"eth9", "eth0"}, []string{"eth0", "eth9"}, ""},
-		{"named duplicates", []Interface{lo, eth0}, []string{"eth0", "eth0"}, []string{"eth0"}, ""},
-		{"named loopback", []Interface{lo, eth0}, []string{"lo"}, []string{"lo"}, ""},
-		{"named point-to-point", []Interface{wg0, eth0}, []string{"wg0"}, []string{"wg0"}, ""},
-		{"named missing", []Interface{lo, eth0}, []string{"eth0", "eth9"}, nil, `iface: no interface named "eth9"`},
-		{"named down", []Interface{lo, eth0, eth1Down}, []string{"eth1"}, nil, "iface: eth1 is down"},
-		{"named no IPv4", []Interface{eth2NoV4}, []string{"eth2"}, nil, "iface: eth2 has no IPv4 address"},
+		{"default empty", nil, nil, nil, nil, "iface: no usable interface (no interfaces)"},
+		{"named", []Interface{lo, eth0, mcOnly, eth9}, []string{"eth9", "eth0"}, nil, []string{"eth0", "eth9"}, ""},
+		{"named duplicates", []Interface{lo, eth0}, []string{"eth0", "eth0"}, nil, []string{"eth0"}, ""},
+		{"named loopback", []Interface{lo, eth0}, []string{"lo"}, nil, []string{"lo"}, ""},
+		{"named point-to-point", []Interface{wg0, eth0}, []string{"wg0"}, nil, []string{"wg0"}, ""},
+		{"named missing", []Interface{lo, eth0}, []string{"eth0", "eth9"}, nil, nil, `iface: no interface named "eth9"`},
+		{"named down", []Interface{lo, eth0, eth1Down}, []string{"eth1"}, nil, nil, "iface: eth1 is down"},
+		{"named no IPv4", []Interface{eth2NoV4}, []string{"eth2"}, nil, nil, "iface: eth2 has no IPv4 address"},
+
+		{"glob", []Interface{lo, eth0, eth9, docker0}, []string{"eth*"}, nil, []string{"eth0", "eth9"}, ""},
+		{"glob skips unusable matches", []Interface{eth0, eth1Down, eth2NoV4}, []string{"eth?"}, nil, []string{"eth0"}, ""},
+		{"glob and name overlap", []Interface{eth0, eth9}, []string{"eth*", "eth0"}, nil, []string{"eth0", "eth9"}, ""},
+		{"glob class", []Interface{eth0, eth9, mcOnly}, []string{"eth[0-5]"}, nil, []string{"eth0"}, ""},
+		{"glob matches nothing", []Interface{lo, eth0}, []string{"wlan*"}, nil, nil, `iface: no interface matches "wlan*"`},
+		{"glob matches only unusable", []Interface{eth0, eth1Down, eth2NoV4}, []string{"eth[12]"}, nil, nil,
+			`iface: no usable interface matches "eth[12]" (eth1: down; eth2: no IPv4 address)`},
+		{"glob star skips loopback", []Interface{lo, eth0}, []string{"*"}, nil, []string{"eth0"}, ""},
+		{"bad glob", []Interface{eth0}, []string{"eth["}, nil, nil, `iface: bad interface pattern "eth["`},
+
+		{"exclude globs", []Interface{lo, eth0, docker0, veth}, nil, []string{"docker*", "veth*"}, []string{"eth0"}, ""},
+		{"exclude plain name", []Interface{eth0, eth9}, nil, []string{"eth9"}, []string{"eth0"}, ""},
+		{"exclude matching nothing", []Interface{eth0}, nil, []string{"wlan*"}, []string{"eth0"}, ""},
+		{"exclude after glob", []Interface{eth0, eth9}, []string{"eth*"}, []string{"eth9"}, []string{"eth0"}, ""},
+		{"exclude everything by default", []Interface{lo, eth0, docker0}, nil, []string{"*"}, nil,
+			"iface: no usable interface (lo: loopback; eth0: excluded; docker0: excluded)"},
+		{"exclude everything named", []Interface{eth0, eth9}, []string{"eth0"}, []string{"eth*"}, nil,
+			"iface: every interface selected is excluded (eth0)"},
+		{"bad exclude", []Interface{eth0}, nil, []string{"[x"}, nil, `iface: bad interface pattern "[x"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Select(tc.all, tc.names)
+			got, err := Select(tc.all, tc.names, tc.excludes)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got error %v, want %q", err, tc.err)
+				}
+				var se *SelectError
+				if !errors.As(err, &se) {
+					t.Errorf("got error type %T, want *SelectError", err)
 				}
 				if got != nil {
 					t.Errorf("got %v with error, want nil", names(got))
@@ -190,9 +221,33 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+func TestMatchName(t *testing.T) {
+	for _, tc := range []struct {
+		patterns []string
+		name     string
+		want     bool
+	}{
+		{nil, "eth0", false},
+		{[]string{"eth0"}, "eth0", true},
+		{[]string{"eth0"}, "eth01", false},
+		{[]string{"docker*", "veth*"}, "veth9f3", true},
+		{[]string{"br-*"}, "br-1234", true},
+		{[]string{"[bad"}, "[bad", false},
+	} {
+		if got := MatchName(tc.patterns, tc.name); got != tc.want {
+			t.Errorf("MatchName(%q, %q) = %v, want %v", tc.patterns, tc.name, got, tc.want)
+		}
+	}
+	for p, want := range map[string]bool{"eth0": false, "eth*": true, "eth?": true, "eth[01]": true, `eth\0`: true, "br-lan": false} {
+		if got := IsGlob(p); got != want {
+			t.Errorf("IsGlob(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
 func TestSelectCopies(t *testing.T) {
 	all := []Interface{eth0.clone()}
-	got, err := Select(all, nil)
+	got, err := Select(all, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

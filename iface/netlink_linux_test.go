@@ -62,7 +62,7 @@ func checkHost(t *testing.T, h *netnstest.Host, all []iface.Interface) {
 	if ok, reason := eth0.Usable(); !ok {
 		t.Errorf("eth0.Usable() = false, %q; want true", reason)
 	}
-	sel, err := iface.Select(all, nil)
+	sel, err := iface.Select(all, nil, nil)
 	if err != nil || len(sel) != 1 || sel[0].Name != "eth0" {
 		t.Errorf("Select(all, nil) = %v, %v; want [eth0]", sel, err)
 	}
@@ -113,7 +113,7 @@ func TestNSSystem(t *testing.T) {
 	if eth0.Flags&(iface.FlagUp|iface.FlagRunning) != 0 {
 		t.Errorf("eth0 flags after link down: got %v, want neither up nor running", eth0.Flags)
 	}
-	if _, err := iface.Select(all, []string{"eth0"}); err == nil || err.Error() != "iface: eth0 is down" {
+	if _, err := iface.Select(all, []string{"eth0"}, nil); err == nil || err.Error() != "iface: eth0 is down" {
 		t.Errorf("Select(eth0) with eth0 down: got %v, want iface: eth0 is down", err)
 	}
 

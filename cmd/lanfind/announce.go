@@ -50,17 +50,18 @@ func runAnnounce(c *cli.Context) error {
 		return err
 	}
 	s, err := announce.New(announce.Config{
-		Services:    as.services,
-		Interval:    as.interval,
-		TTL:         as.ttl,
-		Port:        o.port,
-		Group:       o.group,
-		Interfaces:  o.ifaces,
-		NoBroadcast: o.noBroadcast,
-		NoMulticast: o.noMulticast,
-		Hostname:    as.hostname,
-		Logger:      o.log,
-		Keys:        o.keys,
+		Services:          as.services,
+		Interval:          as.interval,
+		TTL:               as.ttl,
+		Port:              o.port,
+		Group:             o.group,
+		Interfaces:        o.ifaces,
+		NoBroadcast:       o.noBroadcast,
+		NoMulticast:       o.noMulticast,
+		Hostname:          as.hostname,
+		Logger:            o.log,
+		Keys:              o.keys,
+		ExcludeInterfaces: o.excludes,
 	})
 	if err != nil {
 		return runtimeError(err)

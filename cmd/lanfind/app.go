@@ -77,6 +77,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                      "lanfind",
 		Usage:                     "announce and find services on the local network, with no server and no configuration",
+		Description:               appDescription,
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideVersion:               true,
@@ -98,6 +99,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			ifaceCommand(),
 			keygenCommand(),
 			checkConfigCommand(),
+			doctorCommand(),
+			versionCommand(),
+			completionCommand(),
+			manCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -235,8 +240,20 @@ var (
 		Value:   beacon.DefaultGroup.String(),
 	}
 	flagIface = &cli.StringSliceFlag{
-		Name:  "iface",
-		Usage: "use only interface `NAME` (repeatable; default: every usable interface)",
+		Name:    "iface",
+		Usage:   "use only interface `NAME`, or those matching a glob such as 'eth*' (repeatable; default: every usable interface)",
+		EnvVars: []string{"LANFIND_IFACE"},
+	}
+	flagExcludeIface = &cli.StringSliceFlag{
+		Name:    "exclude-iface",
+		Usage:   "never use interface `NAME`, or those matching a glob such as 'docker*' (repeatable)",
+		EnvVars: []string{"LANFIND_EXCLUDE_IFACE"},
+	}
+	flagLogFormat = &cli.StringFlag{
+		Name:    "log-format",
+		Usage:   "log to stderr as `FORMAT` text or json (one JSON object per line, for journald and collectors)",
+		EnvVars: []string{"LANFIND_LOG_FORMAT"},
+		Value:   "text",
 	}
 	flagNoBroadcast = &cli.BoolFlag{Name: "no-broadcast", Usage: "do not use subnet broadcast"}
 	flagNoMulticast = &cli.BoolFlag{Name: "no-multicast", Usage: "do not use multicast"}
@@ -245,7 +262,7 @@ var (
 )
 
 func commonFlags(extra ...cli.Flag) []cli.Flag {
-	return append(extra, flagPort, flagGroup, flagIface, flagNoBroadcast, flagNoMulticast, flagSecretFile, flagVerbose)
+	return append(extra, flagPort, flagGroup, flagIface, flagExcludeIface, flagNoBroadcast, flagNoMulticast, flagSecretFile, flagVerbose, flagLogFormat)
 }
 
 // common holds the parsed shared flags.
@@ -253,6 +270,7 @@ type common struct {
 	port        uint16
 	group       netip.Addr
 	ifaces      []string
+	excludes    []string // --exclude-iface
 	noBroadcast bool
 	noMulticast bool
 	keys        seal.Keys // from --secret-file; nil: unkeyed
@@ -271,11 +289,11 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 		return o, usageErrorf("--group %q: want an IPv4 multicast address such as %s", c.String("group"), beacon.DefaultGroup)
 	}
 	o.group = g
-	for _, n := range c.StringSlice("iface") {
-		if n == "" || len(n) > 15 || strings.ContainsAny(n, "/ \t\n") {
-			return o, usageErrorf("--iface %q: not an interface name", n)
-		}
-		o.ifaces = append(o.ifaces, n)
+	if o.ifaces, err = ifacePatterns(c, "iface", "LANFIND_IFACE"); err != nil {
+		return o, err
+	}
+	if o.excludes, err = ifacePatterns(c, "exclude-iface", "LANFIND_EXCLUDE_IFACE"); err != nil {
+		return o, err
 	}
 	o.noBroadcast, o.noMulticast = c.Bool("no-broadcast"), c.Bool("no-multicast")
 	if o.noBroadcast && o.noMulticast {
@@ -285,7 +303,9 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	o.log = slog.New(newLineHandler(c.App.ErrWriter, level))
+	if o.log, err = newLogger(c.App.ErrWriter, c.String("log-format"), level); err != nil {
+		return o, err
+	}
 	o.keys, err = loadKeys(c.StringSlice("secret-file"), o.log)
 	return o, err
 }

@@ -39,6 +39,7 @@ type fileConfig struct {
 	port        uint16
 	group       netip.Addr
 	ifaces      []string
+	excludes    []string // exclude_interfaces
 	noBroadcast bool
 	noMulticast bool
 	services    []announce.Service
@@ -77,7 +78,7 @@ func (e *configErrors) lines() []string {
 }
 
 // Keys a configuration file may set at the top level, besides [[service]].
-var topKeys = []string{"interval", "ttl", "hostname", "interfaces", "discovery_port", "group", "no_broadcast", "no_multicast"}
+var topKeys = []string{"interval", "ttl", "hostname", "interfaces", "exclude_interfaces", "discovery_port", "group", "no_broadcast", "no_multicast"}
 
 // loadConfig reads and checks the configuration file at path. Problems in
 // the file come back as a *configErrors listing all of them.
@@ -255,19 +256,9 @@ func (c *checker) top(k string, v any) {
 	case "no_multicast":
 		fc.noMulticast = boolean()
 	case "interfaces":
-		list, ok := v.([]any)
-		if !ok {
-			c.errorf(k, "interfaces: want an array of interface names, got %s", tomlType(v))
-			return
-		}
-		for _, e := range list {
-			s, ok := e.(string)
-			if !ok || ifaceNameProblem(s) {
-				c.errorf(k, "interfaces: %s is not an interface name", valueText(e))
-				continue
-			}
-			fc.ifaces = append(fc.ifaces, s)
-		}
+		fc.ifaces = c.ifaceList(k, v)
+	case "exclude_interfaces":
+		fc.excludes = c.ifaceList(k, v)
 	case "service":
 		list, ok := v.([]any)
 		if !ok {
@@ -562,6 +553,25 @@ func ttlProblem(ttl, interval time.Duration) string {
 	return ""
 }
 
+// ifaceList reads an array of interface names or globs under key k.
+func (c *checker) ifaceList(k string, v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		c.errorf(k, "%s: want an array of interface names, got %s", k, tomlType(v))
+		return nil
+	}
+	var out []string
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok || ifaceNameProblem(s) {
+			c.errorf(k, "%s: %s is not an interface name", k, valueText(e))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func ifaceNameProblem(n string) bool {
 	return n == "" || len(n) > 15 || strings.ContainsAny(n, "/ \t\n")
 }
@@ -645,14 +655,15 @@ type announceSettings struct {
 
 // Flags that override a configuration file's top-level keys.
 var overrides = map[string]string{
-	"interval":       "interval",
-	"ttl":            "ttl",
-	"hostname":       "hostname",
-	"interfaces":     "iface",
-	"discovery_port": "discovery-port",
-	"group":          "group",
-	"no_broadcast":   "no-broadcast",
-	"no_multicast":   "no-multicast",
+	"interval":           "interval",
+	"ttl":                "ttl",
+	"hostname":           "hostname",
+	"interfaces":         "iface",
+	"exclude_interfaces": "exclude-iface",
+	"discovery_port":     "discovery-port",
+	"group":              "group",
+	"no_broadcast":       "no-broadcast",
+	"no_multicast":       "no-multicast",
 }
 
 // parseAnnounce reads announce's flags and its configuration file, and
@@ -735,6 +746,9 @@ func (as *announceSettings) applyFile(o *common) {
 	}
 	if use("interfaces") {
 		o.ifaces = fc.ifaces
+	}
+	if use("exclude_interfaces") {
+		o.excludes = fc.excludes
 	}
 	if use("discovery_port") {
 		o.port = fc.port

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path"
 	"strings"
 	"text/tabwriter"
 
@@ -15,7 +17,7 @@ func ifaceCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "iface",
 		Usage:     "show interfaces, their addresses and which lanfind uses",
-		UsageText: "lanfind iface [--iface IF]... [--json]",
+		UsageText: "lanfind iface [--iface IF]... [--exclude-iface IF]... [--json]",
 		Flags:     commonFlags(flagJSON),
 		Action:    runIface,
 	}
@@ -55,7 +57,7 @@ func runIface(c *cli.Context) error {
 	if err != nil {
 		return runtimeError(err)
 	}
-	sel, selErr := iface.Select(all, o.ifaces)
+	sel, selErr := iface.Select(all, o.ifaces, o.excludes)
 	if selErr != nil && len(o.ifaces) > 0 {
 		return runtimeError(selErr)
 	}
@@ -75,11 +77,8 @@ func runIface(c *cli.Context) error {
 			j.Flags = []string{}
 		}
 		if !j.Selected {
-			if ok, why := i.Usable(); !ok {
-				j.Reason = why
-			} else {
-				j.Reason = "not named by --iface"
-			}
+			j.Reason = notSelectedReason(i, o)
+
 		}
 		for _, a := range i.Addrs {
 			ja := jsonIfAdr{Prefix: a.Prefix.String()}
@@ -123,4 +122,40 @@ func runIface(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "lanfind: warning: %s\n", selErr)
 	}
 	return nil
+}
+
+// ifacePatterns returns the interface names and globs given with the flag
+// named flag. Each value may hold several, separated by commas, so that
+// LANFIND_EXCLUDE_IFACE='docker*,veth*' works. A variable set to the empty
+// string means no pattern.
+func ifacePatterns(c *cli.Context, flag, env string) ([]string, error) {
+	var out []string
+	for _, v := range c.StringSlice(flag) {
+		if e, set := os.LookupEnv(env); v == "" && set && e == "" {
+			continue
+		}
+		for p := range strings.SplitSeq(v, ",") {
+			_, err := path.Match(p, "")
+			switch {
+			case err != nil:
+				return nil, usageErrorf("--%s %q: not a valid glob (%v)", flag, p, err)
+			case p == "", strings.ContainsAny(p, "/ \t\n"), !iface.IsGlob(p) && len(p) > 15, len(p) > 64:
+				return nil, usageErrorf("--%s %q: not an interface name", flag, p)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// notSelectedReason says why i, an interface Select passed over, is not used.
+func notSelectedReason(i iface.Interface, o common) string {
+	switch ok, why := i.Usable(); {
+	case iface.MatchName(o.excludes, i.Name):
+		return "excluded by --exclude-iface"
+	case !ok:
+		return why
+	default:
+		return "not named by --iface"
+	}
 }

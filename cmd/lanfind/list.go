@@ -87,18 +87,18 @@ func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Lis
 	if err := checkName("--type", c.String("type"), false); err != nil {
 		return nil, err
 	}
-	l, err := discover.New(discover.Config{
-		Name:        name,
-		Type:        c.String("type"),
-		Port:        o.port,
-		Group:       o.group,
-		Interfaces:  o.ifaces,
-		NoBroadcast: o.noBroadcast,
-		NoMulticast: o.noMulticast,
-		Logger:      o.log,
-		Keys:        o.keys,
+	return discover.New(discover.Config{
+		Name:              name,
+		Type:              c.String("type"),
+		Port:              o.port,
+		Group:             o.group,
+		Interfaces:        o.ifaces,
+		NoBroadcast:       o.noBroadcast,
+		NoMulticast:       o.noMulticast,
+		Logger:            o.log,
+		Keys:              o.keys,
+		ExcludeInterfaces: o.excludes,
 	})
-	return l, err
 }
 
 func timeoutFlag(c *cli.Context) (time.Duration, error) {

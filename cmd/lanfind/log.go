@@ -93,3 +93,19 @@ func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
 	}
 	b.WriteString(" " + prefix + a.Key + "=" + s)
 }
+
+// logFormats are the values of --log-format.
+var logFormats = []string{"text", "json"}
+
+// newLogger returns the logger for --log-format: lanfind's own lines
+// ("text") or one JSON object per record ("json", slog's JSON handler, for
+// journald and log collectors), on w at level and above.
+func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+	switch format {
+	case "text", "":
+		return slog.New(newLineHandler(w, level)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+	}
+	return nil, usageErrorf("--log-format %q: want text or json", format)
+}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"regexp"
 	"testing"
 )
 
@@ -18,5 +21,38 @@ func TestLineHandler(t *testing.T) {
 		"lanfind: error: send failed err=\"bad\\x1b[2J\" name=\"\\x9b\\u202eevil\"\n"
 	if got := buf.String(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   string // regexp for the whole output
+	}{
+		{"text", `^lanfind: warning: join failed iface=eth0\n$`},
+		{"", `^lanfind: warning: join failed iface=eth0\n$`},
+		{"json", `^\{"time":"[^"]+","level":"WARN","msg":"join failed","iface":"eth0"\}\n$`},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			var buf bytes.Buffer
+			log, err := newLogger(&buf, tc.format, slog.LevelWarn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log.Info("hidden below the level")
+			log.Warn("join failed", "iface", "eth0")
+			if got := buf.String(); !regexp.MustCompile(tc.want).MatchString(got) {
+				t.Errorf("got %q, want a match for %q", got, tc.want)
+			}
+			if tc.format == "json" {
+				var rec map[string]any
+				if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+					t.Errorf("not one JSON object: %v", err)
+				}
+			}
+		})
+	}
+	if _, err := newLogger(io.Discard, "xml", slog.LevelInfo); err == nil || err.Error() != `--log-format "xml": want text or json` {
+		t.Errorf("format xml: got error %v, want a usage error", err)
 	}
 }

@@ -119,6 +119,8 @@ func settingText(fc *fileConfig, key string) string {
 		return fmt.Sprintf("%q", fc.hostname)
 	case "interfaces":
 		return fmt.Sprintf("%q", slices.Clone(fc.ifaces))
+	case "exclude_interfaces":
+		return fmt.Sprintf("%q", slices.Clone(fc.excludes))
 	case "discovery_port":
 		return fmt.Sprint(fc.port)
 	case "group":

@@ -20,7 +20,8 @@ import (
 // TestMain lets the scripts run the test binary itself as "lanfind".
 func TestMain(m *testing.M) {
 	testscript.Main(cleanupM{m}, map[string]func(){
-		"lanfind": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"lanfind":  func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		"holdport": holdPort,
 	})
 }
 
@@ -195,6 +196,6 @@ func hasUsableInterface() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	sel, err := iface.Select(all, nil)
+	sel, err := iface.Select(all, nil, nil)
 	return err == nil && len(sel) > 0, nil
 }

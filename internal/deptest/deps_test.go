@@ -37,7 +37,10 @@ var allowedImports = map[string][]string{
 	"internal/udp/udptest": {mod + "/internal/udp"},
 	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
-	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/seal", "github.com/urfave/cli/v2", "github.com/pelletier/go-toml/v2/...",
+	// doctor opens the same sockets announce and discover do (internal/udp)
+	// and decodes datagrams as they do (internal/link).
+	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/internal/udp", mod + "/internal/link", mod + "/seal",
+		"github.com/urfave/cli/v2", "github.com/pelletier/go-toml/v2/...",
 		// The live table of "lanfind watch" on a terminal (STYLE §10 exception).
 		"github.com/gdamore/tcell/v2", "github.com/rivo/uniseg", "golang.org/x/term"},
 	"seal": {mod + "/beacon"},

@@ -28,6 +28,10 @@ type Config struct {
 	NoBroadcast bool
 	NoMulticast bool
 	Lister      iface.Lister // nil: iface.System for the calling goroutine's namespace
+
+	// ExcludeInterfaces are names or globs of interfaces never to use,
+	// applied after Interfaces (names or globs too); empty: none.
+	ExcludeInterfaces []string
 }
 
 // Plan is where an endpoint listens and sends.
@@ -69,7 +73,7 @@ func NewPlan(c Config) (Plan, error) {
 	if p.All, err = lister.Interfaces(); err != nil {
 		return p, fmt.Errorf("list interfaces: %w", err)
 	}
-	if p.Selected, err = iface.Select(p.All, slices.Clone(c.Interfaces)); err != nil {
+	if p.Selected, err = iface.Select(p.All, slices.Clone(c.Interfaces), slices.Clone(c.ExcludeInterfaces)); err != nil {
 		return p, err
 	}
 	p.Arrivals = iface.NewArrivals(p.All, p.Selected)

@@ -35,7 +35,7 @@ func Replan(c Config, p Plan) (Plan, error) {
 		return p, fmt.Errorf("list interfaces: %w", err)
 	}
 	q := Plan{Port: p.Port, Group: p.Group, All: all}
-	q.Selected, err = iface.Select(all, slices.Clone(c.Interfaces))
+	q.Selected, err = iface.Select(all, slices.Clone(c.Interfaces), c.ExcludeInterfaces)
 	q.Arrivals = iface.NewArrivals(q.All, q.Selected)
 	q.Targets = iface.Targets(q.Selected, iface.TargetOptions{Group: q.Group, Port: q.Port, NoBroadcast: c.NoBroadcast, NoMulticast: c.NoMulticast})
 	return q, err

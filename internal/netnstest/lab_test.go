@@ -156,7 +156,7 @@ func TestNSSegments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sel, err := iface.Select(all, nil); err != nil || len(sel) != 2 ||
+	if sel, err := iface.Select(all, nil, nil); err != nil || len(sel) != 2 ||
 		sel[0].Name != "eth0" || sel[1].Name != "eth1" || !sel[1].Contains(h2.Addr("eth0")) {
 		t.Errorf("h0 usable interfaces: got %v, %v; want eth0 and eth1", sel, err)
 	}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// fwChain is one firewall chain, reduced to what matters for lanfind's
+// port: its hook, its default policy and the rules that match UDP packets
+// to the port.
+type fwChain struct {
+	Tool   string // "nftables" or "iptables"
+	Table  string // "inet filter", "filter"
+	Name   string
+	Hook   string // input, prerouting, output, forward; "" for a chain other rules jump to
+	Policy string // accept or drop; "" when none
+	Rules  []fwRule
+}
+
+// fwRule is a rule that matches UDP packets to the port.
+type fwRule struct {
+	Text    string
+	Verdict string // accept, drop (reject counts as drop), or "" (e.g. counter, log, jump)
+}
+
+var (
+	nftTable  = regexp.MustCompile(`^table (\S+) (\S+) \{$`)
+	nftChain  = regexp.MustCompile(`^chain (\S+) \{$`)
+	nftHook   = regexp.MustCompile(`\bhook (\w+)\b`)
+	nftPolicy = regexp.MustCompile(`\bpolicy (\w+);`)
+	nftDport  = regexp.MustCompile(`\b(udp|th) dport (!= )?(\{[^}]*\}|\S+)`)
+)
+
+// parseNft reads "nft list ruleset" output and returns its chains with the
+// rules that match UDP port port.
+func parseNft(text string, port uint16) []fwChain {
+	var chains []fwChain
+	var table string
+	var cur *fwChain
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case nftTable.MatchString(line):
+			m := nftTable.FindStringSubmatch(line)
+			table = m[1] + " " + m[2]
+		case nftChain.MatchString(line):
+			chains = append(chains, fwChain{Tool: "nftables", Table: table, Name: nftChain.FindStringSubmatch(line)[1]})
+			cur = &chains[len(chains)-1]
+		case line == "}":
+			cur = nil
+		case cur == nil || line == "":
+		case strings.HasPrefix(line, "type "):
+			if m := nftHook.FindStringSubmatch(line); m != nil {
+				cur.Hook = m[1]
+			}
+			if m := nftPolicy.FindStringSubmatch(line); m != nil {
+				cur.Policy = m[1]
+			}
+		default:
+			m := nftDport.FindStringSubmatch(line)
+			if m == nil || m[2] != "" || !portIn(strings.Trim(m[3], "{} "), port, ",", "-") {
+				continue
+			}
+			cur.Rules = append(cur.Rules, fwRule{Text: line, Verdict: verdictOf(strings.Fields(line))})
+		}
+	}
+	return chains
+}
+
+// parseIptablesSave reads "iptables-save" output likewise.
+func parseIptablesSave(text string, port uint16) []fwChain {
+	var chains []fwChain
+	idx := map[string]int{}
+	var table string
+	chain := func(name string) *fwChain {
+		k := table + " " + name
+		if i, ok := idx[k]; ok {
+			return &chains[i]
+		}
+		c := fwChain{Tool: "iptables", Table: table, Name: name}
+		switch name {
+		case "INPUT", "OUTPUT", "PREROUTING", "FORWARD":
+			c.Hook = strings.ToLower(name)
+		}
+		idx[k] = len(chains)
+		chains = append(chains, c)
+		return &chains[len(chains)-1]
+	}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		f := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(line, "*"):
+			table = line[1:]
+		case strings.HasPrefix(line, ":") && len(f) >= 2:
+			c := chain(line[1:strings.IndexByte(line+" ", ' ')])
+			if f[1] != "-" {
+				c.Policy = strings.ToLower(f[1])
+			}
+		case len(f) >= 2 && f[0] == "-A":
+			c := chain(f[1])
+			if !iptablesUDP(f) {
+				continue
+			}
+			for i := 0; i+1 < len(f); i++ {
+				switch f[i] {
+				case "--dport", "--destination-port", "--dports", "--destination-ports":
+					if i > 0 && f[i-1] == "!" {
+						continue
+					}
+					if portIn(f[i+1], port, ",", ":") {
+						verdict := ""
+						if j := slices.Index(f, "-j"); j >= 0 && j+1 < len(f) {
+							verdict = verdictOf([]string{strings.ToLower(f[j+1])})
+						}
+						c.Rules = append(c.Rules, fwRule{Text: line, Verdict: verdict})
+					}
+				}
+			}
+		}
+	}
+	return chains
+}
+
+func iptablesUDP(f []string) bool {
+	for i := 0; i+1 < len(f); i++ {
+		if (f[i] == "-p" || f[i] == "--protocol") && (i == 0 || f[i-1] != "!") {
+			return f[i+1] == "udp" || f[i+1] == "17"
+		}
+	}
+	return false
+}
+
+// verdictOf returns the verdict among a rule's words.
+func verdictOf(words []string) string {
+	for _, w := range words {
+		switch strings.TrimSuffix(w, ";") {
+		case "drop", "reject":
+			return "drop"
+		case "accept":
+			return "accept"
+		}
+	}
+	return ""
+}
+
+// portIn reports whether port is in list, items separated by sep, each a
+// number or a range lo<rng>hi. Names (e.g. "domain") never match.
+func portIn(list string, port uint16, sep, rng string) bool {
+	for item := range strings.SplitSeq(list, sep) {
+		item = strings.TrimSpace(item)
+		lo, hi, isRange := strings.Cut(item, rng)
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := strconv.ParseUint(lo, 10, 16)
+		h, err2 := strconv.ParseUint(hi, 10, 16)
+		if err1 == nil && err2 == nil && uint64(port) >= l && uint64(port) <= h {
+			return true
+		}
+	}
+	return false
+}
+
+// firewallFindings turns chains into findings: a drop rule for the port
+// that no earlier rule of its chain accepts is a problem; a receiving chain
+// that drops by default without a rule accepting the port is a note (an
+// earlier, broader rule may accept the traffic).
+// tools names the firewall tools whose rules chains come from.
+func firewallFindings(r *report, tools string, chains []fwChain, port uint16) {
+	blocked := false
+	for _, c := range chains {
+		if c.Hook == "forward" {
+			continue
+		}
+		where := fmt.Sprintf("%s table %s, chain %s", c.Tool, c.Table, c.Name)
+		accepted := false
+		for _, rule := range c.Rules {
+			switch rule.Verdict {
+			case "accept":
+				accepted = true
+			case "drop":
+				if accepted {
+					continue
+				}
+				blocked = true
+				r.add(levelProblem, "firewall", "remove that rule, or accept UDP port "+strconv.Itoa(int(port))+" before it",
+					"%s drops UDP port %d: %q", where, port, clean(rule.Text, 200))
+			}
+		}
+		if (c.Hook == "input" || c.Hook == "prerouting") && c.Policy == "drop" && !accepted {
+			r.add(levelNote, "firewall", fmt.Sprintf("if lanfind hears nothing, accept UDP port %d there", port),
+				"%s drops by default (policy drop) and no rule there accepts UDP port %d; an earlier rule may still let beacons in", where, port)
+		}
+	}
+	if !blocked {
+		r.add(levelOK, "firewall", "", "no %s rule drops UDP port %d", tools, port)
+	}
+}

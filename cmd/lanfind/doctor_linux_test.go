@@ -1,0 +1,214 @@
+package main
+
+// Lab tests (tier 4) of "lanfind doctor": it sends probes, so it runs only
+// inside lab namespaces.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/netnstest"
+)
+
+// doctor runs "lanfind doctor --json" with args in h, requires exit code
+// want and returns the findings.
+func doctor(t *testing.T, h *netnstest.Host, want int, args ...string) []finding {
+	t.Helper()
+	r := runCode(t, h, want, append([]string{"doctor", "--json"}, args...)...)
+	var fs []finding
+	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
+		t.Fatalf("%s: %v in %q", r.desc, err, r.stdout)
+	}
+	t.Logf("%s:\n%s", r.desc, formatFindings(fs))
+	return fs
+}
+
+func formatFindings(fs []finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "  %s [%s] %s\n", f.Level, f.Check, f.Message)
+	}
+	return b.String()
+}
+
+// expectFinding fails t unless fs has a finding of level and check whose
+// message matches re.
+func expectFinding(t *testing.T, fs []finding, level, check, re string) {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for _, f := range fs {
+		if f.Level == level && f.Check == check && rx.MatchString(f.Message) {
+			return
+		}
+	}
+	t.Errorf("no %s finding of check %s matching %q in:\n%s", level, check, re, formatFindings(fs))
+}
+
+// noProblems fails t if fs has a problem.
+func noProblems(t *testing.T, fs []finding) {
+	t.Helper()
+	for _, f := range fs {
+		if f.Level == levelProblem {
+			t.Errorf("unexpected problem [%s] %s", f.Check, f.Message)
+		}
+	}
+}
+
+func TestNSDoctorHealthy(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	startAnnouncer(t, h1, "--name", "db", "--type", "postgres", "--port", "5432")
+
+	fs := doctor(t, h0, 0)
+	noProblems(t, fs)
+	expectFinding(t, fs, levelOK, "iface", `^eth0 \(up, broadcast, multicast; 10\.77\.0\.10/24\) is used$`)
+	expectFinding(t, fs, levelNote, "iface", `^lo is not used: loopback`)
+	expectFinding(t, fs, levelOK, "port", fmt.Sprintf(`^UDP port %d is free$`, beacon.DefaultPort))
+	expectFinding(t, fs, levelOK, "firewall", `^no nftables rule drops UDP port \d+$`)
+	expectFinding(t, fs, levelOK, "multicast", `^joined 239\.255\.70\.70 on eth0 \(the kernel lists the membership\)$`)
+	expectFinding(t, fs, levelOK, "self", `^eth0 hears its own probe: broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70$`)
+
+	// The text form: every line is a finding, a hint or the summary.
+	r := runCode(t, h0, 0, "doctor")
+	for line := range strings.Lines(r.stdout) {
+		if !regexp.MustCompile(`^(ok|note|problem|  hint|summary): `).MatchString(line) {
+			t.Errorf("%s: line %q does not start with ok:, note:, problem:, hint: or summary:", r.desc, line)
+		}
+	}
+	// Notes: lo, and the announcer if one of its beacons came during the check.
+	if !regexp.MustCompile(`\nsummary: no problem found \(\d+ notes?\)\n$`).MatchString(r.stdout) {
+		t.Errorf("%s: got %q, want it to end with the summary", r.desc, r.stdout)
+	}
+
+	// A running announcer shares the port: a note, not a problem.
+	fs = doctor(t, h1, 0)
+	expectFinding(t, fs, levelNote, "port", `^UDP port \d+ is shared with pid \d+ \("lanfind announce --name db`)
+}
+
+func TestNSDoctorPortTaken(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 1)
+	h := lab.Hosts[0]
+	bin, err := exec.LookPath("holdport") // the test binary, as TestMain set it up
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, fmt.Sprint(beacon.DefaultPort))
+	out := newLineBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := h.Start(t, cmd); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	p := &proc{desc: "holdport", cmd: cmd, stdout: out, stderr: out, done: done}
+	p.waitLine(t, out, 0, "ready", func(s string) bool { return s == "ready" })
+
+	fs := doctor(t, h, 1)
+	expectFinding(t, fs, levelProblem, "port",
+		fmt.Sprintf(`^UDP port %d is taken by pid %d \("holdport %[1]d"\) without sharing it \(SO_REUSEADDR\): lanfind cannot listen$`, beacon.DefaultPort, cmd.Process.Pid))
+	expectFinding(t, fs, levelOK, "firewall", `^no nftables rule drops`)
+	expectFinding(t, fs, levelNote, "self", `^skipped the multicast and self checks`)
+}
+
+func TestNSDoctorFirewall(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("no nft command")
+	}
+	lab := netnstest.New(t, 1)
+	h := lab.Hosts[0]
+	// Inside the lab host's own namespace only: its ruleset is its own.
+	for _, args := range [][]string{
+		{"add", "table", "inet", "lft"},
+		{"add", "chain", "inet", "lft", "input", "{ type filter hook input priority 0 ; policy accept ; }"},
+		{"add", "rule", "inet", "lft", "input", "udp", "dport", fmt.Sprint(beacon.DefaultPort), "counter", "drop"},
+	} {
+		if out, err := h.Run(t, "nft", args...); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	fs := doctor(t, h, 1)
+	expectFinding(t, fs, levelProblem, "firewall",
+		fmt.Sprintf(`^nftables table inet lft, chain input drops UDP port %d: "udp dport %[1]d counter packets \d+ bytes \d+ drop"$`, beacon.DefaultPort))
+	expectFinding(t, fs, levelProblem, "self", `^eth0 did not hear its own probe sent by broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70 within 1s$`)
+}
+
+func TestNSDoctorPeer(t *testing.T) {
+	t.Parallel()
+	// h0 is on both segments; the announcer h1 only on segment 1 (h0's eth1).
+	lab := netnstest.NewLab(t, netnstest.Spec{Segments: 2, Hosts: [][]int{{0, 1}, {1}}})
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	startAnnouncer(t, h1, "--name", "db", "--type", "postgres", "--port", "5432", "--hostname", "nas", "--interval", "200ms", "--ttl", "10s")
+	a1 := h1.Addr("eth0").String() // 10.77.1.11
+
+	fs := doctor(t, h0, 0, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, levelOK, "peer", `^"db" is heard from `+regexp.QuoteMeta(a1)+` on eth1: port 5432, host "nas", TTL 10s$`)
+
+	fs = doctor(t, h0, 1, "--peer", "db", "--type", "mysql", "--timeout", "1s")
+	expectFinding(t, fs, levelProblem, "peer", `^a service named "db" is heard from `+regexp.QuoteMeta(a1)+` on eth1, but its type is "postgres"$`)
+
+	// Heard on an interface lanfind does not use: by its periodic
+	// broadcast beacons, as the query goes out of eth0 only.
+	fs = doctor(t, h0, 1, "--peer", "db", "--iface", "eth0", "--timeout", "1s")
+	expectFinding(t, fs, levelProblem, "peer", `^"db" is heard from `+regexp.QuoteMeta(a1)+` on eth1, which lanfind does not use \(not named by --iface\)$`)
+	fs = doctor(t, h0, 1, "--peer", "db", "--exclude-iface", "eth1", "--timeout", "1s")
+	expectFinding(t, fs, levelProblem, "peer", `on eth1, which lanfind does not use \(excluded by --exclude-iface\)$`)
+
+	fs = doctor(t, h0, 1, "--peer", "nosuch", "--timeout", "1s")
+	expectFinding(t, fs, levelProblem, "peer", `^no beacon from "nosuch" was heard on any interface within 1s; 1 other service heard, so this host does hear the LAN$`)
+	fs = doctor(t, h0, 1, "--peer", "DB", "--timeout", "1s")
+	expectFinding(t, fs, levelProblem, "peer", `names differ in case only: "db"$`)
+}
+
+// TestNSDoctorGoodbye has the announcer stop while doctor --peer listens.
+func TestNSDoctorGoodbye(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	a := startAnnouncer(t, h1, "--name", "db")
+	d := start(t, h0, "doctor", "--json", "-v", "--peer", "db", "--timeout", "3s")
+	d.waitLog(t, "doctor: listening")
+	a.signal(t, syscall.SIGINT)
+	if code := a.wait(t); code != 0 {
+		t.Fatalf("%s: exit %d, want 0", a.desc, code)
+	}
+	if code := d.wait(t); code != 1 {
+		t.Fatalf("%s: exit %d, want 1", d.desc, code)
+	}
+	var fs []finding
+	if err := json.Unmarshal([]byte(d.stdout.String()), &fs); err != nil {
+		t.Fatalf("%s: %v in %q", d.desc, err, d.stdout)
+	}
+	expectFinding(t, fs, levelProblem, "peer", `^"db" said goodbye from `+regexp.QuoteMeta(h1.Addr("eth0").String())+` on eth0 \S+ ago: its announcer stopped$`)
+}
+
+// TestNSDoctorKeys: doctor names a key problem when the announcer seals
+// its traffic: no key here, another key here, and the right key (found).
+func TestNSDoctorKeys(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	dir := t.TempDir()
+	key, other := filepath.Join(dir, "key"), filepath.Join(dir, "other")
+	runCode(t, h0, 0, "keygen", key)
+	runCode(t, h0, 0, "keygen", other)
+	startAnnouncer(t, h1, "--name", "db", "--port", "5432", "--interval", "200ms", "--secret-file", key)
+	a1 := regexp.QuoteMeta(h1.Addr("eth0").String())
+
+	fs := doctor(t, h0, 1, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, levelProblem, "keys", `^\d+ datagrams? sealed with a shared key were heard, and this host has no key: they are ignored$`)
+	fs = doctor(t, h0, 1, "--peer", "db", "--timeout", "1s", "--secret-file", other)
+	expectFinding(t, fs, levelProblem, "keys", `^\d+ datagrams? failed authentication: they were sealed with a key this host does not have, or altered$`)
+	fs = doctor(t, h0, 0, "--peer", "db", "--timeout", "1s", "--secret-file", key)
+	expectFinding(t, fs, levelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
+}

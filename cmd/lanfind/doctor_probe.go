@@ -1,0 +1,485 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/udp"
+)
+
+// probeName is the service name doctor queries for when no --peer is
+// given: nobody announces it, so the probe makes no announcer answer.
+const probeName = "lanfind-doctor-probe"
+
+// checkMulticast joins the group on each selected multicast-capable
+// interface and, where the system lists memberships, checks the kernel has
+// them.
+func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip.Addr) {
+	joined := map[int]bool{}
+	any := false
+	for _, i := range sel {
+		if i.Flags&iface.FlagMulticast == 0 {
+			continue
+		}
+		any = true
+		if err := conn.JoinGroup(i.Index, group); err != nil {
+			r.add(levelProblem, "multicast", "lanfind still works by broadcast there; check the interface's multicast settings",
+				"cannot join %s on %s: %v", group, clean(i.Name, 16), err)
+			continue
+		}
+		joined[i.Index] = true
+	}
+	if !any {
+		r.add(levelNote, "multicast", "", "no interface in use is multicast-capable: lanfind uses broadcast only")
+		return
+	}
+	listed, listErr := igmpGroups() // after joining: the kernel's view of the joins
+	for _, i := range sel {
+		if !joined[i.Index] {
+			continue
+		}
+		name := clean(i.Name, 16)
+		switch {
+		case listErr != nil:
+			r.add(levelOK, "multicast", "", "joined %s on %s", group, name)
+		case slices.Contains(listed[i.Name], group):
+			r.add(levelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)", group, name)
+		default:
+			r.add(levelProblem, "multicast", "", "joined %s on %s, but the kernel does not list the membership", group, name)
+		}
+	}
+}
+
+// parseIGMP reads /proc/net/igmp: the groups joined on each device.
+func parseIGMP(text string) map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	dev := ""
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "Idx") {
+			continue
+		}
+		if line[0] != '\t' && line[0] != ' ' {
+			// "2\teth0      :     2      V3"
+			left, _, _ := strings.Cut(line, ":")
+			if f := strings.Fields(left); len(f) == 2 {
+				dev = f[1]
+			}
+			continue
+		}
+		// "\t\t\t\t464617EF     1 0:00000000\t\t0"
+		f := strings.Fields(line)
+		if len(f) == 0 || dev == "" {
+			continue
+		}
+		v, err := strconv.ParseUint(f[0], 16, 32)
+		if err != nil || len(f[0]) != 8 {
+			continue
+		}
+		var ip [4]byte
+		binary.NativeEndian.PutUint32(ip[:], uint32(v))
+		out[dev] = append(out[dev], netip.AddrFrom4(ip))
+	}
+	return out
+}
+
+// target names one destination of the probe: (arrival) interface and
+// destination address.
+type target struct {
+	ifIndex int
+	dst     netip.Addr
+}
+
+// sighting is one service record heard from another host.
+type sighting struct {
+	at      time.Time
+	kind    beacon.Kind
+	src     netip.Addr
+	ifIndex int
+	svc     beacon.Service
+}
+
+// probe sends queries on every destination lanfind would use and listens on
+// the lanfind port: for its own queries (the self check) and, with --peer,
+// for the named service on every interface.
+type probe struct {
+	d        doctorOptions
+	ifs      map[int]iface.Interface // every interface, by index
+	selected map[int]bool
+	targets  []iface.Target
+	sender   uint64
+	request  uint64
+	start    time.Time
+
+	heard   map[target]bool      // own probe, by where it arrived
+	others  map[int][]netip.Addr // other lanfind hosts, by arrival interface
+	names   map[string]bool      // every service name heard
+	peer    []sighting           // records named d.peer
+	foreign int                  // datagrams without lanfind's magic
+	dropped int                  // lanfind datagrams that did not parse
+
+	codec link.Codec // seals the probe and opens what is heard with --secret-file's keys
+	// Keyed-mode drops: sealed but no key here; clear but keyed here;
+	// sealed under another key (or forged); outside the replay window.
+	sealed, unsealed, rejected, stale int
+}
+
+func newProbe(all, sel []iface.Interface, d doctorOptions) *probe {
+	p := &probe{d: d, ifs: map[int]iface.Interface{}, selected: map[int]bool{}, sender: link.RandomID(), request: link.RandomID(),
+		heard: map[target]bool{}, others: map[int][]netip.Addr{}, names: map[string]bool{}, codec: link.Codec{Keys: d.keys}}
+	for _, i := range all {
+		p.ifs[i.Index] = i
+	}
+	for _, i := range sel {
+		p.selected[i.Index] = true
+	}
+	p.targets = iface.Targets(sel, iface.TargetOptions{Group: d.group, Port: d.port, NoBroadcast: d.noBroadcast, NoMulticast: d.noMulticast})
+	return p
+}
+
+// packet is one datagram a reader received.
+type packet struct {
+	data []byte
+	src  netip.AddrPort
+	meta udp.Meta
+	at   time.Time
+}
+
+// attempts are when the probe's query is sent, from the start: a repeat
+// covers a lost copy on a busy LAN.
+var attempts = []time.Duration{0, 300 * time.Millisecond, time.Second}
+
+func (p *probe) run(ctx context.Context, in, out udp.Conn) {
+	pkts := make(chan packet)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, c := range []udp.Conn{in, out} {
+		wg.Go(func() {
+			buf := make([]byte, beacon.MaxSize+1)
+			for {
+				n, src, m, err := c.ReadFrom(buf)
+				if err != nil {
+					return // the deadline set below, or a closed socket
+				}
+				select {
+				case pkts <- packet{data: slices.Clone(buf[:n]), src: src, meta: m, at: time.Now()}:
+				case <-stop:
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		past := time.Unix(1, 0)
+		in.SetReadDeadline(past) // unblocks the readers; the sockets are closed by the caller
+		out.SetReadDeadline(past)
+		wg.Wait()
+	}()
+
+	p.start = time.Now()
+	deadline := time.NewTimer(p.d.listen)
+	defer deadline.Stop()
+	next := time.NewTimer(0)
+	defer next.Stop()
+	sent := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-next.C:
+			p.send(out, sent)
+			sent++
+			if sent < len(attempts) {
+				next.Reset(attempts[sent] - time.Since(p.start))
+			}
+		case pkt := <-pkts:
+			p.receive(pkt)
+			if p.d.peer == "" && len(p.heard) >= len(p.targets) && p.allHeard() {
+				return
+			}
+		}
+	}
+}
+
+func (p *probe) allHeard() bool {
+	for _, t := range p.targets {
+		if !p.heard[target{t.IfIndex, t.Dst.Addr()}] {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *probe) send(out udp.Conn, attempt int) {
+	name := p.d.peer
+	if name == "" {
+		name = probeName
+	}
+	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: p.sender, Seq: uint32(attempt + 1), RequestID: p.request,
+		Query: &beacon.Query{Attempt: uint8(attempt), Name: name}}
+	msg, err := p.codec.Encode(&b)
+	if err != nil {
+		p.d.log.Error("doctor: marshal probe", "err", err)
+		return
+	}
+	for _, t := range p.targets {
+		if _, err := out.WriteTo(msg, t.Dst, t.IfIndex); err != nil {
+			p.d.log.Warn("doctor: send probe", "iface", t.IfName, "dst", t.Dst, "err", err)
+		}
+	}
+}
+
+func (p *probe) receive(pkt packet) {
+	b, drop, _ := p.codec.Decode(pkt.data)
+	switch drop {
+	case link.Foreign:
+		p.foreign++
+		return
+	case link.Malformed, link.Unsupported:
+		p.dropped++
+		return
+	case link.Sealed:
+		p.sealed++
+		return
+	case link.Unsealed:
+		p.unsealed++
+		return
+	case link.Rejected:
+		p.rejected++
+		return
+	case link.Stale:
+		p.stale++
+		return
+	}
+	if b.Sender == p.sender {
+		if b.Kind == beacon.KindQuery && b.RequestID == p.request {
+			p.heard[target{pkt.meta.IfIndex, pkt.meta.Dst}] = true
+		}
+		return
+	}
+	src := pkt.src.Addr().Unmap()
+	if !slices.Contains(p.others[pkt.meta.IfIndex], src) {
+		p.others[pkt.meta.IfIndex] = append(p.others[pkt.meta.IfIndex], src)
+	}
+	for _, s := range b.Services {
+		p.names[s.Name] = true
+		if p.d.peer != "" && s.Name == p.d.peer {
+			p.peer = append(p.peer, sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: pkt.meta.IfIndex, svc: s})
+		}
+	}
+}
+
+func (p *probe) ifName(index int) string {
+	if i, ok := p.ifs[index]; ok {
+		return clean(i.Name, 16)
+	}
+	return fmt.Sprintf("interface %d", index)
+}
+
+func (p *probe) report(r *report) {
+	p.reportSelf(r)
+	p.reportOthers(r)
+	if p.d.peer != "" {
+		p.reportPeer(r)
+	}
+}
+
+// reportSelf says, per interface, whether the probe came back by each
+// destination.
+func (p *probe) reportSelf(r *report) {
+	var order []int
+	byIf := map[int][]iface.Target{}
+	for _, t := range p.targets {
+		if _, ok := byIf[t.IfIndex]; !ok {
+			order = append(order, t.IfIndex)
+		}
+		byIf[t.IfIndex] = append(byIf[t.IfIndex], t)
+	}
+	for _, idx := range order {
+		var ok, missing []string
+		for _, t := range byIf[idx] {
+			how := "broadcast to " + t.Dst.Addr().String()
+			if t.Dst.Addr().IsMulticast() {
+				how = "multicast to " + t.Dst.Addr().String()
+			}
+			if p.heard[target{idx, t.Dst.Addr()}] {
+				ok = append(ok, how)
+			} else {
+				missing = append(missing, how)
+			}
+		}
+		name := p.ifName(idx)
+		if len(ok) > 0 {
+			r.add(levelOK, "self", "", "%s hears its own probe: %s", name, strings.Join(ok, ", "))
+		}
+		if len(missing) > 0 {
+			r.add(levelProblem, "self", "a local firewall (see above) or a sandbox may drop it; other hosts may not hear this one either",
+				"%s did not hear its own probe sent by %s within %v", name, strings.Join(missing, ", "), p.d.listen)
+		}
+	}
+}
+
+// reportOthers says which other lanfind hosts were heard, and what was
+// dropped.
+func (p *probe) reportOthers(r *report) {
+	idxs := make([]int, 0, len(p.others))
+	for idx := range p.others {
+		idxs = append(idxs, idx)
+	}
+	slices.Sort(idxs)
+	for _, idx := range idxs {
+		srcs := p.others[idx]
+		slices.SortFunc(srcs, netip.Addr.Compare)
+		list := make([]string, 0, 5)
+		for _, a := range srcs[:min(len(srcs), 5)] {
+			list = append(list, a.String())
+		}
+		if len(srcs) > 5 {
+			list = append(list, fmt.Sprintf("and %d more", len(srcs)-5))
+		}
+		used := ""
+		if !p.selected[idx] {
+			used = ", which lanfind does not use"
+		}
+		r.add(levelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s", plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
+	}
+	if p.dropped > 0 {
+		r.add(levelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(p.dropped, "datagram"))
+	}
+	p.reportKeys(r)
+	if p.foreign > 0 {
+		r.add(levelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(p.foreign, "datagram"), p.d.port)
+	}
+}
+
+// reportKeys explains the keyed-mode drops: traffic that lanfind on this
+// host ignores because the two ends do not share a key, or their clocks
+// disagree.
+func (p *probe) reportKeys(r *report) {
+	if p.sealed > 0 {
+		r.add(levelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
+			"%s sealed with a shared key were heard, and this host has no key: they are ignored", plural(p.sealed, "datagram"))
+	}
+	if p.rejected > 0 {
+		r.add(levelProblem, "keys", "use the same --secret-file on both hosts (during a rotation, a file holding the new and the previous key)",
+			"%s failed authentication: they were sealed with a key this host does not have, or altered", plural(p.rejected, "datagram"))
+	}
+	if p.stale > 0 {
+		r.add(levelProblem, "keys", "synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this host's clock",
+			"%s opened with the key but were sent outside the replay window: a clock is off, or someone replays old traffic", plural(p.stale, "datagram"))
+	}
+	if p.unsealed > 0 {
+		r.add(levelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(p.unsealed, "clear datagram"))
+	}
+}
+
+// reportPeer explains why the --peer service is or is not seen: heard
+// fine, heard but filtered (interface or type), heard saying goodbye, heard
+// with a TTL shorter than its beacon interval (it expires), heard but not
+// authenticated, or not heard at all.
+func (p *probe) reportPeer(r *report) {
+	name := fmt.Sprintf("%q", clean(p.d.peer, 63))
+	if p.d.typ != "" {
+		name += fmt.Sprintf(" of type %q", clean(p.d.typ, 63))
+	}
+	// Per instance: the latest sighting says whether it said goodbye; the
+	// latest one on an interface lanfind uses is how lanfind sees it.
+	latest, latestUsed := map[uint64]sighting{}, map[uint64]sighting{}
+	var order []uint64
+	for _, s := range p.peer {
+		inst := s.svc.Instance
+		if _, ok := latest[inst]; !ok {
+			order = append(order, inst)
+		}
+		latest[inst] = s
+		if p.selected[s.ifIndex] {
+			latestUsed[inst] = s
+		}
+	}
+	var per report // findings per instance, before knowing whether one is fine
+	found := false
+	for _, inst := range order {
+		s, used := latestUsed[inst]
+		if !used {
+			s = latest[inst]
+		}
+		where := fmt.Sprintf("from %s on %s", s.src, p.ifName(s.ifIndex))
+		switch {
+		case latest[inst].kind == beacon.KindGoodbye:
+			per.add(levelProblem, "peer", "start lanfind announce again on that host",
+				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(latest[inst].at).Round(time.Millisecond))
+		case !used:
+			per.add(levelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
+				"%s is heard %s, which lanfind does not use (%s)", name, where, notSelectedReason(p.ifs[s.ifIndex], p.d.common))
+		case p.d.typ != "" && s.svc.Type != p.d.typ:
+			per.add(levelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", clean(s.svc.Type, 63)),
+				"a service named %q is heard %s, but its type is %q", clean(p.d.peer, 63), where, clean(s.svc.Type, 63))
+		default:
+			if gap, ttl, ok := p.expires(inst); ok {
+				per.add(levelProblem, "peer", "give its announcer a --ttl of at least three --interval",
+					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners forget it between beacons (expired)", name, where, gap.Round(time.Millisecond), ttl)
+				continue
+			}
+			found = true
+			per.add(levelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, clean(s.svc.Host, 63), s.svc.TTL)
+		}
+	}
+	for _, f := range per.findings {
+		if found && f.Level == levelProblem {
+			// Another instance is fine: lanfind finds the service.
+			f.Level, f.Hint = levelNote, ""
+		}
+		r.findings = append(r.findings, f)
+	}
+	if len(order) > 0 {
+		return
+	}
+	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet (broadcast and multicast do not cross routers), with the same --discovery-port (%d) and --group (%s), and that no firewall on that host drops UDP port %d",
+		p.d.port, p.d.group, p.d.port)
+	msg := fmt.Sprintf("no beacon from %s was heard on any interface within %v", name, p.d.listen)
+	var near []string
+	for n := range p.names {
+		if strings.EqualFold(n, p.d.peer) {
+			near = append(near, fmt.Sprintf("%q", clean(n, 63)))
+		}
+	}
+	slices.Sort(near)
+	switch {
+	case len(near) > 0:
+		msg += "; names differ in case only: " + strings.Join(near, ", ")
+	case len(p.names) > 0:
+		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN", plural(len(p.names), "other service"))
+	}
+	r.add(levelProblem, "peer", hint, "%s", msg)
+}
+
+// expires reports whether instance inst was heard announcing with gaps
+// longer than its TTL, and the longest gap.
+func (p *probe) expires(inst uint64) (gap, ttl time.Duration, ok bool) {
+	var last time.Time
+	for _, s := range p.peer {
+		if s.svc.Instance != inst || s.kind != beacon.KindAnnounce {
+			continue
+		}
+		if !last.IsZero() && s.at.Sub(last) > gap {
+			gap = s.at.Sub(last)
+		}
+		last, ttl = s.at, s.svc.TTL
+	}
+	return gap, ttl, ttl > 0 && gap > ttl
+}
