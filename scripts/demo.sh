@@ -59,8 +59,13 @@ inns() { local ns=$P-$1; shift; ip netns exec "$ns" "$@"; }
 echo "== h1: lanfind announce --name db --type postgres --port 5432 --meta version=16"
 ip netns exec "$P-h1" "$BIN" announce --name db --type postgres --port 5432 --meta version=16 2>/dev/null &
 PIDS+=($!)
-echo "== h2: lanfind announce --name web --type http --port 8080"
-ip netns exec "$P-h2" "$BIN" announce --name web --type http --port 8080 2>/dev/null &
+echo "== h2: lanfind announce --service web:8080:http --service ssh:22:ssh (two services, one process)"
+ip netns exec "$P-h2" "$BIN" announce --service web:8080:http --service ssh:22:ssh 2>/dev/null &
+PIDS+=($!)
+KEY=$(dirname "$BIN")/key
+"$BIN" keygen "$KEY"
+echo "== h1: lanfind announce --name vault --port 8200 --secret-file KEY (keyed: sealed, authenticated)"
+ip netns exec "$P-h1" "$BIN" announce --name vault --port 8200 --secret-file "$KEY" 2>/dev/null &
 PIDS+=($!)
 
 echo "== h3: lanfind watch (in the background, for the rest of the demo)"
@@ -74,6 +79,11 @@ inns h3 "$BIN" list
 echo "== h3: lanfind list --json --name db"
 inns h3 "$BIN" list --json --name db
 echo
+echo "== h3: lanfind list --format '{{.Name}} http://{{.Addr}}:{{.Port}}/' --type http"
+inns h3 "$BIN" list --format '{{.Name}} http://{{.Addr}}:{{.Port}}/' --type http
+echo "== h3: lanfind list --secret-file KEY --format '{{.Name}} {{.Addr}}:{{.Port}} verified={{.Verified}}'"
+inns h3 "$BIN" list --secret-file "$KEY" --format '{{.Name}} {{.Addr}}:{{.Port}} verified={{.Verified}}'
+echo "   (without the key, vault is invisible: sealed datagrams are dropped and counted)"
 echo "== h3: lanfind resolve db"
 start=$(date +%s%N)
 inns h3 "$BIN" resolve db
@@ -82,7 +92,7 @@ echo "== h3: psql-style use in a script: addr=\$(lanfind resolve db)"
 addr=$(inns h3 "$BIN" resolve db)
 echo "   would connect to ${addr%:*} port ${addr##*:}"
 
-echo "== stopping the web announcer on h2 (SIGTERM: it says goodbye)"
+echo "== stopping the announcer on h2 (SIGTERM: it says goodbye for web and ssh)"
 kill -TERM "${PIDS[1]}"
 wait "${PIDS[1]}" 2>/dev/null || true
 sleep 0.3
