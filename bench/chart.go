@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image/color"
 	"os"
 
@@ -20,15 +21,16 @@ func drawChart(r *Results, path string) error {
 		y                     func(Point) []float64
 		target                float64
 	}
+	svcLabel := fmt.Sprintf("services (on %d hosts)", r.SvcHosts)
 	wall := func(p Point) []float64 { return p.WallMs }
 	found := func(p Point) []float64 { return p.FoundPct }
 	panels := [2][2]panel{
 		{
-			{"list wall time by number of services", "services (on 20 hosts)", "wall time, ms", r.BySvc, wall, 1000},
+			{"list wall time by number of services", svcLabel, "wall time, ms", r.BySvc, wall, 1000},
 			{"list wall time by loss (100 services, --timeout 2s)", "querier's incoming UDP dropped, %", "wall time, ms", r.ByLoss, wall, 0},
 		},
 		{
-			{"services found by number of services", "services (on 20 hosts)", "found, % of announced", r.BySvc, found, 100},
+			{"services found by number of services", svcLabel, "found, % of announced", r.BySvc, found, 100},
 			{"services found by loss", "querier's incoming UDP dropped, %", "found, % of announced", r.ByLoss, found, 99},
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -59,20 +60,18 @@ func paced(c *net.UDPConn, dst netip.AddrPort, total, rate int, limit time.Durat
 // garbage returns datagram i of the garbage flood: random bytes, or a
 // lanfind header followed by random bytes, or a valid beacon cut short.
 func garbage(valid []byte) func(int) []byte {
+	pool := make([]byte, 1<<20) // random bytes, drawn once
+	for i := range pool {
+		pool[i] = byte(rand.Uint32())
+	}
 	buf := make([]byte, 1400)
 	return func(i int) []byte {
+		off := rand.IntN(len(pool) - 1400)
 		switch i % 3 {
 		case 0:
-			n := rand.IntN(1300) + 1
-			for j := range n {
-				buf[j] = byte(rand.Uint32())
-			}
-			return buf[:n]
+			return pool[off : off+rand.IntN(1300)+1]
 		case 1:
-			n := beacon.HeaderSize + rand.IntN(1000)
-			for j := range n {
-				buf[j] = byte(rand.Uint32())
-			}
+			n := copy(buf, pool[off:off+beacon.HeaderSize+rand.IntN(1000)])
 			copy(buf, valid[:6]) // magic, version, kind
 			return buf[:n]
 		default:
@@ -82,15 +81,17 @@ func garbage(valid []byte) func(int) []byte {
 }
 
 // queries returns query i of the query flood: browse-all queries, each with
-// a new request ID, so each is answered.
+// a new request ID, so each is answered. They are one marshalled query with
+// the sequence number and request ID patched in, so the sender keeps up.
 func queries() func(int) []byte {
-	sender := rand.Uint64() | 1
+	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: rand.Uint64() | 1, Seq: 1, RequestID: 1, Query: &beacon.Query{}}
+	p, err := b.Marshal()
+	if err != nil {
+		panic(err) // a constant, valid query
+	}
 	return func(i int) []byte {
-		b := beacon.Beacon{Kind: beacon.KindQuery, Sender: sender, Seq: uint32(i + 1), RequestID: rand.Uint64() | 1, Query: &beacon.Query{}}
-		p, err := b.Marshal()
-		if err != nil {
-			panic(err) // a constant, valid query
-		}
+		binary.BigEndian.PutUint32(p[16:], uint32(i+1))     // sequence number
+		binary.BigEndian.PutUint64(p[20:], rand.Uint64()|1) // request ID
 		return p
 	}
 }
@@ -166,6 +167,9 @@ func (b *bench) flood(ctx context.Context) error {
 	wh, fh, lh := lab.Hosts[1], lab.Hosts[2], lab.Hosts[3] // announce on Hosts[0]
 	const nsvc = 10
 	f := b.newFleet(lab)
+	if f.mode == modeLib {
+		f.mode = modeProcs // measure lanfind itself: 10 small processes
+	}
 	if err := f.ensure([]int{0}, nsvc); err != nil {
 		return err
 	}

@@ -39,14 +39,20 @@ type Options struct {
 	Only    string
 	Lanfind string // prebuilt binary; empty: build from ../
 	Out     string // results directory
+	Mode    string // see bench.mode
 }
 
 // bench is the state of one harness run.
 type bench struct {
-	opt   Options
-	bin   string
-	multi bool // lanfind announce takes --service: one process per host
-	res   *Results
+	opt Options
+	bin string
+	// mode says how a host announces many services: modeService (lanfind
+	// announce --service ...), modeLib (one bench helper process per host
+	// using the announce package) or modeProcs (one lanfind process per
+	// service).
+	mode string
+	self string // this binary, for the helper
+	res  *Results
 
 	lab100     *Lab            // quiet-LAN lab shared by quiet and loss
 	want100    map[string]bool // its services
@@ -54,6 +60,9 @@ type bench struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == helperArg {
+		os.Exit(announceHelper(os.Args[2:]))
+	}
 	var o Options
 	flag.BoolVar(&o.All, "all", false, "run every measurement")
 	flag.BoolVar(&o.Quick, "quick", false, "small sizes and few runs (development; results go to results/quick.*)")
@@ -61,6 +70,7 @@ func main() {
 	flag.StringVar(&o.Only, "only", "", "run only these measurements, comma-separated: "+strings.Join(allNames, ","))
 	flag.StringVar(&o.Lanfind, "lanfind", "", "use this lanfind binary instead of building ../cmd/lanfind")
 	flag.StringVar(&o.Out, "out", "results", "directory for results.md, results.json and chart.png")
+	flag.StringVar(&o.Mode, "mode", "", "how a host announces many services: service (lanfind announce --service), lib (a helper process on the announce package), procs (one lanfind process per service); default: service if lanfind has --service, else lib")
 	flag.Parse()
 	if !o.All && o.Only == "" {
 		fmt.Fprintln(os.Stderr, "bench: give -all or -only NAME; see -h")
@@ -76,6 +86,12 @@ func main() {
 	cleanupLeftovers()
 	os.Exit(code)
 }
+
+const (
+	modeService = "service"
+	modeLib     = "lib"
+	modeProcs   = "procs"
+)
 
 var allNames = []string{"scale", "quiet", "loss", "churn", "flood", "idle", "hotplug"}
 
@@ -109,8 +125,29 @@ func runBench(ctx context.Context, o Options) int {
 		}
 	}
 	help, _ := exec.Command(b.bin, "announce", "--help").CombinedOutput()
-	b.multi = strings.Contains(string(help), "--service")
-	b.res = newResults(o, b.bin, b.multi)
+	hasService := strings.Contains(string(help), "--service")
+	switch b.mode = o.Mode; b.mode {
+	case "":
+		b.mode = modeLib
+		if hasService {
+			b.mode = modeService
+		}
+	case modeService:
+		if !hasService {
+			fmt.Fprintln(os.Stderr, "bench: -mode service: this lanfind has no --service")
+			return 2
+		}
+	case modeLib, modeProcs:
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -mode %q: want service, lib or procs\n", o.Mode)
+		return 2
+	}
+	if b.self, err = os.Executable(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	b.res = newResults(o, b.bin, b.mode)
+	b.res.Notes = append(b.res.Notes, "wall times run from just before the harness forks lanfind to its exit: the harness forks it from a thread that has entered the host's network namespace (setns), so process start is included and no ip netns exec runs in between")
 	logf("announce mode: %s", b.res.Mode)
 
 	defer func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -21,12 +22,13 @@ type fleet struct {
 	b     *bench
 	lab   *Lab
 	extra []string // more announce flags (--interval ...)
+	mode  string   // b.mode, unless a measurement wants lanfind processes
 	procs map[int][]*Proc
 	count map[int]int
 }
 
 func (b *bench) newFleet(lab *Lab, extra ...string) *fleet {
-	return &fleet{b: b, lab: lab, extra: extra, procs: map[int][]*Proc{}, count: map[int]int{}}
+	return &fleet{b: b, lab: lab, extra: extra, mode: b.mode, procs: map[int][]*Proc{}, count: map[int]int{}}
 }
 
 // ensure makes host i announce n services and waits until every new
@@ -39,22 +41,7 @@ func (f *fleet) ensure(hosts []int, n int) error {
 			continue
 		}
 		base := append([]string{"announce", "--hostname", h.Name}, f.extra...)
-		if f.b.multi {
-			for _, p := range f.procs[i] {
-				p.Signal(syscall.SIGTERM)
-				p.Wait(5 * time.Second)
-			}
-			args := base
-			for j := range n {
-				args = append(args, "--service", fmt.Sprintf("%s:%d:bench", svcName(i, j), 1000+j))
-			}
-			p, err := h.Start(f.b.bin, args, StartOpts{ReadyMark: readyMark})
-			if err != nil {
-				return err
-			}
-			f.procs[i] = []*Proc{p}
-			started = append(started, p)
-		} else {
+		if f.mode == modeProcs {
 			for j := f.count[i]; j < n; j++ {
 				args := append(base, "--name", svcName(i, j), "--type", "bench", "--port", fmt.Sprint(1000+j))
 				p, err := h.Start(f.b.bin, args, StartOpts{ReadyMark: readyMark})
@@ -64,7 +51,35 @@ func (f *fleet) ensure(hosts []int, n int) error {
 				f.procs[i] = append(f.procs[i], p)
 				started = append(started, p)
 			}
+			f.count[i] = n
+			continue
 		}
+		for _, p := range f.procs[i] {
+			p.Signal(syscall.SIGTERM)
+			p.Wait(5 * time.Second)
+		}
+		bin, args := f.b.bin, base
+		var list []string
+		for j := range n {
+			list = append(list, fmt.Sprintf("%s:%d:bench", svcName(i, j), 1000+j))
+		}
+		if f.mode == modeService {
+			for _, s := range list {
+				args = append(args, "--service", s)
+			}
+		} else {
+			bin = f.b.self
+			args = []string{helperArg, "-hostname", h.Name, "-services", strings.Join(list, ",")}
+			if k := slices.Index(f.extra, "--interval"); k >= 0 {
+				args = append(args, "-interval", f.extra[k+1])
+			}
+		}
+		p, err := h.Start(bin, args, StartOpts{ReadyMark: readyMark})
+		if err != nil {
+			return err
+		}
+		f.procs[i] = []*Proc{p}
+		started = append(started, p)
 		f.count[i] = n
 	}
 	for _, p := range started {
@@ -164,11 +179,12 @@ func (b *bench) scale(ctx context.Context) error {
 	// interval), which would swamp a small machine: they beacon every
 	// 10 minutes instead. list measures queries and replies either way.
 	var extra []string
-	if !b.multi {
+	if b.mode == modeProcs {
 		extra = []string{"--interval", "10m"}
 		b.res.Notes = append(b.res.Notes, "scale: without --service the 1000 announce processes run with --interval 10m, so that their background beacons (each delivered to every other process) do not swamp the machine; list measures query and replies either way")
 	}
 	f := b.newFleet(lab, extra...)
+	b.res.SvcHosts = nh
 	for k, per := range steps {
 		logf("   %d hosts × %d services", nh, per)
 		if err := f.ensure(hosts, per); err != nil {

@@ -16,16 +16,17 @@ import (
 
 // Results is everything one run measured.
 type Results struct {
-	Date    string   `json:"date"`
-	Machine string   `json:"machine"`
-	Lanfind string   `json:"lanfind"` // git describe of the measured tree
-	Mode    string   `json:"announce_mode"`
-	Quick   bool     `json:"quick"`
-	Rows    []Row    `json:"rows"`
-	BySvc   []Point  `json:"list_by_services,omitempty"`
-	ByLoss  []Point  `json:"list_by_loss,omitempty"`
-	Notes   []string `json:"notes,omitempty"`
-	Errors  []string `json:"errors,omitempty"`
+	Date     string   `json:"date"`
+	Machine  string   `json:"machine"`
+	Lanfind  string   `json:"lanfind"` // git describe of the measured tree
+	Mode     string   `json:"announce_mode"`
+	Quick    bool     `json:"quick"`
+	Rows     []Row    `json:"rows"`
+	BySvc    []Point  `json:"list_by_services,omitempty"`
+	SvcHosts int      `json:"list_by_services_hosts,omitempty"` // hosts the services are spread over
+	ByLoss   []Point  `json:"list_by_loss,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
 }
 
 // Row is one figure: the samples of one measurement and its target.
@@ -59,17 +60,20 @@ type Point struct {
 	RcvbufErrors int64     `json:"rcvbuf_errors,omitempty"`
 }
 
-func newResults(o Options, bin string, multi bool) *Results {
+func newResults(o Options, bin string, mode string) *Results {
 	r := &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Quick: o.Quick}
 	if out, err := exec.Command("git", "-C", "..", "describe", "--always", "--dirty").Output(); err == nil && o.Lanfind == "" {
 		r.Lanfind = strings.TrimSpace(string(out))
 	} else {
 		r.Lanfind = bin
 	}
-	if multi {
-		r.Mode = "one announce process per host (--service repeated)"
-	} else {
-		r.Mode = "one announce process per service (this build has no --service)"
+	switch mode {
+	case modeService:
+		r.Mode = "one lanfind announce process per host, --service repeated"
+	case modeLib:
+		r.Mode = "one process per host announcing all its services through the announce package (bench's stand-in for lanfind announce --service, which this lanfind lacks); single-service announcers are lanfind announce"
+	default:
+		r.Mode = "one lanfind announce process per service"
 	}
 	return r
 }
