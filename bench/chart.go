@@ -64,8 +64,16 @@ func drawChart(r *Results, path string) error {
 			} else {
 				p.Y.Min = 0
 			}
-			p.Legend.Top = pn.ylabel != "found, % of announced"
 			p.Legend.Left = pn.ylabel == "found, % of announced"
+			var ticks []plot.Tick
+			for _, pt := range pn.pts {
+				ticks = append(ticks, plot.Tick{Value: pt.X, Label: fmtNum(pt.X)})
+			}
+			p.X.Tick.Marker = plot.ConstantTicks(ticks)
+			if j == 0 && len(pn.pts) > 0 && pn.pts[0].X > 0 {
+				p.X.Scale = plot.LogScale{} // 20 to 1000 services
+				p.X.Label.Text += ", log scale"
+			}
 			plots[i][j] = p
 		}
 	}

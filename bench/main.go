@@ -71,7 +71,15 @@ func main() {
 	flag.StringVar(&o.Lanfind, "lanfind", "", "use this lanfind binary instead of building ../cmd/lanfind")
 	flag.StringVar(&o.Out, "out", "results", "directory for results.md, results.json and chart.png")
 	flag.StringVar(&o.Mode, "mode", "", "how a host announces many services: service (lanfind announce --service), lib (a helper process on the announce package), procs (one lanfind process per service); default: service if lanfind has --service, else lib")
+	redraw := flag.Bool("redraw", false, "only redraw chart.png and results.md from results.json in -out")
 	flag.Parse()
+	if *redraw {
+		if err := redrawResults(o.Out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if !o.All && o.Only == "" {
 		fmt.Fprintln(os.Stderr, "bench: give -all or -only NAME; see -h")
 		os.Exit(2)

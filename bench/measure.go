@@ -151,6 +151,15 @@ func (b *bench) warm(ctx context.Context, h *Host, want map[string]bool) error {
 	return fmt.Errorf("warm-up: list found %d of %d within 30s", found, len(want))
 }
 
+// pcts turns found counts into percentages of total.
+func pcts(found []float64, total int) []float64 {
+	out := make([]float64, len(found))
+	for i, n := range found {
+		out[i] = 100 * n / float64(total)
+	}
+	return out
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // pause lets the replies of one run die away before the next.
@@ -274,7 +283,7 @@ func (b *bench) quiet(ctx context.Context) error {
 		}
 		walls, found = append(walls, ms(wall)), append(found, float64(n))
 		pt.WallMs = append(pt.WallMs, ms(wall))
-		pt.FoundPct = append(pt.FoundPct, float64(n))
+		pt.FoundPct = append(pt.FoundPct, 100*float64(n)/float64(len(want)))
 	}
 	b.quietPoint = &pt
 	g := "quiet 10×10"
@@ -392,10 +401,7 @@ func (b *bench) loss(ctx context.Context) error {
 			Note: fmt.Sprintf("all 100 in %d of %d runs", all, len(found))})
 		b.res.Add(Row{Group: g, Name: "list --timeout 2s wall", Unit: "ms", Samples: walls})
 		if q30 == nil {
-			q30 = &Point{X: 30, WallMs: walls, Expected: len(want)}
-			for _, n := range found {
-				q30.FoundPct = append(q30.FoundPct, n)
-			}
+			q30 = &Point{X: 30, WallMs: walls, FoundPct: pcts(found, len(want)), Expected: len(want)}
 		}
 	}
 	// The sweep for the chart.
@@ -414,10 +420,7 @@ func (b *bench) loss(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			pt = Point{X: float64(pct), WallMs: walls, Expected: len(want)}
-			for _, n := range found {
-				pt.FoundPct = append(pt.FoundPct, n)
-			}
+			pt = Point{X: float64(pct), WallMs: walls, FoundPct: pcts(found, len(want)), Expected: len(want)}
 		}
 		pt.X = float64(pct)
 		b.res.ByLoss = append(b.res.ByLoss, pt)

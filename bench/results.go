@@ -294,3 +294,16 @@ func (r *Results) Write(dir, base string) error {
 	logf("wrote %s", filepath.Join(dir, base+".md"))
 	return nil
 }
+
+// redrawResults rewrites results.md and chart.png from results.json.
+func redrawResults(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("results.json: %w", err)
+	}
+	return r.Write(dir, "results")
+}
