@@ -62,8 +62,12 @@ type Point struct {
 
 func newResults(o Options, bin string, mode string) *Results {
 	r := &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Quick: o.Quick}
-	if out, err := exec.Command("git", "-C", "..", "describe", "--always", "--dirty").Output(); err == nil && o.Lanfind == "" {
+	if out, err := exec.Command("git", "-C", "..", "describe", "--always").Output(); err == nil && o.Lanfind == "" {
 		r.Lanfind = strings.TrimSpace(string(out))
+		// Changes under bench/ do not change what is measured.
+		if st, err := exec.Command("git", "-C", "..", "status", "--porcelain", "--", ".", ":!bench").Output(); err == nil && len(st) > 0 {
+			r.Lanfind += "-dirty"
+		}
 	} else {
 		r.Lanfind = bin
 	}
@@ -142,7 +146,7 @@ func (row Row) figure() string {
 		return row.Show
 	}
 	if len(row.Samples) == 0 {
-		return "n/a " + row.Note
+		return "n/a"
 	}
 	if len(row.Samples) == 1 || row.Min == row.Max {
 		return fmt.Sprintf("%s %s", fmtNum(row.Median), row.Unit)
@@ -154,7 +158,8 @@ func (row Row) target() string {
 	if row.Cmp == "" {
 		return "–"
 	}
-	s := fmt.Sprintf("%s %s %s", row.Cmp, fmtNum(row.Target), row.Unit)
+	cmp := map[string]string{"<=": "≤", ">=": "≥"}[row.Cmp]
+	s := strings.TrimSpace(fmt.Sprintf("%s %s %s", cmp, fmtNum(row.Target), row.Unit))
 	if row.Worst {
 		s += " every run"
 	}
@@ -192,7 +197,11 @@ func (r *Results) Table() string {
 	w := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nmeasurement\tmedian (min–max)\truns\ttarget\tratio\t\n")
 	for _, row := range r.Rows {
-		fmt.Fprintf(w, "%s: %s\t%s\t%d\t%s\t%s\t%s\n", row.Group, row.Name, row.figure(), len(row.Samples), row.target(), row.ratio(), row.verdict())
+		name := row.Name
+		if row.Note != "" {
+			name += " (" + row.Note + ")"
+		}
+		fmt.Fprintf(w, "%s: %s\t%s\t%d\t%s\t%s\t%s\n", row.Group, name, row.figure(), len(row.Samples), row.target(), row.ratio(), row.verdict())
 	}
 	w.Flush()
 	fmt.Fprintf(&buf, "\nmachine: %s\nannounce mode: %s\n", r.Machine, r.Mode)
