@@ -466,7 +466,18 @@ type reply struct {
 	ifIndex int
 	request uint64
 	records []beacon.Service
+	again   int      // copies still to send after this one
+	packets [][]byte // the datagrams, packed at the first send
 }
+
+// Answers to a repeated query go twice, repeatCopyGap apart, and with a
+// quarter of the jitter. A repeat that does not list our instances as
+// known means the querier missed our answer, so this LAN may be losing
+// datagrams: a second copy turns a loss rate p into p² for the answers
+// that matter, at no cost on a quiet LAN, where known-answer suppression
+// keeps everyone silent on repeats. Few responders answer a repeat, so
+// they need less spreading.
+const repeatCopyGap = 10 * time.Millisecond
 
 type replyQueue []reply
 
@@ -576,7 +587,13 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-replyTimer.C:
 			now := time.Now()
 			for len(pending) > 0 && !pending[0].at.After(now) {
-				s.sendReply(heap.Pop(&pending).(reply))
+				r := heap.Pop(&pending).(reply)
+				s.sendReply(&r)
+				if r.again > 0 {
+					r.again--
+					r.at = now.Add(repeatCopyGap)
+					heap.Push(&pending, r)
+				}
 			}
 			if len(pending) > 0 {
 				replyTimer.Reset(time.Until(pending[0].at))
@@ -621,8 +638,14 @@ func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
 	}
 }
 
-func (s *Sender) sendReply(r reply) {
-	for _, p := range capReply(s.pack(beacon.KindReply, r.request, r.records)) {
+func (s *Sender) sendReply(r *reply) {
+	if r.packets == nil {
+		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
+		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
+			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
+		}
+	}
+	for _, p := range r.packets {
 		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
 			s.stats.sendErrors.Add(1)
 			s.log.Warn("reply failed", "dst", r.dst.String(), "err", err)
@@ -737,12 +760,20 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	if len(match) == 0 || !s.allowReply(src.Addr(), match) {
 		return reply{}, false
 	}
-	at := time.Now()
-	if q.Name == "" && s.cfg.ReplyJitter > 0 {
-		at = at.Add(randDuration(s.cfg.ReplyJitter))
+	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
+	if q.Attempt > 0 {
+		// A repeat means the querier may be losing datagrams: answer
+		// sooner, and twice, if the source's byte budget allows the copy.
+		jitter = jitter / 4
+		if s.allowReply(src.Addr(), match) {
+			again = 1
+		}
+	}
+	if q.Name == "" && jitter > 0 {
+		at = at.Add(randDuration(jitter))
 	}
 	s.log.Debug("answering query", "src", src.String(), "attempt", q.Attempt, "name", q.Name, "type", q.Type, "services", len(match))
-	return reply{at: at, dst: src, ifIndex: m.IfIndex, request: b.RequestID, records: match}, true
+	return reply{at: at, dst: src, ifIndex: m.IfIndex, request: b.RequestID, records: match, again: again}, true
 }
 
 // answerable reports whether a reply may go to src, which sent a query

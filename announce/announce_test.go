@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -189,15 +190,16 @@ func TestAnswersEachAttemptOnce(t *testing.T) {
 		if got := r.replies(t); len(got) != 0 {
 			t.Fatalf("got %d replies to a copy of an answered attempt, want 0", len(got))
 		}
-		// Attempt 1 naming db as a known answer: only web replies.
+		// Attempt 1 naming db as a known answer: only web replies, and
+		// twice (the same datagram), since a repeat hints at loss.
 		db := got[0].Services[0].Instance
 		r.query(t, 7, 1, beacon.Query{Known: []uint64{db}}, group)
 		got = r.replies(t)
-		if len(got) != 1 || len(got[0].Services) != 1 || got[0].Services[0].Name != "web" {
-			t.Fatalf("got %+v, want one reply with only web (db is a known answer)", got)
+		if len(got) != 2 || len(got[0].Services) != 1 || got[0].Services[0].Name != "web" || !reflect.DeepEqual(got[0], got[1]) {
+			t.Fatalf("got %+v, want two copies of one reply with only web (db is a known answer)", got)
 		}
-		if st := r.s.Stats(); st.Queries != 2 || st.Duplicates != 2 || st.Replies != 2 {
-			t.Fatalf("got stats %+v, want 2 queries answered, 2 duplicates, 2 replies", st)
+		if st := r.s.Stats(); st.Queries != 2 || st.Duplicates != 2 || st.Replies != 3 {
+			t.Fatalf("got stats %+v, want 2 queries answered, 2 duplicates, 3 replies", st)
 		}
 	})
 }

@@ -222,6 +222,7 @@ func (s *Sender) sendChanges(tick *time.Timer, pending replyQueue) {
 			}
 		}
 		pending[i].records = recs // an empty reply sends nothing
+		pending[i].packets = nil  // a copy still to send is packed again from recs
 	}
 	s.log.Debug("sent changes", "goodbyes", len(gone), "announced", len(fresh))
 }

@@ -49,7 +49,10 @@ type Config struct {
 	// NoMulticast disables joining the group and queries to it.
 	NoMulticast bool
 	// QuietWindow is how long Collect waits after a repeated query for new
-	// answers before it considers the answers settled. Defaults to 100ms.
+	// answers, and the pace of repeats once answers have been heard;
+	// Collect settles after three quiet windows in a row. It must exceed
+	// the responders' reply jitter (announce.DefaultReplyJitter, 40ms).
+	// Defaults to 60ms.
 	QuietWindow time.Duration
 	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
 	// a flood of forged announcements costs bounded memory; more are
@@ -241,7 +244,7 @@ func New(cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
 	}
 	if cfg.QuietWindow <= 0 {
-		cfg.QuietWindow = 100 * time.Millisecond
+		cfg.QuietWindow = 60 * time.Millisecond
 	}
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 4096

@@ -23,12 +23,12 @@
 //
 // [Listener.Collect] queries and returns every instance once the answers
 // have settled: queries repeat, each repeat listing the instances already
-// heard (known answers) so their owners stay quiet, and Collect returns
-// once a repeat brings nothing new within a short quiet window. Repeats
-// that go unanswered back off exponentially (0, 100, 300, 700 ms, …). Once
-// a repeat has brought answers that earlier copies lost, the network is
-// known to lose datagrams: repeats then stay 100 ms apart and Collect
-// settles only after three in a row bring nothing new. [Listener.Resolve] returns the first instance
+// heard (known answers) so their owners stay quiet. Once answers have been
+// heard, repeats go every quiet window (60 ms) and Collect returns once
+// three in a row bring nothing new: a single quiet repeat proves little on
+// a lossy LAN, where the answer to the repeat may be lost as well. Repeats
+// that go unanswered back off exponentially (0, 100, 300, 700 ms, …).
+// [Listener.Resolve] returns the first instance
 // matching Config.Name the moment it arrives. [Listener.Run] streams
 // [Event]s (up, update, down) until its context ends.
 //

@@ -391,20 +391,28 @@ func (q *querier) next() time.Time {
 	if q.attempt >= 1 && !q.checked {
 		return q.sentAt.Add(q.s.l.cfg.QuietWindow)
 	}
+	if !q.forever && q.s.newCount > 0 {
+		// Collect and Run have heard answers: repeat at the quiet-window
+		// pace until quietRounds repeats in a row bring nothing new.
+		return q.sentAt.Add(q.s.l.cfg.QuietWindow)
+	}
 	if q.lossy {
 		// The LAN answers but loses datagrams: keep repeating at the
-		// fastest pace until lossyQuietRounds repeats in a row bring
-		// nothing new.
+		// fastest pace.
 		return q.sentAt.Add(backoff(0))
 	}
 	return q.sentAt.Add(backoff(q.quiet))
 }
 
-// lossyQuietRounds is how many repeats in a row must bring nothing new
-// before Collect settles on a network that has shown loss. With a loss
-// rate p, an answer still missing is lost again by all of them with
-// probability p³: under 1% at 20% loss, under 3% at 30%.
-const lossyQuietRounds = 3
+// quietRounds is how many repeats in a row must bring nothing new before
+// Collect settles once it has heard answers. One quiet repeat is no proof:
+// a responder whose answer to the first query was lost may lose its answer
+// to the repeat too. With a loss rate p, an answer still missing is lost
+// again by all of them with probability p³ (2.7% at 30%), and a list of
+// ten responders that each pack their services into one reply comes back
+// incomplete in about 0.35% of runs at 30% loss, against 6.6% when one
+// quiet repeat settled. On a quiet LAN the three repeats cost 180ms.
+const quietRounds = 3
 
 // tick acts if it is time: judges a quiet window or sends the next attempt.
 func (q *querier) tick(now time.Time) {
@@ -418,12 +426,11 @@ func (q *querier) tick(now time.Time) {
 		} else {
 			q.quiet, q.lossy = 0, true
 		}
-		need, minAttempts := 1, 1
-		if q.lossy {
-			need = lossyQuietRounds
-		}
+		need, minAttempts := quietRounds, 1
 		if q.s.newCount == 0 {
-			minAttempts = 2 // nothing heard yet: give the LAN one more chance
+			// Nothing heard: nobody's answer can be missing but the
+			// first. Give the LAN one more chance after the first repeat.
+			need, minAttempts = 1, 2
 		}
 		if !q.forever && q.quiet >= need && q.attempt >= minAttempts {
 			q.settled = true
