@@ -100,7 +100,7 @@ func TestNSSameHostReply(t *testing.T) {
 	h0 := lab.Hosts[0]
 	sender, _ := startSender(t, announce.Config{Services: []announce.Service{{Name: "self"}}, Interval: time.Hour,
 		Lister: h0.Lister(t), ListenPacket: h0.ListenPacket})
-	l, err := discover.New(discover.Config{ListenPacket: h0.ListenPacket, Lister: h0.Lister(t)})
+	l, err := discover.New(discover.Config{ListenPacket: h0.ListenPacket, Lister: h0.Lister(t), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,9 @@ import (
 // don't-fragment bit: lanfind datagrams are small enough never to need
 // fragmentation, and a send that would need it fails loudly instead) and
 // IP_MULTICAST_ALL=0 (deliver only the groups this socket joined, not every
-// group some other socket on the host joined).
+// group some other socket on the host joined), and IP_PKTINFO, so that even a
+// datagram that arrives between bind and the first read says on which
+// interface it came.
 func ListenConfig() *net.ListenConfig {
 	return &net.ListenConfig{Control: control}
 }
@@ -37,6 +39,9 @@ func control(network, address string, c syscall.RawConn) error {
 			{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
 			{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
 			{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
+			// Before bind, so that no datagram is queued without its
+			// arrival interface (ipv4.PacketConn enables it again later).
+			{"IP_PKTINFO", unix.IPPROTO_IP, unix.IP_PKTINFO, 1},
 		} {
 			if err := unix.SetsockoptInt(int(fd), o.level, o.opt, o.val); err != nil {
 				serr = fmt.Errorf("udp: set %s on %s %s: %w", o.name, network, address, err)
