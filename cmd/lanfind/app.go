@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -88,6 +89,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			if c.Args().Present() {
 				return usageErrorf("unknown command %q (try \"lanfind help\")", c.Args().First())
 			}
+			// A usage error: the help goes to stderr, like any diagnostic,
+			// so that nothing reaches a pipe that expected results.
+			out := c.App.Writer
+			c.App.Writer = c.App.ErrWriter
+			defer func() { c.App.Writer = out }()
 			cli.ShowAppHelp(c)
 			return &exitError{code: exitUsage}
 		},
@@ -227,11 +233,13 @@ func commandFirst(app *cli.App, args []string) []string {
 
 // Flags every command shares.
 var (
-	flagPort = &cli.UintFlag{
+	// A string, parsed by parseCommon: urfave/cli would reject a bad
+	// LANFIND_PORT even when --discovery-port overrides it.
+	flagPort = &cli.StringFlag{
 		Name:    "discovery-port",
 		Usage:   "UDP `PORT` lanfind itself uses for discovery",
 		EnvVars: []string{"LANFIND_PORT"},
-		Value:   beacon.DefaultPort,
+		Value:   strconv.Itoa(beacon.DefaultPort),
 	}
 	flagGroup = &cli.StringFlag{
 		Name:    "group",
@@ -279,14 +287,29 @@ type common struct {
 
 func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 	var o common
-	p := c.Uint("discovery-port")
-	if p == 0 || p > 65535 {
-		return o, usageErrorf("--discovery-port %d: want 1 to 65535", p)
+	ps := c.String("discovery-port")
+	if ps == "" { // an empty LANFIND_PORT means the default, as for the other variables
+		ps = strconv.Itoa(beacon.DefaultPort)
+	}
+	p, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil || p == 0 {
+		src := "--discovery-port"
+		if v, ok := os.LookupEnv("LANFIND_PORT"); ok && v == ps { // most likely from there
+			src = "LANFIND_PORT"
+		}
+		if _, numErr := strconv.ParseInt(ps, 10, 64); numErr != nil {
+			ps = strconv.Quote(ps)
+		}
+		return o, usageErrorf("%s %s: want 1 to 65535", src, ps)
 	}
 	o.port = uint16(p)
-	g, err := netip.ParseAddr(c.String("group"))
+	gs := c.String("group")
+	if gs == "" { // an empty LANFIND_GROUP means the default
+		gs = beacon.DefaultGroup.String()
+	}
+	g, err := netip.ParseAddr(gs)
 	if err != nil || !g.Is4() || !g.IsMulticast() {
-		return o, usageErrorf("--group %q: want an IPv4 multicast address such as %s", c.String("group"), beacon.DefaultGroup)
+		return o, usageErrorf("--group %q: want an IPv4 multicast address such as %s", gs, beacon.DefaultGroup)
 	}
 	o.group = g
 	if o.ifaces, err = ifacePatterns(c, "iface", "LANFIND_IFACE"); err != nil {
