@@ -43,8 +43,11 @@ const (
 	// that start together, each listing everything.
 	ReplyBurstBytes = 128 << 10
 	// maxSources caps the reply limiter's table. Queries are answered only
-	// from on-link sources, so this exceeds the hosts of a /22; when full,
-	// the source unused for longest is forgotten.
+	// from on-link sources, so this exceeds the hosts of a /22. A source is
+	// forgotten only once idle long enough for its budget to be full again
+	// (2 s); while the table is full, new sources share one more budget of
+	// the same size, so churning through more sources than the cap cannot
+	// give any one address a fresh budget.
 	maxSources = 1024
 )
 
