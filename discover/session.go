@@ -50,6 +50,7 @@ type entry struct {
 	sender   uint64
 	primary  pathKey
 	paths    map[pathKey]time.Time
+	seq      uint32 // of the message rec came in, from sender
 	lastSeen time.Time
 	expires  time.Time
 	conflict bool
@@ -99,6 +100,16 @@ func (s *session) handle(p packet) {
 	for i := range b.Services {
 		rec := &b.Services[i]
 		if !s.matches(rec) {
+			continue
+		}
+		if e := s.byInstance[rec.Instance][b.Sender]; e != nil && seqBefore(b.Seq, e.seq) {
+			// Older than what e holds: reordered, or a replay (inside the
+			// window, of a message this session did not see) that would
+			// roll the record back or say a stale goodbye.
+			s.l.log.Debug("ignored an older record", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "have", e.seq)
+			if s.addPath(e, p) {
+				s.emitEvent(EventUpdate, "", e)
+			}
 			continue
 		}
 		if b.Kind == beacon.KindGoodbye {
@@ -180,6 +191,7 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		changed = true
 	}
 	e.rec = *rec
+	e.seq = p.b.Seq
 	e.expires = p.at.Add(rec.TTL)
 	if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
 		s.nextExpiry = e.expires
@@ -188,6 +200,10 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		s.emitEvent(kind, "", e)
 	}
 }
+
+// seqBefore reports whether sequence number a is older than b, in serial
+// number arithmetic (RFC 1982): a sender's numbers wrap around.
+func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }
 
 // replacedBy reports whether an entry of bySender took over from sender as
 // a restart: hearing sender again means both processes are alive.
