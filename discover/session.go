@@ -135,6 +135,10 @@ func (s *session) addPath(e *entry, p packet) bool {
 // maxPaths caps the interfaces and source addresses kept per entry.
 const maxPaths = 16
 
+// maxSenders caps the senders (announcing processes) kept for one instance
+// ID: one, or two or three at a restart or on cloned machines.
+const maxSenders = 8
+
 func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	src := p.src.Addr().Unmap()
 	bySender := s.byInstance[rec.Instance]
@@ -157,6 +161,14 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		}
 	}
 	if e == nil {
+		if len(bySender) >= maxSenders {
+			// Not a restart nor a cloned machine, but forged: do not
+			// let one instance cost a loop over thousands of entries
+			// and a warning listing them all on every datagram.
+			s.l.stats.tableFull.Add(1)
+			s.l.log.Debug("dropped new sender of an instance: too many claim it", "name", rec.Name, "src", src.String(), "max", maxSenders)
+			return
+		}
 		if s.entries >= s.l.cfg.MaxEntries {
 			s.l.stats.tableFull.Add(1)
 			s.l.log.Debug("dropped new instance: table full", "name", rec.Name, "src", src.String(), "max", s.l.cfg.MaxEntries)
