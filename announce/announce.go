@@ -765,7 +765,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		// A repeat means the querier may be losing datagrams: answer
 		// sooner, and twice, if the source's byte budget allows the copy.
 		jitter = jitter / 4
-		if s.allowReply(src.Addr(), match) {
+		if _, ok := s.takeBudget(src.Addr(), match); ok {
 			again = 1
 		}
 	}

@@ -43,8 +43,11 @@ const (
 	// that start together, each listing everything.
 	ReplyBurstBytes = 128 << 10
 	// maxSources caps the reply limiter's table. Queries are answered only
-	// from on-link sources, so this exceeds the hosts of a /22; when full,
-	// the source unused for longest is forgotten.
+	// from on-link sources, so this exceeds the hosts of a /22. A source is
+	// forgotten only once idle long enough for its budget to be full again
+	// (2 s); while the table is full, new sources share one more budget of
+	// the same size, so churning through more sources than the cap cannot
+	// give any one address a fresh budget.
 	maxSources = 1024
 )
 
@@ -55,15 +58,22 @@ func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
 // allowReply reports whether a reply of recs to src may be sent now, and
 // counts it in Stats.Limited if not.
 func (s *Sender) allowReply(src netip.Addr, recs []beacon.Service) bool {
-	n := replyBytes(recs, s.codec.Budget())
-	s.mu.Lock()
-	ok := s.limiter.AllowN(src, n)
-	s.mu.Unlock()
+	n, ok := s.takeBudget(src, recs)
 	if !ok {
 		s.stats.limited.Add(1)
 		s.log.Debug("dropped query: its source exceeds the reply rate", "src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
 	}
 	return ok
+}
+
+// takeBudget takes the size of a reply of recs (n bytes) from src's reply
+// budget, if there is enough. Answering a repeated query twice takes it
+// again for the copy, uncounted when refused: the query is answered once.
+func (s *Sender) takeBudget(src netip.Addr, recs []beacon.Service) (n int, ok bool) {
+	n = replyBytes(recs, s.codec.Budget())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return n, s.limiter.AllowN(src, n)
 }
 
 // replyBytes is the size of the reply that carries recs: the datagrams

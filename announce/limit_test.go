@@ -218,6 +218,29 @@ func TestQueryFloodIsRateLimited(t *testing.T) {
 	})
 }
 
+// TestRepeatFloodCountsOnlyUnanswered: repeated queries (attempt 1) get
+// their answer twice while the budget allows; a query answered once whose
+// copy the budget refused is not counted as limited (unanswered).
+func TestRepeatFloodCountsOnlyUnanswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRecRig(t, []announce.Service{{Name: "db", Meta: map[string]string{"k": strings.Repeat("v", 255), "l": strings.Repeat("v", 255), "m": strings.Repeat("v", 255), "n": strings.Repeat("v", 255)}}})
+		dst := netip.AddrPortFrom(prefixA.Addr(), beacon.DefaultPort)
+		flooder := netip.MustParseAddrPort("10.1.0.66:40000")
+		for i := range 1000 {
+			time.Sleep(10 * time.Millisecond)
+			r.ha.Inject(2, flooder, dst, marshalQuery(t, 7, uint64(i+1), beacon.Query{Name: "db", Attempt: 1}))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		n, _ := r.rec.sent(flooder.Addr())
+		st := r.s.Stats()
+		// Each answered query got one or two datagrams.
+		if lo, hi := st.Queries-uint64(n), st.Queries-uint64(n+1)/2; st.Limited < lo || st.Limited > hi {
+			t.Fatalf("%d queries, %d reply datagrams: limited %d, want between %d and %d", st.Queries, n, st.Limited, lo, hi)
+		}
+	})
+}
+
 // query2 sends one named query from the other host and checks it is
 // answered.
 func (r *recRig) query2(t *testing.T, dst netip.AddrPort) {

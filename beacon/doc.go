@@ -81,7 +81,10 @@
 //     senders may use the new room only once those receivers are gone.
 //
 // Receivers identify senders and deduplicate by the sender ID, seq and
-// request ID, never by source address.
+// request ID, never by source address. Seq grows by one with each message
+// a sender sends (wrapping at 2³²), so a listener ignores a record that
+// comes in a message older (in serial number arithmetic, RFC 1982) than the
+// one its current copy of that record came in from the same sender.
 //
 // # Sealed datagrams
 //

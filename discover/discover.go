@@ -184,7 +184,7 @@ type Stats struct {
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
 	OffLink        uint64 // datagrams whose source lies outside every subnet of their arrival interface
-	TableFull      uint64 // new instances dropped because MaxEntries were held
+	TableFull      uint64 // new instances dropped because MaxEntries were held, or because 8 senders already claimed the instance ID
 	Idle           uint64 // datagrams dropped because no Run, Collect or Resolve was active
 	QueriesSent    uint64 // query datagrams sent
 	SendErrors     uint64 // query datagrams the kernel refused

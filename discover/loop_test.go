@@ -3,11 +3,13 @@ package discover_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -361,6 +363,60 @@ func TestFloodOfInstancesIsBounded(t *testing.T) {
 				counts[discover.EventUp], counts[discover.EventUpdate], st.TableFull)
 		}
 	})
+}
+
+// TestFloodOfSendersForOneInstance: forged announcements that all claim
+// one instance ID, each from a new sender and address, keep a few entries
+// and log a few conflict warnings, not one warning per sender listing
+// every address before it.
+func TestFloodOfSendersForOneInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/16")
+		var logged countWriter
+		l := q.listener(t, discover.Config{Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		ctx, cancel := context.WithCancel(t.Context())
+		ups := 0
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				if ev.Kind == discover.EventUp {
+					ups++
+				}
+			})
+		}()
+		synctest.Wait()
+		dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.255.255"), beacon.DefaultPort)
+		const n = 1000
+		for i := range n {
+			b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: uint64(1000 + i), Seq: 1,
+				Services: []beacon.Service{{Instance: 7, Name: "db", TTL: time.Hour}}}
+			p, err := b.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(1 + i/250), byte(2 + i%250)}), beacon.DefaultPort)
+			q.h.Inject(2, src, dst, p)
+			synctest.Wait()
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if ups > 8 || l.Stats().TableFull != uint64(n-ups) {
+			t.Errorf("got %d instances up, table_full %d; want at most 8 up and the rest dropped", ups, l.Stats().TableFull)
+		}
+		if got := logged.n.Load(); got > 8<<10 {
+			t.Errorf("%d bytes of warnings, want a few lines", got)
+		}
+	})
+}
+
+type countWriter struct{ n atomic.Int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
 }
 
 func TestSameServiceTwiceOnOneHost(t *testing.T) {

@@ -377,3 +377,57 @@ func TestSealedRelayedBeacon(t *testing.T) {
 		}
 	})
 }
+
+// TestSealedOlderReplay replays, inside the window, a goodbye and a beacon
+// of an announcer that has since run again (same sender, later sequence
+// numbers) to a listener that started after them: it has not seen them,
+// so only their sequence numbers tell they are older than what it has.
+// Neither may take the service down or roll its record back.
+func TestSealedOlderReplay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		a := addHost(hub, "a", "10.1.0.10/24")
+		key := testKeys(t, 1)
+		c := &capture{keys: key, host: "q", port: beacon.DefaultPort}
+		hub.SetLoss(c.loss)
+		l := q.listener(t, discover.Config{Keys: key}) // idle until Run
+		s := a.sender(t, announce.Config{Keys: key, Interval: time.Second, Services: []announce.Service{{Name: "db", Port: 1}}})
+		stop := run(t, s)
+		time.Sleep(1500 * time.Millisecond)
+		stop() // goodbye
+		synctest.Wait()
+		oldBeacon, oldGoodbye := c.last(t, beacon.KindAnnounce), c.last(t, beacon.KindGoodbye)
+		if err := s.Update([]announce.Service{{Name: "db", Port: 2}}); err != nil {
+			t.Fatal(err)
+		}
+		run(t, s) // again, same sender
+
+		var mu sync.Mutex
+		var events []string
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Run(ctx, func(ev discover.Event) {
+				mu.Lock()
+				events = append(events, fmt.Sprintf("%s %s port %d", ev.Kind, ev.Reason, ev.Service.Port))
+				mu.Unlock()
+			})
+		}()
+		time.Sleep(2 * time.Second)
+		bcast := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
+		src := netip.AddrPortFrom(a.addr, beacon.DefaultPort)
+		q.h.Inject(2, src, bcast, oldBeacon)
+		q.h.Inject(2, src, bcast, oldGoodbye)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{"up  port 2"}; !slices.Equal(events, want) {
+			t.Fatalf("got events %q, want %q", events, want)
+		}
+	})
+}

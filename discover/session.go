@@ -50,6 +50,7 @@ type entry struct {
 	sender   uint64
 	primary  pathKey
 	paths    map[pathKey]time.Time
+	seq      uint32 // of the message rec came in, from sender
 	lastSeen time.Time
 	expires  time.Time
 	conflict bool
@@ -101,6 +102,16 @@ func (s *session) handle(p packet) {
 		if !s.matches(rec) {
 			continue
 		}
+		if e := s.byInstance[rec.Instance][b.Sender]; e != nil && seqBefore(b.Seq, e.seq) {
+			// Older than what e holds: reordered, or a replay (inside the
+			// window, of a message this session did not see) that would
+			// roll the record back or say a stale goodbye.
+			s.l.log.Debug("ignored an older record", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "have", e.seq)
+			if s.addPath(e, p) {
+				s.emitEvent(EventUpdate, "", e)
+			}
+			continue
+		}
 		if b.Kind == beacon.KindGoodbye {
 			s.goodbye(rec.Instance, b.Sender, p.src.Addr())
 			continue
@@ -124,6 +135,10 @@ func (s *session) addPath(e *entry, p packet) bool {
 // maxPaths caps the interfaces and source addresses kept per entry.
 const maxPaths = 16
 
+// maxSenders caps the senders (announcing processes) kept for one instance
+// ID: one, or two or three at a restart or on cloned machines.
+const maxSenders = 8
+
 func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	src := p.src.Addr().Unmap()
 	bySender := s.byInstance[rec.Instance]
@@ -146,6 +161,14 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		}
 	}
 	if e == nil {
+		if len(bySender) >= maxSenders {
+			// Not a restart nor a cloned machine, but forged: do not
+			// let one instance cost a loop over thousands of entries
+			// and a warning listing them all on every datagram.
+			s.l.stats.tableFull.Add(1)
+			s.l.log.Debug("dropped new sender of an instance: too many claim it", "name", rec.Name, "src", src.String(), "max", maxSenders)
+			return
+		}
 		if s.entries >= s.l.cfg.MaxEntries {
 			s.l.stats.tableFull.Add(1)
 			s.l.log.Debug("dropped new instance: table full", "name", rec.Name, "src", src.String(), "max", s.l.cfg.MaxEntries)
@@ -180,6 +203,7 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		changed = true
 	}
 	e.rec = *rec
+	e.seq = p.b.Seq
 	e.expires = p.at.Add(rec.TTL)
 	if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
 		s.nextExpiry = e.expires
@@ -188,6 +212,10 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		s.emitEvent(kind, "", e)
 	}
 }
+
+// seqBefore reports whether sequence number a is older than b, in serial
+// number arithmetic (RFC 1982): a sender's numbers wrap around.
+func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }
 
 // replacedBy reports whether an entry of bySender took over from sender as
 // a restart: hearing sender again means both processes are alive.

@@ -66,7 +66,8 @@
 // captured datagram cannot be played back later. Inside the window,
 // receivers drop copies by the (sender ID, seq) and (sender ID, request
 // ID, attempt) they already use against duplicates, remembering them for
-// at least twice the window. Hosts that share a key must therefore keep
+// at least twice the window, and listeners ignore a record whose seq is
+// older than that of the record they hold from the same sender. Hosts that share a key must therefore keep
 // their clocks within the window of each other (NTP).
 //
 // # Compatibility

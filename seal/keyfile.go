@@ -64,6 +64,11 @@ func isHex(s string) bool {
 // [MinKeySize] bytes or a line that is neither hex nor base64 is an error
 // naming the file and line, never the key.
 func LoadKeyFile(path string) (keys Keys, warning string, err error) {
+	// Refuse a named pipe or device before opening it: open would block
+	// until a writer came. The opened file is checked again below.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, "", fmt.Errorf("seal: key file %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("seal: key file: %w", err)

@@ -123,12 +123,14 @@ type probe struct {
 	request  uint64
 	start    time.Time
 
-	heard   map[target]bool      // own probe, by where it arrived
-	others  map[int][]netip.Addr // other lanfind hosts, by arrival interface
-	names   map[string]bool      // every service name heard
-	peer    []sighting           // records named d.peer
-	foreign int                  // datagrams without lanfind's magic
-	dropped int                  // lanfind datagrams that did not parse
+	heard  map[target]bool      // own probe, by where it arrived
+	others map[int][]netip.Addr // other lanfind hosts, by arrival interface
+	names  map[string]bool      // every service name heard
+	peer   []sighting           // records named d.peer; see sight
+	// peerInstances counts the distinct instances in peer.
+	peerInstances int
+	foreign       int // datagrams without lanfind's magic
+	dropped       int // lanfind datagrams that did not parse
 
 	codec link.Codec // seals the probe and opens what is heard with --secret-file's keys
 	// Keyed-mode drops: sealed but no key here; clear but keyed here;
@@ -273,15 +275,41 @@ func (p *probe) receive(pkt packet) {
 		return
 	}
 	src := pkt.src.Addr().Unmap()
-	if !slices.Contains(p.others[pkt.meta.IfIndex], src) {
-		p.others[pkt.meta.IfIndex] = append(p.others[pkt.meta.IfIndex], src)
+	if srcs := p.others[pkt.meta.IfIndex]; len(srcs) < maxOthers && !slices.Contains(srcs, src) {
+		p.others[pkt.meta.IfIndex] = append(srcs, src)
 	}
 	for _, s := range b.Services {
-		p.names[s.Name] = true
+		if len(p.names) < maxNames {
+			p.names[s.Name] = true
+		}
 		if p.d.peer != "" && s.Name == p.d.peer {
-			p.peer = append(p.peer, sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: pkt.meta.IfIndex, svc: s})
+			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: pkt.meta.IfIndex, svc: s})
 		}
 	}
+}
+
+// What the probe keeps of what it hears, so that a flood of forged
+// datagrams (any source address, name or instance ID) costs doctor bounded
+// memory and time and a report of bounded length.
+const (
+	maxOthers        = 256  // other hosts' addresses per interface
+	maxNames         = 1024 // service names
+	maxPeerInstances = 16   // instances of --peer reported
+	maxSightings     = 1024 // records of --peer, all instances
+)
+
+// sight records s, a record of the --peer service, within the caps above.
+func (p *probe) sight(s sighting) {
+	if len(p.peer) >= maxSightings {
+		return
+	}
+	if !slices.ContainsFunc(p.peer, func(o sighting) bool { return o.svc.Instance == s.svc.Instance }) {
+		if p.peerInstances >= maxPeerInstances {
+			return
+		}
+		p.peerInstances++
+	}
+	p.peer = append(p.peer, s)
 }
 
 func (p *probe) ifName(index int) string {
@@ -349,7 +377,10 @@ func (p *probe) reportOthers(r *report) {
 		for _, a := range srcs[:min(len(srcs), 5)] {
 			list = append(list, a.String())
 		}
-		if len(srcs) > 5 {
+		switch {
+		case len(srcs) >= maxOthers:
+			list = append(list, fmt.Sprintf("and at least %d more", len(srcs)-5))
+		case len(srcs) > 5:
 			list = append(list, fmt.Sprintf("and %d more", len(srcs)-5))
 		}
 		used := ""

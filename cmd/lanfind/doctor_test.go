@@ -13,6 +13,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/udp"
 )
 
 func TestParseProcNetUDP(t *testing.T) {
@@ -299,6 +300,49 @@ func holdPort() {
 	for {
 		if _, _, err := c.ReadFrom(buf); err != nil {
 			os.Exit(1)
+		}
+	}
+}
+
+// TestProbeFlood feeds doctor's probe what an attacker on the LAN can send
+// while it listens: announcements from ever new forged source addresses,
+// with ever new service names, and records of the --peer service under
+// ever new instance IDs. Memory, time and the report stay bounded.
+func TestProbeFlood(t *testing.T) {
+	eth0 := iface.Interface{Index: 2, Name: "eth0"}
+	d := doctorOptions{common: common{port: 28471, group: beacon.DefaultGroup}, peer: "db", listen: 6 * time.Second}
+	p := newProbe([]iface.Interface{eth0}, []iface.Interface{eth0}, d)
+	now := time.Now()
+	const n = 20000
+	for i := range n {
+		src := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: uint64(i + 1), Seq: 1, Services: []beacon.Service{
+			{Instance: uint64(i), Name: fmt.Sprintf("svc%d", i), TTL: time.Minute},
+			{Instance: uint64(i), Name: "db", TTL: time.Minute},
+		}}
+		data, err := b.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.receive(packet{data: data, src: netip.AddrPortFrom(src, 28471), meta: udp.Meta{IfIndex: 2}, at: now.Add(time.Duration(i) * time.Microsecond)})
+	}
+	if got := len(p.others[2]); got > maxOthers {
+		t.Errorf("%d source addresses kept, want at most %d", got, maxOthers)
+	}
+	if got := len(p.names); got > maxNames {
+		t.Errorf("%d names kept, want at most %d", got, maxNames)
+	}
+	if got := len(p.peer); got > maxSightings {
+		t.Errorf("%d sightings of the peer kept, want at most %d", got, maxSightings)
+	}
+	var r report
+	p.report(&r)
+	if len(r.findings) > maxPeerInstances+10 {
+		t.Errorf("%d findings, want at most %d instances of the peer and a few more", len(r.findings), maxPeerInstances+10)
+	}
+	for _, f := range r.findings {
+		if strings.Contains(f.Message, "other hosts") && !strings.Contains(f.Message, "and at least") {
+			t.Errorf("finding %q does not say the list of hosts was cut", f.Message)
 		}
 	}
 }

@@ -105,7 +105,21 @@ func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, erro
 	case "text", "":
 		return slog.New(newLineHandler(w, level)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+		return slog.New(slog.NewJSONHandler(jsonSafeWriter{w}, &slog.HandlerOptions{Level: level})), nil
 	}
 	return nil, usageErrorf("--log-format %q: want text or json", format)
+}
+
+// jsonSafeWriter escapes, as writeJSON does, what slog's JSON handler
+// writes raw but a terminal may act on: C1 controls such as U+009B (CSI),
+// DEL and bidirectional overrides in names and hosts from the network.
+// The handler writes each record with one Write, so every Write is whole
+// JSON.
+type jsonSafeWriter struct{ w io.Writer }
+
+func (j jsonSafeWriter) Write(p []byte) (int, error) {
+	if _, err := j.w.Write(escapeUnprintable(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,30 @@ func TestLineHandler(t *testing.T) {
 		"lanfind: error: send failed err=\"bad\\x1b[2J\" name=\"\\x9b\\u202eevil\"\n"
 	if got := buf.String(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestJSONLogIsTerminalSafe: a name from the network with a C1 CSI, DEL
+// and a bidirectional override reaches the JSON log escaped, and the same
+// string once decoded.
+func TestJSONLogIsTerminalSafe(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := newLogger(&buf, "json", slog.LevelDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := "a\u009b2J\x7f\u202eb\x1b[31m"
+	log.Debug("dropped datagram", "name", evil)
+	out := buf.String()
+	if strings.ContainsAny(out, "\u009b\x7f\u202e\x1b") {
+		t.Errorf("raw control or format character in the JSON log: %q", out)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("not one JSON object: %v: %q", err, out)
+	}
+	if rec["name"] != evil {
+		t.Errorf("name decodes to %q, want %q", rec["name"], evil)
 	}
 }
 

@@ -21,6 +21,10 @@ var flagSecretFile = &cli.StringSliceFlag{
 func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 	var keys seal.Keys
 	for _, p := range paths {
+		if p == "" {
+			// Fail closed: an empty name must not mean "no key".
+			return nil, usageErrorf("--secret-file: empty file name (is LANFIND_SECRET_FILE set but empty?)")
+		}
 		ks, warning, err := seal.LoadKeyFile(p)
 		if err != nil {
 			return nil, usageErrorf("--secret-file: %s", strings.TrimPrefix(err.Error(), "seal: "))

@@ -3,10 +3,13 @@
 //
 // A [Limiter]'s table has a size cap and forgets keys that have been idle
 // long enough for their bucket to be full again, so a flood of distinct
-// keys costs bounded memory: when the table is full, the least recently
-// used key is forgotten first. A forgotten key starts again with a full
-// bucket, so the cap should exceed the number of keys expected to be
-// active at once.
+// keys costs bounded memory. A key is never forgotten before that: when the
+// table is full of keys used recently, a new key shares one overflow bucket
+// with every other key that finds no room, instead of pushing out a key
+// whose bucket is empty (which would give that key a full bucket again, so
+// that cycling through more keys than the cap would lift every key's
+// limit). The cap should exceed the number of keys expected to be active at
+// once.
 package ratelimit
 
 import (
@@ -26,8 +29,9 @@ type Limiter[K comparable] struct {
 	max   int
 	now   func() time.Time
 
-	order *list.List // of *bucket[K], least recently used at the front
-	index map[K]*list.Element
+	order    *list.List // of *bucket[K], least recently used at the front
+	index    map[K]*list.Element
+	overflow bucket[K] // shared by the keys that find the table full
 }
 
 type bucket[K comparable] struct {
@@ -48,13 +52,14 @@ func New[K comparable](rate float64, burst, max int, now func() time.Time) *Limi
 		now = time.Now
 	}
 	return &Limiter[K]{
-		rate:  rate,
-		burst: float64(burst),
-		idle:  time.Duration(float64(burst) / rate * float64(time.Second)),
-		max:   max,
-		now:   now,
-		order: list.New(),
-		index: make(map[K]*list.Element),
+		rate:     rate,
+		burst:    float64(burst),
+		idle:     time.Duration(float64(burst) / rate * float64(time.Second)),
+		max:      max,
+		now:      now,
+		order:    list.New(),
+		index:    make(map[K]*list.Element),
+		overflow: bucket[K]{tokens: float64(burst)},
 	}
 }
 
@@ -69,16 +74,17 @@ func (l *Limiter[K]) AllowN(k K, n int) bool {
 	now := l.now()
 	l.expire(now)
 	var b *bucket[K]
-	if e, ok := l.index[k]; ok {
+	switch e, ok := l.index[k]; {
+	case ok:
 		b = e.Value.(*bucket[K])
-		if d := now.Sub(b.last); d > 0 {
-			b.tokens = min(l.burst, b.tokens+d.Seconds()*l.rate)
-		}
+		l.refill(b, now)
 		l.order.MoveToBack(e)
-	} else {
-		for l.order.Len() >= l.max {
-			l.remove(l.order.Front())
-		}
+	case l.order.Len() >= l.max:
+		// Every key held was used too recently to forget: share the
+		// overflow bucket rather than reset someone's.
+		b = &l.overflow
+		l.refill(b, now)
+	default:
 		b = &bucket[K]{key: k, tokens: l.burst}
 		l.index[k] = l.order.PushBack(b)
 	}
@@ -90,6 +96,13 @@ func (l *Limiter[K]) AllowN(k K, n int) bool {
 	}
 	b.tokens -= cost
 	return true
+}
+
+// refill adds the tokens b earned since its last use, up to the burst.
+func (l *Limiter[K]) refill(b *bucket[K], now time.Time) {
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(l.burst, b.tokens+d.Seconds()*l.rate)
+	}
 }
 
 // Len reports how many keys the limiter holds.

@@ -62,9 +62,13 @@ func TestTableIsCappedAndExpires(t *testing.T) {
 			t.Fatalf("after %d keys: %d held, want at most 50", k+1, l.Len())
 		}
 	}
-	// The most recent key is still limited; the oldest were forgotten.
-	if got := allowN(l, 999, 10); got != 4 {
-		t.Fatalf("key 999 after one use: got %d more allowed, want 4", got)
+	// Keys 0-49 hold the table; keys 50-999 shared the overflow bucket,
+	// whose burst of 5 is long spent.
+	if got := allowN(l, 49, 10); got != 4 {
+		t.Fatalf("key 49 after one use: got %d more allowed, want 4", got)
+	}
+	if got := allowN(l, 999, 10); got != 0 {
+		t.Fatalf("key 999, one of 950 sharing the overflow bucket: got %d more allowed, want 0", got)
 	}
 	c.advance(499 * time.Millisecond)
 	l.AllowN(-1, 1)
@@ -73,8 +77,45 @@ func TestTableIsCappedAndExpires(t *testing.T) {
 	}
 	c.advance(time.Millisecond)
 	l.AllowN(-2, 1)
-	if l.Len() != 2 {
-		t.Fatalf("after 500ms: %d held, want 2 (-1 and -2; the rest were idle long enough to be full again)", l.Len())
+	if l.Len() != 1 {
+		t.Fatalf("after 500ms: %d held, want 1 (-2; -1 found the table full, and the rest were idle long enough to be full again)", l.Len())
+	}
+}
+
+// TestChurnDoesNotResetAKey is the attack on a limiter that forgets the
+// least recently used key when full: spend a victim's bucket, push it out
+// with more fresh keys than the cap, and it comes back with a full bucket.
+// For the reply limiter that means one address (say a forged victim's on a
+// large subnet) gets ever more replies.
+func TestChurnDoesNotResetAKey(t *testing.T) {
+	c := &clock{time.Unix(1000, 0)}
+	l := ratelimit.New[int](10, 5, 50, c.now)
+	const victim = -1
+	total := 0
+	for round := range 20 {
+		total += allowN(l, victim, 100)
+		for k := range 100 {
+			l.AllowN(round*100+k, 1)
+		}
+		c.advance(10 * time.Millisecond)
+		if l.Len() > 50 {
+			t.Fatalf("%d keys held, want at most 50", l.Len())
+		}
+	}
+	// 200ms: the burst of 5 and 10/s, 2 more.
+	if total > 7 {
+		t.Fatalf("victim got %d tokens in 200ms among a churn of 2000 keys, want at most 7 (burst 5 + 10/s)", total)
+	}
+	// The overflow bucket is limited too.
+	c.advance(time.Second)
+	over := 0
+	for k := range 1000 {
+		if l.AllowN(10000+k, 1) {
+			over++
+		}
+	}
+	if over > 5+50 {
+		t.Fatalf("1000 new keys at once got %d tokens, want at most %d (free room and the overflow burst)", over, 5+50)
 	}
 }
 
