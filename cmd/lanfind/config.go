@@ -697,7 +697,7 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		as.applyFile(o)
 	}
 	if len(as.flagServices) == 0 && as.file == nil {
-		return nil, usageErrorf("--name is required")
+		return nil, usageErrorf("no service to announce: give --name NAME, --service NAME:PORT[:TYPE] or --config FILE")
 	}
 	if as.services, err = combineServices(as.flagServices, as.file); err != nil {
 		return nil, err
