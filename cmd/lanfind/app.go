@@ -42,7 +42,8 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
 }
 
-// notFound is returned by commands that found nothing; it prints nothing.
+// errNotFound is the exit status 1 of a search that printed its empty
+// result ("[]" for --json); it prints nothing else.
 var errNotFound = &exitError{code: exitNotFound}
 
 // run is the whole program: main only adds signals and os.Exit.

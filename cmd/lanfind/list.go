@@ -165,10 +165,36 @@ func runList(c *cli.Context) error {
 	switch {
 	case wait > 0 && len(rs) < wait:
 		return fewerThan(len(rs), wait, timeout)
+	case len(rs) == 0 && (p.json || p.tmpl != nil):
+		return errNotFound // a script's empty result: "[]" or no lines
 	case len(rs) == 0:
-		return errNotFound
+		// The table has no header without rows: say why the screen stays
+		// empty. Collect gives up before the timeout once its repeated
+		// queries stay unanswered, so the message names no duration.
+		e := notFound(c.String("name"), c.String("type"), 0)
+		if c.String("name") == "" && c.String("type") == "" {
+			e.hint = `run "lanfind doctor" here and on a host that announces to see why`
+		}
+		return e
 	}
 	return nil
+}
+
+// notFound is the exit status 1 of a search for name (if any) of type typ
+// (if any) that nothing answered, within timeout if not 0.
+func notFound(name, typ string, timeout time.Duration) *exitError {
+	what := "no service"
+	if name != "" {
+		what += fmt.Sprintf(" named %q", clean(name, 63))
+	}
+	if typ != "" {
+		what += fmt.Sprintf(" of type %q", clean(typ, 63))
+	}
+	what += " answered"
+	if timeout > 0 {
+		what += fmt.Sprintf(" within %v", timeout)
+	}
+	return &exitError{code: exitNotFound, msg: what}
 }
 
 // fewerThan is the exit status 1 of --wait N when only found instances
@@ -246,11 +272,7 @@ func runResolve(c *cli.Context) error {
 	}
 	logStats(o.log, l)
 	if errors.Is(err, discover.ErrNotFound) || (err == nil && len(rs) == 0) {
-		what := fmt.Sprintf("%q", clean(name, 63))
-		if t := c.String("type"); t != "" {
-			what += fmt.Sprintf(" of type %q", clean(t, 63))
-		}
-		return &exitError{code: exitNotFound, msg: fmt.Sprintf("no service named %s answered within %v", what, timeout)}
+		return notFound(name, c.String("type"), timeout)
 	}
 	if err != nil {
 		return searchError(err)
