@@ -23,12 +23,12 @@ func announceCommand() *cli.Command {
 			"flags given explicitly override the file's top-level settings. With --config, SIGHUP reloads the\n" +
 			"file: added services are announced at once, removed ones say goodbye, changed ones are updated.",
 		Flags: commonFlags(
-			&cli.StringFlag{Name: "name", Usage: "service `NAME` (required, 1-63 bytes)"},
+			&cli.StringFlag{Name: "name", Usage: "service `NAME`, 1-63 bytes (one service; more with --service or --config)"},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
 			&cli.UintFlag{Name: "port", Usage: "the announced service's `PORT` (not lanfind's own)"},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
-			&cli.DurationFlag{Name: "interval", Usage: "time between beacons, 10ms to 12h", Value: announce.DefaultInterval},
-			&cli.DurationFlag{Name: "ttl", Usage: "how long listeners keep the service without a beacon, at least 2 intervals (default 3 intervals)"},
+			&cli.DurationFlag{Name: "interval", Usage: "send a beacon every `D`, 10ms to 12h", Value: announce.DefaultInterval},
+			&cli.DurationFlag{Name: "ttl", Usage: "listeners forget the service `D` after its last beacon; at least 2 intervals", DefaultText: "3 intervals"},
 			&cli.StringFlag{Name: "hostname", Usage: "host `NAME` to announce (default: this host's name)"},
 			&cli.StringSliceFlag{Name: "service", Usage: "one more service, `NAME:PORT[:TYPE]` (repeatable)"},
 			&cli.StringFlag{Name: "config", Usage: "read services and settings from TOML `FILE`; SIGHUP reloads it"},

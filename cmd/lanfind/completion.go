@@ -67,8 +67,33 @@ func runMan(c *cli.Context) error {
 	if err != nil {
 		return runtimeError(err)
 	}
-	_, err = io.WriteString(c.App.Writer, page)
+	_, err = io.WriteString(c.App.Writer, manValues(c.App, page))
 	return runtimeError(err)
+}
+
+// manValues replaces the empty `=""` urfave/cli writes after every flag
+// that takes a value (as if its default were empty) with the flag's
+// placeholder from its usage text: "--timeout=D", "--iface=NAME".
+func manValues(app *cli.App, page string) string {
+	var pairs []string
+	seen := map[string]bool{}
+	for _, cmd := range app.Commands {
+		for _, f := range cmd.Flags {
+			df, ok := f.(cli.DocGenerationFlag)
+			if !ok || !df.TakesValue() || seen[f.Names()[0]] {
+				continue
+			}
+			seen[f.Names()[0]] = true
+			placeholder := "VALUE"
+			if _, rest, ok := strings.Cut(df.GetUsage(), "`"); ok {
+				if name, _, ok := strings.Cut(rest, "`"); ok {
+					placeholder = name
+				}
+			}
+			pairs = append(pairs, `\fB--`+f.Names()[0]+`\fP="":`, `\fB--`+f.Names()[0]+`\fP=\fI`+placeholder+`\fP:`)
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(page)
 }
 
 // valueKind says what a flag's value is, for completion.

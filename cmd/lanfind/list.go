@@ -45,7 +45,7 @@ func listCommand() *cli.Command {
 			"Exit status: 0 when at least one instance (with --wait: N instances) matched, 1 when fewer did,\n" +
 			"2 on error.",
 		Flags: commonFlags(
-			&cli.DurationFlag{Name: "timeout", Usage: "give up after this long", Value: defaultTimeout},
+			&cli.DurationFlag{Name: "timeout", Usage: "give up after `D` at most", Value: defaultTimeout},
 			flagWait,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
@@ -67,7 +67,7 @@ func resolveCommand() *cli.Command {
 			"Exit status: 0 when found (with --wait: N found), 1 when fewer answered within the timeout\n" +
 			"(those found are still printed), 2 on error.",
 		Flags: commonFlags(
-			&cli.DurationFlag{Name: "timeout", Usage: "give up after this long", Value: defaultTimeout},
+			&cli.DurationFlag{Name: "timeout", Usage: "give up after `D` at most", Value: defaultTimeout},
 			flagWait,
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
