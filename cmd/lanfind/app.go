@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -85,7 +86,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion:               true,
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {}, // exit codes are decided by run
-		OnUsageError:              onUsageError,
+		OnUsageError:              onAppUsageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("unknown command %q (try \"lanfind help\")", c.Args().First())
@@ -137,6 +138,24 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 		return usageErrorf("%s needs an argument", dashed(m[1]))
 	}
 	return usageErrorf("%s", msg)
+}
+
+// onAppUsageError is onUsageError for flags before any command: "lanfind
+// --version", or a command's flag with no command ("lanfind -v").
+func onAppUsageError(c *cli.Context, err error, sub bool) error {
+	if m := flagUndefined.FindStringSubmatch(err.Error()); m != nil {
+		if m[1] == "version" {
+			return &exitError{code: exitUsage, msg: "unknown flag --version", hint: `the version is a command: run "lanfind version"`}
+		}
+		for _, cmd := range c.App.Commands {
+			for _, f := range cmd.Flags {
+				if slices.Contains(f.Names(), m[1]) {
+					return usageErrorf("%s without a command (try \"lanfind help\")", dashed(m[1]))
+				}
+			}
+		}
+	}
+	return onUsageError(c, err, sub)
 }
 
 // dashed returns a flag name with the dashes users type: -v, --timeout.
