@@ -98,7 +98,7 @@ func readConfig(path string) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err // *PathError: "read FILE: is a directory"
 	}
 	if len(data) > maxConfigSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfigSize)
