@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
+	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -122,9 +124,26 @@ func parseFormat(c *cli.Context) (*template.Template, error) {
 		return nil, usageErrorf("%s", oneLine(err.Error()))
 	}
 	if err := t.Execute(io.Discard, sampleService); err != nil && isFieldError(err) {
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+			// Not "can't evaluate field Nmae in type main.tmplService".
+			return nil, usageErrorf("--format: no field .%s; the fields are %s", m[1], templateFields())
+		}
 		return nil, usageErrorf("%s", oneLine(err.Error()))
 	}
 	return t, nil
+}
+
+// unknownField matches text/template's error for a field a result does not
+// have (not one of a map value or a string).
+var unknownField = regexp.MustCompile(`can't evaluate field (\w+) in type main\.tmplService`)
+
+// templateFields lists the fields of a --format result: ".Name .Type ...".
+func templateFields() string {
+	var names []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[tmplService]()) {
+		names = append(names, "."+f.Name)
+	}
+	return strings.Join(names, " ")
 }
 
 // isFieldError reports whether err says that a template names a field or

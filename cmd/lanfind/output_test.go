@@ -295,7 +295,7 @@ func TestFormatErrors(t *testing.T) {
 		want   string
 	}{
 		{"{{.Addr}", false, "bad character"},
-		{"{{.Nmae}}", false, "can't evaluate field Nmae"},
+		{"{{.Nmae}}", false, "--format: no field .Nmae; the fields are .Name .Type .Port .Addr .Addrs .Iface .Host .Instance .Meta .TTL .LastSeen .Conflict .Verified .Event .Reason"},
 		{"{{.Meta.x.y}}", false, "can't evaluate field y in type string"},
 		{"{{index .Addrs 3}}", false, ""}, // fails on the sample, but may not on real data
 		{"", false, "--format: empty template"},
