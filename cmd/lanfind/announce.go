@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,7 +20,8 @@ func announceCommand() *cli.Command {
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
 			"lanfind announce --config FILE [flags]",
 		Description: "Sends each service's beacon on every selected interface, to the subnet broadcast address and\n" +
-			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM.\n" +
+			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM (and on SIGHUP,\n" +
+			"a closed terminal, when there is no --config file to reload).\n" +
 			"Several services: repeat --service, or list them in a --config file (see \"lanfind check-config\");\n" +
 			"flags given explicitly override the file's top-level settings. With --config, SIGHUP reloads the\n" +
 			"file: added services are announced at once, removed ones say goodbye, changed ones are updated.",
@@ -70,8 +73,17 @@ func runAnnounce(c *cli.Context) error {
 	for _, r := range s.Instances() {
 		o.log.Info("service", "name", r.Name, "type", r.Type, "port", r.Port, "instance", fmt.Sprintf("%016x", r.Instance), "ttl", r.TTL)
 	}
-	stopDaemon := startDaemon(c.Context, s, as, o.log)
-	err = s.Run(c.Context)
+	ctx := c.Context
+	if as.file == nil {
+		// Nothing to reload: a hang-up (the terminal or SSH session
+		// closed) stops the announcer as SIGTERM does, with a goodbye,
+		// instead of killing it silently.
+		var stop func()
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
+		defer stop()
+	}
+	stopDaemon := startDaemon(ctx, s, as, o.log)
+	err = s.Run(ctx)
 	stopDaemon()
 	st := s.Stats()
 	o.log.Debug("stats", "beacons", st.Beacons, "queries", st.Queries, "replies", st.Replies, "duplicates", st.Duplicates,

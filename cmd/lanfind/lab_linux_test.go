@@ -212,6 +212,16 @@ func TestNSWatch(t *testing.T) {
 		t.Errorf("goodbye: got instance %s, want %s", ev.Service.Instance, inst)
 	}
 
+	// Without --config, a hang-up (a closed terminal) stops the announcer
+	// with a goodbye too, not silently.
+	h := startAnnouncer(t, h1, db...)
+	w.expectEvent(t, "up", "", "db")
+	h.signal(t, syscall.SIGHUP)
+	if code := h.wait(t); code != 0 {
+		t.Errorf("%s: SIGHUP: got exit %d, want 0", h.desc, code)
+	}
+	w.expectEvent(t, "down", "goodbye", "db")
+
 	// A crashed announcer expires after its TTL.
 	b := startAnnouncer(t, h1, append(db, "--interval", "200ms", "--ttl", "600ms")...)
 	if ev := w.expectEvent(t, "up", "", "db"); ev.Service.Instance != inst || ev.Service.TTLSeconds != 0.6 {
