@@ -381,7 +381,13 @@ func runtimeError(err error) error {
 	var selErr *iface.SelectError
 	switch {
 	case errors.As(err, &selErr):
+		// An interface that is down or has no address yet is the host's
+		// state, not a bad command line: exit 1, which a service manager
+		// retries (the unit prevents a restart only on exit 2).
 		code = exitUsage
+		if selErr.Temporary() {
+			code = exitFailure
+		}
 		hint = "run \"lanfind iface\" to see the interfaces and why each is or is not used"
 	case errors.Is(err, beacon.ErrTooBig), errors.Is(err, beacon.ErrMalformed):
 		code = exitUsage
