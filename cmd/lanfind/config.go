@@ -624,7 +624,11 @@ func runCheckConfig(c *cli.Context) error {
 	if err != nil {
 		return configFailure(c.App.ErrWriter, err, exitFailure)
 	}
-	fmt.Fprintf(c.App.Writer, "%s: ok, %d services\n", path, len(fc.services))
+	noun := "services"
+	if len(fc.services) == 1 {
+		noun = "service"
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok, %d %s\n", path, len(fc.services), noun)
 	return nil
 }
 
