@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -391,6 +392,8 @@ func runtimeError(err error) error {
 		hint = "run \"lanfind iface\" to see the interfaces and why each is or is not used"
 	case errors.Is(err, beacon.ErrTooBig), errors.Is(err, beacon.ErrMalformed):
 		code = exitUsage
+	case errors.Is(err, syscall.EADDRINUSE):
+		hint = "another program holds lanfind's UDP port without sharing it; \"lanfind doctor\" names it"
 	case errors.Is(err, os.ErrPermission):
 		hint = "is a firewall or a sandbox refusing broadcast or multicast here?"
 	}
