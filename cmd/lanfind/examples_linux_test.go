@@ -82,6 +82,11 @@ func TestNSExamples(t *testing.T) {
 		t.Errorf("%s: got exit %d stderr %q, want a refusal", r.desc, r.code, r.stderr)
 	}
 
+	// A bad timeout is lanfind's usage error (exit 2), not "did not answer".
+	if r := runScript(t, h0, "wait-for-db.sh", "-t", "abc", "db", "echo", "started"); r.code != 2 || r.stdout != "" || strings.Contains(r.stderr, "did not answer") {
+		t.Errorf("%s: got exit %d stdout %q stderr %q, want 2, no app and lanfind's error only", r.desc, r.code, r.stdout, r.stderr)
+	}
+
 	// (a) Nothing announced yet: the app does not start.
 	r := runScript(t, h0, "wait-for-db.sh", "-t", "300ms", "db", "echo", "started")
 	if r.code != 1 || r.stdout != "" {
