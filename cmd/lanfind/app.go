@@ -60,6 +60,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
+		if log := jsonLog(app); log != nil {
+			if ee.msg != "" && ee.hint != "" {
+				log.Error(ee.msg, "hint", ee.hint)
+			} else if ee.msg != "" {
+				log.Error(ee.msg)
+			}
+			return ee.code
+		}
 		if ee.msg != "" {
 			fmt.Fprintf(stderr, "lanfind: error: %s\n", ee.msg)
 		}
@@ -350,8 +358,23 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 	if o.log, err = newLogger(c.App.ErrWriter, c.String("log-format"), level); err != nil {
 		return o, err
 	}
+	if c.String("log-format") == "json" {
+		// From here on, errors are JSON records too (see run).
+		c.App.Metadata = map[string]any{jsonLogKey: o.log}
+	}
 	o.keys, err = loadKeys(c.StringSlice("secret-file"), o.log)
 	return o, err
+}
+
+// jsonLogKey is the cli.App.Metadata key of the logger of --log-format json,
+// set once the flag has been read.
+const jsonLogKey = "json-log"
+
+// jsonLog returns the logger that writes errors as JSON records, or nil
+// when errors are "lanfind: error: …" lines.
+func jsonLog(app *cli.App) *slog.Logger {
+	log, _ := app.Metadata[jsonLogKey].(*slog.Logger)
+	return log
 }
 
 // searchError is runtimeError for list and resolve, where exit code 1

@@ -622,7 +622,7 @@ func runCheckConfig(c *cli.Context) error {
 		err = &configErrors{path: path, errs: []configError{{msg: "no [[service]] table: nothing to announce"}}}
 	}
 	if err != nil {
-		return configFailure(c.App.ErrWriter, err, exitFailure)
+		return configFailure(c.App, err, exitFailure)
 	}
 	noun := "services"
 	if len(fc.services) == 1 {
@@ -632,15 +632,20 @@ func runCheckConfig(c *cli.Context) error {
 	return nil
 }
 
-// configFailure prints a configuration file's problems on w, one
-// "lanfind: error:" line each, and returns an error that exits with code.
-func configFailure(w io.Writer, err error, code int) error {
+// configFailure prints a configuration file's problems on the app's
+// stderr, one "lanfind: error:" line (or JSON record) each, and returns an
+// error that exits with code.
+func configFailure(app *cli.App, err error, code int) error {
 	var ce *configErrors
 	if !errors.As(err, &ce) {
 		return &exitError{code: code, msg: err.Error()}
 	}
 	for _, l := range ce.lines() {
-		fmt.Fprintf(w, "lanfind: error: %s\n", l)
+		if log := jsonLog(app); log != nil {
+			log.Error(l)
+		} else {
+			fmt.Fprintf(app.ErrWriter, "lanfind: error: %s\n", l)
+		}
 	}
 	return &exitError{code: code}
 }
@@ -695,7 +700,7 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	if path := c.String("config"); path != "" {
 		fc, err := loadConfig(path)
 		if err != nil {
-			return nil, configFailure(c.App.ErrWriter, err, exitUsage)
+			return nil, configFailure(c.App, err, exitUsage)
 		}
 		as.file = fc
 		as.applyFile(o)
