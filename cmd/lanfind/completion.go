@@ -118,6 +118,9 @@ var argChoices = map[string][]string{
 	"completion": completionShells,
 }
 
+// fileArgs are the commands whose positional argument is a file.
+var fileArgs = map[string]bool{"keygen": true, "check-config": true}
+
 func init() {
 	// Filled in here, as newApp is what lists the commands.
 	argChoices["help"] = commandNames(newApp(io.Discard, io.Discard))
@@ -253,7 +256,7 @@ _%[1]s() {
 	b.WriteString("\tesac\n\n")
 
 	// Flags and arguments of the command.
-	b.WriteString("\tlocal flags= args=\n\tcase $cmd in\n")
+	b.WriteString("\tlocal flags= args= files=\n\tcase $cmd in\n")
 	fmt.Fprintf(&b, "\t'')\n\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\"))\n\t\treturn\n\t\t;;\n",
 		shellQuote(strings.Join(append(commandNames(app), "--help"), " ")))
 	for _, c := range app.VisibleCommands() {
@@ -266,6 +269,9 @@ _%[1]s() {
 		if a := argChoices[c.Name]; a != nil {
 			fmt.Fprintf(&b, "\t\targs=%s\n", shellQuote(strings.Join(a, " ")))
 		}
+		if fileArgs[c.Name] {
+			b.WriteString("\t\tfiles=1\n")
+		}
 		b.WriteString("\t\t;;\n")
 	}
 	b.WriteString(`	esac
@@ -273,6 +279,8 @@ _%[1]s() {
 		COMPREPLY=($(compgen -W "$flags" -- "$cur"))
 	elif [[ -n $args ]]; then
 		COMPREPLY=($(compgen -W "$args" -- "$cur"))
+	elif [[ -n $files ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
 	fi
 }
 
@@ -323,6 +331,9 @@ _%[1]s() {
 		}
 		if a := argChoices[c.Name]; a != nil {
 			fmt.Fprintf(&b, "\t\t\t%s \\\n", shellQuote("1:"+c.Name+":("+strings.Join(a, " ")+")"))
+		}
+		if fileArgs[c.Name] {
+			b.WriteString("\t\t\t'1:file:_files' \\\n")
 		}
 		b.WriteString("\t\t\t&& return\n\t\t;;\n")
 	}
@@ -401,6 +412,9 @@ func fishCompletion(app *cli.App) (string, error) {
 		}
 		if a := argChoices[c.Name]; a != nil {
 			fmt.Fprintf(&b, "complete -c %s -n %s -x -a %s\n", app.Name, cond, shellQuote(strings.Join(a, " ")))
+		}
+		if fileArgs[c.Name] {
+			fmt.Fprintf(&b, "complete -c %s -n %s -F\n", app.Name, cond)
 		}
 	}
 	return b.String(), nil
