@@ -780,6 +780,9 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 		return nil, nil
 	}
 	svc := announce.Service{Name: c.String("name"), Type: c.String("type")}
+	if !c.IsSet("name") {
+		return nil, usageErrorf("--type, --port and --meta describe the service of --name, which is missing (--service takes NAME:PORT[:TYPE])")
+	}
 	if err := checkName("--name", svc.Name, true); err != nil {
 		return nil, err
 	}
