@@ -164,14 +164,14 @@ func runList(c *cli.Context) error {
 	}
 	switch {
 	case wait > 0 && len(rs) < wait:
-		return fewerThan(len(rs), wait, timeout)
+		return fewerThan(len(rs), wait, within(c, timeout))
 	case len(rs) == 0 && (p.json || p.tmpl != nil):
 		return errNotFound // a script's empty result: "[]" or no lines
 	case len(rs) == 0:
 		// The table has no header without rows: say why the screen stays
 		// empty. Collect gives up before the timeout once its repeated
 		// queries stay unanswered, so the message names no duration.
-		e := notFound(c.String("name"), c.String("type"), 0)
+		e := notFound(c.String("name"), c.String("type"), "")
 		if c.String("name") == "" && c.String("type") == "" {
 			e.hint = `run "lanfind doctor" here and on a host that announces to see why`
 		}
@@ -181,8 +181,8 @@ func runList(c *cli.Context) error {
 }
 
 // notFound is the exit status 1 of a search for name (if any) of type typ
-// (if any) that nothing answered, within timeout if not 0.
-func notFound(name, typ string, timeout time.Duration) *exitError {
+// (if any) that nothing answered; when (if not "") says until when.
+func notFound(name, typ, when string) *exitError {
 	what := "no service"
 	if name != "" {
 		what += fmt.Sprintf(" named %q", clean(name, 63))
@@ -191,16 +191,25 @@ func notFound(name, typ string, timeout time.Duration) *exitError {
 		what += fmt.Sprintf(" of type %q", clean(typ, 63))
 	}
 	what += " answered"
-	if timeout > 0 {
-		what += fmt.Sprintf(" within %v", timeout)
+	if when != "" {
+		what += " " + when
 	}
 	return &exitError{code: exitNotFound, msg: what}
 }
 
 // fewerThan is the exit status 1 of --wait N when only found instances
 // were up when the timeout ran out.
-func fewerThan(found, want int, timeout time.Duration) error {
-	return &exitError{code: exitNotFound, msg: fmt.Sprintf("%d of the %d instances --wait asked for answered within %v", found, want, timeout)}
+func fewerThan(found, want int, when string) error {
+	return &exitError{code: exitNotFound, msg: fmt.Sprintf("%d of the %d instances --wait asked for answered %s", found, want, when)}
+}
+
+// within says until when a search waited: "within 3s", or "before the
+// interrupt" when SIGINT or SIGTERM ended it first.
+func within(c *cli.Context, timeout time.Duration) string {
+	if c.Context.Err() != nil {
+		return "before the interrupt"
+	}
+	return fmt.Sprintf("within %v", timeout)
 }
 
 // waitFor runs l until n instances are up at once or ctx ends, and returns
@@ -272,7 +281,7 @@ func runResolve(c *cli.Context) error {
 	}
 	logStats(o.log, l)
 	if errors.Is(err, discover.ErrNotFound) || (err == nil && len(rs) == 0) {
-		return notFound(name, c.String("type"), timeout)
+		return notFound(name, c.String("type"), within(c, timeout))
 	}
 	if err != nil {
 		return searchError(err)
@@ -281,7 +290,7 @@ func runResolve(c *cli.Context) error {
 		return searchError(err)
 	}
 	if len(rs) < wait {
-		return fewerThan(len(rs), wait, timeout)
+		return fewerThan(len(rs), wait, within(c, timeout))
 	}
 	return nil
 }
