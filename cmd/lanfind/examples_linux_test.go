@@ -117,6 +117,15 @@ func TestNSExamples(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("hosts fragment: got %q, want %q", got, want)
 	}
+	// Without -T, an ssh_config fragment holds only services of type ssh:
+	// a "Port 5432" line would send ssh to the database.
+	sshOnly := filepath.Join(dir, "ssh_only")
+	if r := runScript(t, h0, "hosts-fragment.sh", "-f", "ssh", sshOnly); r.code != 0 {
+		t.Fatalf("%s: exit %d", r.desc, r.code)
+	}
+	if got := lines(t, sshOnly); len(got) != 0 {
+		t.Errorf("ssh_config fragment without -T: got %q, want no entries (nothing of type ssh)", got)
+	}
 	sshConf := filepath.Join(dir, "ssh_config")
 	if r := runScript(t, h0, "hosts-fragment.sh", "-f", "ssh", "-T", "postgres", sshConf); r.code != 0 {
 		t.Fatalf("%s: exit %d", r.desc, r.code)
