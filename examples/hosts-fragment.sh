@@ -6,8 +6,9 @@
 #
 # hosts (the default) writes "ADDR NAME.DOMAIN NAME" lines (DOMAIN defaults
 # to lan), one per service name; ssh writes one "Host NAME" block with
-# HostName and Port per service (use -T ssh to keep only services of type
-# ssh). Include the result from your real files, e.g. in ~/.ssh/config:
+# HostName and Port per service of type ssh (-T picks another type, whose
+# port then goes into the Port line). Include the result from your real
+# files, e.g. in ~/.ssh/config:
 #
 #   Include ~/.ssh/lanfind.conf
 #
@@ -42,6 +43,8 @@ shift $((OPTIND - 1))
 [[ $# -eq 1 ]] || usage
 file=$1
 case $format in hosts | ssh) ;; *) usage ;; esac
+# An ssh_config Port line for a database or web server would send ssh to it.
+[[ $format == ssh && -z $type ]] && type=ssh
 if [[ $(realpath -m -- "$file") == /etc/hosts ]]; then
 	echo "$prog: refusing to overwrite /etc/hosts; write a fragment and merge it yourself" >&2
 	exit 2

@@ -10,7 +10,7 @@
 #
 # COMMAND runs with DB_ADDR (ADDR:PORT), DB_HOST and DB_PORT set. When the
 # service does not answer within TIMEOUT (default 30s) the script exits 1
-# without running COMMAND. Needs lanfind on PATH.
+# without running COMMAND; a bad TIMEOUT or TYPE exits 2. Needs lanfind on PATH.
 set -euo pipefail
 
 prog=${0##*/}
@@ -40,9 +40,13 @@ args=(resolve "$name" --wait 1 --timeout "$timeout" --format '{{.Addr}} {{.Port}
 [[ -n $type ]] && args+=(--type "$type")
 
 echo "$prog: waiting up to $timeout for $name..." >&2
-if ! out=$(lanfind "${args[@]}"); then
+status=0
+out=$(lanfind "${args[@]}") || status=$?
+if [[ $status -eq 1 ]]; then
 	echo "$prog: $name did not answer within $timeout" >&2
 	exit 1
+elif [[ $status -ne 0 ]]; then # 2: lanfind said what is wrong (a bad -t or -T, say)
+	exit 2
 fi
 read -r DB_HOST DB_PORT <<<"$out"
 export DB_HOST DB_PORT DB_ADDR="$DB_HOST:$DB_PORT"

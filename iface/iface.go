@@ -222,10 +222,35 @@ func cloneAll(all []Interface) []Interface {
 }
 
 // SelectError is returned by [Select] when the interfaces asked for cannot
-// be used: a configuration problem rather than a failure of the system.
-type SelectError struct{ msg string }
+// be used: a configuration problem rather than a failure of the system, or,
+// when [SelectError.Temporary], the interfaces' current state.
+type SelectError struct {
+	msg       string
+	temporary bool
+}
 
 func (e *SelectError) Error() string { return e.msg }
+
+// Temporary reports whether the selection failed only because of the
+// interfaces' current state: an interface it would take is down or has no
+// IPv4 address yet (a cable not plugged in, Wi-Fi not yet associated, late
+// DHCP), so the same selection may succeed later. A name or glob that picks
+// no interface at all, a malformed pattern, or exclusions that leave nothing
+// are not temporary.
+func (e *SelectError) Temporary() bool { return e.temporary }
+
+// mayComeUp reports whether one of all that pattern matches (every one
+// when pattern is "") and no exclude matches is unusable only for its
+// current state, down or without an IPv4 address, which may change.
+func mayComeUp(all []Interface, pattern string, excludes []string) bool {
+	return slices.ContainsFunc(all, func(i Interface) bool {
+		if ok, _ := path.Match(pattern, i.Name); pattern != "" && !ok {
+			return false
+		}
+		ok, reason := i.Usable()
+		return !ok && (reason == "down" || reason == "no IPv4 address") && !MatchName(excludes, i.Name)
+	})
+}
 
 // Select chooses the interfaces lanfind works on from all, as a Lister
 // returned them.
@@ -245,7 +270,7 @@ func (e *SelectError) Error() string { return e.msg }
 func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 	for _, p := range slices.Concat(names, excludes) {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, &SelectError{fmt.Sprintf("iface: bad interface pattern %q: %v", p, err)}
+			return nil, &SelectError{msg: fmt.Sprintf("iface: bad interface pattern %q: %v", p, err)}
 		}
 	}
 	var picked []Interface
@@ -262,7 +287,7 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			if len(all) == 0 {
 				why = []string{"no interfaces"}
 			}
-			return nil, &SelectError{fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; "))}
+			return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; ")), temporary: mayComeUp(all, "", excludes)}
 		}
 	} else {
 		seen := make(map[int]bool, len(names))
@@ -297,9 +322,9 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			}
 			switch {
 			case matched == 0:
-				return nil, &SelectError{fmt.Sprintf("iface: no interface matches %q", name)}
+				return nil, &SelectError{msg: fmt.Sprintf("iface: no interface matches %q", name)}
 			case usable == 0:
-				return nil, &SelectError{fmt.Sprintf("iface: no usable interface matches %q (%s)", name, strings.Join(skipped, "; "))}
+				return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface matches %q (%s)", name, strings.Join(skipped, "; ")), temporary: mayComeUp(all, name, excludes)}
 			}
 		}
 	}
@@ -317,9 +342,9 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			for _, n := range excluded {
 				why = append(why, n+": excluded")
 			}
-			return nil, &SelectError{fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; "))}
+			return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; ")), temporary: mayComeUp(all, "", excludes)}
 		}
-		return nil, &SelectError{fmt.Sprintf("iface: every interface selected is excluded (%s)", strings.Join(excluded, ", "))}
+		return nil, &SelectError{msg: fmt.Sprintf("iface: every interface selected is excluded (%s)", strings.Join(excluded, ", "))}
 	}
 	sortByIndex(out)
 	return out, nil
@@ -330,14 +355,14 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 func named(all []Interface, name string) (Interface, error) {
 	k := slices.IndexFunc(all, func(i Interface) bool { return i.Name == name })
 	if k < 0 {
-		return Interface{}, &SelectError{fmt.Sprintf("iface: no interface named %q", name)}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: no interface named %q", name)}
 	}
 	i := all[k]
 	if i.Flags&FlagUp == 0 {
-		return Interface{}, &SelectError{fmt.Sprintf("iface: %s is down", name)}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s is down", name), temporary: true}
 	}
 	if !i.hasIPv4() {
-		return Interface{}, &SelectError{fmt.Sprintf("iface: %s has no IPv4 address", name)}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s has no IPv4 address", name), temporary: true}
 	}
 	return i, nil
 }

@@ -221,6 +221,46 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// TestSelectTemporary checks which selection errors may go away when an
+// interface comes up or gets an address (exit status 1 in the CLI, so that
+// systemd restarts an announcer started before the network), and which
+// only a change of configuration fixes.
+func TestSelectTemporary(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		all       []Interface
+		names     []string
+		excludes  []string
+		temporary bool
+	}{
+		{"default, all down or without IPv4", []Interface{lo, eth1Down, eth2NoV4}, nil, nil, true},
+		{"default, only loopback and point-to-point", []Interface{lo, wg0}, nil, nil, false},
+		{"default, no interfaces", nil, nil, nil, false},
+		{"default, the usable one excluded, another down", []Interface{eth0, eth1Down}, nil, []string{"eth0"}, true},
+		{"default, everything excluded", []Interface{lo, eth0}, nil, []string{"*"}, false},
+		{"default, everything excluded, one down", []Interface{lo, eth0, eth1Down}, nil, []string{"*"}, false},
+		{"default, all down, the down ones excluded", []Interface{lo, eth1Down}, nil, []string{"eth1"}, false},
+		{"glob matching only down ones, excluded", []Interface{eth0, eth1Down}, []string{"eth1*"}, []string{"eth1"}, false},
+		{"named down", []Interface{eth0, eth1Down}, []string{"eth1"}, nil, true},
+		{"named without IPv4", []Interface{eth2NoV4}, []string{"eth2"}, nil, true},
+		{"named missing", []Interface{eth0}, []string{"eth9"}, nil, false},
+		{"glob matching only down ones", []Interface{eth0, eth1Down}, []string{"eth1*"}, nil, true},
+		{"glob matching nothing", []Interface{eth0}, []string{"wlan*"}, nil, false},
+		{"bad pattern", []Interface{eth0}, []string{"eth["}, nil, false},
+		{"named, then excluded", []Interface{eth0}, []string{"eth0"}, []string{"eth*"}, false},
+	} {
+		_, err := Select(tc.all, tc.names, tc.excludes)
+		var se *SelectError
+		if !errors.As(err, &se) {
+			t.Errorf("%s: got error %v, want a *SelectError", tc.name, err)
+			continue
+		}
+		if se.Temporary() != tc.temporary {
+			t.Errorf("%s: %v: got Temporary() %t, want %t", tc.name, err, se.Temporary(), tc.temporary)
+		}
+	}
+}
+
 func TestMatchName(t *testing.T) {
 	for _, tc := range []struct {
 		patterns []string

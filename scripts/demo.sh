@@ -56,16 +56,18 @@ done
 # lanfind's own PID); inns is for the foreground.
 inns() { local ns=$P-$1; shift; ip netns exec "$ns" "$@"; }
 
-echo "== h1: lanfind announce --name db --type postgres --port 5432 --meta version=16"
-ip netns exec "$P-h1" "$BIN" announce --name db --type postgres --port 5432 --meta version=16 2>/dev/null &
+# The namespaces share this machine's host name, so each announcer names its
+# host with --hostname, as the HOST column would show on a real LAN.
+echo "== h1: lanfind announce --name db --type postgres --port 5432 --meta version=16 --hostname h1"
+ip netns exec "$P-h1" "$BIN" announce --name db --type postgres --port 5432 --meta version=16 --hostname h1 2>/dev/null &
 PIDS+=($!)
-echo "== h2: lanfind announce --service web:8080:http --service ssh:22:ssh (two services, one process)"
-ip netns exec "$P-h2" "$BIN" announce --service web:8080:http --service ssh:22:ssh 2>/dev/null &
+echo "== h2: lanfind announce --service web:8080:http --service ssh:22:ssh --hostname h2 (two services, one process)"
+ip netns exec "$P-h2" "$BIN" announce --service web:8080:http --service ssh:22:ssh --hostname h2 2>/dev/null &
 PIDS+=($!)
 KEY=$(dirname "$BIN")/key
 "$BIN" keygen "$KEY"
-echo "== h1: lanfind announce --name vault --port 8200 --secret-file KEY (keyed: sealed, authenticated)"
-ip netns exec "$P-h1" "$BIN" announce --name vault --port 8200 --secret-file "$KEY" 2>/dev/null &
+echo "== h1: lanfind announce --name vault --port 8200 --secret-file KEY --hostname h1 (keyed: sealed, authenticated)"
+ip netns exec "$P-h1" "$BIN" announce --name vault --port 8200 --secret-file "$KEY" --hostname h1 2>/dev/null &
 PIDS+=($!)
 
 echo "== h3: lanfind watch (in the background, for the rest of the demo)"

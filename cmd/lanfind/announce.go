@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,17 +20,18 @@ func announceCommand() *cli.Command {
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
 			"lanfind announce --config FILE [flags]",
 		Description: "Sends each service's beacon on every selected interface, to the subnet broadcast address and\n" +
-			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM.\n" +
+			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM (and on SIGHUP,\n" +
+			"a closed terminal, when there is no --config file to reload).\n" +
 			"Several services: repeat --service, or list them in a --config file (see \"lanfind check-config\");\n" +
 			"flags given explicitly override the file's top-level settings. With --config, SIGHUP reloads the\n" +
 			"file: added services are announced at once, removed ones say goodbye, changed ones are updated.",
 		Flags: commonFlags(
-			&cli.StringFlag{Name: "name", Usage: "service `NAME` (required, 1-63 bytes)"},
+			&cli.StringFlag{Name: "name", Usage: "service `NAME`, 1-63 bytes (one service; more with --service or --config)"},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
 			&cli.UintFlag{Name: "port", Usage: "the announced service's `PORT` (not lanfind's own)"},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
-			&cli.DurationFlag{Name: "interval", Usage: "time between beacons, 10ms to 12h", Value: announce.DefaultInterval},
-			&cli.DurationFlag{Name: "ttl", Usage: "how long listeners keep the service without a beacon, at least 2 intervals (default 3 intervals)"},
+			&cli.DurationFlag{Name: "interval", Usage: "send a beacon every `D`, 10ms to 12h", Value: announce.DefaultInterval},
+			&cli.DurationFlag{Name: "ttl", Usage: "listeners forget the service `D` after its last beacon; at least 2 intervals", DefaultText: "3 intervals"},
 			&cli.StringFlag{Name: "hostname", Usage: "host `NAME` to announce (default: this host's name)"},
 			&cli.StringSliceFlag{Name: "service", Usage: "one more service, `NAME:PORT[:TYPE]` (repeatable)"},
 			&cli.StringFlag{Name: "config", Usage: "read services and settings from TOML `FILE`; SIGHUP reloads it"},
@@ -70,8 +73,17 @@ func runAnnounce(c *cli.Context) error {
 	for _, r := range s.Instances() {
 		o.log.Info("service", "name", r.Name, "type", r.Type, "port", r.Port, "instance", fmt.Sprintf("%016x", r.Instance), "ttl", r.TTL)
 	}
-	stopDaemon := startDaemon(c.Context, s, as, o.log)
-	err = s.Run(c.Context)
+	ctx := c.Context
+	if as.file == nil {
+		// Nothing to reload: a hang-up (the terminal or SSH session
+		// closed) stops the announcer as SIGTERM does, with a goodbye,
+		// instead of killing it silently.
+		var stop func()
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
+		defer stop()
+	}
+	stopDaemon := startDaemon(ctx, s, as, o.log)
+	err = s.Run(ctx)
 	stopDaemon()
 	st := s.Stats()
 	o.log.Debug("stats", "beacons", st.Beacons, "queries", st.Queries, "replies", st.Replies, "duplicates", st.Duplicates,

@@ -9,8 +9,10 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -42,7 +44,8 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
 }
 
-// notFound is returned by commands that found nothing; it prints nothing.
+// errNotFound is the exit status 1 of a search that printed its empty
+// result ("[]" for --json); it prints nothing else.
 var errNotFound = &exitError{code: exitNotFound}
 
 // run is the whole program: main only adds signals and os.Exit.
@@ -57,6 +60,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
+		if log := jsonLog(app); log != nil {
+			if ee.msg != "" && ee.hint != "" {
+				log.Error(ee.msg, "hint", ee.hint)
+			} else if ee.msg != "" {
+				log.Error(ee.msg)
+			}
+			return ee.code
+		}
 		if ee.msg != "" {
 			fmt.Fprintf(stderr, "lanfind: error: %s\n", ee.msg)
 		}
@@ -84,7 +95,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion:               true,
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {}, // exit codes are decided by run
-		OnUsageError:              onUsageError,
+		OnUsageError:              onAppUsageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("unknown command %q (try \"lanfind help\")", c.Args().First())
@@ -136,6 +147,24 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 		return usageErrorf("%s needs an argument", dashed(m[1]))
 	}
 	return usageErrorf("%s", msg)
+}
+
+// onAppUsageError is onUsageError for flags before any command: "lanfind
+// --version", or a command's flag with no command ("lanfind -v").
+func onAppUsageError(c *cli.Context, err error, sub bool) error {
+	if m := flagUndefined.FindStringSubmatch(err.Error()); m != nil {
+		if m[1] == "version" {
+			return &exitError{code: exitUsage, msg: "unknown flag --version", hint: `the version is a command: run "lanfind version"`}
+		}
+		for _, cmd := range c.App.Commands {
+			for _, f := range cmd.Flags {
+				if slices.Contains(f.Names(), m[1]) {
+					return usageErrorf("%s without a command (try \"lanfind help\")", dashed(m[1]))
+				}
+			}
+		}
+	}
+	return onUsageError(c, err, sub)
 }
 
 // dashed returns a flag name with the dashes users type: -v, --timeout.
@@ -329,8 +358,23 @@ func parseCommon(c *cli.Context, defaultLevel slog.Level) (common, error) {
 	if o.log, err = newLogger(c.App.ErrWriter, c.String("log-format"), level); err != nil {
 		return o, err
 	}
+	if c.String("log-format") == "json" {
+		// From here on, errors are JSON records too (see run).
+		c.App.Metadata = map[string]any{jsonLogKey: o.log}
+	}
 	o.keys, err = loadKeys(c.StringSlice("secret-file"), o.log)
 	return o, err
+}
+
+// jsonLogKey is the cli.App.Metadata key of the logger of --log-format json,
+// set once the flag has been read.
+const jsonLogKey = "json-log"
+
+// jsonLog returns the logger that writes errors as JSON records, or nil
+// when errors are "lanfind: error: …" lines.
+func jsonLog(app *cli.App) *slog.Logger {
+	log, _ := app.Metadata[jsonLogKey].(*slog.Logger)
+	return log
 }
 
 // searchError is runtimeError for list and resolve, where exit code 1
@@ -361,10 +405,18 @@ func runtimeError(err error) error {
 	var selErr *iface.SelectError
 	switch {
 	case errors.As(err, &selErr):
+		// An interface that is down or has no address yet is the host's
+		// state, not a bad command line: exit 1, which a service manager
+		// retries (the unit prevents a restart only on exit 2).
 		code = exitUsage
+		if selErr.Temporary() {
+			code = exitFailure
+		}
 		hint = "run \"lanfind iface\" to see the interfaces and why each is or is not used"
 	case errors.Is(err, beacon.ErrTooBig), errors.Is(err, beacon.ErrMalformed):
 		code = exitUsage
+	case errors.Is(err, syscall.EADDRINUSE):
+		hint = "another program holds lanfind's UDP port without sharing it; \"lanfind doctor\" names it"
 	case errors.Is(err, os.ErrPermission):
 		hint = "is a firewall or a sandbox refusing broadcast or multicast here?"
 	}

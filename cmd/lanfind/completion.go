@@ -67,8 +67,33 @@ func runMan(c *cli.Context) error {
 	if err != nil {
 		return runtimeError(err)
 	}
-	_, err = io.WriteString(c.App.Writer, page)
+	_, err = io.WriteString(c.App.Writer, manValues(c.App, page))
 	return runtimeError(err)
+}
+
+// manValues replaces the empty `=""` urfave/cli writes after every flag
+// that takes a value (as if its default were empty) with the flag's
+// placeholder from its usage text: "--timeout=D", "--iface=NAME".
+func manValues(app *cli.App, page string) string {
+	var pairs []string
+	seen := map[string]bool{}
+	for _, cmd := range app.Commands {
+		for _, f := range cmd.Flags {
+			df, ok := f.(cli.DocGenerationFlag)
+			if !ok || !df.TakesValue() || seen[f.Names()[0]] {
+				continue
+			}
+			seen[f.Names()[0]] = true
+			placeholder := "VALUE"
+			if _, rest, ok := strings.Cut(df.GetUsage(), "`"); ok {
+				if name, _, ok := strings.Cut(rest, "`"); ok {
+					placeholder = name
+				}
+			}
+			pairs = append(pairs, `\fB--`+f.Names()[0]+`\fP="":`, `\fB--`+f.Names()[0]+`\fP=\fI`+placeholder+`\fP:`)
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(page)
 }
 
 // valueKind says what a flag's value is, for completion.
@@ -92,6 +117,9 @@ var flagChoices = map[string][]string{
 var argChoices = map[string][]string{
 	"completion": completionShells,
 }
+
+// fileArgs are the commands whose positional argument is a file.
+var fileArgs = map[string]bool{"keygen": true, "check-config": true}
 
 func init() {
 	// Filled in here, as newApp is what lists the commands.
@@ -228,7 +256,7 @@ _%[1]s() {
 	b.WriteString("\tesac\n\n")
 
 	// Flags and arguments of the command.
-	b.WriteString("\tlocal flags= args=\n\tcase $cmd in\n")
+	b.WriteString("\tlocal flags= args= files=\n\tcase $cmd in\n")
 	fmt.Fprintf(&b, "\t'')\n\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\"))\n\t\treturn\n\t\t;;\n",
 		shellQuote(strings.Join(append(commandNames(app), "--help"), " ")))
 	for _, c := range app.VisibleCommands() {
@@ -241,6 +269,9 @@ _%[1]s() {
 		if a := argChoices[c.Name]; a != nil {
 			fmt.Fprintf(&b, "\t\targs=%s\n", shellQuote(strings.Join(a, " ")))
 		}
+		if fileArgs[c.Name] {
+			b.WriteString("\t\tfiles=1\n")
+		}
 		b.WriteString("\t\t;;\n")
 	}
 	b.WriteString(`	esac
@@ -248,6 +279,8 @@ _%[1]s() {
 		COMPREPLY=($(compgen -W "$flags" -- "$cur"))
 	elif [[ -n $args ]]; then
 		COMPREPLY=($(compgen -W "$args" -- "$cur"))
+	elif [[ -n $files ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
 	fi
 }
 
@@ -298,6 +331,9 @@ _%[1]s() {
 		}
 		if a := argChoices[c.Name]; a != nil {
 			fmt.Fprintf(&b, "\t\t\t%s \\\n", shellQuote("1:"+c.Name+":("+strings.Join(a, " ")+")"))
+		}
+		if fileArgs[c.Name] {
+			b.WriteString("\t\t\t'1:file:_files' \\\n")
 		}
 		b.WriteString("\t\t\t&& return\n\t\t;;\n")
 	}
@@ -376,6 +412,9 @@ func fishCompletion(app *cli.App) (string, error) {
 		}
 		if a := argChoices[c.Name]; a != nil {
 			fmt.Fprintf(&b, "complete -c %s -n %s -x -a %s\n", app.Name, cond, shellQuote(strings.Join(a, " ")))
+		}
+		if fileArgs[c.Name] {
+			fmt.Fprintf(&b, "complete -c %s -n %s -F\n", app.Name, cond)
 		}
 	}
 	return b.String(), nil

@@ -98,7 +98,7 @@ func readConfig(path string) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err // *PathError: "read FILE: is a directory"
 	}
 	if len(data) > maxConfigSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfigSize)
@@ -622,21 +622,30 @@ func runCheckConfig(c *cli.Context) error {
 		err = &configErrors{path: path, errs: []configError{{msg: "no [[service]] table: nothing to announce"}}}
 	}
 	if err != nil {
-		return configFailure(c.App.ErrWriter, err, exitFailure)
+		return configFailure(c.App, err, exitFailure)
 	}
-	fmt.Fprintf(c.App.Writer, "%s: ok, %d services\n", path, len(fc.services))
+	noun := "services"
+	if len(fc.services) == 1 {
+		noun = "service"
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok, %d %s\n", path, len(fc.services), noun)
 	return nil
 }
 
-// configFailure prints a configuration file's problems on w, one
-// "lanfind: error:" line each, and returns an error that exits with code.
-func configFailure(w io.Writer, err error, code int) error {
+// configFailure prints a configuration file's problems on the app's
+// stderr, one "lanfind: error:" line (or JSON record) each, and returns an
+// error that exits with code.
+func configFailure(app *cli.App, err error, code int) error {
 	var ce *configErrors
 	if !errors.As(err, &ce) {
 		return &exitError{code: code, msg: err.Error()}
 	}
 	for _, l := range ce.lines() {
-		fmt.Fprintf(w, "lanfind: error: %s\n", l)
+		if log := jsonLog(app); log != nil {
+			log.Error(l)
+		} else {
+			fmt.Fprintf(app.ErrWriter, "lanfind: error: %s\n", l)
+		}
 	}
 	return &exitError{code: code}
 }
@@ -691,13 +700,13 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	if path := c.String("config"); path != "" {
 		fc, err := loadConfig(path)
 		if err != nil {
-			return nil, configFailure(c.App.ErrWriter, err, exitUsage)
+			return nil, configFailure(c.App, err, exitUsage)
 		}
 		as.file = fc
 		as.applyFile(o)
 	}
 	if len(as.flagServices) == 0 && as.file == nil {
-		return nil, usageErrorf("--name is required")
+		return nil, usageErrorf("no service to announce: give --name NAME, --service NAME:PORT[:TYPE] or --config FILE")
 	}
 	if as.services, err = combineServices(as.flagServices, as.file); err != nil {
 		return nil, err
@@ -771,6 +780,9 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 		return nil, nil
 	}
 	svc := announce.Service{Name: c.String("name"), Type: c.String("type")}
+	if !c.IsSet("name") {
+		return nil, usageErrorf("--type, --port and --meta describe the service of --name, which is missing (--service takes NAME:PORT[:TYPE])")
+	}
 	if err := checkName("--name", svc.Name, true); err != nil {
 		return nil, err
 	}

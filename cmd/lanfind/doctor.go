@@ -42,7 +42,7 @@ func doctorCommand() *cli.Command {
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "peer", Usage: "explain why the service `NAME` is or is not seen"},
 			&cli.StringFlag{Name: "type", Usage: "with --peer: the service's `TYPE`"},
-			&cli.DurationFlag{Name: "timeout", Usage: "how long to listen (default 1s, or 6s with --peer: longer than the default announce interval)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "listen for `D` (with --peer: longer than the default announce interval)", DefaultText: "1s, or 6s with --peer"},
 			flagJSON,
 		),
 		Action: runDoctor,

@@ -118,6 +118,12 @@ func TestNSDoctorPortTaken(t *testing.T) {
 		fmt.Sprintf(`^UDP port %d is taken by pid %d \("holdport %[1]d"\) without sharing it \(SO_REUSEADDR\): lanfind cannot listen$`, beacon.DefaultPort, cmd.Process.Pid))
 	expectFinding(t, fs, levelOK, "firewall", `^no nftables rule drops`)
 	expectFinding(t, fs, levelNote, "self", `^skipped the multicast and self checks`)
+
+	// The other commands fail at once and point to doctor.
+	r := runCode(t, h, 2, "list")
+	if want := `lanfind: hint: another program holds lanfind's UDP port without sharing it; "lanfind doctor" names it`; !strings.Contains(r.stderr, "address already in use") || !strings.Contains(r.stderr, want) {
+		t.Errorf("%s: got stderr %q, want the error and %q", r.desc, r.stderr, want)
+	}
 }
 
 func TestNSDoctorFirewall(t *testing.T) {

@@ -82,6 +82,11 @@ func TestNSExamples(t *testing.T) {
 		t.Errorf("%s: got exit %d stderr %q, want a refusal", r.desc, r.code, r.stderr)
 	}
 
+	// A bad timeout is lanfind's usage error (exit 2), not "did not answer".
+	if r := runScript(t, h0, "wait-for-db.sh", "-t", "abc", "db", "echo", "started"); r.code != 2 || r.stdout != "" || strings.Contains(r.stderr, "did not answer") {
+		t.Errorf("%s: got exit %d stdout %q stderr %q, want 2, no app and lanfind's error only", r.desc, r.code, r.stdout, r.stderr)
+	}
+
 	// (a) Nothing announced yet: the app does not start.
 	r := runScript(t, h0, "wait-for-db.sh", "-t", "300ms", "db", "echo", "started")
 	if r.code != 1 || r.stdout != "" {
@@ -111,6 +116,15 @@ func TestNSExamples(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("hosts fragment: got %q, want %q", got, want)
+	}
+	// Without -T, an ssh_config fragment holds only services of type ssh:
+	// a "Port 5432" line would send ssh to the database.
+	sshOnly := filepath.Join(dir, "ssh_only")
+	if r := runScript(t, h0, "hosts-fragment.sh", "-f", "ssh", sshOnly); r.code != 0 {
+		t.Fatalf("%s: exit %d", r.desc, r.code)
+	}
+	if got := lines(t, sshOnly); len(got) != 0 {
+		t.Errorf("ssh_config fragment without -T: got %q, want no entries (nothing of type ssh)", got)
 	}
 	sshConf := filepath.Join(dir, "ssh_config")
 	if r := runScript(t, h0, "hosts-fragment.sh", "-f", "ssh", "-T", "postgres", sshConf); r.code != 0 {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
+	"regexp"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -121,10 +124,93 @@ func parseFormat(c *cli.Context) (*template.Template, error) {
 	if err != nil {
 		return nil, usageErrorf("%s", oneLine(err.Error()))
 	}
+	if f := unknownTopField(t); f != "" {
+		return nil, usageErrorf("--format: no field .%s; the fields are %s", f, templateFields())
+	}
 	if err := t.Execute(io.Discard, sampleService); err != nil && isFieldError(err) {
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+			// Not "can't evaluate field Nmae in type main.tmplService".
+			return nil, usageErrorf("--format: no field .%s; the fields are %s", m[1], templateFields())
+		}
 		return nil, usageErrorf("%s", oneLine(err.Error()))
 	}
 	return t, nil
+}
+
+// unknownField matches text/template's error for a field a result does not
+// have (not one of a map value or a string).
+var unknownField = regexp.MustCompile(`can't evaluate field (\w+) in type main\.tmplService`)
+
+// unknownTopField returns the first field of a result that t names but a
+// result does not have, in every branch of t: trying t on sampleService
+// only checks the branches the sample takes ({{if .Conflict}}…{{end}} is
+// skipped). Inside range and with, dot is something else and is not
+// checked here; $ always is the result.
+func unknownTopField(t *template.Template) string {
+	known := map[string]bool{}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[tmplService]()) {
+		known[f.Name] = true
+	}
+	var bad string
+	var walk func(n parse.Node, dotIsResult bool)
+	walk = func(n parse.Node, dotIsResult bool) {
+		if bad != "" {
+			return
+		}
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c, dotIsResult)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe, dotIsResult)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c, dotIsResult)
+				}
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a, dotIsResult)
+			}
+		case *parse.ChainNode:
+			walk(n.Node, dotIsResult)
+		case *parse.FieldNode:
+			if dotIsResult && !known[n.Ident[0]] {
+				bad = n.Ident[0]
+			}
+		case *parse.VariableNode:
+			if n.Ident[0] == "$" && len(n.Ident) > 1 && !known[n.Ident[1]] {
+				bad = n.Ident[1]
+			}
+		case *parse.IfNode:
+			walk(n.Pipe, dotIsResult)
+			walk(n.List, dotIsResult)
+			walk(n.ElseList, dotIsResult)
+		case *parse.RangeNode:
+			walk(n.Pipe, dotIsResult)
+			walk(n.List, false)
+			walk(n.ElseList, dotIsResult)
+		case *parse.WithNode:
+			walk(n.Pipe, dotIsResult)
+			walk(n.List, false)
+			walk(n.ElseList, dotIsResult)
+		}
+	}
+	walk(t.Tree.Root, true)
+	return bad
+}
+
+// templateFields lists the fields of a --format result: ".Name .Type ...".
+func templateFields() string {
+	var names []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[tmplService]()) {
+		names = append(names, "."+f.Name)
+	}
+	return strings.Join(names, " ")
 }
 
 // isFieldError reports whether err says that a template names a field or

@@ -59,7 +59,11 @@ func runIface(c *cli.Context) error {
 	}
 	sel, selErr := iface.Select(all, o.ifaces, o.excludes)
 	if selErr != nil && len(o.ifaces) > 0 {
-		return runtimeError(selErr)
+		err := runtimeError(selErr)
+		if ee, ok := err.(*exitError); ok {
+			ee.hint = "run \"lanfind iface\" without --iface to see every interface and why each is or is not used"
+		}
+		return err
 	}
 	selected := map[int]bool{}
 	for _, i := range sel {

@@ -129,13 +129,23 @@ func TestNSListFindsServices(t *testing.T) {
 	if got := names(list(t, h0, "--type", "postgres")); !slices.Equal(got, []string{"db"}) {
 		t.Errorf("list --type postgres: got %v, want [db]", got)
 	}
+	// A table with no rows would be an empty screen: stderr says why.
 	r = runCode(t, h0, 1, "list", "--type", "nosuch")
-	if r.stdout != "" {
-		t.Errorf("%s: got stdout %q, want none", r.desc, r.stdout)
+	if want := "lanfind: error: no service of type \"nosuch\" answered\n"; r.stdout != "" || r.stderr != want {
+		t.Errorf("%s: got stdout %q, stderr %q; want none, %q", r.desc, r.stdout, r.stderr, want)
 	}
+	r = runCode(t, h0, 1, "list", "--discovery-port", "28999")
+	if !strings.HasPrefix(r.stderr, "lanfind: error: no service answered\nlanfind: hint: run \"lanfind doctor\"") {
+		t.Errorf("%s: got stderr %q, want the error and a hint to run doctor", r.desc, r.stderr)
+	}
+	// Scripts get an empty result and no message.
 	r = runCode(t, h0, 1, "list", "--type", "nosuch", "--json")
-	if r.stdout != "[]\n" {
-		t.Errorf("%s: got stdout %q, want %q", r.desc, r.stdout, "[]\n")
+	if r.stdout != "[]\n" || r.stderr != "" {
+		t.Errorf("%s: got stdout %q, stderr %q; want %q, none", r.desc, r.stdout, r.stderr, "[]\n")
+	}
+	r = runCode(t, h0, 1, "list", "--type", "nosuch", "--format", "{{.Name}}")
+	if r.stdout != "" || r.stderr != "" {
+		t.Errorf("%s: got stdout %q, stderr %q; want none", r.desc, r.stdout, r.stderr)
 	}
 }
 
@@ -201,6 +211,16 @@ func TestNSWatch(t *testing.T) {
 	if ev := w.expectEvent(t, "down", "goodbye", "db"); ev.Service.Instance != inst {
 		t.Errorf("goodbye: got instance %s, want %s", ev.Service.Instance, inst)
 	}
+
+	// Without --config, a hang-up (a closed terminal) stops the announcer
+	// with a goodbye too, not silently.
+	h := startAnnouncer(t, h1, db...)
+	w.expectEvent(t, "up", "", "db")
+	h.signal(t, syscall.SIGHUP)
+	if code := h.wait(t); code != 0 {
+		t.Errorf("%s: SIGHUP: got exit %d, want 0", h.desc, code)
+	}
+	w.expectEvent(t, "down", "goodbye", "db")
 
 	// A crashed announcer expires after its TTL.
 	b := startAnnouncer(t, h1, append(db, "--interval", "200ms", "--ttl", "600ms")...)

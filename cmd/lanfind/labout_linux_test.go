@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +63,18 @@ func TestNSFormatAndWait(t *testing.T) {
 	}
 	if r.elapsed < time.Second {
 		t.Errorf("%s: returned after %v, before its 1s timeout", r.desc, r.elapsed)
+	}
+	// Interrupted before the timeout: the message does not claim the
+	// timeout ran out.
+	l = start(t, h0, "list", "--wait", "3", "--timeout", "1m", "-v", "--format", "{{.Name}}")
+	l.waitLog(t, "sent query")
+	l.signal(t, syscall.SIGINT)
+	if code := l.wait(t); code != 1 {
+		t.Errorf("%s: SIGINT: got exit %d, want 1", l.desc, code)
+	}
+	// (2 of 3 once the answers are in; the signal may come first.)
+	if want := regexp.MustCompile(`\nlanfind: error: [012] of the 3 instances --wait asked for answered before the interrupt\n$`); !want.MatchString(l.stderr.String()) {
+		t.Errorf("%s: got stderr %q, want it to match %s", l.desc, l.stderr.String(), want)
 	}
 	r = runCode(t, h0, 1, "list", "--wait", "3", "--timeout", "500ms", "--json")
 	if got := names(decodeList(t, r)); !slices.Equal(got, []string{"db", "web"}) {

@@ -45,7 +45,7 @@ func listCommand() *cli.Command {
 			"Exit status: 0 when at least one instance (with --wait: N instances) matched, 1 when fewer did,\n" +
 			"2 on error.",
 		Flags: commonFlags(
-			&cli.DurationFlag{Name: "timeout", Usage: "give up after this long", Value: defaultTimeout},
+			&cli.DurationFlag{Name: "timeout", Usage: "give up after `D` at most", Value: defaultTimeout},
 			flagWait,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
@@ -67,7 +67,7 @@ func resolveCommand() *cli.Command {
 			"Exit status: 0 when found (with --wait: N found), 1 when fewer answered within the timeout\n" +
 			"(those found are still printed), 2 on error.",
 		Flags: commonFlags(
-			&cli.DurationFlag{Name: "timeout", Usage: "give up after this long", Value: defaultTimeout},
+			&cli.DurationFlag{Name: "timeout", Usage: "give up after `D` at most", Value: defaultTimeout},
 			flagWait,
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
@@ -164,17 +164,52 @@ func runList(c *cli.Context) error {
 	}
 	switch {
 	case wait > 0 && len(rs) < wait:
-		return fewerThan(len(rs), wait, timeout)
+		return fewerThan(len(rs), wait, within(c, timeout))
+	case len(rs) == 0 && (p.json || p.tmpl != nil):
+		return errNotFound // a script's empty result: "[]" or no lines
 	case len(rs) == 0:
-		return errNotFound
+		// The table has no header without rows: say why the screen stays
+		// empty. Collect gives up before the timeout once its repeated
+		// queries stay unanswered, so the message names no duration.
+		e := notFound(c.String("name"), c.String("type"), "")
+		if c.String("name") == "" && c.String("type") == "" {
+			e.hint = `run "lanfind doctor" here and on a host that announces to see why`
+		}
+		return e
 	}
 	return nil
 }
 
+// notFound is the exit status 1 of a search for name (if any) of type typ
+// (if any) that nothing answered; when (if not "") says until when.
+func notFound(name, typ, when string) *exitError {
+	what := "no service"
+	if name != "" {
+		what += fmt.Sprintf(" named %q", clean(name, 63))
+	}
+	if typ != "" {
+		what += fmt.Sprintf(" of type %q", clean(typ, 63))
+	}
+	what += " answered"
+	if when != "" {
+		what += " " + when
+	}
+	return &exitError{code: exitNotFound, msg: what}
+}
+
 // fewerThan is the exit status 1 of --wait N when only found instances
 // were up when the timeout ran out.
-func fewerThan(found, want int, timeout time.Duration) error {
-	return &exitError{code: exitNotFound, msg: fmt.Sprintf("%d of the %d instances --wait asked for answered within %v", found, want, timeout)}
+func fewerThan(found, want int, when string) error {
+	return &exitError{code: exitNotFound, msg: fmt.Sprintf("%d of the %d instances --wait asked for answered %s", found, want, when)}
+}
+
+// within says until when a search waited: "within 3s", or "before the
+// interrupt" when SIGINT or SIGTERM ended it first.
+func within(c *cli.Context, timeout time.Duration) string {
+	if c.Context.Err() != nil {
+		return "before the interrupt"
+	}
+	return fmt.Sprintf("within %v", timeout)
 }
 
 // waitFor runs l until n instances are up at once or ctx ends, and returns
@@ -246,11 +281,7 @@ func runResolve(c *cli.Context) error {
 	}
 	logStats(o.log, l)
 	if errors.Is(err, discover.ErrNotFound) || (err == nil && len(rs) == 0) {
-		what := fmt.Sprintf("%q", clean(name, 63))
-		if t := c.String("type"); t != "" {
-			what += fmt.Sprintf(" of type %q", clean(t, 63))
-		}
-		return &exitError{code: exitNotFound, msg: fmt.Sprintf("no service named %s answered within %v", what, timeout)}
+		return notFound(name, c.String("type"), within(c, timeout))
 	}
 	if err != nil {
 		return searchError(err)
@@ -259,7 +290,7 @@ func runResolve(c *cli.Context) error {
 		return searchError(err)
 	}
 	if len(rs) < wait {
-		return fewerThan(len(rs), wait, timeout)
+		return fewerThan(len(rs), wait, within(c, timeout))
 	}
 	return nil
 }

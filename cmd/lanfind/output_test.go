@@ -295,8 +295,13 @@ func TestFormatErrors(t *testing.T) {
 		want   string
 	}{
 		{"{{.Addr}", false, "bad character"},
-		{"{{.Nmae}}", false, "can't evaluate field Nmae"},
+		{"{{.Nmae}}", false, "--format: no field .Nmae; the fields are .Name .Type .Port .Addr .Addrs .Iface .Host .Instance .Meta .TTL .LastSeen .Conflict .Verified .Event .Reason"},
 		{"{{.Meta.x.y}}", false, "can't evaluate field y in type string"},
+		{"{{if .Conflict}}{{.Nmae}}{{end}}", false, "--format: no field .Nmae;"},
+		{"{{with .Meta}}{{.x}}{{else}}{{.Hots}}{{end}}", false, "--format: no field .Hots;"},
+		{"{{range .Addrs}}{{$.Adr}}{{end}}", false, "--format: no field .Adr;"},
+		{"{{range $a := .Addrs}}{{$a}} {{$.Name}}{{end}}{{with .Meta}}{{.anykey}}{{end}}", false, ""},
+		{"{{if .Verified}}{{json .Host | printf \"%s\"}}{{end}}", false, ""},
 		{"{{index .Addrs 3}}", false, ""}, // fails on the sample, but may not on real data
 		{"", false, "--format: empty template"},
 		{"{{.Addr}}", true, "--format and --json cannot be used together"},

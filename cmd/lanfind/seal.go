@@ -51,6 +51,11 @@ func keygenCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageErrorf("keygen takes one FILE, got %d arguments", c.NArg())
 			}
+			if c.Args().First() == "-" {
+				// Not standard output: the key would sit in a terminal's
+				// scrollback or a pipe's buffer, and not in a 0600 file.
+				return usageErrorf("keygen writes a FILE readable by its owner only, not standard output (\"-\")")
+			}
 			if err := seal.WriteKeyFile(c.Args().First()); err != nil {
 				return &exitError{code: exitFailure, msg: strings.TrimPrefix(err.Error(), "seal: ")}
 			}

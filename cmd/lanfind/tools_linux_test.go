@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lanfind/lanfind/internal/netnstest"
@@ -74,4 +75,22 @@ func TestNSLogFormatJSON(t *testing.T) {
 			t.Errorf("%s: stderr line %q is not JSON", p.desc, l)
 		}
 	}
+}
+
+// TestNSAnnounceNoInterfaceYet checks that an announcer started before its
+// interface is up (a boot that does not wait for the network) exits 1,
+// which systemd's Restart=on-failure retries, and not 2, which the unit
+// treats as a bad configuration that no restart can fix.
+func TestNSAnnounceNoInterfaceYet(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 1)
+	h := lab.Hosts[0]
+	h.SetLink(t, "eth0", false)
+	r := runCode(t, h, 1, "announce", "--name", "db")
+	if want := "lanfind: error: announce: iface: no usable interface (lo: loopback; eth0: down)\n"; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("%s: got stderr %q, want it to start with %q", r.desc, r.stderr, want)
+	}
+	runCode(t, h, 1, "announce", "--name", "db", "--iface", "eth0")
+	// A name that picks nothing is a configuration problem.
+	runCode(t, h, 2, "announce", "--name", "db", "--iface", "eth9")
 }
