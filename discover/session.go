@@ -258,25 +258,40 @@ func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
 }
 
 func (s *session) result(e *entry) Result {
-	names := s.l.state().ifNames
+	st := s.l.state()
+	name := func(index int) string {
+		if n, ok := st.ifNames[index]; ok {
+			return n
+		}
+		// Gone from the list: the interfaces the session last acted on
+		// still name it, for the down event it causes (ifacesChanged).
+		if i := slices.IndexFunc(s.ifs, func(i iface.Interface) bool { return i.Index == index }); i >= 0 {
+			return s.ifs[i].Name
+		}
+		return ""
+	}
+	local := prefixesOf(st.ifs, e.primary.ifIndex)
+	if local == nil {
+		local = prefixesOf(s.ifs, e.primary.ifIndex)
+	}
 	r := Result{
 		Instance: e.rec.Instance,
 		Name:     e.rec.Name,
 		Type:     e.rec.Type,
 		Port:     e.rec.Port,
 		Host:     e.rec.Host,
-		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, s.l.prefixesOf(e.primary.ifIndex)),
+		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, local),
 		Meta:     maps.Clone(e.rec.Meta),
 		TTL:      e.rec.TTL,
 		Addr:     e.primary.addr,
-		Iface:    names[e.primary.ifIndex],
+		Iface:    name(e.primary.ifIndex),
 		LastSeen: e.lastSeen,
 		Conflict: e.conflict,
 		Sender:   e.sender,
 		Verified: s.l.codec.Keyed(),
 	}
 	for k, t := range e.paths {
-		r.Paths = append(r.Paths, Path{Iface: names[k.ifIndex], IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
+		r.Paths = append(r.Paths, Path{Iface: name(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
 	}
 	slices.SortFunc(r.Paths, func(a, b Path) int {
 		return cmp.Or(cmp.Compare(a.IfIndex, b.IfIndex), a.Addr.Compare(b.Addr))
