@@ -640,6 +640,11 @@ func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
 
 func (s *Sender) sendReply(r *reply) {
 	if r.packets == nil {
+		// The records were matched when the query arrived. Update or an
+		// interface change may have replaced them since (even before
+		// Run queued the reply): answer with what is announced now, so
+		// no reply brings back a removed service or an old port.
+		r.records = s.recs.currentOf(r.records)
 		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
