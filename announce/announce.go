@@ -557,13 +557,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			recs := s.goodbyeRecords()
-			s.goodbye(recs)
-			s.log.Info("sent goodbye", "services", len(recs))
+			s.sayGoodbye()
 			return nil
 		case err := <-readErr:
-			if err != nil { // the socket failed: tell listeners while we still can
+			switch {
+			case err != nil: // the socket failed: tell listeners while we still can
 				s.send(beacon.KindGoodbye, s.goodbyeRecords())
+			case ctx.Err() != nil:
+				// The reader stopped for ctx (waiting to hand over a
+				// reply) before this loop noticed: the goodbye is due
+				// all the same.
+				s.sayGoodbye()
 			}
 			return err
 		case <-tick.C:
@@ -600,6 +604,13 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// sayGoodbye sends the goodbye for every record as Run ends.
+func (s *Sender) sayGoodbye() {
+	recs := s.goodbyeRecords()
+	s.goodbye(recs)
+	s.log.Info("sent goodbye", "services", len(recs))
 }
 
 // send sends recs as announcements or goodbyes to every target.
