@@ -779,9 +779,10 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
 	if q.Attempt > 0 {
 		// A repeat means the querier may be losing datagrams: answer
-		// sooner, and twice, if the source's byte budget allows the copy.
+		// sooner, and twice, if the source's byte budget allows the copy
+		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
-		if s.allowReply(src.Addr(), match) {
+		if s.allowBytes(src.Addr(), replyBytes(match, s.codec.Budget())) {
 			again = 1
 		}
 	}

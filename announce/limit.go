@@ -56,14 +56,19 @@ func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
 // counts it in Stats.Limited if not.
 func (s *Sender) allowReply(src netip.Addr, recs []beacon.Service) bool {
 	n := replyBytes(recs, s.codec.Budget())
-	s.mu.Lock()
-	ok := s.limiter.AllowN(src, n)
-	s.mu.Unlock()
+	ok := s.allowBytes(src, n)
 	if !ok {
 		s.stats.limited.Add(1)
 		s.log.Debug("dropped query: its source exceeds the reply rate", "src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
 	}
 	return ok
+}
+
+// allowBytes takes n bytes from src's reply budget, if it has them left.
+func (s *Sender) allowBytes(src netip.Addr, n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limiter.AllowN(src, n)
 }
 
 // replyBytes is the size of the reply that carries recs: the datagrams
