@@ -488,6 +488,11 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		case <-l.done:
 			return nil
 		case p := <-l.in:
+			if !s.selected(p.m.IfIndex) {
+				// The reader accepted it: the interface may be new, and
+				// this datagram ahead of the notice (l.netChanged).
+				s.ifacesChanged(q)
+			}
 			if !s.selected(p.m.IfIndex) { // queued before its interface went away
 				l.stats.otherIface.Add(1)
 				break
