@@ -752,7 +752,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	if b.Kind != beacon.KindQuery || b.Sender == s.id {
 		return reply{}, false
 	}
-	if !s.answerable(src, m.IfIndex) {
+	if !answerable(st.ifs, src, m.IfIndex) {
 		s.stats.badSource.Add(1)
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
@@ -794,19 +794,20 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 }
 
 // answerable reports whether a reply may go to src, which sent a query
-// that arrived on the selected interface ifIndex: a unicast IPv4 address
+// that arrived on ifIndex, one of the selected interfaces ifs (from the
+// same state that accepted the datagram): a unicast IPv4 address
 // inside one of that interface's subnets (on-link: a spoofed far-away
 // source gets nothing, so a small query cannot aim a larger reply at
 // someone elsewhere) that is not a broadcast or subnet address, and a
 // non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
 // kernel refuses to route a reply even if this check were wrong.
-func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
+func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return false
 	}
 	onLink := false
-	for _, ifc := range s.state().ifs {
+	for _, ifc := range ifs {
 		for _, ad := range ifc.Addrs {
 			// Besides the broadcast address, the subnet's own address
 			// (host bits zero): older kernels route it as a broadcast.
