@@ -57,7 +57,10 @@
 // # Expiry
 //
 // An entry that no beacon refreshes within its TTL is reported down with
-// reason "expired"; a goodbye removes it at once with reason "goodbye".
+// reason "expired"; a goodbye removes it at once with reason "goodbye". A
+// datagram its announcer sent before the goodbye (by sequence number) but
+// that is handled after it, such as a reply that took the other socket,
+// does not bring it back.
 //
 // # Interface changes
 //

@@ -33,7 +33,24 @@ type session struct {
 
 	ifs     []iface.Interface // the selected interfaces the session last acted on
 	requery requery           // the repeat of a query sent on new interfaces
+
+	// byes holds the sequence number of the latest goodbye of each
+	// instance and sender (at most maxByes): a datagram that sender sent
+	// before it and that is handled after it (a reply reaches the query
+	// socket, the goodbye the beacon socket, and their readers race) must
+	// not bring the instance back.
+	byes map[instanceSender]uint32
 }
+
+type instanceSender struct{ instance, sender uint64 }
+
+// maxByes caps the goodbyes a session remembers; past it, it forgets one.
+// Reordering spans milliseconds, so only a flood of goodbyes reaches it.
+const maxByes = 1024
+
+// before reports whether sequence number a comes before b, in serial
+// number arithmetic (RFC 1982): a Sender counts up from zero and wraps.
+func before(a, b uint32) bool { return int32(a-b) < 0 }
 
 type msgKey struct {
 	sender uint64
@@ -66,6 +83,7 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		byInstance: make(map[uint64]map[uint64]*entry),
 		seen:       dedup.New[msgKey](maxSeen, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
 		requests:   make(map[uint64]bool),
+		byes:       make(map[instanceSender]uint32),
 		emit:       emit,
 		ifs:        l.state().ifs,
 	}
@@ -102,7 +120,12 @@ func (s *session) handle(p packet) {
 			continue
 		}
 		if b.Kind == beacon.KindGoodbye {
+			s.noteGoodbye(rec.Instance, b.Sender, b.Seq)
 			s.goodbye(rec.Instance, b.Sender, p.src.Addr())
+			continue
+		}
+		if bye, ok := s.byes[instanceSender{rec.Instance, b.Sender}]; ok && before(b.Seq, bye) {
+			s.l.log.Debug("dropped record sent before its goodbye", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "goodbye_seq", bye)
 			continue
 		}
 		s.refresh(rec, b.Sender, p)
@@ -203,6 +226,22 @@ func (s *session) replacedBy(bySender map[uint64]*entry, sender uint64) bool {
 func sameRecord(a, b *beacon.Service) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Port == b.Port && a.Host == b.Host &&
 		a.TTL == b.TTL && slices.Equal(a.Addrs, b.Addrs) && maps.Equal(a.Meta, b.Meta)
+}
+
+// noteGoodbye remembers that sender said goodbye for instance in its
+// datagram seq.
+func (s *session) noteGoodbye(instance, sender uint64, seq uint32) {
+	k := instanceSender{instance, sender}
+	if bye, ok := s.byes[k]; ok && before(seq, bye) {
+		return
+	}
+	if _, ok := s.byes[k]; !ok && len(s.byes) >= maxByes {
+		for old := range s.byes {
+			delete(s.byes, old)
+			break
+		}
+	}
+	s.byes[k] = seq
 }
 
 func (s *session) goodbye(instance, sender uint64, src netip.Addr) {

@@ -54,3 +54,23 @@ func TestPacketBeforeIfaceNotice(t *testing.T) {
 		}
 	})
 }
+
+// TestGoodbyesCapped: the goodbyes a session remembers stay at most
+// maxByes however many come, and a later goodbye of one instance and
+// sender replaces its earlier one.
+func TestGoodbyesCapped(t *testing.T) {
+	s := &session{byes: map[instanceSender]uint32{}}
+	for i := range uint64(3 * maxByes) {
+		s.noteGoodbye(i, 1, 5)
+	}
+	if len(s.byes) != maxByes {
+		t.Fatalf("remembers %d goodbyes, want %d", len(s.byes), maxByes)
+	}
+	k := instanceSender{1, 2}
+	for _, seq := range []uint32{1<<32 - 2, 3, 2} { // 3 comes after the wrap
+		s.noteGoodbye(k.instance, k.sender, seq)
+	}
+	if got := s.byes[k]; got != 3 {
+		t.Fatalf("latest goodbye of one instance: got seq %d, want 3", got)
+	}
+}
