@@ -71,6 +71,7 @@ type entry struct {
 	expires  time.Time
 	conflict bool
 	replaced uint64 // the sender this entry took over from at a restart
+	seq      uint32 // of the sender's datagram rec came from
 }
 
 // maxSeen caps the message IDs a session keeps for duplicate suppression.
@@ -151,6 +152,15 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	src := p.src.Addr().Unmap()
 	bySender := s.byInstance[rec.Instance]
 	e := bySender[sender]
+	if e != nil && before(p.b.Seq, e.seq) {
+		// Sent before the datagram the entry shows, and handled after it
+		// (replies and beacons reach different sockets): its record is
+		// out of date, only its path is news.
+		if s.addPath(e, p) {
+			s.emitEvent(EventUpdate, "", e)
+		}
+		return
+	}
 	kind := EventUpdate
 	if e == nil && !s.replacedBy(bySender, sender) {
 		// A restarted announcer comes back from an address we already know
@@ -203,6 +213,7 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		changed = true
 	}
 	e.rec = *rec
+	e.seq = p.b.Seq
 	e.expires = p.at.Add(rec.TTL)
 	if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
 		s.nextExpiry = e.expires
