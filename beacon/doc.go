@@ -81,7 +81,10 @@
 //     senders may use the new room only once those receivers are gone.
 //
 // Receivers identify senders and deduplicate by the sender ID, seq and
-// request ID, never by source address.
+// request ID, never by source address. A sender's seq counts up (modulo
+// 2^32) in the order it packs messages, so receivers can also tell an
+// older message handled late (replies and beacons reach different sockets)
+// from a newer one: they do not let it undo a newer record or a goodbye.
 //
 // # Sealed datagrams
 //
