@@ -557,13 +557,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			recs := s.goodbyeRecords()
-			s.goodbye(recs)
-			s.log.Info("sent goodbye", "services", len(recs))
+			s.sayGoodbye()
 			return nil
 		case err := <-readErr:
-			if err != nil { // the socket failed: tell listeners while we still can
+			switch {
+			case err != nil: // the socket failed: tell listeners while we still can
 				s.send(beacon.KindGoodbye, s.goodbyeRecords())
+			case ctx.Err() != nil:
+				// The reader stopped for ctx (waiting to hand over a
+				// reply) before this loop noticed: the goodbye is due
+				// all the same.
+				s.sayGoodbye()
 			}
 			return err
 		case <-tick.C:
@@ -600,6 +604,13 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// sayGoodbye sends the goodbye for every record as Run ends.
+func (s *Sender) sayGoodbye() {
+	recs := s.goodbyeRecords()
+	s.goodbye(recs)
+	s.log.Info("sent goodbye", "services", len(recs))
 }
 
 // send sends recs as announcements or goodbyes to every target.
@@ -640,6 +651,11 @@ func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
 
 func (s *Sender) sendReply(r *reply) {
 	if r.packets == nil {
+		// The records were matched when the query arrived. Update or an
+		// interface change may have replaced them since (even before
+		// Run queued the reply): answer with what is announced now, so
+		// no reply brings back a removed service or an old port.
+		r.records = s.recs.currentOf(r.records)
 		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
@@ -736,7 +752,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	if b.Kind != beacon.KindQuery || b.Sender == s.id {
 		return reply{}, false
 	}
-	if !s.answerable(src, m.IfIndex) {
+	if !answerable(st.ifs, src, m.IfIndex) {
 		s.stats.badSource.Add(1)
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
@@ -763,7 +779,8 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
 	if q.Attempt > 0 {
 		// A repeat means the querier may be losing datagrams: answer
-		// sooner, and twice, if the source's byte budget allows the copy.
+		// sooner, and twice, if the source's byte budget allows the copy
+		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
 		if _, ok := s.takeBudget(src.Addr(), match); ok {
 			again = 1
@@ -777,19 +794,20 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 }
 
 // answerable reports whether a reply may go to src, which sent a query
-// that arrived on the selected interface ifIndex: a unicast IPv4 address
+// that arrived on ifIndex, one of the selected interfaces ifs (from the
+// same state that accepted the datagram): a unicast IPv4 address
 // inside one of that interface's subnets (on-link: a spoofed far-away
 // source gets nothing, so a small query cannot aim a larger reply at
 // someone elsewhere) that is not a broadcast or subnet address, and a
 // non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
 // kernel refuses to route a reply even if this check were wrong.
-func (s *Sender) answerable(src netip.AddrPort, ifIndex int) bool {
+func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return false
 	}
 	onLink := false
-	for _, ifc := range s.state().ifs {
+	for _, ifc := range ifs {
 		for _, ad := range ifc.Addrs {
 			// Besides the broadcast address, the subnet's own address
 			// (host bits zero): older kernels route it as a broadcast.

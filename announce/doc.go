@@ -18,8 +18,8 @@
 // are selected again with the same rule as at start. On an interface that
 // appeared, gained an address or got its carrier back, the beacon goes out
 // at once (as soon as the link has carrier) and again a second later, then
-// with everyone else's schedule; the group is joined there. Beacons then carry the new address list; instance IDs do not
-// change. An interface that goes away is simply no longer used: sends that
+// on the usual schedule; the group is joined there. Beacons then carry the
+// new address list; instance IDs do not change. An interface that goes away is simply no longer used: sends that
 // fail in the moment before the change is seen are counted and logged once.
 // With no usable interface left the Sender idles and resumes when one comes
 // back. A flapping link does not cause a beacon storm: the bursts on one
@@ -32,8 +32,10 @@
 // # Instance IDs
 //
 // Each service has a 64-bit instance ID derived from the machine ID, the
-// host name, the hardware address of the first selected interface, the
-// service name and type. It stays the same across restarts, so a restarted
+// host name, the hardware address of the lowest-numbered non-loopback
+// interface that has one (of all interfaces, not only the selected ones,
+// so that choosing interfaces does not change it), the service name and
+// type. It stays the same across restarts, so a restarted
 // announcer replaces its earlier entry in every listener at once; the
 // hardware address keeps cloned machines, which often share a machine ID
 // and host name, apart.
@@ -47,6 +49,7 @@
 // query it already answered; it drops and counts everything else (Stats
 // fields Sealed, Unsealed, Rejected, Stale). Records are packed into
 // datagrams that stay within beacon.MaxSize once sealed.
+//
 // # Replies: on-link only, bounded
 //
 // A query is answered only when its source is a unicast address inside a

@@ -295,3 +295,36 @@ func TestReplyIsCapped(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitedCountsUnanswered: Stats.Limited counts the queries left
+// unanswered, also when repeats (answered twice if the budget allows) use
+// up the source's budget: a repeat answered once, without its copy, is
+// answered, not limited.
+func TestLimitedCountsUnanswered(t *testing.T) {
+	for _, size := range []int{100, 400, 1000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				meta := map[string]string{}
+				for i := 0; i < size; i += 255 {
+					meta[fmt.Sprint(i)] = strings.Repeat("v", min(255, size-i))
+				}
+				r := newRecRig(t, []announce.Service{{Name: "db", Meta: meta}})
+				dst := netip.AddrPortFrom(prefixA.Addr(), beacon.DefaultPort)
+				const queries = 600
+				for i := range queries {
+					if _, err := r.q.WriteTo(marshalQuery(t, 8, uint64(i+1), beacon.Query{Name: "db", Attempt: 1}), dst, 0); err != nil {
+						t.Fatal(err)
+					}
+				}
+				answered := map[uint64]bool{}
+				for _, b := range drain(t, r.q) {
+					answered[b.RequestID] = true
+				}
+				st := r.s.Stats()
+				if st.Queries != queries || st.Limited != uint64(queries-len(answered)) {
+					t.Fatalf("%d of %d queries answered: got queries=%d limited=%d, want %d and %d", len(answered), queries, st.Queries, st.Limited, queries, queries-len(answered))
+				}
+			})
+		})
+	}
+}

@@ -173,6 +173,24 @@ func (r *recordSet) replace(recs []beacon.Service) (added, removed, changed int)
 	return added, removed, changed
 }
 
+// currentOf returns the current versions of those of recs still announced,
+// in the order of recs.
+func (r *recordSet) currentOf(recs []beacon.Service) []beacon.Service {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := make(map[uint64]int, len(r.records))
+	for i := range r.records {
+		now[r.records[i].Instance] = i
+	}
+	var out []beacon.Service
+	for _, rec := range recs {
+		if i, ok := now[rec.Instance]; ok {
+			out = append(out, r.records[i])
+		}
+	}
+	return out
+}
+
 // takeChanges returns and forgets the records removed and the current
 // records added or changed since the last call.
 func (r *recordSet) takeChanges() (gone, fresh []beacon.Service) {
@@ -196,7 +214,8 @@ func sameRecord(a, b *beacon.Service) bool {
 // sendChanges sends what Update changed: goodbyes for removed services,
 // announcements for added and changed ones, and brings the next beacon of
 // the whole set forward to a second from now, as after the first one.
-// Replies still waiting for their jitter get the new records, so that none
+// Replies still waiting for their jitter, and copies of replies still to
+// send, are packed again from the new records (see sendReply), so that none
 // brings back a removed service or an old port after the change went out.
 func (s *Sender) sendChanges(tick *time.Timer, pending replyQueue) {
 	gone, fresh := s.recs.takeChanges()
@@ -210,19 +229,8 @@ func (s *Sender) sendChanges(tick *time.Timer, pending replyQueue) {
 		s.send(beacon.KindAnnounce, fresh)
 		tick.Reset(min(fastRepeat, s.cfg.Interval))
 	}
-	now := make(map[uint64]beacon.Service)
-	for _, r := range s.recs.current() {
-		now[r.Instance] = r
-	}
 	for i := range pending {
-		var recs []beacon.Service
-		for _, r := range pending[i].records {
-			if cur, ok := now[r.Instance]; ok {
-				recs = append(recs, cur)
-			}
-		}
-		pending[i].records = recs // an empty reply sends nothing
-		pending[i].packets = nil  // a copy still to send is packed again from recs
+		pending[i].packets = nil // a copy still to send is packed again, from the new records
 	}
 	s.log.Debug("sent changes", "goodbyes", len(gone), "announced", len(fresh))
 }

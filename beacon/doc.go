@@ -82,9 +82,12 @@
 //
 // Receivers identify senders and deduplicate by the sender ID, seq and
 // request ID, never by source address. Seq grows by one with each message
-// a sender sends (wrapping at 2³²), so a listener ignores a record that
+// a sender packs (wrapping at 2³²), so a listener ignores a record that
 // comes in a message older (in serial number arithmetic, RFC 1982) than the
-// one its current copy of that record came in from the same sender.
+// one its current copy of that record came in from the same sender, and
+// any record older than that sender's goodbye: a message handled late
+// (replies and beacons reach different sockets) or replayed never undoes a
+// newer record or a goodbye.
 //
 // # Sealed datagrams
 //

@@ -162,7 +162,8 @@ const (
 	ReasonGoodbye = "goodbye" // the announcer said goodbye
 	ReasonExpired = "expired" // nothing refreshed it within its TTL
 	// ReasonIfaceDown: heard only through interfaces that went away
-	// (unplugged, down, or no longer selected).
+	// (removed, set down, or no longer selected). A link that only lost
+	// its carrier stays: its instances expire.
 	ReasonIfaceDown = "iface-down"
 )
 

@@ -57,16 +57,21 @@
 // # Expiry
 //
 // An entry that no beacon refreshes within its TTL is reported down with
-// reason "expired"; a goodbye removes it at once with reason "goodbye".
+// reason "expired"; a goodbye removes it at once with reason "goodbye". A
+// datagram its announcer sent before the goodbye (by sequence number) but
+// that is handled after it, such as a reply that took the other socket,
+// does not bring it back.
 //
 // # Interface changes
 //
 // With a lister that reports changes (the default system lister does) a
 // Listener follows interfaces as they come and go: it joins the group on a
 // new interface and, during an operation, sends a query there at once. The
-// paths through an interface that went away (unplugged, down, or no longer
-// selected) are dropped; an instance heard through no other interface is
-// reported down with reason "iface-down" ([ReasonIfaceDown]). [New] still
+// paths through an interface that went away (removed, such as an unplugged
+// USB adapter, set down, or no longer selected) are dropped; an instance
+// heard through no other interface is reported down with reason
+// "iface-down" ([ReasonIfaceDown]). A link that only lost its carrier (a
+// cable pulled) is still there: instances heard through it expire. [New] still
 // fails when no interface is usable at start.
 //
 // [announce]: https://pkg.go.dev/github.com/lanfind/lanfind/announce

@@ -58,15 +58,15 @@ func (s *session) selected(index int) bool {
 func (s *session) ifacesChanged(q *querier) {
 	st := s.l.state()
 	added, removed := link.Diff(s.ifs, st.ifs)
-	s.ifs = st.ifs
 	if len(removed) > 0 {
 		gone := make(map[int]bool, len(removed))
 		for _, i := range removed {
 			gone[i.Index] = true
 			s.l.log.Info("interface gone", "iface", i.Name)
 		}
-		s.dropPaths(gone)
+		s.dropPaths(gone) // before s.ifs forgets them: events name them
 	}
+	s.ifs = st.ifs
 	if len(added) == 0 || q == nil {
 		return
 	}

@@ -52,7 +52,7 @@ func TestIfaceDown(t *testing.T) {
 			done <- l.Run(ctx, func(ev discover.Event) {
 				mu.Lock()
 				defer mu.Unlock()
-				evs = append(evs, ev.Kind.String()+" "+ev.Reason+" "+ev.Service.Name)
+				evs = append(evs, ev.Kind.String()+" "+ev.Reason+" "+ev.Service.Name+" "+ev.Service.Iface)
 			})
 		}()
 		t.Cleanup(func() {
@@ -74,15 +74,15 @@ func TestIfaceDown(t *testing.T) {
 		}
 
 		time.Sleep(time.Second)
-		expect("start", "up  a", "up  b")
+		expect("start", "up  a eth0", "up  b eth1")
 		lister.Set(eth0)
 		time.Sleep(link.Settle)
-		expect("eth1 gone", "down iface-down b")
+		expect("eth1 gone", "down iface-down b eth1")
 		time.Sleep(time.Minute)
 		expect("a minute later")
 		lister.Set(eth0, eth1)
 		time.Sleep(link.Settle + 100*time.Millisecond)
-		expect("eth1 back", "up  b")
+		expect("eth1 back", "up  b eth1")
 		if got := len(l.Interfaces()); got != 2 {
 			t.Fatalf("got %d interfaces, want 2", got)
 		}

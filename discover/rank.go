@@ -3,6 +3,8 @@ package discover
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/lanfind/lanfind/iface"
 )
 
 // Address ranks, best first. See [rankAddrs].
@@ -61,14 +63,14 @@ func addrRank(a, src netip.Addr, local []netip.Prefix) int {
 	return rankGlobal
 }
 
-// prefixesOf returns the IPv4 prefixes of the selected interface with the
-// given index, masked to their subnet.
-func (l *Listener) prefixesOf(ifIndex int) []netip.Prefix {
-	for _, i := range l.state().ifs {
+// prefixesOf returns the IPv4 prefixes of the interface of ifs with the
+// given index, masked to their subnet; nil if ifs has none such.
+func prefixesOf(ifs []iface.Interface, ifIndex int) []netip.Prefix {
+	for _, i := range ifs {
 		if i.Index != ifIndex {
 			continue
 		}
-		var out []netip.Prefix
+		out := []netip.Prefix{}
 		for _, a := range i.Addrs {
 			out = append(out, a.Prefix.Masked())
 		}

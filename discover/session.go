@@ -33,7 +33,24 @@ type session struct {
 
 	ifs     []iface.Interface // the selected interfaces the session last acted on
 	requery requery           // the repeat of a query sent on new interfaces
+
+	// byes holds the sequence number of the latest goodbye of each
+	// instance and sender (at most maxByes): a datagram that sender sent
+	// before it and that is handled after it (a reply reaches the query
+	// socket, the goodbye the beacon socket, and their readers race) must
+	// not bring the instance back.
+	byes map[instanceSender]uint32
 }
+
+type instanceSender struct{ instance, sender uint64 }
+
+// maxByes caps the goodbyes a session remembers; past it, it forgets one.
+// Reordering spans milliseconds, so only a flood of goodbyes reaches it.
+const maxByes = 1024
+
+// before reports whether sequence number a comes before b, in serial
+// number arithmetic (RFC 1982): a Sender counts up from zero and wraps.
+func before(a, b uint32) bool { return int32(a-b) < 0 }
 
 type msgKey struct {
 	sender uint64
@@ -67,6 +84,7 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		byInstance: make(map[uint64]map[uint64]*entry),
 		seen:       dedup.New[msgKey](maxSeen, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
 		requests:   make(map[uint64]bool),
+		byes:       make(map[instanceSender]uint32),
 		emit:       emit,
 		ifs:        l.state().ifs,
 	}
@@ -102,10 +120,12 @@ func (s *session) handle(p packet) {
 		if !s.matches(rec) {
 			continue
 		}
-		if e := s.byInstance[rec.Instance][b.Sender]; e != nil && seqBefore(b.Seq, e.seq) {
-			// Older than what e holds: reordered, or a replay (inside the
-			// window, of a message this session did not see) that would
-			// roll the record back or say a stale goodbye.
+		if e := s.byInstance[rec.Instance][b.Sender]; e != nil && before(b.Seq, e.seq) {
+			// Older than what e holds: sent before it and handled after
+			// it (replies and beacons reach different sockets), or a
+			// replay inside the window of a message this session did not
+			// see; either would roll the record back or say a stale
+			// goodbye. Only its path is news.
 			s.l.log.Debug("ignored an older record", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "have", e.seq)
 			if s.addPath(e, p) {
 				s.emitEvent(EventUpdate, "", e)
@@ -113,7 +133,12 @@ func (s *session) handle(p packet) {
 			continue
 		}
 		if b.Kind == beacon.KindGoodbye {
+			s.noteGoodbye(rec.Instance, b.Sender, b.Seq)
 			s.goodbye(rec.Instance, b.Sender, p.src.Addr())
+			continue
+		}
+		if bye, ok := s.byes[instanceSender{rec.Instance, b.Sender}]; ok && before(b.Seq, bye) {
+			s.l.log.Debug("dropped record sent before its goodbye", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "goodbye_seq", bye)
 			continue
 		}
 		s.refresh(rec, b.Sender, p)
@@ -142,7 +167,7 @@ const maxSenders = 8
 func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	src := p.src.Addr().Unmap()
 	bySender := s.byInstance[rec.Instance]
-	e := bySender[sender]
+	e := bySender[sender] // not older than p: handle checked
 	kind := EventUpdate
 	if e == nil && !s.replacedBy(bySender, sender) {
 		// A restarted announcer comes back from an address we already know
@@ -213,10 +238,6 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	}
 }
 
-// seqBefore reports whether sequence number a is older than b, in serial
-// number arithmetic (RFC 1982): a sender's numbers wrap around.
-func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }
-
 // replacedBy reports whether an entry of bySender took over from sender as
 // a restart: hearing sender again means both processes are alive.
 func (s *session) replacedBy(bySender map[uint64]*entry, sender uint64) bool {
@@ -231,6 +252,22 @@ func (s *session) replacedBy(bySender map[uint64]*entry, sender uint64) bool {
 func sameRecord(a, b *beacon.Service) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Port == b.Port && a.Host == b.Host &&
 		a.TTL == b.TTL && slices.Equal(a.Addrs, b.Addrs) && maps.Equal(a.Meta, b.Meta)
+}
+
+// noteGoodbye remembers that sender said goodbye for instance in its
+// datagram seq.
+func (s *session) noteGoodbye(instance, sender uint64, seq uint32) {
+	k := instanceSender{instance, sender}
+	if bye, ok := s.byes[k]; ok && before(seq, bye) {
+		return
+	}
+	if _, ok := s.byes[k]; !ok && len(s.byes) >= maxByes {
+		for old := range s.byes {
+			delete(s.byes, old)
+			break
+		}
+	}
+	s.byes[k] = seq
 }
 
 func (s *session) goodbye(instance, sender uint64, src netip.Addr) {
@@ -286,25 +323,40 @@ func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
 }
 
 func (s *session) result(e *entry) Result {
-	names := s.l.state().ifNames
+	st := s.l.state()
+	name := func(index int) string {
+		if n, ok := st.ifNames[index]; ok {
+			return n
+		}
+		// Gone from the list: the interfaces the session last acted on
+		// still name it, for the down event it causes (ifacesChanged).
+		if i := slices.IndexFunc(s.ifs, func(i iface.Interface) bool { return i.Index == index }); i >= 0 {
+			return s.ifs[i].Name
+		}
+		return ""
+	}
+	local := prefixesOf(st.ifs, e.primary.ifIndex)
+	if local == nil {
+		local = prefixesOf(s.ifs, e.primary.ifIndex)
+	}
 	r := Result{
 		Instance: e.rec.Instance,
 		Name:     e.rec.Name,
 		Type:     e.rec.Type,
 		Port:     e.rec.Port,
 		Host:     e.rec.Host,
-		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, s.l.prefixesOf(e.primary.ifIndex)),
+		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, local),
 		Meta:     maps.Clone(e.rec.Meta),
 		TTL:      e.rec.TTL,
 		Addr:     e.primary.addr,
-		Iface:    names[e.primary.ifIndex],
+		Iface:    name(e.primary.ifIndex),
 		LastSeen: e.lastSeen,
 		Conflict: e.conflict,
 		Sender:   e.sender,
 		Verified: s.l.codec.Keyed(),
 	}
 	for k, t := range e.paths {
-		r.Paths = append(r.Paths, Path{Iface: names[k.ifIndex], IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
+		r.Paths = append(r.Paths, Path{Iface: name(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
 	}
 	slices.SortFunc(r.Paths, func(a, b Path) int {
 		return cmp.Or(cmp.Compare(a.IfIndex, b.IfIndex), a.Addr.Compare(b.Addr))
@@ -501,6 +553,11 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		case <-l.done:
 			return nil
 		case p := <-l.in:
+			if !s.selected(p.m.IfIndex) {
+				// The reader accepted it: the interface may be new, and
+				// this datagram ahead of the notice (l.netChanged).
+				s.ifacesChanged(q)
+			}
 			if !s.selected(p.m.IfIndex) { // queued before its interface went away
 				l.stats.otherIface.Add(1)
 				break

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 	"syscall"
@@ -115,7 +116,8 @@ type Watcher struct {
 // Watch starts following interface changes of c.Lister for the plan p
 // that NewPlan made from c: after each burst of changes (see [Settle]) it
 // lists and selects again ([Replan]) and calls apply with the new plan on
-// its own goroutine, one call at a time. It returns nil, and logs why,
+// its own goroutine, one call at a time. A change since NewPlan listed
+// the interfaces counts as one. It returns nil, and logs why,
 // when the lister cannot report changes. Stop ends it.
 func Watch(c Config, p Plan, log *slog.Logger, apply func(Plan)) *Watcher {
 	sub, ok := c.Lister.(iface.Subscriber)
@@ -151,6 +153,13 @@ func (w *Watcher) run(p Plan) {
 	defer timer.Stop()
 	var first time.Time // of the burst being settled; zero when none
 	var lastErr string
+	// The subscription reports only changes after it started: one made
+	// since NewPlan listed the interfaces (an address from DHCP while
+	// the caller starts) counts as a change now.
+	if all, err := w.cfg.Lister.Interfaces(); err == nil && !reflect.DeepEqual(all, p.All) {
+		first = time.Now()
+		timer.Reset(Settle)
+	}
 	for {
 		select {
 		case _, ok := <-w.events:

@@ -202,3 +202,48 @@ func TestWatcherSettles(t *testing.T) {
 		}
 	})
 }
+
+// lateLister is an ifacetest.Lister whose interfaces change just before
+// Subscribe subscribes, after NewPlan listed them.
+type lateLister struct {
+	*ifacetest.Lister
+	change func()
+}
+
+func (l lateLister) Subscribe(ch chan<- struct{}, done <-chan struct{}) error {
+	l.change()
+	return l.Lister.Subscribe(ch, done)
+}
+
+// TestWatcherChangeBeforeSubscribe: a change between NewPlan's listing
+// and the subscription, which reports only later changes, is still
+// applied (an address from DHCP while lanfind starts).
+func TestWatcherChangeBeforeSubscribe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := ifacetest.New(eth0)
+		c := Config{Lister: lateLister{l, func() { l.Set(eth0, eth1) }}}
+		p, err := NewPlan(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex // guards applied
+		var applied []Plan
+		w := Watch(c, p, slog.New(slog.DiscardHandler), func(q Plan) {
+			mu.Lock()
+			applied = append(applied, q)
+			mu.Unlock()
+		})
+		defer w.Stop()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(applied) != 1 || !slices.Equal(names(applied[0].Selected), []string{"eth0", "eth1"}) {
+			var got [][]string
+			for _, q := range applied {
+				got = append(got, names(q.Selected))
+			}
+			t.Fatalf("applied %v, want one plan with eth0 and eth1", got)
+		}
+	})
+}

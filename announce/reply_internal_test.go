@@ -1,0 +1,78 @@
+package announce
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/internal/udp/udptest"
+)
+
+// TestReplyAfterUpdate: a query handled just before an Update (the
+// reader matched it against the old records and Run had not queued the
+// reply yet) is answered with the records announced when the reply goes:
+// no removed service, no old port.
+func TestReplyAfterUpdate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pa, pq := netip.MustParsePrefix("10.1.0.2/24"), netip.MustParsePrefix("10.1.0.1/24")
+		hub := udptest.NewHub()
+		ha := hub.AddHost("a", udptest.Interface{Index: 2, Name: "eth0", Prefix: pa})
+		hq := hub.AddHost("q", udptest.Interface{Index: 2, Name: "eth0", Prefix: pq})
+		qc, err := hq.Listen(context.Background(), netip.AddrPortFrom(pq.Addr(), 40000), udp.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer qc.Close()
+		s, err := New(Config{
+			Services: []Service{{Name: "db", Port: 5432}, {Name: "web", Port: 80}},
+			Lister: iface.Static{{Index: 2, Name: "eth0", Flags: iface.FlagUp | iface.FlagBroadcast,
+				HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Addrs: []iface.Addr{{Prefix: pa, Broadcast: iface.BroadcastOf(pa)}}}},
+			NoMulticast: true, Hostname: "a", MachineID: "m",
+			listen: ha.Listen,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+
+		q := beacon.Beacon{Kind: beacon.KindQuery, Sender: 42, Seq: 1, RequestID: 7, Query: &beacon.Query{}}
+		p, err := q.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := s.handle(p, qc.LocalAddr(), udp.Meta{IfIndex: 2, Dst: iface.BroadcastOf(pa)})
+		if !ok {
+			t.Fatal("the query was not answered")
+		}
+		if err := s.Update([]Service{{Name: "db", Port: 5433}}); err != nil {
+			t.Fatal(err)
+		}
+		s.sendReply(&r)
+
+		buf := make([]byte, beacon.MaxSize+1)
+		qc.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, _, err := qc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no reply: %v", err)
+		}
+		b, err := beacon.Parse(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, rec := range b.Services {
+			got = append(got, fmt.Sprintf("%s:%d", rec.Name, rec.Port))
+		}
+		if want := []string{"db:5433"}; b.Kind != beacon.KindReply || !slices.Equal(got, want) {
+			t.Fatalf("got %v %v, want a reply %v", b.Kind, got, want)
+		}
+	})
+}
