@@ -174,6 +174,46 @@ func TestCollectUnderLoss(t *testing.T) {
 	}
 }
 
+// TestCollectLossyWaitsLonger: once a repeat has brought an answer that
+// earlier copies lost, Collect wants more quiet repeats before it settles.
+// h2's first reply is lost (so its answer to the first repeat shows the
+// LAN loses datagrams), and every reply of h1 up to the fourth repeat is
+// lost too (9 datagrams: one, then two copies per repeat): three quiet
+// repeats would settle without h1, five wait for its answer to the fifth.
+func TestCollectLossyWaitsLonger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		qa := netip.MustParseAddr("10.1.0.1")
+		drop := map[netip.Addr]int{netip.MustParseAddr("10.1.0.11"): 9, netip.MustParseAddr("10.1.0.12"): 1}
+		var mu sync.Mutex
+		hub.SetLoss(func(p udptest.Packet) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if p.Host != "q" || p.Dst.Addr() != qa || drop[p.Src.Addr()] == 0 {
+				return false
+			}
+			drop[p.Src.Addr()]--
+			return true
+		})
+		for i := range 3 {
+			h := addHost(hub, fmt.Sprintf("h%d", i), fmt.Sprintf("10.1.0.%d/24", 10+i))
+			run(t, h.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: fmt.Sprintf("svc%d", i)}}}))
+		}
+		synctest.Wait()
+		l := q.listener(t, discover.Config{})
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		rs, err := l.Collect(ctx)
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		if got, want := names(rs), []string{"svc0", "svc1", "svc2"}; !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v (replies still to drop: %v)", got, want, drop)
+		}
+	})
+}
+
 func TestWatchEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hub := udptest.NewHub()
