@@ -81,8 +81,12 @@ func LoadKeyFile(path string) (keys Keys, warning string, err error) {
 	if !fi.Mode().IsRegular() {
 		return nil, "", fmt.Errorf("seal: key file %s: not a regular file", path)
 	}
-	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+	switch perm := fi.Mode().Perm(); {
+	case perm&0o044 != 0:
 		warning = fmt.Sprintf("key file %s is readable by other users (mode %04o); run: chmod 600 %s", path, perm, path)
+	case perm&0o022 != 0:
+		// Not a secret leak, but whoever may write it may swap the key.
+		warning = fmt.Sprintf("key file %s is writable by other users (mode %04o); run: chmod 600 %s", path, perm, path)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
@@ -121,7 +125,7 @@ func WriteKeyFile(path string) error {
 	rand.Read(material[:]) // never fails on supported systems (crypto/rand docs)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("seal: key file %s already exists; not overwriting it (%w)", path, os.ErrExist)
+		return fmt.Errorf("seal: key file %s: %w; not overwriting it", path, os.ErrExist)
 	}
 	if err != nil {
 		return fmt.Errorf("seal: create key file: %w", err)

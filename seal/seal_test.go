@@ -219,7 +219,7 @@ func TestLoadKeyFilePermissions(t *testing.T) {
 	for _, tc := range []struct {
 		mode os.FileMode
 		warn bool
-	}{{0o600, false}, {0o400, false}, {0o640, true}, {0o604, true}, {0o644, true}} {
+	}{{0o600, false}, {0o400, false}, {0o640, true}, {0o604, true}, {0o644, true}, {0o620, true}, {0o602, true}, {0o700, false}} {
 		path := writeFile(t, strings.Repeat("ab", 32), tc.mode)
 		ks, warn, err := seal.LoadKeyFile(path)
 		if err != nil || len(ks) != 1 {

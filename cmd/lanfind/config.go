@@ -578,9 +578,9 @@ func ifaceNameProblem(n string) bool {
 
 // parseServiceFlag parses a --service value, NAME:PORT[:TYPE].
 func parseServiceFlag(spec string) (announce.Service, error) {
-	parts := strings.SplitN(spec, ":", 3)
-	if len(parts) < 2 {
-		return announce.Service{}, usageErrorf("--service %q: want NAME:PORT[:TYPE]", spec)
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return announce.Service{}, usageErrorf("--service %q: want NAME:PORT[:TYPE] (a name or type with a colon goes in --name and --type, or a config file)", spec)
 	}
 	svc := announce.Service{Name: parts[0]}
 	if len(parts) == 3 {

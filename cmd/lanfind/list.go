@@ -28,7 +28,7 @@ var flagWait = &cli.IntFlag{
 // waitFlag returns --wait, 0 when not given.
 func waitFlag(c *cli.Context) (int, error) {
 	n := c.Int("wait")
-	if n < 0 {
+	if n < 0 || n == 0 && c.IsSet("wait") {
 		return 0, usageErrorf("--wait %d: want a number of instances, 1 or more", n)
 	}
 	return n, nil
