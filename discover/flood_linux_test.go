@@ -271,26 +271,6 @@ func startWatch(t *testing.T, cfg discover.Config) (*discover.Listener, *eventLo
 	return l, ev, stop
 }
 
-// runInBackground runs run in a goroutine until the returned stop (which
-// may be called more than once) or the end of the test cancels its
-// context, and reports its error.
-func runInBackground(t *testing.T, what string, run func(context.Context) error) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("%s: %v", what, err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
 // replyCounter counts the bytes written with WriteToNeighbor (replies),
 // per destination address.
 type replyCounter struct {

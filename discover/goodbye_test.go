@@ -1,7 +1,6 @@
 package discover_test
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -25,14 +24,10 @@ func TestLateDatagramAfterGoodbye(t *testing.T) {
 		hub := udptest.NewHub()
 		q := addHost(hub, "q", "10.1.0.1/24")
 		l := q.listener(t, discover.Config{})
-		ctx, cancel := context.WithCancel(t.Context())
 		var evs []string
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				evs = append(evs, fmt.Sprintf("%v %s %s:%d", ev.Kind, ev.Reason, ev.Service.Name, ev.Service.Port))
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			evs = append(evs, fmt.Sprintf("%v %s %s:%d", ev.Kind, ev.Reason, ev.Service.Name, ev.Service.Port))
+		})
 		synctest.Wait()
 		src := netip.MustParseAddrPort("10.1.0.5:28471")
 		dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
@@ -75,9 +70,6 @@ func TestLateDatagramAfterGoodbye(t *testing.T) {
 		send(beacon.KindGoodbye, 8, 2, "web")
 		send(beacon.KindAnnounce, 8, 1, "web")
 		expect("a goodbye that overtook the beacon")
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 	})
 }

@@ -135,7 +135,7 @@ func (e *events) wait(t *testing.T, from int, d time.Duration, what string, ok f
 	}
 }
 
-// startWatch runs a Listener's Run on h until the test ends.
+// startHostWatch runs a Listener's Run on h until the test ends.
 func startHostWatch(t *testing.T, h *netnstest.Host) (*discover.Listener, *events) {
 	t.Helper()
 	l, err := discover.New(discover.Config{ListenPacket: h.ListenPacket, Lister: h.Lister(t), Logger: testLogger(t)})
@@ -144,15 +144,7 @@ func startHostWatch(t *testing.T, h *netnstest.Host) (*discover.Listener, *event
 	}
 	t.Cleanup(func() { l.Close() })
 	ev := &events{notify: make(chan struct{}, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx, ev.add) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run on %s: %v", h.Name, err)
-		}
-	})
+	runListener(t, l, ev.add) // stopped at the end of the test
 	return l, ev
 }
 

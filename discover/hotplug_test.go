@@ -1,7 +1,6 @@
 package discover_test
 
 import (
-	"context"
 	"net/netip"
 	"slices"
 	"sync"
@@ -46,20 +45,10 @@ func TestIfaceDown(t *testing.T) {
 
 		var mu sync.Mutex // guards evs
 		var evs []string
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				mu.Lock()
-				defer mu.Unlock()
-				evs = append(evs, ev.Kind.String()+" "+ev.Reason+" "+ev.Service.Name+" "+ev.Service.Iface)
-			})
-		}()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
+		runListener(t, l, func(ev discover.Event) { // stopped at the end of the test
+			mu.Lock()
+			defer mu.Unlock()
+			evs = append(evs, ev.Kind.String()+" "+ev.Reason+" "+ev.Service.Name+" "+ev.Service.Iface)
 		})
 		expect := func(what string, want ...string) {
 			t.Helper()

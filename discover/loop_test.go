@@ -59,25 +59,35 @@ func (f fakeHost) sender(t *testing.T, cfg announce.Config) *announce.Sender {
 	return s
 }
 
-// run starts s.Run and returns a function that cancels it and waits.
+// run starts s.Run and returns a function that cancels it, waits and
+// reports its error.
 func run(t *testing.T, s *announce.Sender) (stop func()) {
 	t.Helper()
+	return runInBackground(t, "announce Run", s.Run)
+}
+
+// runListener starts l.Run with fn and returns a function that cancels
+// it, waits and reports its error.
+func runListener(t *testing.T, l *discover.Listener, fn func(discover.Event)) (stop func()) {
+	t.Helper()
+	return runInBackground(t, "Run", func(ctx context.Context) error { return l.Run(ctx, fn) })
+}
+
+// runInBackground runs run in a goroutine until the returned stop (which
+// may be called more than once) or the end of the test cancels its
+// context, and reports its error.
+func runInBackground(t *testing.T, what string, run func(context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := s.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	stopped := false
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
 	stop = func() {
-		if !stopped {
-			stopped = true
+		once.Do(func() {
 			cancel()
-			wg.Wait()
-		}
+			if err := <-done; err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+		})
 	}
 	t.Cleanup(stop)
 	return stop
@@ -223,15 +233,11 @@ func TestWatchEvents(t *testing.T) {
 		l := q.listener(t, discover.Config{})
 		var mu sync.Mutex
 		var events []string
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				mu.Lock()
-				events = append(events, fmt.Sprintf("%s %s %s", ev.Kind, ev.Reason, ev.Service.Name))
-				mu.Unlock()
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("%s %s %s", ev.Kind, ev.Reason, ev.Service.Name))
+			mu.Unlock()
+		})
 		synctest.Wait() // Run is listening before anything is announced
 		const interval = time.Second
 		stopA := run(t, a.sender(t, announce.Config{Interval: interval, Services: []announce.Service{{Name: "a"}}}))
@@ -246,10 +252,7 @@ func TestWatchEvents(t *testing.T) {
 		stopB()
 		// b expires after its TTL (3s) from its last beacon.
 		time.Sleep(4 * time.Second)
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 		if st := l.Stats(); st.Duplicates == 0 {
 			t.Errorf("got %d duplicates, want >0 (each beacon arrives by broadcast and by multicast)", st.Duplicates)
 		}
@@ -270,15 +273,11 @@ func TestRestartReplacesEntry(t *testing.T) {
 		l := q.listener(t, discover.Config{})
 		var mu sync.Mutex
 		var events []discover.Event
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				mu.Lock()
-				events = append(events, ev)
-				mu.Unlock()
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			mu.Lock()
+			events = append(events, ev)
+			mu.Unlock()
+		})
 		synctest.Wait() // Run is listening before anything is announced
 		cfg := announce.Config{Interval: time.Second, Services: []announce.Service{{Name: "db", Port: 1}}}
 		s1 := a.sender(t, cfg)
@@ -289,8 +288,7 @@ func TestRestartReplacesEntry(t *testing.T) {
 		cfg.Services[0].Port = 2
 		run(t, a.sender(t, cfg))
 		time.Sleep(100 * time.Millisecond)
-		cancel()
-		<-done
+		stop()
 		mu.Lock()
 		defer mu.Unlock()
 		if len(events) != 2 || events[0].Kind != discover.EventUp || events[1].Kind != discover.EventUpdate {
@@ -367,10 +365,8 @@ func TestFloodOfInstancesIsBounded(t *testing.T) {
 		hub := udptest.NewHub()
 		q := addHost(hub, "q", "10.1.0.1/24")
 		l := q.listener(t, discover.Config{MaxEntries: 50})
-		ctx, cancel := context.WithCancel(t.Context())
 		counts := map[discover.EventKind]int{}
-		done := make(chan error, 1)
-		go func() { done <- l.Run(ctx, func(ev discover.Event) { counts[ev.Kind]++ }) }()
+		stop := runListener(t, l, func(ev discover.Event) { counts[ev.Kind]++ })
 		synctest.Wait()
 		dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
 		for i := range 1000 {
@@ -393,10 +389,7 @@ func TestFloodOfInstancesIsBounded(t *testing.T) {
 			q.h.Inject(2, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(2 + i)}), beacon.DefaultPort), dst, p)
 			synctest.Wait()
 		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 		// The first path of s7 came with its first beacon; 15 more fit.
 		if st := l.Stats(); counts[discover.EventUp] != 50 || counts[discover.EventUpdate] != 15 || st.TableFull != 950 {
 			t.Fatalf("got %d ups, %d updates, table_full=%d; want 50 ups, 15 path updates, 950 dropped",
@@ -415,16 +408,12 @@ func TestFloodOfSendersForOneInstance(t *testing.T) {
 		q := addHost(hub, "q", "10.1.0.1/16")
 		var logged countWriter
 		l := q.listener(t, discover.Config{Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		ctx, cancel := context.WithCancel(t.Context())
 		ups := 0
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				if ev.Kind == discover.EventUp {
-					ups++
-				}
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			if ev.Kind == discover.EventUp {
+				ups++
+			}
+		})
 		synctest.Wait()
 		dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.255.255"), beacon.DefaultPort)
 		const n = 1000
@@ -439,10 +428,7 @@ func TestFloodOfSendersForOneInstance(t *testing.T) {
 			q.h.Inject(2, src, dst, p)
 			synctest.Wait()
 		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 		if ups > 8 || l.Stats().TableFull != uint64(n-ups) {
 			t.Errorf("got %d instances up, table_full %d; want at most 8 up and the rest dropped", ups, l.Stats().TableFull)
 		}
@@ -466,13 +452,9 @@ func TestSameServiceTwiceOnOneHost(t *testing.T) {
 		a := addHost(hub, "a", "10.1.0.2/24")
 		l := q.listener(t, discover.Config{})
 		var events []string
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				events = append(events, fmt.Sprintf("%s %s conflict=%v", ev.Kind, ev.Reason, ev.Service.Conflict))
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			events = append(events, fmt.Sprintf("%s %s conflict=%v", ev.Kind, ev.Reason, ev.Service.Conflict))
+		})
 		synctest.Wait()
 		cfg := announce.Config{Interval: time.Second, Services: []announce.Service{{Name: "db"}}}
 		stop1 := run(t, a.sender(t, cfg))
@@ -481,10 +463,7 @@ func TestSameServiceTwiceOnOneHost(t *testing.T) {
 		time.Sleep(5 * time.Second)
 		stop1()
 		synctest.Wait()
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		stop()
 		// The second process first looks like a restart of the first; when
 		// the first is heard again, both are listed as a conflict. No
 		// flapping afterwards; the goodbye of one ends the conflict.

@@ -1,7 +1,6 @@
 package discover_test
 
 import (
-	"context"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -20,16 +19,12 @@ func TestOffLinkSourcesAreDropped(t *testing.T) {
 		hub := udptest.NewHub()
 		q := addHost(hub, "q", "10.1.0.1/24")
 		l := q.listener(t, discover.Config{})
-		ctx, cancel := context.WithCancel(t.Context())
 		var ups []string
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				if ev.Kind == discover.EventUp {
-					ups = append(ups, ev.Service.Name+" from "+ev.Service.Addr.String())
-				}
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			if ev.Kind == discover.EventUp {
+				ups = append(ups, ev.Service.Name+" from "+ev.Service.Addr.String())
+			}
+		})
 		synctest.Wait()
 		dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
 		for i, src := range []string{"10.9.0.5", "10.1.1.5", "0.0.0.0", "192.168.1.7", "10.1.0.5"} {
@@ -46,10 +41,7 @@ func TestOffLinkSourcesAreDropped(t *testing.T) {
 		qaddr := netip.AddrPortFrom(q.addr, l.QueryAddr().Port())
 		q.h.Inject(2, netip.MustParseAddrPort("10.200.0.9:28471"), qaddr, []byte("not even a beacon"))
 		synctest.Wait()
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 		if len(ups) != 1 || ups[0] != "svc from 10.1.0.5" {
 			t.Errorf("got ups %q, want only svc from the neighbour 10.1.0.5", ups)
 		}

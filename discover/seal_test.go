@@ -227,21 +227,12 @@ func TestSealedReplay(t *testing.T) {
 		l := q.listener(t, discover.Config{Keys: key})
 		var mu sync.Mutex
 		var events []string
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				mu.Lock()
-				events = append(events, fmt.Sprintf("%s %s", ev.Kind, ev.Reason))
-				mu.Unlock()
-			})
-		}()
-		defer func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}()
+		stopRun := runListener(t, l, func(ev discover.Event) {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("%s %s", ev.Kind, ev.Reason))
+			mu.Unlock()
+		})
+		defer stopRun()
 		s := a.sender(t, announce.Config{Keys: key, Interval: time.Second, Services: []announce.Service{{Name: "db"}}})
 		stop := run(t, s)
 		time.Sleep(1500 * time.Millisecond) // two beacons
@@ -347,26 +338,19 @@ func TestSealedRelayedBeacon(t *testing.T) {
 
 		var mu sync.Mutex
 		var paths []netip.Addr
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				mu.Lock()
-				defer mu.Unlock()
-				paths = append(paths, ev.Service.Addr)
-				for _, p := range ev.Service.Paths {
-					paths = append(paths, p.Addr)
-				}
-			})
-		}()
+		stop := runListener(t, l, func(ev discover.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			paths = append(paths, ev.Service.Addr)
+			for _, p := range ev.Service.Paths {
+				paths = append(paths, p.Addr)
+			}
+		})
 		synctest.Wait() // Run has queried and heard the answer
 		bcast := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
 		q.h.Inject(2, netip.AddrPortFrom(evil.addr, beacon.DefaultPort), bcast, captured)
 		time.Sleep(time.Second)
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 		mu.Lock()
 		defer mu.Unlock()
 		if len(paths) == 0 || slices.Contains(paths, evil.addr) {
@@ -405,25 +389,18 @@ func TestSealedOlderReplay(t *testing.T) {
 
 		var mu sync.Mutex
 		var events []string
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- l.Run(ctx, func(ev discover.Event) {
-				mu.Lock()
-				events = append(events, fmt.Sprintf("%s %s port %d", ev.Kind, ev.Reason, ev.Service.Port))
-				mu.Unlock()
-			})
-		}()
+		stopRun := runListener(t, l, func(ev discover.Event) {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("%s %s port %d", ev.Kind, ev.Reason, ev.Service.Port))
+			mu.Unlock()
+		})
 		time.Sleep(2 * time.Second)
 		bcast := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
 		src := netip.AddrPortFrom(a.addr, beacon.DefaultPort)
 		q.h.Inject(2, src, bcast, oldBeacon)
 		q.h.Inject(2, src, bcast, oldGoodbye)
 		synctest.Wait()
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stopRun()
 		mu.Lock()
 		defer mu.Unlock()
 		if want := []string{"up  port 2"}; !slices.Equal(events, want) {
