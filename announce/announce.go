@@ -359,12 +359,8 @@ func buildRecords(cfg Config, hw net.HardwareAddr, addrs []netip.Addr, budget in
 			Addrs:    slices.Clone(addrs),
 			Meta:     cloneMeta(svc.Meta),
 		}
-		if err := checkRecord(rec); err != nil {
+		if err := checkRecord(rec, budget); err != nil {
 			return nil, err
-		}
-		b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
-		if b.Size() > budget { // sealing takes seal.Overhead of beacon.MaxSize
-			return nil, tooBig(rec, b.Size(), budget, beacon.ErrTooBig)
 		}
 		out = append(out, rec)
 	}

@@ -16,22 +16,26 @@ import (
 func checkServices(cfg Config) error {
 	for _, svc := range cfg.Services {
 		rec := beacon.Service{Name: svc.Name, Type: svc.Type, Port: svc.Port, TTL: cfg.TTL, Host: cfg.Hostname, Meta: svc.Meta}
-		if err := checkRecord(rec); err != nil && !errors.Is(err, beacon.ErrTooBig) {
+		if err := checkRecord(rec, beacon.MaxSize); err != nil && !errors.Is(err, beacon.ErrTooBig) {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkRecord validates one service record as the only one in a beacon.
+// checkRecord validates one service record as the only one in a beacon
+// of at most limit bytes (beacon.MaxSize, less seal.Overhead when keyed).
 // Errors match beacon.ErrMalformed or beacon.ErrTooBig.
-func checkRecord(rec beacon.Service) error {
+func checkRecord(rec beacon.Service, limit int) error {
 	b := beacon.Beacon{Kind: beacon.KindAnnounce, Services: []beacon.Service{rec}}
 	if err := b.Validate(); err != nil {
 		if errors.Is(err, beacon.ErrTooBig) {
-			return tooBig(rec, b.Size(), beacon.MaxSize, err)
+			return tooBig(rec, b.Size(), limit, err)
 		}
 		return fmt.Errorf("announce: %w", err)
+	}
+	if size := b.Size(); size > limit {
+		return tooBig(rec, size, limit, beacon.ErrTooBig)
 	}
 	return nil
 }
