@@ -769,7 +769,11 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		}
 		match = append(match, r)
 	}
-	if len(match) == 0 || !s.allowReply(src.Addr(), match) {
+	if len(match) == 0 {
+		return reply{}, false
+	}
+	size := replyBytes(match, s.codec.Budget())
+	if !s.allowReply(src.Addr(), size) {
 		return reply{}, false
 	}
 	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
@@ -778,7 +782,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 		// sooner, and twice, if the source's byte budget allows the copy
 		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
-		if _, ok := s.takeBudget(src.Addr(), match); ok {
+		if s.takeBudget(src.Addr(), size) {
 			again = 1
 		}
 	}

@@ -55,10 +55,10 @@ func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
 	return ratelimit.New[netip.Addr](ReplyBytesPerSecond, ReplyBurstBytes, maxSources, now)
 }
 
-// allowReply reports whether a reply of recs to src may be sent now, and
-// counts it in Stats.Limited if not.
-func (s *Sender) allowReply(src netip.Addr, recs []beacon.Service) bool {
-	n, ok := s.takeBudget(src, recs)
+// allowReply reports whether a reply of n bytes to src may be sent now,
+// and counts it in Stats.Limited if not.
+func (s *Sender) allowReply(src netip.Addr, n int) bool {
+	ok := s.takeBudget(src, n)
 	if !ok {
 		s.stats.limited.Add(1)
 		s.log.Debug("dropped query: its source exceeds the reply rate", "src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
@@ -66,14 +66,13 @@ func (s *Sender) allowReply(src netip.Addr, recs []beacon.Service) bool {
 	return ok
 }
 
-// takeBudget takes the size of a reply of recs (n bytes) from src's reply
-// budget, if there is enough. Answering a repeated query twice takes it
-// again for the copy, uncounted when refused: the query is answered once.
-func (s *Sender) takeBudget(src netip.Addr, recs []beacon.Service) (n int, ok bool) {
-	n = replyBytes(recs, s.codec.Budget())
+// takeBudget takes n bytes from src's reply budget, if there is enough.
+// Answering a repeated query twice takes it again for the copy, uncounted
+// when refused: the query is answered once.
+func (s *Sender) takeBudget(src netip.Addr, n int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return n, s.limiter.AllowN(src, n)
+	return s.limiter.AllowN(src, n)
 }
 
 // replyBytes is the size of the reply that carries recs: the datagrams
