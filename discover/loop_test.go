@@ -66,6 +66,21 @@ func run(t *testing.T, s *announce.Sender) (stop func()) {
 	return runInBackground(t, "announce Run", s.Run)
 }
 
+// collect runs Collect on a new listener of f with cfg, for at most 2s,
+// and returns the results and the listener's stats.
+func collect(t *testing.T, f fakeHost, cfg discover.Config) ([]discover.Result, discover.Stats) {
+	t.Helper()
+	l := f.listener(t, cfg)
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	rs, err := l.Collect(ctx)
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	return rs, l.Stats()
+}
+
 // runListener starts l.Run with fn and returns a function that cancels
 // it, waits and reports its error.
 func runListener(t *testing.T, l *discover.Listener, fn func(discover.Event)) (stop func()) {
@@ -169,13 +184,7 @@ func TestCollectUnderLoss(t *testing.T) {
 					run(t, h.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: fmt.Sprintf("svc%02d", i)}}}))
 				}
 				synctest.Wait()
-				l := q.listener(t, discover.Config{})
-				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-				defer cancel()
-				rs, err := l.Collect(ctx)
-				if err != nil {
-					t.Fatalf("Collect: %v", err)
-				}
+				rs, _ := collect(t, q, discover.Config{})
 				if len(rs) < n-1 {
 					t.Fatalf("found %d of %d under 30%% loss: %v", len(rs), n, names(rs))
 				}
@@ -211,13 +220,7 @@ func TestCollectLossyWaitsLonger(t *testing.T) {
 			run(t, h.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: fmt.Sprintf("svc%d", i)}}}))
 		}
 		synctest.Wait()
-		l := q.listener(t, discover.Config{})
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		rs, err := l.Collect(ctx)
-		if err != nil {
-			t.Fatalf("Collect: %v", err)
-		}
+		rs, _ := collect(t, q, discover.Config{})
 		if got, want := names(rs), []string{"svc0", "svc1", "svc2"}; !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v (replies still to drop: %v)", got, want, drop)
 		}

@@ -30,19 +30,6 @@ func testKeys(t testing.TB, fill byte) seal.Keys {
 	return seal.Keys{k}
 }
 
-func collect(t *testing.T, f fakeHost, cfg discover.Config) ([]discover.Result, discover.Stats) {
-	t.Helper()
-	l := f.listener(t, cfg)
-	defer l.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	rs, err := l.Collect(ctx)
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	return rs, l.Stats()
-}
-
 // watch runs a listener on f for d and returns the names reported up and
 // its stats.
 func watch(t *testing.T, f fakeHost, cfg discover.Config, d time.Duration) ([]string, discover.Stats) {
