@@ -160,20 +160,7 @@ func (r *rig) query(t *testing.T, id uint64, attempt uint8, q beacon.Query, dsts
 // replies reads what reached the querier until nothing more arrives.
 func (r *rig) replies(t *testing.T) []beacon.Beacon {
 	t.Helper()
-	var out []beacon.Beacon
-	buf := make([]byte, beacon.MaxSize+1)
-	for {
-		r.q.SetReadDeadline(time.Now().Add(time.Second))
-		n, _, _, err := r.q.ReadFrom(buf)
-		if err != nil {
-			return out
-		}
-		b, err := beacon.Parse(buf[:n])
-		if err != nil {
-			t.Fatalf("querier got unparsable datagram: %v", err)
-		}
-		out = append(out, b)
-	}
+	return drain(t, r.q)
 }
 
 func TestAnswersEachAttemptOnce(t *testing.T) {
