@@ -22,7 +22,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/dedup"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/ratelimit"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
@@ -145,7 +145,7 @@ type Sender struct {
 	id      uint64 // sender ID, random per process
 	seq     atomic.Uint32
 	conn    udp.Conn
-	codec   link.Codec
+	codec   endpoint.Codec
 	closing chan struct{}    // closed by Close
 	hw      net.HardwareAddr // seeds instance IDs; see buildRecords
 	recs    recordSet        // what to announce; see update.go
@@ -154,7 +154,7 @@ type Sender struct {
 	netMu       sync.Mutex
 	net         atomic.Pointer[netState]
 	netChanged  chan struct{} // a pending notice that net changed
-	watch       *link.Watcher
+	watch       *endpoint.Watcher
 	closeLister func()
 	failing     map[iface.Target]bool // targets whose last send failed; Run's goroutine only
 
@@ -171,7 +171,7 @@ type Sender struct {
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload, limited atomic.Uint64
-		seal                                                                                                                   link.SealCounters
+		seal                                                                                                                   endpoint.SealCounters
 	}
 }
 
@@ -194,18 +194,18 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{cfg: cfg, log: cfg.Logger, id: link.RandomID(), codec: codec, closing: make(chan struct{}),
+	s := &Sender{cfg: cfg, log: cfg.Logger, id: endpoint.RandomID(), codec: codec, closing: make(chan struct{}),
 		netChanged: make(chan struct{}, 1), failing: map[iface.Target]bool{}}
-	s.queries = dedup.New[queryKey](4096, link.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
+	s.queries = dedup.New[queryKey](4096, endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
 	s.limiter = newReplyLimiter(nil)
 
-	lister, closeLister, err := link.OpenLister(cfg.Lister)
+	lister, closeLister, err := endpoint.OpenLister(cfg.Lister)
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
+	lc := endpoint.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
-	plan, err := link.NewPlan(lc)
+	plan, err := endpoint.NewPlan(lc)
 	if err != nil {
 		closeLister()
 		return nil, fmt.Errorf("announce: %w", err)
@@ -230,14 +230,14 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := link.JoinAll(s.conn, plan.Selected, plan.Group, s.log); err != nil && cfg.NoBroadcast {
+		if err := endpoint.JoinAll(s.conn, plan.Selected, plan.Group, s.log); err != nil && cfg.NoBroadcast {
 			s.conn.Close()
 			closeLister()
 			return nil, fmt.Errorf("announce: %w", err)
 		}
 	}
 	s.closeLister = closeLister
-	s.watch = link.Watch(lc, plan, s.log, s.applyPlan)
+	s.watch = endpoint.Watch(lc, plan, s.log, s.applyPlan)
 	return s, nil
 }
 
@@ -728,19 +728,19 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	m.IfIndex = ifIndex
 	b, drop, err := s.codec.Decode(p)
 	switch drop {
-	case link.Foreign:
+	case endpoint.Foreign:
 		s.stats.foreign.Add(1)
 		s.log.Debug("dropped foreign datagram", "src", src.String(), "len", len(p))
 		return reply{}, false
-	case link.Unsupported:
+	case endpoint.Unsupported:
 		s.stats.unsupported.Add(1)
 		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
 		return reply{}, false
-	case link.Malformed:
+	case endpoint.Malformed:
 		s.stats.malformed.Add(1)
 		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
 		return reply{}, false
-	case link.Sealed, link.Unsealed, link.Rejected, link.Stale:
+	case endpoint.Sealed, endpoint.Unsealed, endpoint.Rejected, endpoint.Stale:
 		s.stats.seal.Count(drop)
 		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
 		return reply{}, false

@@ -7,7 +7,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 // netState is what a Sender derives from the interface list. It is
@@ -34,15 +34,15 @@ func addrsOf(ifs []iface.Interface) []netip.Addr {
 	return addrs
 }
 
-// applyPlan installs a new interface plan, from the link.Watcher's
+// applyPlan installs a new interface plan, from the endpoint.Watcher's
 // goroutine: it joins the group on new interfaces, replaces the state the
 // send and receive paths read, and tells a running Run.
-func (s *Sender) applyPlan(p link.Plan) {
+func (s *Sender) applyPlan(p endpoint.Plan) {
 	s.netMu.Lock()
 	defer s.netMu.Unlock()
 	old := s.state()
 	if !s.cfg.NoMulticast {
-		link.Rejoin(s.conn, old.ifs, p.Selected, p.Group, s.log)
+		endpoint.Rejoin(s.conn, old.ifs, p.Selected, p.Group, s.log)
 	}
 	s.net.Store(&netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets})
 	// An interface coming or going changes the addresses beacons list,
@@ -132,7 +132,7 @@ func (h *hotplug) damper(index int) *damper {
 // address, as the damper allows.
 func (h *hotplug) changed(s *Sender, now time.Time) {
 	st := s.state()
-	added, removed := link.Diff(h.known, st.ifs)
+	added, removed := endpoint.Diff(h.known, st.ifs)
 	h.known = st.ifs
 	for _, ifc := range removed {
 		delete(h.bursts, ifc.Index)
@@ -141,7 +141,7 @@ func (h *hotplug) changed(s *Sender, now time.Time) {
 	for _, ifc := range added {
 		if ifc.Flags&iface.FlagRunning == 0 {
 			// Set up but no carrier yet: a beacon now would be lost. Its
-			// carrier coming makes it "added" again (link.Diff).
+			// carrier coming makes it "added" again (endpoint.Diff).
 			delete(h.bursts, ifc.Index)
 			s.log.Debug("interface without carrier: waiting for it", "iface", ifc.Name)
 			continue

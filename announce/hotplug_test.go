@@ -13,7 +13,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/ifacetest"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
@@ -114,7 +114,7 @@ func TestHotplugIdleAndResume(t *testing.T) {
 		r.expect(t, 4, "after the one-second repeat")
 
 		r.lister.Set()
-		time.Sleep(link.Settle)
+		time.Sleep(endpoint.Settle)
 		synctest.Wait()
 		if ts := r.s.Targets(); len(ts) != 0 {
 			t.Fatalf("targets %v with no interface, want none", ts)
@@ -126,7 +126,7 @@ func TestHotplugIdleAndResume(t *testing.T) {
 		}
 
 		r.lister.Set(runningEth0())
-		time.Sleep(link.Settle - time.Millisecond)
+		time.Sleep(endpoint.Settle - time.Millisecond)
 		r.expect(t, 4, "before the change settled")
 		time.Sleep(time.Millisecond)
 		r.expect(t, 6, "as the change settled")
@@ -189,7 +189,7 @@ func TestHotplugWaitsForCarrier(t *testing.T) {
 		time.Sleep(time.Second)
 		r.expect(t, 4, "up without carrier")
 		r.lister.Set(runningEth0())
-		time.Sleep(link.Settle)
+		time.Sleep(endpoint.Settle)
 		r.expect(t, 6, "carrier")
 	})
 }

@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 // newCodec returns the Codec that seals what the Sender sends and opens
 // what it receives when cfg has Keys.
-func newCodec(cfg Config) (link.Codec, error) {
+func newCodec(cfg Config) (endpoint.Codec, error) {
 	if err := cfg.Keys.Validate(); err != nil {
-		return link.Codec{}, fmt.Errorf("announce: %w", err)
+		return endpoint.Codec{}, fmt.Errorf("announce: %w", err)
 	}
-	return link.Codec{Keys: slices.Clone(cfg.Keys), Window: cfg.ReplayWindow, Now: cfg.now}, nil
+	return endpoint.Codec{Keys: slices.Clone(cfg.Keys), Window: cfg.ReplayWindow, Now: cfg.now}, nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
@@ -205,13 +205,13 @@ type Listener struct {
 	seq   atomic.Uint32
 	bconn udp.Conn // bound to the lanfind port: beacons and goodbyes
 	qconn udp.Conn // ephemeral port: sends queries, receives replies
-	codec link.Codec
+	codec endpoint.Codec
 
 	// netMu serializes writers of net; readers just Load it.
 	netMu       sync.Mutex
 	net         atomic.Pointer[netState]
 	netChanged  chan struct{} // a pending notice that net changed
-	watch       *link.Watcher
+	watch       *endpoint.Watcher
 	closeLister func()
 
 	in        chan packet
@@ -223,7 +223,7 @@ type Listener struct {
 
 	stats struct {
 		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, offLink, tableFull, idle, sent, sendErrors atomic.Uint64
-		seal                                                                                                                          link.SealCounters
+		seal                                                                                                                          endpoint.SealCounters
 		relayed                                                                                                                       atomic.Uint64
 	}
 }
@@ -257,21 +257,21 @@ func New(cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	cfg.Keys = slices.Clone(cfg.Keys)
-	lister, closeLister, err := link.OpenLister(cfg.Lister)
+	lister, closeLister, err := endpoint.OpenLister(cfg.Lister)
 	if err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
-	lc := link.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
+	lc := endpoint.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
-	plan, err := link.NewPlan(lc)
+	plan, err := endpoint.NewPlan(lc)
 	if err != nil {
 		closeLister()
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	cfg.Port, cfg.Group, cfg.Interfaces, cfg.ExcludeInterfaces = plan.Port, plan.Group, nil, nil
-	l := &Listener{cfg: cfg, log: cfg.Logger, id: link.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
+	l := &Listener{cfg: cfg, log: cfg.Logger, id: endpoint.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
 		netChanged: make(chan struct{}, 1), closeLister: closeLister,
-		codec: link.Codec{Keys: cfg.Keys, Window: cfg.ReplayWindow, Now: cfg.now}}
+		codec: endpoint.Codec{Keys: cfg.Keys, Window: cfg.ReplayWindow, Now: cfg.now}}
 	l.net.Store(newNetState(plan))
 
 	listen := cfg.listen
@@ -291,14 +291,14 @@ func New(cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	if !cfg.NoMulticast {
-		if err := link.JoinAll(l.bconn, plan.Selected, cfg.Group, l.log); err != nil && cfg.NoBroadcast {
+		if err := endpoint.JoinAll(l.bconn, plan.Selected, cfg.Group, l.log); err != nil && cfg.NoBroadcast {
 			l.bconn.Close()
 			l.qconn.Close()
 			closeLister()
 			return nil, fmt.Errorf("discover: %w", err)
 		}
 	}
-	l.watch = link.Watch(lc, plan, l.log, l.applyPlan)
+	l.watch = endpoint.Watch(lc, plan, l.log, l.applyPlan)
 	l.wg.Add(2)
 	go l.readLoop(l.bconn)
 	go l.readLoop(l.qconn)
@@ -385,19 +385,19 @@ func (l *Listener) readLoop(c udp.Conn) {
 		}
 		b, drop, err := l.codec.Decode(buf[:n])
 		switch drop {
-		case link.Foreign:
+		case endpoint.Foreign:
 			l.stats.foreign.Add(1)
 			l.log.Debug("dropped foreign datagram", "src", src.String(), "len", n)
 			continue
-		case link.Unsupported:
+		case endpoint.Unsupported:
 			l.stats.unsupported.Add(1)
 			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
 			continue
-		case link.Malformed:
+		case endpoint.Malformed:
 			l.stats.malformed.Add(1)
 			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
 			continue
-		case link.Sealed, link.Unsealed, link.Rejected, link.Stale:
+		case endpoint.Sealed, endpoint.Unsealed, endpoint.Rejected, endpoint.Stale:
 			l.stats.seal.Count(drop)
 			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
 			continue

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/seal"
 )
 
@@ -31,7 +31,7 @@ func TestFitQuery(t *testing.T) {
 		// 1148-158 = 990 bytes: 123 IDs.
 		{"keyed", seal.Keys{k}, 123},
 	} {
-		l := &Listener{codec: link.Codec{Keys: tc.keys}}
+		l := &Listener{codec: endpoint.Codec{Keys: tc.keys}}
 		b := beacon.Beacon{Kind: beacon.KindQuery, Sender: 1, Seq: 1, RequestID: 1,
 			Query: &beacon.Query{Name: long, Type: long, Known: known}}
 		l.fitQuery(&b)

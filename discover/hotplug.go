@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 // netState is what a Listener derives from the interface list. It is
@@ -18,7 +18,7 @@ type netState struct {
 	targets []iface.Target
 }
 
-func newNetState(p link.Plan) *netState {
+func newNetState(p endpoint.Plan) *netState {
 	st := &netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets, ifNames: make(map[int]string, len(p.All))}
 	for _, i := range p.All {
 		st.ifNames[i.Index] = i.Name
@@ -28,14 +28,14 @@ func newNetState(p link.Plan) *netState {
 
 func (l *Listener) state() *netState { return l.net.Load() }
 
-// applyPlan installs a new interface plan, from the link.Watcher's
+// applyPlan installs a new interface plan, from the endpoint.Watcher's
 // goroutine: it joins the group on new interfaces, replaces the state the
 // receive and query paths read, and tells the running operation.
-func (l *Listener) applyPlan(p link.Plan) {
+func (l *Listener) applyPlan(p endpoint.Plan) {
 	l.netMu.Lock()
 	defer l.netMu.Unlock()
 	if !l.cfg.NoMulticast {
-		link.Rejoin(l.bconn, l.state().ifs, p.Selected, p.Group, l.log)
+		endpoint.Rejoin(l.bconn, l.state().ifs, p.Selected, p.Group, l.log)
 	}
 	l.net.Store(newNetState(p))
 	select {
@@ -57,7 +57,7 @@ func (s *session) selected(index int) bool {
 // without waiting for their next beacon.
 func (s *session) ifacesChanged(q *querier) {
 	st := s.l.state()
-	added, removed := link.Diff(s.ifs, st.ifs)
+	added, removed := endpoint.Diff(s.ifs, st.ifs)
 	if len(removed) > 0 {
 		gone := make(map[int]bool, len(removed))
 		for _, i := range removed {
@@ -71,7 +71,7 @@ func (s *session) ifacesChanged(q *querier) {
 		return
 	}
 	// An interface set up but without carrier yet would lose the query;
-	// its carrier coming makes it "added" again (link.Diff).
+	// its carrier coming makes it "added" again (endpoint.Diff).
 	added = slices.DeleteFunc(added, func(i iface.Interface) bool { return i.Flags&iface.FlagRunning == 0 })
 	var targets []iface.Target
 	for _, t := range st.targets {
@@ -89,7 +89,7 @@ func (s *session) ifacesChanged(q *querier) {
 	// through another interface would take this as a copy of it. It is
 	// repeated once a second later, in case the new link did not pass
 	// traffic yet (a switch port that is not forwarding yet).
-	request := link.RandomID()
+	request := endpoint.RandomID()
 	s.sendQueryTo(request, 0, q.withKnown, targets)
 	if !s.requery.at.IsZero() { // one pending already: send it now instead
 		s.requeryDue(s.requery.at)

@@ -12,7 +12,7 @@ import (
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/ifacetest"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -65,12 +65,12 @@ func TestIfaceDown(t *testing.T) {
 		time.Sleep(time.Second)
 		expect("start", "up  a eth0", "up  b eth1")
 		lister.Set(eth0)
-		time.Sleep(link.Settle)
+		time.Sleep(endpoint.Settle)
 		expect("eth1 gone", "down iface-down b eth1")
 		time.Sleep(time.Minute)
 		expect("a minute later")
 		lister.Set(eth0, eth1)
-		time.Sleep(link.Settle + 100*time.Millisecond)
+		time.Sleep(endpoint.Settle + 100*time.Millisecond)
 		expect("eth1 back", "up  b eth1")
 		if got := len(l.Interfaces()); got != 2 {
 			t.Fatalf("got %d interfaces, want 2", got)

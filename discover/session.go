@@ -12,7 +12,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/dedup"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 // session is the state of one Run, Collect or Resolve. It is owned by the
@@ -82,7 +82,7 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
-		seen:       dedup.New[msgKey](maxSeen, link.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
+		seen:       dedup.New[msgKey](maxSeen, endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
 		requests:   make(map[uint64]bool),
 		byes:       make(map[instanceSender]uint32),
 		emit:       emit,
@@ -450,7 +450,7 @@ type querier struct {
 }
 
 func newQuerier(s *session, withKnown bool) *querier {
-	q := &querier{s: s, request: link.RandomID(), withKnown: withKnown}
+	q := &querier{s: s, request: endpoint.RandomID(), withKnown: withKnown}
 	q.send(0, s.now())
 	return q
 }
@@ -461,7 +461,7 @@ func (q *querier) send(attempt int, now time.Time) {
 		// The attempt number is one byte and responders answer each
 		// (request, attempt) once: a request that outlives 256 attempts
 		// continues under a new request ID.
-		q.request = link.RandomID()
+		q.request = endpoint.RandomID()
 	}
 	q.s.sendQuery(q.request, uint8(attempt%256), q.withKnown)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/ifacetest"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -41,7 +41,7 @@ func TestPacketBeforeIfaceNotice(t *testing.T) {
 		})
 
 		lister.Set(eth0, eth1)
-		time.Sleep(link.Settle)
+		time.Sleep(endpoint.Settle)
 		synctest.Wait()
 		<-l.netChanged // as if the notice were not sent yet
 		b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: 9, Seq: 1, Services: []beacon.Service{{Instance: 9, Name: "b", TTL: time.Minute}}}

@@ -1,152 +1,25 @@
-// Package link holds what announce and discover share to talk on the LAN:
-// checking the common settings, choosing interfaces and destinations
-// ([NewPlan]), joining the multicast group on each interface ([JoinAll]),
-// and sorting received datagrams into lanfind messages and counted drops
-// ([Decode]).
+// Package link is a forwarding shim, kept only while the doctor probe
+// moves out of cmd/lanfind: it names what now lives in
+// [github.com/lanfind/lanfind/internal/endpoint]. Delete it as soon as
+// nothing imports it; new code imports internal/endpoint. It must import
+// nothing but internal/endpoint.
 package link
 
-import (
-	"crypto/rand"
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"log/slog"
-	"net/netip"
-	"slices"
-	"strings"
+import "github.com/lanfind/lanfind/internal/endpoint"
 
-	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/udp"
-)
+// Codec is [endpoint.Codec].
+type Codec = endpoint.Codec
 
-// Config holds the settings announce and discover share.
-type Config struct {
-	Port        uint16     // 0: beacon.DefaultPort
-	Group       netip.Addr // invalid: beacon.DefaultGroup
-	Interfaces  []string   // empty: every usable interface
-	NoBroadcast bool
-	NoMulticast bool
-	Lister      iface.Lister // nil: iface.System for the calling goroutine's namespace
-
-	// ExcludeInterfaces are names or globs of interfaces never to use,
-	// applied after Interfaces (names or globs too); empty: none.
-	ExcludeInterfaces []string
-}
-
-// Plan is where an endpoint listens and sends.
-type Plan struct {
-	Port     uint16
-	Group    netip.Addr
-	All      []iface.Interface // every interface the lister returned
-	Selected []iface.Interface // the ones lanfind uses
-	Targets  []iface.Target    // broadcast and multicast destinations
-	Arrivals iface.Arrivals    // which received datagrams belong to Selected
-}
-
-// NewPlan checks c, fills in defaults, lists and selects interfaces, and
-// computes the destinations. Errors are not prefixed; callers add theirs.
-func NewPlan(c Config) (Plan, error) {
-	p := Plan{Port: c.Port, Group: c.Group}
-	if p.Port == 0 {
-		p.Port = beacon.DefaultPort
-	}
-	if !p.Group.IsValid() {
-		p.Group = beacon.DefaultGroup
-	}
-	if !p.Group.Is4() || !p.Group.IsMulticast() {
-		return p, fmt.Errorf("group %s is not an IPv4 multicast address", p.Group)
-	}
-	if c.NoBroadcast && c.NoMulticast {
-		return p, errors.New("both broadcast and multicast are disabled")
-	}
-	lister := c.Lister
-	if lister == nil {
-		sys, closeSys, err := iface.System()
-		if err != nil {
-			return p, err
-		}
-		defer closeSys() // interfaces are listed once, here
-		lister = sys
-	}
-	var err error
-	if p.All, err = lister.Interfaces(); err != nil {
-		return p, fmt.Errorf("list interfaces: %w", err)
-	}
-	if p.Selected, err = iface.Select(p.All, slices.Clone(c.Interfaces), slices.Clone(c.ExcludeInterfaces)); err != nil {
-		return p, err
-	}
-	p.Arrivals = iface.NewArrivals(p.All, p.Selected)
-	p.Targets = iface.Targets(p.Selected, iface.TargetOptions{Group: p.Group, Port: p.Port, NoBroadcast: c.NoBroadcast, NoMulticast: c.NoMulticast})
-	if len(p.Targets) == 0 {
-		var names []string
-		for _, i := range p.Selected {
-			names = append(names, i.Name)
-		}
-		return p, fmt.Errorf("no broadcast or multicast destination on %s", strings.Join(names, ", "))
-	}
-	return p, nil
-}
-
-// JoinAll joins group on every multicast-capable interface of ifs. It fails
-// only when no join succeeded; the other failures are logged.
-func JoinAll(c udp.Conn, ifs []iface.Interface, group netip.Addr, log *slog.Logger) error {
-	var errs []error
-	joined := 0
-	for _, ifc := range ifs {
-		if ifc.Flags&iface.FlagMulticast == 0 {
-			continue
-		}
-		if err := c.JoinGroup(ifc.Index, group); err != nil && !alreadyMember(err) {
-			err = fmt.Errorf("join %s on %s: %w", group, ifc.Name, err)
-			log.Warn(err.Error())
-			errs = append(errs, err)
-			continue
-		}
-		joined++
-	}
-	if joined == 0 && len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return nil
-}
-
-// RandomID returns a random non-zero 64-bit ID from crypto/rand (zero
-// means "no request" on the wire).
-func RandomID() uint64 {
-	for {
-		var b [8]byte
-		rand.Read(b[:]) // never fails on supported systems (crypto/rand docs)
-		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
-			return id
-		}
-	}
-}
-
-// Drop says why a received datagram was not a usable lanfind message.
-type Drop int
-
-// Reasons to drop a datagram.
+// Drop reasons; see [endpoint.Drop].
 const (
-	Keep        Drop = iota // a lanfind message
-	Foreign                 // no lanfind magic: other traffic on the port
-	Malformed               // lanfind magic, but it does not parse
-	Unsupported             // a newer major version or an unknown kind: dropped quietly
+	Foreign     = endpoint.Foreign
+	Malformed   = endpoint.Malformed
+	Unsupported = endpoint.Unsupported
+	Sealed      = endpoint.Sealed
+	Unsealed    = endpoint.Unsealed
+	Rejected    = endpoint.Rejected
+	Stale       = endpoint.Stale
 )
 
-// Decode parses p and says whether to keep it. err explains a drop other
-// than Foreign.
-func Decode(p []byte) (beacon.Beacon, Drop, error) {
-	if !beacon.LooksLikeBeacon(p) {
-		return beacon.Beacon{}, Foreign, nil
-	}
-	b, err := beacon.Parse(p)
-	switch {
-	case err == nil:
-		return b, Keep, nil
-	case errors.Is(err, beacon.ErrVersion), errors.Is(err, beacon.ErrKind):
-		return b, Unsupported, err
-	default:
-		return b, Malformed, err
-	}
-}
+// RandomID is [endpoint.RandomID].
+func RandomID() uint64 { return endpoint.RandomID() }
