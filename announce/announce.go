@@ -24,7 +24,6 @@ import (
 	"github.com/lanfind/lanfind/internal/dedup"
 	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/ratelimit"
-	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
 )
@@ -113,8 +112,9 @@ type Config struct {
 	// [seal.DefaultWindow]; used only with Keys.
 	ReplayWindow time.Duration
 
-	listen testhook.Listen  // tests: instead of udp.Listen
-	now    func() time.Time // tests: the clock of sealing and the replay window
+	// Seam replaces sockets and clock in this module's tests; its type is
+	// internal, so other modules leave it nil.
+	Seam *endpoint.Seam
 }
 
 // Stats counts what a Sender did. All fields are totals since New.
@@ -144,19 +144,14 @@ type Sender struct {
 	log     *slog.Logger
 	id      uint64 // sender ID, random per process
 	seq     atomic.Uint32
-	conn    udp.Conn
-	codec   endpoint.Codec
-	closing chan struct{}    // closed by Close
-	hw      net.HardwareAddr // seeds instance IDs; see buildRecords
-	recs    recordSet        // what to announce; see update.go
+	ep      *endpoint.Endpoint // interfaces, socket, codec, read path
+	conn    udp.Conn           // opened by ep
+	closing chan struct{}      // closed by Close
+	hw      net.HardwareAddr   // seeds instance IDs; see buildRecords
+	recs    recordSet          // what to announce; see update.go
 
-	// netMu serializes writers of net; readers just Load it.
-	netMu       sync.Mutex
-	net         atomic.Pointer[netState]
-	netChanged  chan struct{} // a pending notice that net changed
-	watch       *endpoint.Watcher
-	closeLister func()
-	failing     map[iface.Target]bool // targets whose last send failed; Run's goroutine only
+	netChanged chan struct{}         // a pending notice that ep's plan changed
+	failing    map[iface.Target]bool // targets whose last send failed; Run's goroutine only
 
 	running   atomic.Bool
 	closeOnce sync.Once
@@ -170,8 +165,8 @@ type Sender struct {
 	closed  bool
 
 	stats struct {
-		beacons, sendErrors, queries, replies, dups, foreign, malformed, badSource, unsupported, otherIface, overload, limited atomic.Uint64
-		seal                                                                                                                   endpoint.SealCounters
+		beacons, sendErrors, queries, replies, dups atomic.Uint64
+		badSource, overload, limited                atomic.Uint64
 	}
 }
 
@@ -185,59 +180,57 @@ type queryKey struct {
 // namespace). It fails when no interface is usable, although a running
 // Sender survives losing them all (see Config.Lister). The caller must
 // Close the Sender.
-func New(cfg Config) (*Sender, error) {
-	cfg, err := withDefaults(cfg)
+func New(cfg Config) (_ *Sender, err error) {
+	cfg, err = withDefaults(cfg)
 	if err != nil {
 		return nil, err
 	}
-	codec, err := newCodec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s := &Sender{cfg: cfg, log: cfg.Logger, id: endpoint.RandomID(), codec: codec, closing: make(chan struct{}),
-		netChanged: make(chan struct{}, 1), failing: map[iface.Target]bool{}}
-	s.queries = dedup.New[queryKey](4096, endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second), cfg.now)
-	s.limiter = newReplyLimiter(nil)
-
-	lister, closeLister, err := endpoint.OpenLister(cfg.Lister)
+	ep, err := endpoint.New(endpoint.Config{
+		Port:              cfg.Port,
+		Group:             cfg.Group,
+		Interfaces:        cfg.Interfaces,
+		ExcludeInterfaces: cfg.ExcludeInterfaces,
+		NoBroadcast:       cfg.NoBroadcast,
+		NoMulticast:       cfg.NoMulticast,
+		Lister:            cfg.Lister,
+		ListenPacket:      cfg.ListenPacket,
+		Logger:            cfg.Logger,
+		Keys:              cfg.Keys,
+		ReplayWindow:      cfg.ReplayWindow,
+		Seam:              cfg.Seam,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	lc := endpoint.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
-		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
-	plan, err := endpoint.NewPlan(lc)
-	if err != nil {
-		closeLister()
-		return nil, fmt.Errorf("announce: %w", err)
+	defer func() {
+		if err != nil {
+			ep.Close()
+		}
+	}()
+	s := &Sender{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		ep:         ep,
+		id:         endpoint.RandomID(),
+		closing:    make(chan struct{}),
+		netChanged: make(chan struct{}, 1),
+		failing:    map[iface.Target]bool{},
+		limiter:    newReplyLimiter(nil),
 	}
+	replayMemory := endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second)
+	s.queries = dedup.New[queryKey](4096, replayMemory, ep.Codec.Now)
+	plan := ep.Plan()
 	s.hw = idHardwareAddr(plan.All)
 	addrs := addrsOf(plan.Selected)
-	records, err := buildRecords(cfg, s.hw, addrs, s.codec.Budget())
+	records, err := buildRecords(cfg, s.hw, addrs, ep.Codec.Budget())
 	if err != nil {
-		closeLister()
 		return nil, err
 	}
 	s.recs.init(records, addrs)
-	s.net.Store(&netState{ifs: plan.Selected, arrive: plan.Arrivals, targets: plan.Targets})
-
-	listen := cfg.listen
-	if listen == nil {
-		listen = udp.Listen
-	}
-	s.conn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), plan.Port), udp.Options{ListenPacket: cfg.ListenPacket})
-	if err != nil {
-		closeLister()
+	if s.conn, err = ep.Listen(plan.Port, 0, true); err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
-	if !cfg.NoMulticast {
-		if err := endpoint.JoinAll(s.conn, plan.Selected, plan.Group, s.log); err != nil && cfg.NoBroadcast {
-			s.conn.Close()
-			closeLister()
-			return nil, fmt.Errorf("announce: %w", err)
-		}
-	}
-	s.closeLister = closeLister
-	s.watch = endpoint.Watch(lc, plan, s.log, s.applyPlan)
+	ep.Watch(s.applyPlan)
 	return s, nil
 }
 
@@ -416,27 +409,30 @@ func (s *Sender) Instances() []beacon.Service {
 
 // Targets returns the destinations beacons go to now.
 func (s *Sender) Targets() []iface.Target {
-	return slices.Clone(s.state().targets)
+	return slices.Clone(s.ep.Plan().Targets)
 }
 
 // Stats returns the counters.
 func (s *Sender) Stats() Stats {
-	st := Stats{
+	d := s.ep.Drops.Load()
+	return Stats{
 		Beacons:     s.stats.beacons.Load(),
 		SendErrors:  s.stats.sendErrors.Load(),
 		Queries:     s.stats.queries.Load(),
 		Replies:     s.stats.replies.Load(),
 		Duplicates:  s.stats.dups.Load(),
-		Foreign:     s.stats.foreign.Load(),
-		Malformed:   s.stats.malformed.Load(),
+		Foreign:     d.Foreign,
+		Malformed:   d.Malformed,
 		BadSource:   s.stats.badSource.Load(),
-		Unsupported: s.stats.unsupported.Load(),
-		OtherIface:  s.stats.otherIface.Load(),
+		Unsupported: d.Unsupported,
+		OtherIface:  d.OtherIface,
 		Overload:    s.stats.overload.Load(),
+		Sealed:      d.Sealed,
+		Unsealed:    d.Unsealed,
+		Rejected:    d.Rejected,
+		Stale:       d.Stale,
 		Limited:     s.stats.limited.Load(),
 	}
-	st.Sealed, st.Unsealed, st.Rejected, st.Stale = s.stats.seal.Load()
-	return st
 }
 
 // Close closes the socket and waits for the Sender's goroutines. It does not
@@ -447,10 +443,8 @@ func (s *Sender) Close() error {
 		s.closed = true
 		s.mu.Unlock()
 		close(s.closing)
-		s.watch.Stop()
-		s.closeErr = s.conn.Close()
+		s.closeErr = s.ep.Close()
 		s.wg.Wait()
-		s.closeLister()
 	})
 	return s.closeErr
 }
@@ -533,13 +527,13 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.conn.SetReadDeadline(time.Time{})
 	}()
 
-	st := s.state()
-	for _, t := range st.targets {
+	st := s.ep.Plan()
+	for _, t := range st.Targets {
 		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(s.recs.current()))
 	}
 	s.recs.takeChanges() // the first beacon announces everything
 	s.send(beacon.KindAnnounce, s.recs.current())
-	hot := newHotplug(st.ifs)
+	hot := newHotplug(st.Selected)
 	hotTimer := time.NewTimer(time.Hour)
 	hotTimer.Stop()
 	defer hotTimer.Stop()
@@ -611,7 +605,7 @@ func (s *Sender) sayGoodbye() {
 
 // send sends recs as announcements or goodbyes to every target.
 func (s *Sender) send(kind beacon.Kind, recs []beacon.Service) {
-	s.sendTo(kind, recs, s.state().targets)
+	s.sendTo(kind, recs, s.ep.Plan().Targets)
 }
 
 // sendTo sends recs as announcements or goodbyes to targets.
@@ -677,13 +671,13 @@ func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [
 		n := 1
 		for n < len(recs) && n < beacon.MaxServices {
 			b := beacon.Beacon{Kind: kind, Sender: s.id, RequestID: request, Services: recs[:n+1]}
-			if b.Size() > s.codec.Budget() {
+			if b.Size() > s.ep.Codec.Budget() {
 				break
 			}
 			n++
 		}
 		b := beacon.Beacon{Kind: kind, Sender: s.id, Seq: s.seq.Add(1), RequestID: request, Services: recs[:n]}
-		p, err := s.codec.Encode(&b)
+		p, err := s.ep.Codec.Encode(&b)
 		if err != nil { // New validated every record alone, so this is a bug
 			s.log.Error("marshal failed", "name", recs[0].Name, "err", err)
 		} else {
@@ -698,14 +692,14 @@ func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [
 func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
 	buf := make([]byte, beacon.MaxSize+1)
 	for {
-		n, src, m, err := s.conn.ReadFrom(buf)
+		d, err := s.ep.Read(s.conn, buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			return fmt.Errorf("announce: read: %w", err)
 		}
-		r, ok := s.handle(buf[:n], src, m)
+		r, ok := s.handle(d)
 		if !ok {
 			continue
 		}
@@ -717,38 +711,14 @@ func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
 	}
 }
 
-// handle parses one datagram and decides whether and when to reply.
-func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) {
-	st := s.state()
-	ifIndex, ok := st.arrive.Accept(m.IfIndex, src.Addr())
-	if !ok {
-		s.stats.otherIface.Add(1)
-		return reply{}, false
-	}
-	m.IfIndex = ifIndex
-	b, drop, err := s.codec.Decode(p)
-	switch drop {
-	case endpoint.Foreign:
-		s.stats.foreign.Add(1)
-		s.log.Debug("dropped foreign datagram", "src", src.String(), "len", len(p))
-		return reply{}, false
-	case endpoint.Unsupported:
-		s.stats.unsupported.Add(1)
-		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
-		return reply{}, false
-	case endpoint.Malformed:
-		s.stats.malformed.Add(1)
-		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
-		return reply{}, false
-	case endpoint.Sealed, endpoint.Unsealed, endpoint.Rejected, endpoint.Stale:
-		s.stats.seal.Count(drop)
-		s.log.Debug("dropped datagram", "src", src.String(), "err", err)
-		return reply{}, false
-	}
+// handle decides whether and when to answer one datagram the endpoint
+// kept.
+func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
+	b, src, m, st := &d.Beacon, d.Src, d.Meta, d.Plan
 	if b.Kind != beacon.KindQuery || b.Sender == s.id {
 		return reply{}, false
 	}
-	if !answerable(st.ifs, src, m.IfIndex) {
+	if !answerable(st.Selected, src, m.IfIndex) {
 		s.stats.badSource.Add(1)
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
@@ -772,7 +742,7 @@ func (s *Sender) handle(p []byte, src netip.AddrPort, m udp.Meta) (reply, bool) 
 	if len(match) == 0 {
 		return reply{}, false
 	}
-	size := replyBytes(match, s.codec.Budget())
+	size := replyBytes(match, s.ep.Codec.Budget())
 	if !s.allowReply(src.Addr(), size) {
 		return reply{}, false
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 	"github.com/lanfind/lanfind/seal"
@@ -60,9 +60,9 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Lister = staticLister(prefixA)
-			testhook.AnnounceListen(&tc.cfg, func(context.Context, netip.AddrPort, udp.Options) (udp.Conn, error) {
+			tc.cfg.Seam = &endpoint.Seam{Listen: func(context.Context, netip.AddrPort, udp.Options) (udp.Conn, error) {
 				return nil, errors.New("test: must not open a socket for a bad config")
-			})
+			}}
 			s, err := announce.New(tc.cfg)
 			if err == nil {
 				s.Close()
@@ -118,7 +118,7 @@ func newRig(t *testing.T, cfg announce.Config) *rig {
 	hq := hub.AddHost("q", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixQ})
 	cfg.Lister = staticLister(prefixA)
 	cfg.Hostname, cfg.MachineID = "a", "m"
-	testhook.AnnounceListen(&cfg, ha.Listen)
+	cfg.Seam = &endpoint.Seam{Listen: ha.Listen}
 	s, err := announce.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

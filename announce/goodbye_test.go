@@ -10,7 +10,7 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -55,11 +55,11 @@ func testGoodbyeWhileBusy(t *testing.T) {
 	hq := hub.AddHost("q", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixQ})
 	var gc *gatedConn
 	cfg := announce.Config{Services: []announce.Service{{Name: "db"}}, Lister: staticLister(prefixA), Hostname: "a", MachineID: "m", NoMulticast: true}
-	testhook.AnnounceListen(&cfg, func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
+	cfg.Seam = &endpoint.Seam{Listen: func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
 		c, err := ha.Listen(ctx, addr, o)
 		gc = &gatedConn{Conn: c}
 		return gc, err
-	})
+	}}
 	s, err := announce.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -10,17 +10,6 @@ import (
 	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
-// netState is what a Sender derives from the interface list. It is
-// replaced as a whole when the interfaces change (see applyPlan) and read
-// through Sender.state.
-type netState struct {
-	ifs     []iface.Interface // selected
-	arrive  iface.Arrivals
-	targets []iface.Target
-}
-
-func (s *Sender) state() *netState { return s.net.Load() }
-
 // addrsOf lists the addresses of ifs, each once, at most beacon.MaxAddrs.
 func addrsOf(ifs []iface.Interface) []netip.Addr {
 	var addrs []netip.Addr
@@ -34,23 +23,16 @@ func addrsOf(ifs []iface.Interface) []netip.Addr {
 	return addrs
 }
 
-// applyPlan installs a new interface plan, from the endpoint.Watcher's
-// goroutine: it joins the group on new interfaces, replaces the state the
-// send and receive paths read, and tells a running Run.
-func (s *Sender) applyPlan(p endpoint.Plan) {
-	s.netMu.Lock()
-	defer s.netMu.Unlock()
-	old := s.state()
-	if !s.cfg.NoMulticast {
-		endpoint.Rejoin(s.conn, old.ifs, p.Selected, p.Group, s.log)
-	}
-	s.net.Store(&netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets})
+// applyPlan takes a new interface plan, from the endpoint's watcher
+// (which has made the memberships follow it and put it in force): the
+// addresses beacons list follow it, and a running Run is told.
+func (s *Sender) applyPlan(p *endpoint.Plan) {
 	// An interface coming or going changes the addresses beacons list,
 	// never the instance IDs.
 	s.recs.setAddrs(addrsOf(p.Selected))
 	select {
 	case s.netChanged <- struct{}{}:
-	default: // a notice is already pending: Run reads the latest state anyway
+	default: // a notice is already pending: Run reads the latest plan anyway
 	}
 }
 
@@ -131,9 +113,9 @@ func (h *hotplug) damper(index int) *damper {
 // schedules a burst on every interface that appeared or gained an
 // address, as the damper allows.
 func (h *hotplug) changed(s *Sender, now time.Time) {
-	st := s.state()
-	added, removed := endpoint.Diff(h.known, st.ifs)
-	h.known = st.ifs
+	st := s.ep.Plan()
+	added, removed := endpoint.Diff(h.known, st.Selected)
+	h.known = st.Selected
 	for _, ifc := range removed {
 		delete(h.bursts, ifc.Index)
 		s.log.Info("interface gone: stopped announcing on it", "iface", ifc.Name)
@@ -150,11 +132,11 @@ func (h *hotplug) changed(s *Sender, now time.Time) {
 		h.bursts[ifc.Index] = &burst{at: at, left: 2}
 		s.log.Info("interface added or changed: announcing on it", "iface", ifc.Name, "addrs", len(ifc.Addrs), "in", at.Sub(now).Round(time.Millisecond).String())
 	}
-	if len(added) == 0 && len(st.ifs) == 0 && len(removed) > 0 {
+	if len(added) == 0 && len(st.Selected) == 0 && len(removed) > 0 {
 		s.log.Info("no usable interface left: idle until one comes back")
 	}
 	for index, d := range h.damp { // forget interfaces long gone
-		if now.Sub(d.last) > 2*maxHold && !slices.ContainsFunc(st.ifs, func(i iface.Interface) bool { return i.Index == index }) {
+		if now.Sub(d.last) > 2*maxHold && !slices.ContainsFunc(st.Selected, func(i iface.Interface) bool { return i.Index == index }) {
 			delete(h.damp, index)
 		}
 	}
@@ -173,13 +155,13 @@ func (h *hotplug) next() time.Time {
 
 // fire sends the burst beacons due at now.
 func (h *hotplug) fire(s *Sender, now time.Time) {
-	st := s.state()
+	st := s.ep.Plan()
 	for index, b := range h.bursts {
 		if b.at.After(now) {
 			continue
 		}
 		var targets []iface.Target
-		for _, t := range st.targets {
+		for _, t := range st.Targets {
 			if t.IfIndex == index {
 				targets = append(targets, t)
 			}
@@ -229,12 +211,12 @@ const goodbyeRepeat = 75 * time.Millisecond
 // comes first.
 func (s *Sender) goodbye(recs []beacon.Service) {
 	p := s.packGoodbye(recs)
-	s.write(p, s.state().targets)
+	s.write(p, s.ep.Plan().Targets)
 	t := time.NewTimer(goodbyeRepeat)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		s.write(p, s.state().targets)
+		s.write(p, s.ep.Plan().Targets)
 	case <-s.closing:
 	}
 }

@@ -12,9 +12,8 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/endpoint"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -69,7 +68,7 @@ func newHotRig(t *testing.T) *hotRig {
 		t.Fatal(err)
 	}
 	cfg := announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: "db"}}, Lister: r.lister, Hostname: "a", MachineID: "m"}
-	testhook.AnnounceListen(&cfg, ha.Listen)
+	cfg.Seam = &endpoint.Seam{Listen: ha.Listen}
 	r.s, err = announce.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/seal"
 )
 
@@ -17,11 +18,8 @@ func TestReplyBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, keys := range []seal.Keys{nil, {key}} {
-		codec, err := newCodec(Config{Keys: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
-		testReplyBytes(t, &Sender{log: slog.New(slog.DiscardHandler), id: 1, codec: codec})
+		ep := &endpoint.Endpoint{Codec: endpoint.Codec{Keys: keys}}
+		testReplyBytes(t, &Sender{log: slog.New(slog.DiscardHandler), id: 1, ep: ep})
 	}
 }
 
@@ -41,8 +39,8 @@ func testReplyBytes(t *testing.T, s *Sender) {
 			for _, p := range capReply(s.pack(beacon.KindReply, 7, recs)) {
 				want += len(p)
 			}
-			if got := replyBytes(recs, s.codec.Budget()); got != want {
-				t.Errorf("keyed %v, %d records with %d bytes of metadata: replyBytes = %d, want %d (what pack makes)", s.codec.Keyed(), n, meta, got, want)
+			if got := replyBytes(recs, s.ep.Codec.Budget()); got != want {
+				t.Errorf("keyed %v, %d records with %d bytes of metadata: replyBytes = %d, want %d (what pack makes)", s.ep.Codec.Keyed(), n, meta, got, want)
 			}
 		}
 	}

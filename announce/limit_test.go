@@ -12,7 +12,7 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -78,14 +78,14 @@ func newRecRig(t *testing.T, services []announce.Service) *recRig {
 	hq := hub.AddHost("q", udptest.Interface{Index: 2, Name: "eth0", Prefix: prefixQ})
 	r := &recRig{ha: ha}
 	cfg := announce.Config{Interval: time.Hour, Services: services, Lister: staticLister(prefixA), Hostname: "a", MachineID: "m"}
-	testhook.AnnounceListen(&cfg, func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
+	cfg.Seam = &endpoint.Seam{Listen: func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
 		c, err := ha.Listen(ctx, addr, o)
 		if err != nil {
 			return nil, err
 		}
 		r.rec = &recConn{Conn: c, plain: map[netip.Addr]int{}, neighbor: map[netip.Addr]int{}, bytes: map[netip.Addr]int{}}
 		return r.rec, nil
-	})
+	}}
 	s, err := announce.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -36,7 +37,7 @@ func TestReplyAfterUpdate(t *testing.T) {
 			Lister: iface.Static{{Index: 2, Name: "eth0", Flags: iface.FlagUp | iface.FlagBroadcast,
 				HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Addrs: []iface.Addr{{Prefix: pa, Broadcast: iface.BroadcastOf(pa)}}}},
 			NoMulticast: true, Hostname: "a", MachineID: "m",
-			listen: ha.Listen,
+			Seam: &endpoint.Seam{Listen: ha.Listen},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -44,11 +45,12 @@ func TestReplyAfterUpdate(t *testing.T) {
 		defer s.Close()
 
 		q := beacon.Beacon{Kind: beacon.KindQuery, Sender: 42, Seq: 1, RequestID: 7, Query: &beacon.Query{}}
-		p, err := q.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, ok := s.handle(p, qc.LocalAddr(), udp.Meta{IfIndex: 2, Dst: iface.BroadcastOf(pa)})
+		r, ok := s.handle(endpoint.Datagram{
+			Beacon: q,
+			Src:    qc.LocalAddr(),
+			Meta:   udp.Meta{IfIndex: 2, Dst: iface.BroadcastOf(pa)},
+			Plan:   s.ep.Plan(),
+		})
 		if !ok {
 			t.Fatal("the query was not answered")
 		}

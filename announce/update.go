@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 var errNoService = errors.New("announce: no service to announce")
@@ -41,7 +42,7 @@ func (s *Sender) Update(services []Service) error {
 	// Every record lists the addresses of the selected interfaces, which
 	// the record set keeps current (see applyPlan); replace stamps the
 	// latest ones on the new records.
-	recs, err := buildRecords(cfg, s.hw, s.recs.addresses(), s.codec.Budget())
+	recs, err := buildRecords(cfg, s.hw, s.recs.addresses(), s.ep.Codec.Budget())
 	if err != nil {
 		return err
 	}
@@ -67,10 +68,10 @@ func CheckServices(cfg Config) error {
 	for i := range addrs {
 		addrs[i] = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 	}
-	codec, err := newCodec(cfg)
-	if err != nil {
-		return err
+	if err := cfg.Keys.Validate(); err != nil {
+		return fmt.Errorf("announce: %w", err)
 	}
+	codec := endpoint.Codec{Keys: cfg.Keys}
 	_, err = buildRecords(Config{Services: cfg.Services, Hostname: host, TTL: beacon.MaxTTL}, nil, addrs, codec.Budget())
 	return err
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -50,7 +50,7 @@ func newTapRig(t *testing.T, cfg announce.Config, run bool) *tapRig {
 	cfg.Lister = staticLister(prefixA)
 	cfg.Hostname, cfg.MachineID = "a", "m"
 	cfg.NoMulticast = true
-	testhook.AnnounceListen(&cfg, ha.Listen)
+	cfg.Seam = &endpoint.Seam{Listen: ha.Listen}
 	s, err := announce.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -1,7 +1,6 @@
 package discover
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/endpoint"
-	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
 )
@@ -80,8 +78,9 @@ type Config struct {
 	// [seal.DefaultWindow]; used only with Keys.
 	ReplayWindow time.Duration
 
-	listen testhook.Listen  // tests: opens conns instead of udp.Listen
-	now    func() time.Time // tests: the clock of sealing and the replay window
+	// Seam replaces sockets and clock in this module's tests; its type is
+	// internal, so other modules leave it nil.
+	Seam *endpoint.Seam
 }
 
 // Path is one way an instance was heard: an arrival interface and the
@@ -203,16 +202,11 @@ type Listener struct {
 	log   *slog.Logger
 	id    uint64
 	seq   atomic.Uint32
-	bconn udp.Conn // bound to the lanfind port: beacons and goodbyes
-	qconn udp.Conn // ephemeral port: sends queries, receives replies
-	codec endpoint.Codec
+	ep    *endpoint.Endpoint // interfaces, sockets, codec, read path
+	bconn udp.Conn           // bound to the lanfind port: beacons and goodbyes
+	qconn udp.Conn           // ephemeral port: sends queries, receives replies
 
-	// netMu serializes writers of net; readers just Load it.
-	netMu       sync.Mutex
-	net         atomic.Pointer[netState]
-	netChanged  chan struct{} // a pending notice that net changed
-	watch       *endpoint.Watcher
-	closeLister func()
+	netChanged chan struct{} // a pending notice that ep's plan changed
 
 	in        chan packet
 	done      chan struct{}
@@ -222,9 +216,8 @@ type Listener struct {
 	wg        sync.WaitGroup
 
 	stats struct {
-		received, accepted, dups, foreign, malformed, unsupported, unknownReq, otherIface, offLink, tableFull, idle, sent, sendErrors atomic.Uint64
-		seal                                                                                                                          endpoint.SealCounters
-		relayed                                                                                                                       atomic.Uint64
+		accepted, dups, unknownReq, tableFull, idle, sent, sendErrors atomic.Uint64
+		relayed                                                       atomic.Uint64
 	}
 }
 
@@ -240,7 +233,7 @@ type packet struct {
 // fails when no interface is usable, although a Listener survives losing
 // them all later (see Config.Lister). It starts reading at once; the
 // caller must Close the Listener.
-func New(cfg Config) (*Listener, error) {
+func New(cfg Config) (_ *Listener, err error) {
 	if len(cfg.Name) > beacon.MaxNameLen || len(cfg.Type) > beacon.MaxTypeLen {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
 	}
@@ -253,52 +246,49 @@ func New(cfg Config) (*Listener, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := cfg.Keys.Validate(); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
-	}
-	cfg.Keys = slices.Clone(cfg.Keys)
-	lister, closeLister, err := endpoint.OpenLister(cfg.Lister)
+	ep, err := endpoint.New(endpoint.Config{
+		Port:              cfg.Port,
+		Group:             cfg.Group,
+		Interfaces:        cfg.Interfaces,
+		ExcludeInterfaces: cfg.ExcludeInterfaces,
+		NoBroadcast:       cfg.NoBroadcast,
+		NoMulticast:       cfg.NoMulticast,
+		Lister:            cfg.Lister,
+		ListenPacket:      cfg.ListenPacket,
+		Logger:            cfg.Logger,
+		Keys:              cfg.Keys,
+		ReplayWindow:      cfg.ReplayWindow,
+		OnLinkOnly:        true,
+		Seam:              cfg.Seam,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
-	lc := endpoint.Config{Port: cfg.Port, Group: cfg.Group, Interfaces: cfg.Interfaces, ExcludeInterfaces: cfg.ExcludeInterfaces,
-		NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast, Lister: lister}
-	plan, err := endpoint.NewPlan(lc)
-	if err != nil {
-		closeLister()
-		return nil, fmt.Errorf("discover: %w", err)
-	}
-	cfg.Port, cfg.Group, cfg.Interfaces, cfg.ExcludeInterfaces = plan.Port, plan.Group, nil, nil
-	l := &Listener{cfg: cfg, log: cfg.Logger, id: endpoint.RandomID(), in: make(chan packet, 256), done: make(chan struct{}),
-		netChanged: make(chan struct{}, 1), closeLister: closeLister,
-		codec: endpoint.Codec{Keys: cfg.Keys, Window: cfg.ReplayWindow, Now: cfg.now}}
-	l.net.Store(newNetState(plan))
-
-	listen := cfg.listen
-	if listen == nil {
-		listen = udp.Listen
-	}
-	opts := udp.Options{ListenPacket: cfg.ListenPacket, ReadBuffer: 1 << 20}
-	l.bconn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), cfg.Port), opts)
-	if err != nil {
-		closeLister()
-		return nil, fmt.Errorf("discover: %w", err)
-	}
-	l.qconn, err = listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), 0), opts)
-	if err != nil {
-		l.bconn.Close()
-		closeLister()
-		return nil, fmt.Errorf("discover: %w", err)
-	}
-	if !cfg.NoMulticast {
-		if err := endpoint.JoinAll(l.bconn, plan.Selected, cfg.Group, l.log); err != nil && cfg.NoBroadcast {
-			l.bconn.Close()
-			l.qconn.Close()
-			closeLister()
-			return nil, fmt.Errorf("discover: %w", err)
+	defer func() {
+		if err != nil {
+			ep.Close()
 		}
+	}()
+	plan := ep.Plan()
+	cfg.Port, cfg.Group, cfg.Interfaces, cfg.ExcludeInterfaces = plan.Port, plan.Group, nil, nil
+	cfg.Keys = nil // ep.Codec has them
+	l := &Listener{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		ep:         ep,
+		id:         endpoint.RandomID(),
+		in:         make(chan packet, 256),
+		done:       make(chan struct{}),
+		netChanged: make(chan struct{}, 1),
 	}
-	l.watch = endpoint.Watch(lc, plan, l.log, l.applyPlan)
+	const readBuffer = 1 << 20
+	if l.bconn, err = ep.Listen(cfg.Port, readBuffer, true); err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	if l.qconn, err = ep.Listen(0, readBuffer, false); err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	ep.Watch(l.applyPlan)
 	l.wg.Add(2)
 	go l.readLoop(l.bconn)
 	go l.readLoop(l.qconn)
@@ -306,28 +296,31 @@ func New(cfg Config) (*Listener, error) {
 }
 
 // Interfaces returns the interfaces selected now.
-func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.state().ifs) }
+func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.ep.Plan().Selected) }
 
 // Stats returns the counters.
 func (l *Listener) Stats() Stats {
-	st := Stats{
-		Received:       l.stats.received.Load(),
+	d := l.ep.Drops.Load()
+	return Stats{
+		Received:       d.Received,
 		Accepted:       l.stats.accepted.Load(),
 		Duplicates:     l.stats.dups.Load(),
-		Foreign:        l.stats.foreign.Load(),
-		Malformed:      l.stats.malformed.Load(),
-		Unsupported:    l.stats.unsupported.Load(),
+		Foreign:        d.Foreign,
+		Malformed:      d.Malformed,
+		Unsupported:    d.Unsupported,
 		UnknownRequest: l.stats.unknownReq.Load(),
-		OtherIface:     l.stats.otherIface.Load(),
-		OffLink:        l.stats.offLink.Load(),
+		OtherIface:     d.OtherIface,
+		OffLink:        d.OffLink,
 		TableFull:      l.stats.tableFull.Load(),
 		Idle:           l.stats.idle.Load(),
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),
+		Sealed:         d.Sealed,
+		Unsealed:       d.Unsealed,
+		Rejected:       d.Rejected,
+		Stale:          d.Stale,
+		Relayed:        l.stats.relayed.Load(),
 	}
-	st.Sealed, st.Unsealed, st.Rejected, st.Stale = l.stats.seal.Load()
-	st.Relayed = l.stats.relayed.Load()
-	return st
 }
 
 // Close closes both sockets and waits for the reading goroutines. It is
@@ -336,10 +329,8 @@ func (l *Listener) Stats() Stats {
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.done)
-		l.watch.Stop()
-		l.closeErr = errors.Join(l.bconn.Close(), l.qconn.Close())
+		l.closeErr = l.ep.Close()
 		l.wg.Wait()
-		l.closeLister()
 	})
 	return l.closeErr
 }
@@ -349,7 +340,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 	defer l.wg.Done()
 	buf := make([]byte, beacon.MaxSize+1)
 	for {
-		n, src, m, err := c.ReadFrom(buf)
+		d, err := l.ep.Read(c, buf)
 		if err != nil {
 			select {
 			case <-l.done:
@@ -367,41 +358,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 			}
 			continue
 		}
-		l.stats.received.Add(1)
-		st := l.state()
-		ifIndex, ok := st.arrive.Accept(m.IfIndex, src.Addr())
-		if !ok {
-			l.stats.otherIface.Add(1)
-			l.log.Debug("dropped datagram from an interface not selected", "src", src.String(), "ifindex", m.IfIndex)
-			continue
-		}
-		m.IfIndex = ifIndex
-		if !st.arrive.OnLink(ifIndex, src.Addr()) {
-			// Routed here, or a forged source: lanfind talks to
-			// neighbours only.
-			l.stats.offLink.Add(1)
-			l.log.Debug("dropped datagram from an off-link source", "src", src.String(), "ifindex", ifIndex)
-			continue
-		}
-		b, drop, err := l.codec.Decode(buf[:n])
-		switch drop {
-		case endpoint.Foreign:
-			l.stats.foreign.Add(1)
-			l.log.Debug("dropped foreign datagram", "src", src.String(), "len", n)
-			continue
-		case endpoint.Unsupported:
-			l.stats.unsupported.Add(1)
-			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
-			continue
-		case endpoint.Malformed:
-			l.stats.malformed.Add(1)
-			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
-			continue
-		case endpoint.Sealed, endpoint.Unsealed, endpoint.Rejected, endpoint.Stale:
-			l.stats.seal.Count(drop)
-			l.log.Debug("dropped datagram", "src", src.String(), "err", err)
-			continue
-		}
+		b, src, m := d.Beacon, d.Src, d.Meta
 		if b.Sender == l.id || b.Kind == beacon.KindQuery {
 			continue
 		}

@@ -31,11 +31,11 @@ func TestFitQuery(t *testing.T) {
 		// 1148-158 = 990 bytes: 123 IDs.
 		{"keyed", seal.Keys{k}, 123},
 	} {
-		l := &Listener{codec: endpoint.Codec{Keys: tc.keys}}
+		l := &Listener{ep: &endpoint.Endpoint{Codec: endpoint.Codec{Keys: tc.keys}}}
 		b := beacon.Beacon{Kind: beacon.KindQuery, Sender: 1, Seq: 1, RequestID: 1,
 			Query: &beacon.Query{Name: long, Type: long, Known: known}}
 		l.fitQuery(&b)
-		p, err := l.codec.Encode(&b)
+		p, err := l.ep.Codec.Encode(&b)
 		if err != nil || len(p) > beacon.MaxSize || len(b.Query.Known) != tc.wantKnown {
 			t.Errorf("%s: got %d bytes with %d known answers (%v), want at most %d bytes with %d", tc.name, len(p), len(b.Query.Known), err, beacon.MaxSize, tc.wantKnown)
 		}

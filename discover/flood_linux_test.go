@@ -15,8 +15,8 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/netnstest"
-	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
@@ -52,11 +52,11 @@ func TestNSFloodAndGarbage(t *testing.T) {
 		Logger:       slog.New(aLog),
 		ListenPacket: h0.ListenPacket,
 	}
-	testhook.AnnounceListen(&cfg, func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
+	cfg.Seam = &endpoint.Seam{Listen: func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
 		c, err := udp.Listen(ctx, addr, o)
 		rec.Conn = c
 		return rec, err
-	})
+	}}
 	sender, stopSender := startSender(t, cfg)
 
 	// The watch, with a small table so the flood fills it.

@@ -9,38 +9,13 @@ import (
 	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
-// netState is what a Listener derives from the interface list. It is
-// replaced as a whole when the interfaces change (see applyPlan).
-type netState struct {
-	ifs     []iface.Interface // selected
-	ifNames map[int]string    // every interface's name by index
-	arrive  iface.Arrivals
-	targets []iface.Target
-}
-
-func newNetState(p endpoint.Plan) *netState {
-	st := &netState{ifs: p.Selected, arrive: p.Arrivals, targets: p.Targets, ifNames: make(map[int]string, len(p.All))}
-	for _, i := range p.All {
-		st.ifNames[i.Index] = i.Name
-	}
-	return st
-}
-
-func (l *Listener) state() *netState { return l.net.Load() }
-
-// applyPlan installs a new interface plan, from the endpoint.Watcher's
-// goroutine: it joins the group on new interfaces, replaces the state the
-// receive and query paths read, and tells the running operation.
-func (l *Listener) applyPlan(p endpoint.Plan) {
-	l.netMu.Lock()
-	defer l.netMu.Unlock()
-	if !l.cfg.NoMulticast {
-		endpoint.Rejoin(l.bconn, l.state().ifs, p.Selected, p.Group, l.log)
-	}
-	l.net.Store(newNetState(p))
+// applyPlan takes a new interface plan, from the endpoint's watcher
+// (which has made the memberships follow it and put it in force), and
+// tells the running operation.
+func (l *Listener) applyPlan(*endpoint.Plan) {
 	select {
 	case l.netChanged <- struct{}{}:
-	default: // a notice is already pending: the session reads the latest state anyway
+	default: // a notice is already pending: the session reads the latest plan anyway
 	}
 }
 
@@ -56,8 +31,8 @@ func (s *session) selected(index int) bool {
 // out on the interfaces that appeared, so instances there are heard
 // without waiting for their next beacon.
 func (s *session) ifacesChanged(q *querier) {
-	st := s.l.state()
-	added, removed := endpoint.Diff(s.ifs, st.ifs)
+	st := s.l.ep.Plan()
+	added, removed := endpoint.Diff(s.ifs, st.Selected)
 	if len(removed) > 0 {
 		gone := make(map[int]bool, len(removed))
 		for _, i := range removed {
@@ -66,7 +41,7 @@ func (s *session) ifacesChanged(q *querier) {
 		}
 		s.dropPaths(gone) // before s.ifs forgets them: events name them
 	}
-	s.ifs = st.ifs
+	s.ifs = st.Selected
 	if len(added) == 0 || q == nil {
 		return
 	}
@@ -74,7 +49,7 @@ func (s *session) ifacesChanged(q *querier) {
 	// its carrier coming makes it "added" again (endpoint.Diff).
 	added = slices.DeleteFunc(added, func(i iface.Interface) bool { return i.Flags&iface.FlagRunning == 0 })
 	var targets []iface.Target
-	for _, t := range st.targets {
+	for _, t := range st.Targets {
 		if slices.ContainsFunc(added, func(i iface.Interface) bool { return i.Index == t.IfIndex }) {
 			targets = append(targets, t)
 		}
@@ -113,8 +88,8 @@ func (s *session) requeryDue(now time.Time) {
 		return
 	}
 	s.requery = requery{}
-	st := s.l.state()
-	targets := slices.DeleteFunc(r.targets, func(t iface.Target) bool { return !slices.Contains(st.targets, t) })
+	st := s.l.ep.Plan()
+	targets := slices.DeleteFunc(r.targets, func(t iface.Target) bool { return !slices.Contains(st.Targets, t) })
 	if len(targets) > 0 {
 		s.sendQueryTo(r.request, 1, r.withKnown, targets)
 	}

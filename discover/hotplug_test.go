@@ -11,9 +11,8 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/endpoint"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
 
@@ -36,7 +35,7 @@ func TestIfaceDown(t *testing.T) {
 		run(t, a.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: "a"}}}))
 		run(t, b.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: "b"}}}))
 		cfg := discover.Config{Lister: lister}
-		testhook.DiscoverListen(&cfg, q.Listen)
+		cfg.Seam = &endpoint.Seam{Listen: q.Listen}
 		l, err := discover.New(cfg)
 		if err != nil {
 			t.Fatalf("New: %v", err)

@@ -18,7 +18,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
 
@@ -50,7 +50,7 @@ func (f fakeHost) sender(t *testing.T, cfg announce.Config) *announce.Sender {
 	if cfg.MachineID == "" {
 		cfg.MachineID = "machine"
 	}
-	testhook.AnnounceListen(&cfg, f.h.Listen)
+	cfg.Seam = &endpoint.Seam{Listen: f.h.Listen}
 	s, err := announce.New(cfg)
 	if err != nil {
 		t.Fatalf("announce.New: %v", err)
@@ -111,7 +111,7 @@ func runInBackground(t *testing.T, what string, run func(context.Context) error)
 func (f fakeHost) listener(t *testing.T, cfg discover.Config) *discover.Listener {
 	t.Helper()
 	cfg.Lister = f.lister
-	testhook.DiscoverListen(&cfg, f.h.Listen)
+	cfg.Seam = &endpoint.Seam{Listen: f.h.Listen}
 	l, err := discover.New(cfg)
 	if err != nil {
 		t.Fatalf("discover.New: %v", err)

@@ -11,7 +11,7 @@ import (
 // Listener's budget (smaller when sealing): the instances left out may
 // answer again, which costs a little traffic, not correctness.
 func (l *Listener) fitQuery(b *beacon.Beacon) {
-	if over := b.Size() - l.codec.Budget(); over > 0 {
+	if over := b.Size() - l.ep.Codec.Budget(); over > 0 {
 		n := max(len(b.Query.Known)-(over+7)/8, 0)
 		b.Query.Known = b.Query.Known[:n]
 	}
@@ -25,7 +25,7 @@ func (l *Listener) fitQuery(b *beacon.Beacon) {
 // address that listener reports. A list cut at beacon.MaxAddrs may be
 // incomplete and is not checked; nor is anything in unkeyed mode.
 func (l *Listener) sourceClaimed(b *beacon.Beacon, src netip.AddrPort) bool {
-	if !l.codec.Keyed() {
+	if !l.ep.Codec.Keyed() {
 		return true
 	}
 	a := src.Addr().Unmap()

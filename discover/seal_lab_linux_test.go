@@ -15,8 +15,8 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/netnstest"
-	"github.com/lanfind/lanfind/internal/testhook"
 	"github.com/lanfind/lanfind/seal"
 )
 
@@ -129,14 +129,14 @@ func TestNSSealedAttacks(t *testing.T) {
 	// traffic.
 	acfg := announce.Config{Keys: keys, Interval: time.Hour, Services: []announce.Service{{Name: "db", Port: 5432}},
 		ListenPacket: h1.ListenPacket, Lister: h1.Lister(t), Logger: testLogger(t)}
-	testhook.AnnounceClock(&acfg, aclock.now)
+	acfg.Seam = &endpoint.Seam{Now: aclock.now}
 	s, err := announce.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	lcfg := discover.Config{Keys: keys, ListenPacket: h0.ListenPacket, Lister: h0.Lister(t), Logger: testLogger(t)}
-	testhook.DiscoverClock(&lcfg, lclock.now)
+	lcfg.Seam = &endpoint.Seam{Now: lclock.now}
 	l, err := discover.New(lcfg)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
-	"github.com/lanfind/lanfind/internal/testhook"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 	"github.com/lanfind/lanfind/seal"
 )
@@ -146,7 +146,7 @@ func TestSealedPacking(t *testing.T) {
 		}
 		big.Meta["pad"] = string(bytes.Repeat([]byte{'v'}, 90))
 		cfg := announce.Config{Services: []announce.Service{big}, Lister: a.lister, Hostname: "h", MachineID: "m"}
-		testhook.AnnounceListen(&cfg, a.h.Listen)
+		cfg.Seam = &endpoint.Seam{Listen: a.h.Listen}
 		s, err := announce.New(cfg)
 		if err != nil {
 			t.Fatalf("unkeyed announce of a 1180-byte beacon: %v", err)

@@ -82,11 +82,11 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
-		seen:       dedup.New[msgKey](maxSeen, endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.cfg.now),
+		seen:       dedup.New[msgKey](maxSeen, endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.ep.Codec.Now),
 		requests:   make(map[uint64]bool),
 		byes:       make(map[instanceSender]uint32),
 		emit:       emit,
-		ifs:        l.state().ifs,
+		ifs:        l.ep.Plan().Selected,
 	}
 }
 
@@ -323,9 +323,9 @@ func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
 }
 
 func (s *session) result(e *entry) Result {
-	st := s.l.state()
+	st := s.l.ep.Plan()
 	name := func(index int) string {
-		if n, ok := st.ifNames[index]; ok {
+		if n, ok := st.IfName(index); ok {
 			return n
 		}
 		// Gone from the list: the interfaces the session last acted on
@@ -335,7 +335,7 @@ func (s *session) result(e *entry) Result {
 		}
 		return ""
 	}
-	local := prefixesOf(st.ifs, e.primary.ifIndex)
+	local := prefixesOf(st.Selected, e.primary.ifIndex)
 	if local == nil {
 		local = prefixesOf(s.ifs, e.primary.ifIndex)
 	}
@@ -353,7 +353,7 @@ func (s *session) result(e *entry) Result {
 		LastSeen: e.lastSeen,
 		Conflict: e.conflict,
 		Sender:   e.sender,
-		Verified: s.l.codec.Keyed(),
+		Verified: s.l.ep.Codec.Keyed(),
 	}
 	for k, t := range e.paths {
 		r.Paths = append(r.Paths, Path{Iface: name(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
@@ -396,7 +396,7 @@ func (s *session) known() []uint64 {
 
 // sendQuery sends one attempt of request to every target.
 func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
-	s.sendQueryTo(request, attempt, withKnown, s.l.state().targets)
+	s.sendQueryTo(request, attempt, withKnown, s.l.ep.Plan().Targets)
 }
 
 // sendQueryTo sends one attempt of request to targets.
@@ -408,7 +408,7 @@ func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool, tar
 	}
 	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: s.l.id, Seq: s.l.seq.Add(1), RequestID: request, Query: q}
 	s.l.fitQuery(&b)
-	p, err := s.l.codec.Encode(&b)
+	p, err := s.l.ep.Codec.Encode(&b)
 	if err != nil {
 		s.l.log.Error("marshal query", "err", err)
 		return
@@ -570,7 +570,7 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 				s.ifacesChanged(q)
 			}
 			if !s.selected(p.m.IfIndex) { // queued before its interface went away
-				l.stats.otherIface.Add(1)
+				l.ep.Drops.Count(endpoint.OtherIface)
 				break
 			}
 			s.handle(p)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/endpoint"
+	"github.com/lanfind/lanfind/internal/ifacetest"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
@@ -28,7 +28,7 @@ func TestPacketBeforeIfaceNotice(t *testing.T) {
 		eth0 := iface.Interface{Index: 2, Name: "eth0", Flags: flags, Addrs: []iface.Addr{{Prefix: p0, Broadcast: iface.BroadcastOf(p0)}}}
 		eth1 := iface.Interface{Index: 3, Name: "eth1", Flags: flags, Addrs: []iface.Addr{{Prefix: p1, Broadcast: iface.BroadcastOf(p1)}}}
 		lister := ifacetest.New(eth0)
-		l, err := New(Config{Lister: lister, listen: h.Listen})
+		l, err := New(Config{Lister: lister, Seam: &endpoint.Seam{Listen: h.Listen}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,11 +34,10 @@ var allowedImports = map[string][]string{
 	// A forwarding shim for the doctor probe while it moves; see its doc.
 	"internal/link":        {mod + "/internal/endpoint"},
 	"internal/deptest":     nil,
-	"internal/testhook":    {mod + "/internal/udp"},
 	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
-	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/endpoint", mod + "/internal/testhook", mod + "/seal"},
-	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/internal/testhook", mod + "/seal"},
+	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/endpoint", mod + "/seal"},
+	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/seal"},
 	// doctor opens the same sockets announce and discover do (internal/udp)
 	// and decodes datagrams as they do (internal/endpoint, for now through
 	// the internal/link shim).

@@ -3,19 +3,10 @@ package endpoint
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/seal"
-)
-
-// Drops of keyed (sealed) mode. See package seal.
-const (
-	Sealed   Drop = iota + 16 // sealed, but this endpoint has no key
-	Unsealed                  // clear, but this endpoint takes only sealed traffic
-	Rejected                  // sealed, but does not open: forged, altered, or under another key
-	Stale                     // opened, but sent outside the replay window: a replay, or a clock far off
 )
 
 // Codec turns messages into datagrams and back, sealing them when it has
@@ -95,35 +86,6 @@ func (c *Codec) Decode(p []byte) (beacon.Beacon, Drop, error) {
 		return b, Malformed, errors.New("sealed datagram without a lanfind message inside")
 	}
 	return b, drop, err
-}
-
-// SealCounters counts the drops of keyed mode for an endpoint's Stats. It
-// is safe for concurrent use.
-type SealCounters struct {
-	sealed, unsealed, rejected, stale atomic.Uint64
-}
-
-// Count counts d and reports whether it is one of the keyed-mode drops
-// (Sealed, Unsealed, Rejected, Stale).
-func (c *SealCounters) Count(d Drop) bool {
-	switch d {
-	case Sealed:
-		c.sealed.Add(1)
-	case Unsealed:
-		c.unsealed.Add(1)
-	case Rejected:
-		c.rejected.Add(1)
-	case Stale:
-		c.stale.Add(1)
-	default:
-		return false
-	}
-	return true
-}
-
-// Load returns the counts.
-func (c *SealCounters) Load() (sealed, unsealed, rejected, stale uint64) {
-	return c.sealed.Load(), c.unsealed.Load(), c.rejected.Load(), c.stale.Load()
 }
 
 // ReplayMemory is how long an endpoint must remember message IDs

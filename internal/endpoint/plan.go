@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -9,10 +10,12 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/seal"
 )
 
 // Config holds the settings announce and discover share.
@@ -27,6 +30,28 @@ type Config struct {
 	// ExcludeInterfaces are names or globs of interfaces never to use,
 	// applied after Interfaces (names or globs too); empty: none.
 	ExcludeInterfaces []string
+
+	// The rest is used by [New] only, not by [NewPlan] and [Watch].
+
+	ListenPacket udp.ListenFunc // nil: the internal/udp opener
+	Logger       *slog.Logger   // nil: discard
+	Keys         seal.Keys      // empty: clear datagrams; see [Codec]
+	ReplayWindow time.Duration  // 0: seal.DefaultWindow; see [Codec]
+	// OnLinkOnly makes Read drop datagrams whose source lies outside every
+	// subnet of their arrival interface ([OffLink]).
+	OnLinkOnly bool
+	// Seam, when not nil, replaces sockets and clock in tests.
+	Seam *Seam
+}
+
+// Seam is the test seam of announce and discover: their Configs carry
+// one, which only this module can fill in (the type is internal).
+type Seam struct {
+	// Listen opens sockets instead of udp.Listen: an in-memory udptest
+	// hub, or a wrapper of udp.Listen that watches what is sent.
+	Listen func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error)
+	// Now is the clock of sealing and replay windows instead of time.Now.
+	Now func() time.Time
 }
 
 // Plan is where an endpoint listens and sends.
@@ -118,30 +143,13 @@ func RandomID() uint64 {
 	}
 }
 
-// Drop says why a received datagram was not a usable lanfind message.
-type Drop int
-
-// Reasons to drop a datagram.
-const (
-	Keep        Drop = iota // a lanfind message
-	Foreign                 // no lanfind magic: other traffic on the port
-	Malformed               // lanfind magic, but it does not parse
-	Unsupported             // a newer major version or an unknown kind: dropped quietly
-)
-
-// Decode parses p and says whether to keep it. err explains a drop other
-// than Foreign.
-func Decode(p []byte) (beacon.Beacon, Drop, error) {
-	if !beacon.LooksLikeBeacon(p) {
-		return beacon.Beacon{}, Foreign, nil
+// IfName returns the name of the interface with index among all the
+// interfaces the lister returned, and whether there is one.
+func (p *Plan) IfName(index int) (string, bool) {
+	for _, i := range p.All {
+		if i.Index == index {
+			return i.Name, true
+		}
 	}
-	b, err := beacon.Parse(p)
-	switch {
-	case err == nil:
-		return b, Keep, nil
-	case errors.Is(err, beacon.ErrVersion), errors.Is(err, beacon.ErrKind):
-		return b, Unsupported, err
-	default:
-		return b, Malformed, err
-	}
+	return "", false
 }
