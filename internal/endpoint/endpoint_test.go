@@ -1,0 +1,78 @@
+package endpoint
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/udp/udptest"
+)
+
+// TestReadDrops: Read returns the one usable datagram among those it
+// drops, and counts each drop under its reason.
+func TestReadDrops(t *testing.T) {
+	p0, p1 := netip.MustParsePrefix("10.0.0.1/24"), netip.MustParsePrefix("10.0.1.1/24")
+	hub := udptest.NewHub()
+	h := hub.AddHost("h",
+		udptest.Interface{Index: 2, Name: "eth0", Prefix: p0},
+		udptest.Interface{Index: 3, Name: "eth1", Prefix: p1})
+	e, err := New(Config{
+		Interfaces: []string{"eth0"},
+		Lister:     iface.Static{eth0, eth1},
+		OnLinkOnly: true,
+		Seam:       &Seam{Listen: h.Listen},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.Listen(0, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: 7, Seq: 1,
+		Services: []beacon.Service{{Instance: 1, Name: "db", TTL: 15e9}}}
+	msg, err := good.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := netip.AddrPortFrom(p0.Addr(), c.LocalAddr().Port())
+	neighbour := netip.MustParseAddrPort("10.0.0.2:4000")
+	for _, in := range []struct {
+		ifIndex int
+		src     netip.AddrPort
+		dst     netip.AddrPort
+		p       []byte
+	}{
+		{2, neighbour, dst, []byte("not lanfind")},                 // Foreign
+		{2, neighbour, dst, msg[:len(msg)-3]},                      // Malformed
+		{3, netip.MustParseAddrPort("10.0.1.2:4000"), dst, msg},    // OtherIface
+		{2, netip.MustParseAddrPort("192.168.5.5:4000"), dst, msg}, // OffLink
+		{2, neighbour, dst, msg},                                   // kept
+	} {
+		if n := h.Inject(in.ifIndex, in.src, in.dst, in.p); n != 1 {
+			t.Fatalf("injected datagram reached %d conns, want 1", n)
+		}
+	}
+	d, err := e.Read(c, make([]byte, beacon.MaxSize+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Src != neighbour || d.Meta.IfIndex != 2 || d.Beacon.Sender != 7 || d.Plan != e.Plan() {
+		t.Errorf("got %v on %d from sender %d, want %v on 2 from 7 with the plan in force",
+			d.Src, d.Meta.IfIndex, d.Beacon.Sender, neighbour)
+	}
+	want := DropStats{Received: 5, Foreign: 1, Malformed: 1, OtherIface: 1, OffLink: 1}
+	if got := e.Drops.Load(); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Read(c, make([]byte, beacon.MaxSize+1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close: got %v, want net.ErrClosed", err)
+	}
+}
