@@ -3,7 +3,6 @@ package announce
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -148,7 +147,7 @@ func (r *recordSet) replace(recs []beacon.Service) (added, removed, changed int)
 		switch {
 		case !ok:
 			added++
-		case !sameRecord(prev, rec):
+		case !prev.SameAs(rec):
 			changed++
 		default:
 			continue
@@ -205,11 +204,6 @@ func (r *recordSet) takeChanges() (gone, fresh []beacon.Service) {
 	}
 	clear(r.fresh)
 	return gone, fresh
-}
-
-func sameRecord(a, b *beacon.Service) bool {
-	return a.Name == b.Name && a.Type == b.Type && a.Port == b.Port && a.Host == b.Host &&
-		a.TTL == b.TTL && slices.Equal(a.Addrs, b.Addrs) && maps.Equal(a.Meta, b.Meta)
 }
 
 // sendChanges sends what Update changed: goodbyes for removed services,

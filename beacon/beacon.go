@@ -4,7 +4,9 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -186,6 +188,14 @@ type Service struct {
 	// bytes, values up to MaxValueLen bytes. Parse returns nil when there
 	// are none.
 	Meta map[string]string
+}
+
+// SameAs reports whether s and o carry the same record, their instance
+// IDs aside: a receiver that holds one need not report the other as a
+// change. Meta and Addrs compare by content (nil and empty alike).
+func (s *Service) SameAs(o *Service) bool {
+	return s.Name == o.Name && s.Type == o.Type && s.Port == o.Port && s.Host == o.Host &&
+		s.TTL == o.TTL && slices.Equal(s.Addrs, o.Addrs) && maps.Equal(s.Meta, o.Meta)
 }
 
 // Errors callers branch on. Errors from Parse, Validate and AppendBinary

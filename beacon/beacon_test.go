@@ -781,3 +781,41 @@ func TestEmptyTypeRoundTrips(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, b)
 	}
 }
+
+func TestServiceSameAs(t *testing.T) {
+	base := func() beacon.Service {
+		return beacon.Service{
+			Instance: 1,
+			Name:     "db",
+			Type:     "postgres",
+			Port:     5432,
+			TTL:      15 * time.Second,
+			Host:     "nas",
+			Addrs:    []netip.Addr{netip.MustParseAddr("10.0.0.2")},
+			Meta:     map[string]string{"v": "16"},
+		}
+	}
+	tests := []struct {
+		name   string
+		change func(*beacon.Service)
+		want   bool
+	}{
+		{"identical", func(*beacon.Service) {}, true},
+		{"other instance", func(s *beacon.Service) { s.Instance = 2 }, true},
+		{"meta removed", func(s *beacon.Service) { s.Meta = map[string]string{} }, false},
+		{"port", func(s *beacon.Service) { s.Port = 5433 }, false},
+		{"ttl", func(s *beacon.Service) { s.TTL = 0 }, false},
+		{"host", func(s *beacon.Service) { s.Host = "nas2" }, false},
+		{"addrs", func(s *beacon.Service) { s.Addrs = nil }, false},
+		{"meta value", func(s *beacon.Service) { s.Meta["v"] = "17" }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := base(), base()
+			tc.change(&b)
+			if got := a.SameAs(&b); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

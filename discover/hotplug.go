@@ -1,7 +1,7 @@
 package discover
 
 import (
-	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -111,16 +111,8 @@ func (s *session) dropPaths(gone map[int]bool) {
 				s.remove(inst, sender)
 			case len(e.paths) < n:
 				if gone[e.primary.ifIndex] {
-					keys := slices.Collect(func(yield func(pathKey) bool) {
-						for k := range e.paths {
-							if !yield(k) {
-								return
-							}
-						}
-					})
-					e.primary = slices.MinFunc(keys, func(a, b pathKey) int {
-						return cmp.Or(cmp.Compare(a.ifIndex, b.ifIndex), a.addr.Compare(b.addr))
-					})
+					keys := slices.Collect(maps.Keys(e.paths))
+					e.primary = slices.MinFunc(keys, comparePaths)
 				}
 				s.emitEvent(EventUpdate, "", e)
 			}

@@ -62,6 +62,13 @@ type pathKey struct {
 	addr    netip.Addr
 }
 
+// comparePaths orders paths by interface index, then address: the order
+// of Result.Paths, and the first path is the one that stands in for an
+// instance.
+func comparePaths(a, b pathKey) int {
+	return cmp.Or(cmp.Compare(a.ifIndex, b.ifIndex), a.addr.Compare(b.addr))
+}
+
 type entry struct {
 	rec      beacon.Service
 	sender   uint64
@@ -223,7 +230,7 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 				"name", rec.Name, "instance", fmt.Sprintf("%016x", rec.Instance), "addrs", addrs)
 		}
 	}
-	changed := kind == EventUp || !sameRecord(&e.rec, rec)
+	changed := kind == EventUp || !e.rec.SameAs(rec)
 	if s.addPath(e, p) {
 		changed = true
 	}
@@ -247,11 +254,6 @@ func (s *session) replacedBy(bySender map[uint64]*entry, sender uint64) bool {
 		}
 	}
 	return false
-}
-
-func sameRecord(a, b *beacon.Service) bool {
-	return a.Name == b.Name && a.Type == b.Type && a.Port == b.Port && a.Host == b.Host &&
-		a.TTL == b.TTL && slices.Equal(a.Addrs, b.Addrs) && maps.Equal(a.Meta, b.Meta)
 }
 
 // noteGoodbye remembers that sender said goodbye for instance in its
@@ -355,16 +357,18 @@ func (s *session) result(e *entry) Result {
 		Sender:   e.sender,
 		Verified: s.l.ep.Codec.Keyed(),
 	}
-	for k, t := range e.paths {
-		r.Paths = append(r.Paths, Path{Iface: name(k.ifIndex), IfIndex: k.ifIndex, Addr: k.addr, LastSeen: t})
+	for _, k := range slices.SortedFunc(maps.Keys(e.paths), comparePaths) {
+		r.Paths = append(r.Paths, Path{
+			Iface:    name(k.ifIndex),
+			IfIndex:  k.ifIndex,
+			Addr:     k.addr,
+			LastSeen: e.paths[k],
+		})
 	}
-	slices.SortFunc(r.Paths, func(a, b Path) int {
-		return cmp.Or(cmp.Compare(a.IfIndex, b.IfIndex), a.Addr.Compare(b.Addr))
-	})
 	return r
 }
 
-// results returns every live entry, sorted by name, type, host and address.
+// results returns every live entry, sorted by [CompareResults].
 func (s *session) results() []Result {
 	var out []Result
 	for _, bySender := range s.byInstance {
@@ -372,13 +376,22 @@ func (s *session) results() []Result {
 			out = append(out, s.result(e))
 		}
 	}
-	slices.SortFunc(out, compareResults)
+	slices.SortFunc(out, CompareResults)
 	return out
 }
 
-func compareResults(a, b Result) int {
-	return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Host, b.Host),
-		a.Addr.Compare(b.Addr), cmp.Compare(a.Instance, b.Instance))
+// CompareResults is the order of results everywhere: by name, type,
+// host, address and instance ID. It returns a negative number when a
+// comes first, a positive one when b does, and zero for the same
+// instance at the same address; it suits [slices.SortFunc].
+func CompareResults(a, b Result) int {
+	return cmp.Or(
+		cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.Type, b.Type),
+		cmp.Compare(a.Host, b.Host),
+		a.Addr.Compare(b.Addr),
+		cmp.Compare(a.Instance, b.Instance),
+	)
 }
 
 // known lists up to beacon.MaxKnown instance IDs already heard.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -239,17 +238,8 @@ func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Resul
 		}
 	})
 	rs := slices.Collect(maps.Values(live))
-	sortResults(rs)
+	slices.SortFunc(rs, discover.CompareResults)
 	return rs, err
-}
-
-// sortResults sorts as discover's Collect does: by name, type, host,
-// address and instance ID.
-func sortResults(rs []discover.Result) {
-	slices.SortFunc(rs, func(a, b discover.Result) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Host, b.Host),
-			a.Addr.Compare(b.Addr), cmp.Compare(a.Instance, b.Instance))
-	})
 }
 
 func runResolve(c *cli.Context) error {

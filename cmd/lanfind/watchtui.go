@@ -6,7 +6,6 @@ package main
 // so tests use tcell's simulation screen; runWatchTUI is the loop.
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -95,10 +94,7 @@ func (m *watchModel) frame() [][]cell {
 			down++
 		}
 	}
-	slices.SortFunc(rows, func(a, b *watchRow) int {
-		return cmp.Or(cmp.Compare(a.r.Name, b.r.Name), cmp.Compare(a.r.Type, b.r.Type), cmp.Compare(a.r.Host, b.r.Host),
-			a.r.Addr.Compare(b.r.Addr), cmp.Compare(a.r.Instance, b.r.Instance))
-	})
+	slices.SortFunc(rows, func(a, b *watchRow) int { return discover.CompareResults(a.r, b.r) })
 	title := fmt.Sprintf("lanfind watch: %d up", up)
 	if down > 0 {
 		title += fmt.Sprintf(", %d gone", down)
