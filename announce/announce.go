@@ -3,13 +3,12 @@ package announce
 import (
 	"container/heap"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -394,11 +393,7 @@ func cloneMeta(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m)
 }
 
 // Instances returns the records this Sender announces, with their instance
@@ -448,43 +443,6 @@ func (s *Sender) Close() error {
 	})
 	return s.closeErr
 }
-
-// reply is a pending answer to one query attempt.
-type reply struct {
-	at      time.Time
-	dst     netip.AddrPort
-	ifIndex int
-	request uint64
-	records []beacon.Service
-	again   int      // copies still to send after this one
-	packets [][]byte // the datagrams, packed at the first send
-}
-
-// Answers to a repeated query go twice, repeatCopyGap apart, and with a
-// quarter of the jitter. A repeat that does not list our instances as
-// known means the querier missed our answer, so this LAN may be losing
-// datagrams: a second copy turns a loss rate p into p² for the answers
-// that matter, at no cost on a quiet LAN, where known-answer suppression
-// keeps everyone silent on repeats. Few responders answer a repeat, so
-// they need less spreading.
-const repeatCopyGap = 10 * time.Millisecond
-
-type replyQueue []reply
-
-func (q replyQueue) Len() int           { return len(q) }
-func (q replyQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
-func (q replyQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *replyQueue) Push(x any)        { *q = append(*q, x.(reply)) }
-func (q *replyQueue) Pop() any {
-	old := *q
-	r := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return r
-}
-
-// maxPending caps queued replies; more are dropped and counted
-// (Stats.Overload) rather than growing memory.
-const maxPending = 1024
 
 // Run announces until ctx ends, then sends a goodbye (twice, 75 ms apart)
 // and returns nil. It answers queries while it runs. It returns an error
@@ -603,207 +561,10 @@ func (s *Sender) sayGoodbye() {
 	s.log.Info("sent goodbye", "services", len(recs))
 }
 
-// send sends recs as announcements or goodbyes to every target.
-func (s *Sender) send(kind beacon.Kind, recs []beacon.Service) {
-	s.sendTo(kind, recs, s.ep.Plan().Targets)
-}
-
-// sendTo sends recs as announcements or goodbyes to targets.
-func (s *Sender) sendTo(kind beacon.Kind, recs []beacon.Service, targets []iface.Target) {
-	if len(targets) == 0 {
-		return
-	}
-	if kind == beacon.KindGoodbye {
-		s.write(s.packGoodbye(recs), targets)
-		return
-	}
-	s.write(s.pack(kind, 0, recs), targets)
-}
-
-// packGoodbye packs goodbyes (announcements with TTL 0) for recs.
-func (s *Sender) packGoodbye(recs []beacon.Service) [][]byte {
-	recs = slices.Clone(recs)
-	for i := range recs {
-		recs[i].TTL = 0
-	}
-	return s.pack(beacon.KindGoodbye, 0, recs)
-}
-
-// write sends each datagram to each target.
-func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
-	for _, p := range pkts {
-		for _, t := range targets {
-			_, err := s.conn.WriteTo(p, t.Dst, t.IfIndex)
-			s.noteSend(t, err)
-		}
-	}
-}
-
-func (s *Sender) sendReply(r *reply) {
-	if r.packets == nil {
-		// The records were matched when the query arrived. Update or an
-		// interface change may have replaced them since (even before
-		// Run queued the reply): answer with what is announced now, so
-		// no reply brings back a removed service or an old port.
-		r.records = s.recs.currentOf(r.records)
-		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
-		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
-			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
-		}
-	}
-	for _, p := range r.packets {
-		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
-			s.stats.sendErrors.Add(1)
-			s.log.Warn("reply failed", "dst", r.dst.String(), "err", err)
-			continue
-		}
-		s.stats.replies.Add(1)
-	}
-}
-
-// pack marshals records into as few datagrams as fit under beacon.MaxSize
-// (less seal.Overhead when keyed).
-// Each datagram gets its own sequence number: (sender, seq) names one
-// message for receivers' duplicate suppression.
-func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [][]byte {
-	var out [][]byte
-	for len(recs) > 0 {
-		n := 1
-		for n < len(recs) && n < beacon.MaxServices {
-			b := beacon.Beacon{Kind: kind, Sender: s.id, RequestID: request, Services: recs[:n+1]}
-			if b.Size() > s.ep.Codec.Budget() {
-				break
-			}
-			n++
-		}
-		b := beacon.Beacon{Kind: kind, Sender: s.id, Seq: s.seq.Add(1), RequestID: request, Services: recs[:n]}
-		p, err := s.ep.Codec.Encode(&b)
-		if err != nil { // New validated every record alone, so this is a bug
-			s.log.Error("marshal failed", "name", recs[0].Name, "err", err)
-		} else {
-			out = append(out, p)
-		}
-		recs = recs[n:]
-	}
-	return out
-}
-
-// readLoop reads queries until the socket closes or ctx ends.
-func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
-	buf := make([]byte, beacon.MaxSize+1)
-	for {
-		d, err := s.ep.Read(s.conn, buf)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("announce: read: %w", err)
-		}
-		r, ok := s.handle(d)
-		if !ok {
-			continue
-		}
-		select {
-		case replies <- r:
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-// handle decides whether and when to answer one datagram the endpoint
-// kept.
-func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
-	b, src, m, st := &d.Beacon, d.Src, d.Meta, d.Plan
-	if b.Kind != beacon.KindQuery || b.Sender == s.id {
-		return reply{}, false
-	}
-	if !answerable(st.Selected, src, m.IfIndex) {
-		s.stats.badSource.Add(1)
-		s.log.Debug("dropped query from bad source", "src", src.String())
-		return reply{}, false
-	}
-	s.mu.Lock()
-	dup := s.queries.Seen(queryKey{b.Sender, b.RequestID, b.Query.Attempt})
-	s.mu.Unlock()
-	if dup {
-		s.stats.dups.Add(1)
-		return reply{}, false
-	}
-	s.stats.queries.Add(1)
-	q := b.Query
-	var match []beacon.Service
-	for _, r := range s.recs.current() {
-		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) || slices.Contains(q.Known, r.Instance) {
-			continue
-		}
-		match = append(match, r)
-	}
-	if len(match) == 0 {
-		return reply{}, false
-	}
-	size := replyBytes(match, s.ep.Codec.Budget())
-	if !s.allowReply(src.Addr(), size) {
-		return reply{}, false
-	}
-	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
-	if q.Attempt > 0 {
-		// A repeat means the querier may be losing datagrams: answer
-		// sooner, and twice, if the source's byte budget allows the copy
-		// (a copy refused is not a query limited: it is answered once).
-		jitter = jitter / 4
-		if s.takeBudget(src.Addr(), size) {
-			again = 1
-		}
-	}
-	if q.Name == "" && jitter > 0 {
-		at = at.Add(randDuration(jitter))
-	}
-	s.log.Debug("answering query", "src", src.String(), "attempt", q.Attempt, "name", q.Name, "type", q.Type, "services", len(match))
-	return reply{at: at, dst: src, ifIndex: m.IfIndex, request: b.RequestID, records: match, again: again}, true
-}
-
-// answerable reports whether a reply may go to src, which sent a query
-// that arrived on ifIndex, one of the selected interfaces ifs (from the
-// same state that accepted the datagram): a unicast IPv4 address
-// inside one of that interface's subnets (on-link: a spoofed far-away
-// source gets nothing, so a small query cannot aim a larger reply at
-// someone elsewhere) that is not a broadcast or subnet address, and a
-// non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
-// kernel refuses to route a reply even if this check were wrong.
-func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
-	a := src.Addr().Unmap()
-	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return false
-	}
-	onLink := false
-	for _, ifc := range ifs {
-		for _, ad := range ifc.Addrs {
-			// Besides the broadcast address, the subnet's own address
-			// (host bits zero): older kernels route it as a broadcast.
-			if ad.Broadcast == a || ad.Prefix.Bits() <= 30 && ad.Prefix.Masked().Addr() == a {
-				return false
-			}
-		}
-		if ifc.Index == ifIndex && ifc.Contains(a) {
-			onLink = true
-		}
-	}
-	return onLink
-}
-
 // resetAt sets t to fire at at, or leaves it stopped when at is zero.
 func resetAt(t *time.Timer, at time.Time) {
 	t.Stop()
 	if !at.IsZero() {
 		t.Reset(max(time.Until(at), 0))
 	}
-}
-
-func randDuration(max time.Duration) time.Duration {
-	n, err := rand.Int(rand.Reader, big.NewInt(int64(max)))
-	if err != nil {
-		return 0
-	}
-	return time.Duration(n.Int64())
 }
