@@ -487,7 +487,8 @@ func (s *Sender) Run(ctx context.Context) error {
 
 	st := s.ep.Plan()
 	for _, t := range st.Targets {
-		s.log.Info("announcing", "iface", t.IfName, "dst", t.Dst.String(), "services", len(s.recs.current()))
+		s.log.Info("announcing",
+			"iface", t.IfName, "dst", t.Dst.String(), "services", len(s.recs.current()))
 	}
 	s.recs.takeChanges() // the first beacon announces everything
 	s.send(beacon.KindAnnounce, s.recs.current())

@@ -130,13 +130,16 @@ func (h *hotplug) changed(s *Sender, now time.Time) {
 		}
 		at := h.damper(ifc.Index).next(now)
 		h.bursts[ifc.Index] = &burst{at: at, left: 2}
-		s.log.Info("interface added or changed: announcing on it", "iface", ifc.Name, "addrs", len(ifc.Addrs), "in", at.Sub(now).Round(time.Millisecond).String())
+		s.log.Info("interface added or changed: announcing on it",
+			"iface", ifc.Name, "addrs", len(ifc.Addrs),
+			"in", at.Sub(now).Round(time.Millisecond).String())
 	}
 	if len(added) == 0 && len(st.Selected) == 0 && len(removed) > 0 {
 		s.log.Info("no usable interface left: idle until one comes back")
 	}
 	for index, d := range h.damp { // forget interfaces long gone
-		if now.Sub(d.last) > 2*maxHold && !slices.ContainsFunc(st.Selected, func(i iface.Interface) bool { return i.Index == index }) {
+		gone := !slices.ContainsFunc(st.Selected, endpoint.HasIndex(index))
+		if gone && now.Sub(d.last) > 2*maxHold {
 			delete(h.damp, index)
 		}
 	}

@@ -61,7 +61,8 @@ func (s *Sender) allowReply(src netip.Addr, n int) bool {
 	ok := s.takeBudget(src, n)
 	if !ok {
 		s.stats.limited.Add(1)
-		s.log.Debug("dropped query: its source exceeds the reply rate", "src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
+		s.log.Debug("dropped query: its source exceeds the reply rate",
+			"src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
 	}
 	return ok
 }
@@ -111,5 +112,6 @@ func (s *Sender) logTables() {
 	s.mu.Lock()
 	ids, sources := s.queries.Len(), s.limiter.Len()
 	s.mu.Unlock()
-	s.log.Debug("tables", "query_ids", ids, "reply_sources", sources, "max_reply_sources", maxSources)
+	s.log.Debug("tables",
+		"query_ids", ids, "reply_sources", sources, "max_reply_sources", maxSources)
 }

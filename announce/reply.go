@@ -120,7 +120,8 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 	q := b.Query
 	var match []beacon.Service
 	for _, r := range s.recs.current() {
-		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) || slices.Contains(q.Known, r.Instance) {
+		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) ||
+			slices.Contains(q.Known, r.Instance) {
 			continue
 		}
 		match = append(match, r)
@@ -145,8 +146,17 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 	if q.Name == "" && jitter > 0 {
 		at = at.Add(randDuration(jitter))
 	}
-	s.log.Debug("answering query", "src", src.String(), "attempt", q.Attempt, "name", q.Name, "type", q.Type, "services", len(match))
-	return reply{at: at, dst: src, ifIndex: m.IfIndex, request: b.RequestID, records: match, again: again}, true
+	s.log.Debug("answering query",
+		"src", src.String(), "attempt", q.Attempt, "name", q.Name, "type", q.Type,
+		"services", len(match))
+	return reply{
+		at:      at,
+		dst:     src,
+		ifIndex: m.IfIndex,
+		request: b.RequestID,
+		records: match,
+		again:   again,
+	}, true
 }
 
 // answerable reports whether a reply may go to src, which sent a query
@@ -159,7 +169,8 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 // kernel refuses to route a reply even if this check were wrong.
 func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
-	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	limited := netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == limited {
 		return false
 	}
 	onLink := false

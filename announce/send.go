@@ -58,7 +58,13 @@ func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [
 			}
 			n++
 		}
-		b := beacon.Beacon{Kind: kind, Sender: s.id, Seq: s.seq.Add(1), RequestID: request, Services: recs[:n]}
+		b := beacon.Beacon{
+			Kind:      kind,
+			Sender:    s.id,
+			Seq:       s.seq.Add(1),
+			RequestID: request,
+			Services:  recs[:n],
+		}
 		p, err := s.ep.Codec.Encode(&b)
 		if err != nil { // New validated every record alone, so this is a bug
 			s.log.Error("marshal failed", "name", recs[0].Name, "err", err)

@@ -46,7 +46,8 @@ func (s *Sender) Update(services []Service) error {
 		return err
 	}
 	added, removed, changed := s.recs.replace(recs)
-	s.log.Debug("services updated", "services", len(recs), "added", added, "removed", removed, "changed", changed)
+	s.log.Debug("services updated",
+		"services", len(recs), "added", added, "removed", removed, "changed", changed)
 	return nil
 }
 
@@ -71,7 +72,8 @@ func CheckServices(cfg Config) error {
 		return fmt.Errorf("announce: %w", err)
 	}
 	codec := endpoint.Codec{Keys: cfg.Keys}
-	_, err = buildRecords(Config{Services: cfg.Services, Hostname: host, TTL: beacon.MaxTTL}, nil, addrs, codec.Budget())
+	worst := Config{Services: cfg.Services, Hostname: host, TTL: beacon.MaxTTL}
+	_, err = buildRecords(worst, nil, addrs, codec.Budget())
 	return err
 }
 
@@ -154,7 +156,9 @@ func (r *recordSet) replace(recs []beacon.Service) (added, removed, changed int)
 		}
 		r.fresh[rec.Instance] = true
 		// Back before Run said goodbye for it: no goodbye now.
-		r.gone = slices.DeleteFunc(r.gone, func(g beacon.Service) bool { return g.Instance == rec.Instance })
+		r.gone = slices.DeleteFunc(r.gone, func(g beacon.Service) bool {
+			return g.Instance == rec.Instance
+		})
 	}
 	for _, rec := range r.records { // in order, for stable datagrams
 		if _, ok := old[rec.Instance]; ok {

@@ -183,16 +183,20 @@ type Stats struct {
 	Unsupported    uint64 // datagrams of an unknown protocol version or message kind
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
-	OffLink        uint64 // datagrams whose source lies outside every subnet of their arrival interface
-	TableFull      uint64 // new instances dropped because MaxEntries were held, or because 8 senders already claimed the instance ID
-	Idle           uint64 // datagrams dropped because no Run, Collect or Resolve was active
-	QueriesSent    uint64 // query datagrams sent
-	SendErrors     uint64 // query datagrams the kernel refused
-	Sealed         uint64 // sealed datagrams dropped because no key is configured
-	Unsealed       uint64 // clear lanfind datagrams dropped because a key is configured
-	Rejected       uint64 // sealed datagrams that did not open: forged, altered or under another key
-	Stale          uint64 // sealed datagrams sent outside the replay window
-	Relayed        uint64 // sealed datagrams from a source address their announcer does not claim
+	// OffLink: datagrams whose source lies outside every subnet of
+	// their arrival interface.
+	OffLink uint64
+	// TableFull: new instances dropped because MaxEntries were held, or
+	// because 8 senders already claimed the instance ID.
+	TableFull   uint64
+	Idle        uint64 // datagrams dropped because no Run, Collect or Resolve was active
+	QueriesSent uint64 // query datagrams sent
+	SendErrors  uint64 // query datagrams the kernel refused
+	Sealed      uint64 // sealed datagrams dropped because no key is configured
+	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
+	Rejected    uint64 // sealed datagrams that did not open: forged, altered, other key
+	Stale       uint64 // sealed datagrams sent outside the replay window
+	Relayed     uint64 // sealed datagrams from a source address their announcer does not claim
 }
 
 // Listener finds services. Its methods are safe for concurrent use, but only

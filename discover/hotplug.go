@@ -47,10 +47,12 @@ func (s *session) ifacesChanged(q *querier) {
 	}
 	// An interface set up but without carrier yet would lose the query;
 	// its carrier coming makes it "added" again (endpoint.Diff).
-	added = slices.DeleteFunc(added, func(i iface.Interface) bool { return i.Flags&iface.FlagRunning == 0 })
+	added = slices.DeleteFunc(added, func(i iface.Interface) bool {
+		return i.Flags&iface.FlagRunning == 0
+	})
 	var targets []iface.Target
 	for _, t := range st.Targets {
-		if slices.ContainsFunc(added, func(i iface.Interface) bool { return i.Index == t.IfIndex }) {
+		if slices.ContainsFunc(added, endpoint.HasIndex(t.IfIndex)) {
 			targets = append(targets, t)
 		}
 	}
@@ -69,7 +71,12 @@ func (s *session) ifacesChanged(q *querier) {
 	if !s.requery.at.IsZero() { // one pending already: send it now instead
 		s.requeryDue(s.requery.at)
 	}
-	s.requery = requery{at: s.now().Add(time.Second), request: request, withKnown: q.withKnown, targets: targets}
+	s.requery = requery{
+		at:        s.now().Add(time.Second),
+		request:   request,
+		withKnown: q.withKnown,
+		targets:   targets,
+	}
 }
 
 // requery is the one repeat of a query sent on new interfaces.
@@ -89,7 +96,9 @@ func (s *session) requeryDue(now time.Time) {
 	}
 	s.requery = requery{}
 	st := s.l.ep.Plan()
-	targets := slices.DeleteFunc(r.targets, func(t iface.Target) bool { return !slices.Contains(st.Targets, t) })
+	targets := slices.DeleteFunc(r.targets, func(t iface.Target) bool {
+		return !slices.Contains(st.Targets, t)
+	})
 	if len(targets) > 0 {
 		s.sendQueryTo(r.request, 1, r.withKnown, targets)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
-	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 type instanceSender struct{ instance, sender uint64 }
@@ -58,7 +58,8 @@ type entry struct {
 const maxSeen = 8192
 
 func (s *session) matches(r *beacon.Service) bool {
-	return (s.l.cfg.Name == "" || s.l.cfg.Name == r.Name) && (s.l.cfg.Type == "" || s.l.cfg.Type == r.Type)
+	cfg := &s.l.cfg
+	return (cfg.Name == "" || cfg.Name == r.Name) && (cfg.Type == "" || cfg.Type == r.Type)
 }
 
 // handle processes one parsed datagram.
@@ -66,7 +67,8 @@ func (s *session) handle(p packet) {
 	b := &p.b
 	if b.Kind == beacon.KindReply && !s.requests[b.RequestID] {
 		s.l.stats.unknownReq.Add(1)
-		s.l.log.Debug("dropped reply with unknown request ID", "src", p.src.String(), "request", b.RequestID)
+		s.l.log.Debug("dropped reply with unknown request ID",
+			"src", p.src.String(), "request", b.RequestID)
 		return
 	}
 	if s.seen.Seen(msgKey{b.Sender, b.Seq}) {
@@ -93,7 +95,8 @@ func (s *session) handle(p packet) {
 			// replay inside the window of a message this session did not
 			// see; either would roll the record back or say a stale
 			// goodbye. Only its path is news.
-			s.l.log.Debug("ignored an older record", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "have", e.seq)
+			s.l.log.Debug("ignored an older record",
+				"name", rec.Name, "src", p.src.String(), "seq", b.Seq, "have", e.seq)
 			if s.addPath(e, p) {
 				s.emitEvent(EventUpdate, "", e)
 			}
@@ -105,7 +108,8 @@ func (s *session) handle(p packet) {
 			continue
 		}
 		if bye, ok := s.byes[instanceSender{rec.Instance, b.Sender}]; ok && before(b.Seq, bye) {
-			s.l.log.Debug("dropped record sent before its goodbye", "name", rec.Name, "src", p.src.String(), "seq", b.Seq, "goodbye_seq", bye)
+			s.l.log.Debug("dropped record sent before its goodbye",
+				"name", rec.Name, "src", p.src.String(), "seq", b.Seq, "goodbye_seq", bye)
 			continue
 		}
 		s.refresh(rec, b.Sender, p)
@@ -147,7 +151,8 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 				old.sender, old.replaced = sender, oldSender
 				bySender[sender] = old
 				e = old
-				s.l.log.Debug("instance restarted", "name", rec.Name, "instance", rec.Instance, "addr", src.String())
+				s.l.log.Debug("instance restarted",
+					"name", rec.Name, "instance", rec.Instance, "addr", src.String())
 				break
 			}
 		}
@@ -158,12 +163,14 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 			// let one instance cost a loop over thousands of entries
 			// and a warning listing them all on every datagram.
 			s.l.stats.tableFull.Add(1)
-			s.l.log.Debug("dropped new sender of an instance: too many claim it", "name", rec.Name, "src", src.String(), "max", maxSenders)
+			s.l.log.Debug("dropped new sender of an instance: too many claim it",
+				"name", rec.Name, "src", src.String(), "max", maxSenders)
 			return
 		}
 		if s.entries >= s.l.cfg.MaxEntries {
 			s.l.stats.tableFull.Add(1)
-			s.l.log.Debug("dropped new instance: table full", "name", rec.Name, "src", src.String(), "max", s.l.cfg.MaxEntries)
+			s.l.log.Debug("dropped new instance: table full",
+				"name", rec.Name, "src", src.String(), "max", s.l.cfg.MaxEntries)
 			return
 		}
 		if bySender == nil {
@@ -171,7 +178,11 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 			s.byInstance[rec.Instance] = bySender
 		}
 		kind = EventUp
-		e = &entry{sender: sender, primary: pathKey{p.m.IfIndex, src}, paths: make(map[pathKey]time.Time)}
+		e = &entry{
+			sender:  sender,
+			primary: pathKey{p.m.IfIndex, src},
+			paths:   make(map[pathKey]time.Time),
+		}
 		bySender[sender] = e
 		s.entries++
 		s.newCount++
@@ -186,7 +197,8 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 				}
 			}
 			slices.Sort(addrs)
-			s.l.log.Warn("instance ID conflict: two announcers claim one instance (a cloned machine, or the same service announced twice)",
+			s.l.log.Warn("instance ID conflict: two announcers claim one instance "+
+				"(a cloned machine, or the same service announced twice)",
 				"name", rec.Name, "instance", fmt.Sprintf("%016x", rec.Instance), "addrs", addrs)
 		}
 	}
@@ -292,7 +304,7 @@ func (s *session) result(e *entry) Result {
 		}
 		// Gone from the list: the interfaces the session last acted on
 		// still name it, for the down event it causes (ifacesChanged).
-		if i := slices.IndexFunc(s.ifs, func(i iface.Interface) bool { return i.Index == index }); i >= 0 {
+		if i := slices.IndexFunc(s.ifs, endpoint.HasIndex(index)); i >= 0 {
 			return s.ifs[i].Name
 		}
 		return ""
@@ -371,6 +383,8 @@ func (s *session) known() []uint64 {
 // an operation ends: the instance table (capped by Config.MaxEntries) and
 // the message IDs kept for duplicate suppression (capped at maxSeen).
 func (s *session) logTables() {
-	s.l.log.Debug("tables", "entries", s.entries, "max_entries", s.l.cfg.MaxEntries, "seen_ids", s.seen.Len(), "max_seen_ids", maxSeen,
+	s.l.log.Debug("tables",
+		"entries", s.entries, "max_entries", s.l.cfg.MaxEntries,
+		"seen_ids", s.seen.Len(), "max_seen_ids", maxSeen,
 		"goodbyes", len(s.byes), "max_goodbyes", maxByes)
 }

@@ -17,13 +17,20 @@ func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
 }
 
 // sendQueryTo sends one attempt of request to targets.
-func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool, targets []iface.Target) {
+func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool,
+	targets []iface.Target) {
 	s.requests[request] = true
 	q := &beacon.Query{Attempt: attempt, Name: s.l.cfg.Name, Type: s.l.cfg.Type}
 	if withKnown {
 		q.Known = s.known()
 	}
-	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: s.l.id, Seq: s.l.seq.Add(1), RequestID: request, Query: q}
+	b := beacon.Beacon{
+		Kind:      beacon.KindQuery,
+		Sender:    s.l.id,
+		Seq:       s.l.seq.Add(1),
+		RequestID: request,
+		Query:     q,
+	}
 	s.l.fitQuery(&b)
 	p, err := s.l.ep.Codec.Encode(&b)
 	if err != nil {

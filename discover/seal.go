@@ -31,9 +31,11 @@ func (l *Listener) sourceClaimed(b *beacon.Beacon, src netip.AddrPort) bool {
 	a := src.Addr().Unmap()
 	for i := range b.Services {
 		addrs := b.Services[i].Addrs
-		if len(addrs) < beacon.MaxAddrs && !slices.ContainsFunc(addrs, func(x netip.Addr) bool { return x.Unmap() == a }) {
+		claimed := slices.ContainsFunc(addrs, func(x netip.Addr) bool { return x.Unmap() == a })
+		if len(addrs) < beacon.MaxAddrs && !claimed {
 			l.stats.relayed.Add(1)
-			l.log.Debug("dropped sealed datagram from an address its announcer does not claim", "src", src.String(), "name", b.Services[i].Name, "addrs", addrs)
+			l.log.Debug("dropped sealed datagram from an address its announcer does not claim",
+				"src", src.String(), "name", b.Services[i].Name, "addrs", addrs)
 			return false
 		}
 	}

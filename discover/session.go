@@ -37,11 +37,12 @@ type session struct {
 }
 
 func (l *Listener) newSession(emit func(Event)) *session {
+	replayMemory := endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute)
 	return &session{
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
-		seen:       dedup.New[msgKey](maxSeen, endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute), l.ep.Codec.Now),
+		seen:       dedup.New[msgKey](maxSeen, replayMemory, l.ep.Codec.Now),
 		requests:   make(map[uint64]bool),
 		byes:       make(map[instanceSender]uint32),
 		emit:       emit,

@@ -79,7 +79,9 @@ func (c *Codec) Decode(p []byte) (beacon.Beacon, Drop, error) {
 		w = seal.DefaultWindow
 	}
 	if skew := c.now().Sub(sent); skew > w || skew < -w {
-		return beacon.Beacon{}, Stale, fmt.Errorf("sealed datagram sent %v, %v from this host's clock (window ±%v)", sent.UTC().Format(time.RFC3339Nano), skew.Round(time.Millisecond), w)
+		return beacon.Beacon{}, Stale, fmt.Errorf(
+			"sealed datagram sent %v, %v from this host's clock (window ±%v)",
+			sent.UTC().Format(time.RFC3339Nano), skew.Round(time.Millisecond), w)
 	}
 	b, drop, err := Decode(msg)
 	if drop == Foreign { // authentic, but not a lanfind message inside

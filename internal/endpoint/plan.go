@@ -89,23 +89,46 @@ func NewPlan(c Config) (Plan, error) {
 		defer closeSys() // interfaces are listed once, here
 		lister = sys
 	}
-	var err error
-	if p.All, err = lister.Interfaces(); err != nil {
+	all, err := lister.Interfaces()
+	if err != nil {
 		return p, fmt.Errorf("list interfaces: %w", err)
 	}
-	if p.Selected, err = iface.Select(p.All, slices.Clone(c.Interfaces), slices.Clone(c.ExcludeInterfaces)); err != nil {
+	if p, err = c.plan(p, all); err != nil {
 		return p, err
 	}
-	p.Arrivals = iface.NewArrivals(p.All, p.Selected)
-	p.Targets = iface.Targets(p.Selected, iface.TargetOptions{Group: p.Group, Port: p.Port, NoBroadcast: c.NoBroadcast, NoMulticast: c.NoMulticast})
 	if len(p.Targets) == 0 {
 		var names []string
 		for _, i := range p.Selected {
 			names = append(names, i.Name)
 		}
-		return p, fmt.Errorf("no broadcast or multicast destination on %s", strings.Join(names, ", "))
+		return p, fmt.Errorf("no broadcast or multicast destination on %s",
+			strings.Join(names, ", "))
 	}
 	return p, nil
+}
+
+// plan selects from all with c's rules and computes the arrivals and
+// targets, for the port and group of p. err says why nothing was
+// selected; the plan is complete all the same.
+func (c Config) plan(p Plan, all []iface.Interface) (Plan, error) {
+	q := Plan{Port: p.Port, Group: p.Group, All: all}
+	var err error
+	include, exclude := slices.Clone(c.Interfaces), slices.Clone(c.ExcludeInterfaces)
+	q.Selected, err = iface.Select(all, include, exclude)
+	q.Arrivals = iface.NewArrivals(q.All, q.Selected)
+	q.Targets = iface.Targets(q.Selected, iface.TargetOptions{
+		Group:       q.Group,
+		Port:        q.Port,
+		NoBroadcast: c.NoBroadcast,
+		NoMulticast: c.NoMulticast,
+	})
+	return q, err
+}
+
+// HasIndex returns a test for [slices.ContainsFunc] and its kind: whether
+// an interface has index.
+func HasIndex(index int) func(iface.Interface) bool {
+	return func(i iface.Interface) bool { return i.Index == index }
 }
 
 // JoinAll joins group on every multicast-capable interface of ifs. It fails

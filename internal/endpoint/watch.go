@@ -35,11 +35,7 @@ func Replan(c Config, p Plan) (Plan, error) {
 	if err != nil {
 		return p, fmt.Errorf("list interfaces: %w", err)
 	}
-	q := Plan{Port: p.Port, Group: p.Group, All: all}
-	q.Selected, err = iface.Select(all, slices.Clone(c.Interfaces), c.ExcludeInterfaces)
-	q.Arrivals = iface.NewArrivals(q.All, q.Selected)
-	q.Targets = iface.Targets(q.Selected, iface.TargetOptions{Group: q.Group, Port: q.Port, NoBroadcast: c.NoBroadcast, NoMulticast: c.NoMulticast})
-	return q, err
+	return c.plan(p, all)
 }
 
 // Diff returns the interfaces of now that were not in before (by index),
@@ -48,14 +44,16 @@ func Replan(c Config, p Plan) (Plan, error) {
 // before that are no longer in now.
 func Diff(before, now []iface.Interface) (added, removed []iface.Interface) {
 	for _, n := range now {
-		k := slices.IndexFunc(before, func(b iface.Interface) bool { return b.Index == n.Index })
-		if k < 0 || slices.ContainsFunc(n.Addrs, func(a iface.Addr) bool { return !slices.Contains(before[k].Addrs, a) }) ||
-			n.Flags&^before[k].Flags&iface.FlagRunning != 0 {
+		k := slices.IndexFunc(before, HasIndex(n.Index))
+		if k < 0 || n.Flags&^before[k].Flags&iface.FlagRunning != 0 ||
+			slices.ContainsFunc(n.Addrs, func(a iface.Addr) bool {
+				return !slices.Contains(before[k].Addrs, a)
+			}) {
 			added = append(added, n)
 		}
 	}
 	for _, b := range before {
-		if !slices.ContainsFunc(now, func(n iface.Interface) bool { return n.Index == b.Index }) {
+		if !slices.ContainsFunc(now, HasIndex(b.Index)) {
 			removed = append(removed, b)
 		}
 	}
@@ -69,7 +67,7 @@ func Diff(before, now []iface.Interface) (added, removed []iface.Interface) {
 // that finds the membership still in place counts as done.
 func Rejoin(c udp.Conn, before, now []iface.Interface, group netip.Addr, log *slog.Logger) {
 	for _, b := range before {
-		if slices.ContainsFunc(now, func(n iface.Interface) bool { return n.Index == b.Index }) || b.Flags&iface.FlagMulticast == 0 {
+		if slices.ContainsFunc(now, HasIndex(b.Index)) || b.Flags&iface.FlagMulticast == 0 {
 			continue
 		}
 		if err := c.LeaveGroup(b.Index, group); err != nil {
@@ -78,7 +76,7 @@ func Rejoin(c udp.Conn, before, now []iface.Interface, group netip.Addr, log *sl
 	}
 	var fresh []iface.Interface
 	for _, n := range now {
-		if !slices.ContainsFunc(before, func(b iface.Interface) bool { return b.Index == n.Index }) {
+		if !slices.ContainsFunc(before, HasIndex(n.Index)) {
 			fresh = append(fresh, n)
 		}
 	}
@@ -125,7 +123,14 @@ func Watch(c Config, p Plan, log *slog.Logger, apply func(Plan)) *Watcher {
 		log.Debug("interface changes not followed: the lister cannot report them")
 		return nil
 	}
-	w := &Watcher{cfg: c, log: log, apply: apply, events: make(chan struct{}), done: make(chan struct{}), exited: make(chan struct{})}
+	w := &Watcher{
+		cfg:    c,
+		log:    log,
+		apply:  apply,
+		events: make(chan struct{}),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
 	if err := sub.Subscribe(w.events, w.done); err != nil {
 		log.Warn("interface changes not followed", "err", err)
 		return nil
