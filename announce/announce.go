@@ -94,9 +94,7 @@ type Config struct {
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
 	// [iface.Subscriber] (the system listers are) the Sender follows
-	// interface changes while it lives: it announces at once on an
-	// interface or address that appears, stops quietly on one that goes,
-	// and idles while none is usable; see [Sender.Run].
+	// interface changes while it lives; see [Interface changes].
 	Lister iface.Lister
 	// ListenPacket opens the socket. Defaults to the internal/udp opener.
 	ListenPacket udp.ListenFunc
@@ -177,7 +175,7 @@ type queryKey struct {
 // New validates cfg, lists interfaces, opens the discovery socket and joins
 // the multicast group, all on the calling goroutine (and so in its network
 // namespace). It fails when no interface is usable, although a running
-// Sender survives losing them all (see Config.Lister). The caller must
+// Sender survives losing them all (see [Interface changes]). The caller must
 // Close the Sender.
 func New(cfg Config) (_ *Sender, err error) {
 	cfg, err = withDefaults(cfg)
@@ -446,13 +444,8 @@ func (s *Sender) Close() error {
 
 // Run announces until ctx ends, then sends a goodbye (twice, 75 ms apart)
 // and returns nil. It answers queries while it runs. It returns an error
-// only when the socket fails.
-//
-// When the interfaces change (see Config.Lister) Run follows: on an
-// interface or address that appears it sends a beacon at once and another
-// after a second, then keeps the usual schedule; a flapping interface gets
-// those bursts at a damped rate. Sends that fail on an interface that is
-// going away are counted (Stats.SendErrors) and logged once.
+// only when the socket fails. It follows interface changes as
+// [Interface changes] describes.
 func (s *Sender) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("announce: Run is already active")

@@ -19,8 +19,9 @@
 // appeared, gained an address or got its carrier back, the beacon goes out
 // at once (as soon as the link has carrier) and again a second later, then
 // on the usual schedule; the group is joined there. Beacons then carry the
-// new address list; instance IDs do not change. An interface that goes away is simply no longer used: sends that
-// fail in the moment before the change is seen are counted and logged once.
+// new address list; instance IDs do not change. An interface that goes
+// away is simply no longer used: sends that fail in the moment before the
+// change is seen are counted (Stats.SendErrors) and logged once.
 // With no usable interface left the Sender idles and resumes when one comes
 // back. A flapping link does not cause a beacon storm: the bursts on one
 // interface are held at least 1 s apart, the hold doubling (up to 16 s)

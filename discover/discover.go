@@ -59,10 +59,7 @@ type Config struct {
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
 	// [iface.Subscriber] (the system listers are) the Listener follows
-	// interface changes while it lives: it joins the group on interfaces
-	// that appear and queries there during an operation, and reports an
-	// instance heard only through interfaces that went away as down
-	// ([ReasonIfaceDown]).
+	// interface changes while it lives; see [Interface changes].
 	Lister iface.Lister
 	// ListenPacket opens the sockets. Defaults to the internal/udp opener.
 	ListenPacket udp.ListenFunc
@@ -160,9 +157,8 @@ func (k EventKind) String() string {
 const (
 	ReasonGoodbye = "goodbye" // the announcer said goodbye
 	ReasonExpired = "expired" // nothing refreshed it within its TTL
-	// ReasonIfaceDown: heard only through interfaces that went away
-	// (removed, set down, or no longer selected). A link that only lost
-	// its carrier stays: its instances expire.
+	// ReasonIfaceDown: heard only through interfaces that went away;
+	// see [Interface changes].
 	ReasonIfaceDown = "iface-down"
 )
 
@@ -235,7 +231,7 @@ type packet struct {
 // New validates cfg, lists interfaces, opens both sockets and joins the
 // group, on the calling goroutine (and so in its network namespace). It
 // fails when no interface is usable, although a Listener survives losing
-// them all later (see Config.Lister). It starts reading at once; the
+// them all later (see [Interface changes]). It starts reading at once; the
 // caller must Close the Listener.
 func New(cfg Config) (_ *Listener, err error) {
 	if len(cfg.Name) > beacon.MaxNameLen || len(cfg.Type) > beacon.MaxTypeLen {

@@ -71,8 +71,8 @@
 // USB adapter, set down, or no longer selected) are dropped; an instance
 // heard through no other interface is reported down with reason
 // "iface-down" ([ReasonIfaceDown]). A link that only lost its carrier (a
-// cable pulled) is still there: instances heard through it expire. [New] still
-// fails when no interface is usable at start.
+// cable pulled) is still there: instances heard through it expire. [New]
+// still fails when no interface is usable at start.
 //
 // [announce]: https://pkg.go.dev/github.com/lanfind/lanfind/announce
 // [seal]: https://pkg.go.dev/github.com/lanfind/lanfind/seal

@@ -22,7 +22,7 @@ func (l *Listener) applyPlan(*endpoint.Plan) {
 // selected reports whether the interface with index is one the session
 // works on.
 func (s *session) selected(index int) bool {
-	return slices.ContainsFunc(s.ifs, func(i iface.Interface) bool { return i.Index == index })
+	return slices.ContainsFunc(s.ifs, endpoint.HasIndex(index))
 }
 
 // ifacesChanged follows a change of the selected interfaces during an

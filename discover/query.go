@@ -121,9 +121,9 @@ const quietRounds = 3
 // lossyQuietRounds replaces quietRounds once a repeat has brought an answer
 // that earlier copies lost: the LAN is known to lose datagrams, and a
 // responder that lost its answers to three repeats in a row, or stalled for
-// as long, is no longer rare enough to give up on (the bench saw about one
-// incomplete list in a hundred at 30% loss). Five quiet repeats cost
-// another 120ms on such a LAN only.
+// as long, is no longer rare enough to give up on (the loss rows of
+// bench/results/results.md measure it). Five quiet repeats cost another
+// 120ms on such a LAN only.
 const lossyQuietRounds = 5
 
 // tick acts if it is time: judges a quiet window or sends the next attempt.

@@ -25,6 +25,7 @@
 // links going down and up. [Netlink] subscribes to the kernel's link and
 // address notifications in its own namespace (no polling); the fallback on
 // other systems lists again every five seconds. [Static] never changes.
+//
 // # Selection
 //
 // [Select] applies the default rule ([Interface.Usable]) or the names the
