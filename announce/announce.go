@@ -224,7 +224,7 @@ func New(cfg Config) (_ *Sender, err error) {
 		return nil, err
 	}
 	s.recs.init(records, addrs)
-	if s.conn, err = ep.Listen(plan.Port, 0, true); err != nil {
+	if s.conn, err = ep.Listen(endpoint.Socket{Port: plan.Port, Join: true}); err != nil {
 		return nil, fmt.Errorf("announce: %w", err)
 	}
 	ep.Watch(s.applyPlan)

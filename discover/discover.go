@@ -282,10 +282,11 @@ func New(cfg Config) (_ *Listener, err error) {
 		netChanged: make(chan struct{}, 1),
 	}
 	const readBuffer = 1 << 20
-	if l.bconn, err = ep.Listen(cfg.Port, readBuffer, true); err != nil {
+	beacons := endpoint.Socket{Port: cfg.Port, ReadBuffer: readBuffer, Join: true}
+	if l.bconn, err = ep.Listen(beacons); err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
-	if l.qconn, err = ep.Listen(0, readBuffer, false); err != nil {
+	if l.qconn, err = ep.Listen(endpoint.Socket{ReadBuffer: readBuffer}); err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	ep.Watch(l.applyPlan)

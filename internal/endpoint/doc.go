@@ -12,6 +12,21 @@
 // internal/udp and seal, and never announce, discover or anything of
 // cmd/lanfind.
 //
+// # Use
+//
+// An owner holds an *Endpoint in a field (not embedded: its methods are
+// not the owner's API) and drives it like this:
+//
+//	ep, err := endpoint.New(cfg) // keys, lister, plan; no socket yet
+//	c, err := ep.Listen(endpoint.Socket{Port: ep.Plan().Port, Join: true})
+//	ep.Watch(onPlan)             // follow interface changes
+//	p, err := ep.Codec.Encode(&b)
+//	for _, t := range ep.Plan().Targets {
+//		c.WriteTo(p, t.Dst, t.IfIndex)
+//	}
+//	d, err := ep.Read(c, buf) // the next kept message; drops are in ep.Drops
+//	ep.Close()
+//
 // # Address families
 //
 // Today an endpoint has IPv4 sockets only. A second family (an IPv6

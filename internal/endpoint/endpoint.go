@@ -85,26 +85,35 @@ func New(cfg Config) (_ *Endpoint, err error) {
 // when the interfaces change and must not be modified.
 func (e *Endpoint) Plan() *Plan { return e.plan.Load() }
 
-// Listen opens a socket bound to the empty IPv4 address and port (0: an
-// ephemeral one) with the given receive buffer (0: the system's). With
-// join it joins the group on the selected interfaces, unless multicast
-// is off, and its memberships follow the plan from then on; it fails
-// only when no join succeeded and broadcast is off too. Close closes the
-// socket.
-func (e *Endpoint) Listen(port uint16, readBuffer int, join bool) (udp.Conn, error) {
+// Socket says what socket [Endpoint.Listen] opens.
+type Socket struct {
+	// Port to bind on the empty address; 0: an ephemeral one.
+	Port uint16
+	// ReadBuffer is the receive buffer size; 0: the system's.
+	ReadBuffer int
+	// Join makes the socket join the group on the selected interfaces
+	// (unless multicast is off) and keep its memberships following the
+	// plan.
+	Join bool
+}
+
+// Listen opens the socket s describes, bound to the empty IPv4 address,
+// on the calling goroutine. A socket that joins fails only when no join
+// succeeded and broadcast is off too. Close closes the socket.
+func (e *Endpoint) Listen(s Socket) (udp.Conn, error) {
 	listen := e.cfg.Seam.Listen
 	if listen == nil {
 		listen = udp.Listen
 	}
-	addr := netip.AddrPortFrom(netip.IPv4Unspecified(), port)
-	opts := udp.Options{ListenPacket: e.cfg.ListenPacket, ReadBuffer: readBuffer}
+	addr := netip.AddrPortFrom(netip.IPv4Unspecified(), s.Port)
+	opts := udp.Options{ListenPacket: e.cfg.ListenPacket, ReadBuffer: s.ReadBuffer}
 	c, err := listen(context.Background(), addr, opts)
 	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if join && !e.cfg.NoMulticast {
+	if s.Join && !e.cfg.NoMulticast {
 		p := e.Plan()
 		if err := JoinAll(c, p.Selected, p.Group, e.log); err != nil && e.cfg.NoBroadcast {
 			c.Close()

@@ -29,7 +29,7 @@ func TestReadDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	c, err := e.Listen(0, 0, false)
+	c, err := e.Listen(Socket{})
 	if err != nil {
 		t.Fatal(err)
 	}
