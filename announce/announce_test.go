@@ -170,7 +170,8 @@ func TestAnswersEachAttemptOnce(t *testing.T) {
 		r.query(t, 7, 0, beacon.Query{}, bcast, group)
 		got := r.replies(t)
 		if len(got) != 1 || got[0].Kind != beacon.KindReply || got[0].RequestID != 7 || len(got[0].Services) != 2 {
-			t.Fatalf("got %d replies %+v, want one reply echoing request 7 with both services packed", len(got), got)
+			t.Fatalf("got %d replies %+v, want one reply echoing request 7 with both services packed",
+				len(got), got)
 		}
 		// A repeat of the same attempt is a copy: no answer.
 		r.query(t, 7, 0, beacon.Query{}, bcast)
@@ -183,7 +184,8 @@ func TestAnswersEachAttemptOnce(t *testing.T) {
 		r.query(t, 7, 1, beacon.Query{Known: []uint64{db}}, group)
 		got = r.replies(t)
 		if len(got) != 2 || len(got[0].Services) != 1 || got[0].Services[0].Name != "web" || !reflect.DeepEqual(got[0], got[1]) {
-			t.Fatalf("got %+v, want two copies of one reply with only web (db is a known answer)", got)
+			t.Fatalf("got %+v, want two copies of one reply with only web (db is a known answer)",
+				got)
 		}
 		if st := r.s.Stats(); st.Queries != 2 || st.Duplicates != 2 || st.Replies != 3 {
 			t.Fatalf("got stats %+v, want 2 queries answered, 2 duplicates, 3 replies", st)
@@ -223,7 +225,8 @@ func TestReplyTiming(t *testing.T) {
 			}
 		}
 		if delayed < 15 {
-			t.Fatalf("got %d of 20 browse-all replies delayed, want nearly all (random jitter)", delayed)
+			t.Fatalf("got %d of 20 browse-all replies delayed, want nearly all (random jitter)",
+				delayed)
 		}
 	})
 }

@@ -40,7 +40,8 @@ func testReplyBytes(t *testing.T, s *Sender) {
 				want += len(p)
 			}
 			if got := replyBytes(recs, s.ep.Codec.Budget()); got != want {
-				t.Errorf("keyed %v, %d records with %d bytes of metadata: replyBytes = %d, want %d (what pack makes)", s.ep.Codec.Keyed(), n, meta, got, want)
+				t.Errorf("keyed %v, %d records with %d bytes of metadata: replyBytes = %d, want %d (what pack makes)",
+					s.ep.Codec.Keyed(), n, meta, got, want)
 			}
 		}
 	}

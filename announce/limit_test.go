@@ -163,7 +163,8 @@ func TestRepliesOnlyToOnLinkUnicast(t *testing.T) {
 		}
 		synctest.Wait()
 		if st := r.s.Stats(); st.BadSource != uint64(len(bad)) || st.Queries != 0 || st.Replies != 0 {
-			t.Fatalf("got bad_source=%d queries=%d replies=%d, want %d, 0, 0", st.BadSource, st.Queries, st.Replies, len(bad))
+			t.Fatalf("got bad_source=%d queries=%d replies=%d, want %d, 0, 0",
+				st.BadSource, st.Queries, st.Replies, len(bad))
 		}
 		neighbour := netip.MustParseAddrPort("10.1.0.1:999")
 		r.ha.Inject(2, neighbour, dst, marshalQuery(t, 200, 99, beacon.Query{Name: "db"}))
@@ -175,7 +176,8 @@ func TestRepliesOnlyToOnLinkUnicast(t *testing.T) {
 		}
 		for a := range plain {
 			if a != bcast.Addr() && a != group.Addr() {
-				t.Errorf("plain write to %s, want plain writes only to the broadcast address and the group", a)
+				t.Errorf("plain write to %s, want plain writes only to the broadcast address and the group",
+					a)
 			}
 		}
 	})
@@ -197,7 +199,8 @@ func TestQueryFloodIsRateLimited(t *testing.T) {
 		n, bytes := r.rec.sent(flooder.Addr())
 		size := bytes / max(n, 1)
 		if bytes > announce.ReplyBurstBytes || bytes <= announce.ReplyBurstBytes-size {
-			t.Fatalf("2000 queries at once: got %d replies, %d bytes, want the burst of %d bytes", n, bytes, announce.ReplyBurstBytes)
+			t.Fatalf("2000 queries at once: got %d replies, %d bytes, want the burst of %d bytes",
+				n, bytes, announce.ReplyBurstBytes)
 		}
 		if st := r.s.Stats(); st.Limited != uint64(2000-n) || st.Queries != 2000 {
 			t.Fatalf("got limited=%d queries=%d, want %d and 2000", st.Limited, st.Queries, 2000-n)
@@ -212,9 +215,11 @@ func TestQueryFloodIsRateLimited(t *testing.T) {
 		synctest.Wait()
 		n, bytes = r.rec.sent(flooder.Addr())
 		if limit := announce.ReplyBurstBytes + 10*announce.ReplyBytesPerSecond; bytes > limit || bytes < limit-2*size {
-			t.Fatalf("after 10s more at 100 queries/s: got %d bytes in all, want about %d", bytes, limit)
+			t.Fatalf("after 10s more at 100 queries/s: got %d bytes in all, want about %d",
+				bytes, limit)
 		}
-		t.Logf("replies to the flooding source: %d datagrams of %d bytes (%d bytes) for 3000 queries in 10s (%d limited)", n, size, bytes, r.s.Stats().Limited)
+		t.Logf("replies to the flooding source: %d datagrams of %d bytes (%d bytes) for 3000 queries in 10s (%d limited)",
+			n, size, bytes, r.s.Stats().Limited)
 	})
 }
 
@@ -236,7 +241,8 @@ func TestRepeatFloodCountsOnlyUnanswered(t *testing.T) {
 		st := r.s.Stats()
 		// Each answered query got one or two datagrams.
 		if lo, hi := st.Queries-uint64(n), st.Queries-uint64(n+1)/2; st.Limited < lo || st.Limited > hi {
-			t.Fatalf("%d queries, %d reply datagrams: limited %d, want between %d and %d", st.Queries, n, st.Limited, lo, hi)
+			t.Fatalf("%d queries, %d reply datagrams: limited %d, want between %d and %d",
+				st.Queries, n, st.Limited, lo, hi)
 		}
 	})
 }
@@ -277,10 +283,13 @@ func TestReplyIsCapped(t *testing.T) {
 			}
 		}
 		if len(got) != announce.MaxReplyDatagrams || len(known) != announce.MaxReplyDatagrams*beacon.MaxServices {
-			t.Fatalf("got %d datagrams with %d records, want %d with %d", len(got), len(known), announce.MaxReplyDatagrams, announce.MaxReplyDatagrams*beacon.MaxServices)
+			t.Fatalf("got %d datagrams with %d records, want %d with %d",
+				len(got), len(known), announce.MaxReplyDatagrams,
+				announce.MaxReplyDatagrams*beacon.MaxServices)
 		}
 		if len(known) > beacon.MaxKnown {
-			t.Fatalf("one reply holds %d records, more than a query can list as known (%d)", len(known), beacon.MaxKnown)
+			t.Fatalf("one reply holds %d records, more than a query can list as known (%d)",
+				len(known), beacon.MaxKnown)
 		}
 		q := beacon.Query{Attempt: 1, Known: known}
 		if _, err := r.q.WriteTo(marshalQuery(t, 8, 1, q), dst, 0); err != nil {
@@ -322,7 +331,9 @@ func TestLimitedCountsUnanswered(t *testing.T) {
 				}
 				st := r.s.Stats()
 				if st.Queries != queries || st.Limited != uint64(queries-len(answered)) {
-					t.Fatalf("%d of %d queries answered: got queries=%d limited=%d, want %d and %d", len(answered), queries, st.Queries, st.Limited, queries, queries-len(answered))
+					t.Fatalf("%d of %d queries answered: got queries=%d limited=%d, want %d and %d",
+						len(answered), queries, st.Queries, st.Limited, queries,
+						queries-len(answered))
 				}
 			})
 		})

@@ -36,7 +36,8 @@ func TestRecordSetChanges(t *testing.T) {
 	for _, tc := range tests {
 		a, r, c := rs.replace(tc.set)
 		if a != tc.added || r != tc.removed || c != tc.changed {
-			t.Fatalf("%s: got added %d removed %d changed %d, want %d %d %d", tc.name, a, r, c, tc.added, tc.removed, tc.changed)
+			t.Fatalf("%s: got added %d removed %d changed %d, want %d %d %d",
+				tc.name, a, r, c, tc.added, tc.removed, tc.changed)
 		}
 	}
 	if len(rs.changed) != 1 {
@@ -78,7 +79,8 @@ func TestRecordSetAddrs(t *testing.T) {
 	}
 	for _, r := range rs.current() {
 		if !slices.Equal(r.Addrs, []netip.Addr{a1, a2}) {
-			t.Errorf("instance %d lists %v after replace, want [%v %v]", r.Instance, r.Addrs, a1, a2)
+			t.Errorf("instance %d lists %v after replace, want [%v %v]",
+				r.Instance, r.Addrs, a1, a2)
 		}
 	}
 }

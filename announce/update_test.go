@@ -160,7 +160,8 @@ func TestUpdate(t *testing.T) {
 		at := time.Now()
 		bye := r.expect(t, time.Millisecond, beacon.KindGoodbye, "web:80")
 		if bye.at != at || bye.b.Services[0].TTL != 0 {
-			t.Fatalf("goodbye at +%v with ttl %v, want at once with ttl 0", bye.at.Sub(at), bye.b.Services[0].TTL)
+			t.Fatalf("goodbye at +%v with ttl %v, want at once with ttl 0",
+				bye.at.Sub(at), bye.b.Services[0].TTL)
 		}
 		up := r.expect(t, time.Millisecond, beacon.KindAnnounce, "api:9000", "db:5433")
 		if up.at != at {
@@ -168,7 +169,8 @@ func TestUpdate(t *testing.T) {
 		}
 		for _, s := range up.b.Services {
 			if s.Name == "db" && (s.Instance != dbID || s.Meta["version"] != "17") {
-				t.Fatalf("changed db: instance %x meta %v, want the old instance %x and version=17", s.Instance, s.Meta, dbID)
+				t.Fatalf("changed db: instance %x meta %v, want the old instance %x and version=17",
+					s.Instance, s.Meta, dbID)
 			}
 		}
 		// The whole set a second later, then every interval.
@@ -286,7 +288,8 @@ func TestCheckServices(t *testing.T) {
 	m["pad"] = strings.Repeat("p", 68)
 	edge := []announce.Service{{Name: "a", Meta: m}}
 	if err := announce.CheckServices(announce.Config{Hostname: "a", Services: edge}); !errors.Is(err, beacon.ErrTooBig) {
-		t.Fatalf("CheckServices(edge): got %v, want beacon.ErrTooBig (counted with %d addresses)", err, beacon.MaxAddrs)
+		t.Fatalf("CheckServices(edge): got %v, want beacon.ErrTooBig (counted with %d addresses)",
+			err, beacon.MaxAddrs)
 	}
 	r := newTapRig(t, announce.Config{Services: edge}, false) // New counts the one address it has
 	if got := len(r.s.Instances()); got != 1 {
@@ -326,7 +329,8 @@ func TestManyServices(t *testing.T) {
 			for _, b := range bs {
 				p, err := b.Marshal()
 				if err != nil || len(p) > beacon.MaxSize {
-					t.Fatalf("%s: datagram of %d bytes (%v), want at most %d", what, len(p), err, beacon.MaxSize)
+					t.Fatalf("%s: datagram of %d bytes (%v), want at most %d",
+						what, len(p), err, beacon.MaxSize)
 				}
 				for _, s := range b.Services {
 					seen[s.Name]++
@@ -341,7 +345,8 @@ func TestManyServices(t *testing.T) {
 				}
 			}
 			if len(bs) > 50/4 {
-				t.Fatalf("%s: %d datagrams for 50 services, want them packed (at most %d)", what, len(bs), 50/4)
+				t.Fatalf("%s: %d datagrams for 50 services, want them packed (at most %d)",
+					what, len(bs), 50/4)
 			}
 			t.Logf("%s: 50 services in %d datagrams", what, len(bs))
 		}

@@ -39,7 +39,8 @@ func TestBadServiceBeforeInterfaces(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := announce.New(announce.Config{Services: []announce.Service{tc.svc}, Hostname: "h", Lister: failingLister{t}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, beacon.ErrMalformed) {
-				t.Fatalf("got %v, want an error matching beacon.ErrMalformed containing %q", err, tc.want)
+				t.Fatalf("got %v, want an error matching beacon.ErrMalformed containing %q",
+					err, tc.want)
 			}
 		})
 	}

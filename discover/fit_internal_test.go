@@ -37,7 +37,8 @@ func TestFitQuery(t *testing.T) {
 		l.fitQuery(&b)
 		p, err := l.ep.Codec.Encode(&b)
 		if err != nil || len(p) > beacon.MaxSize || len(b.Query.Known) != tc.wantKnown {
-			t.Errorf("%s: got %d bytes with %d known answers (%v), want at most %d bytes with %d", tc.name, len(p), len(b.Query.Known), err, beacon.MaxSize, tc.wantKnown)
+			t.Errorf("%s: got %d bytes with %d known answers (%v), want at most %d bytes with %d",
+				tc.name, len(p), len(b.Query.Known), err, beacon.MaxSize, tc.wantKnown)
 		}
 	}
 }

@@ -123,7 +123,8 @@ func TestNSFloodAndGarbage(t *testing.T) {
 	limit := announce.ReplyBurstBytes + int(elapsed.Seconds()*announce.ReplyBytesPerSecond) + announce.MaxReplyDatagrams*beacon.MaxSize
 	ast := sender.Stats()
 	if sent > limit {
-		t.Errorf("announcer sent the flooding source %d bytes in %v, want at most %d", sent, elapsed, limit)
+		t.Errorf("announcer sent the flooding source %d bytes in %v, want at most %d",
+			sent, elapsed, limit)
 	}
 	if ast.Foreign == 0 || ast.Malformed == 0 || ast.Limited == 0 {
 		t.Errorf("announcer stats %+v: want foreign, malformed and limited drops counted", ast)
@@ -132,14 +133,16 @@ func TestNSFloodAndGarbage(t *testing.T) {
 	stopWatch()
 	wst := watch.Stats()
 	if wst.Foreign == 0 || wst.Malformed == 0 || wst.TableFull == 0 || wst.UnknownRequest == 0 {
-		t.Errorf("watch stats %+v: want foreign, malformed, table_full and unknown_request drops counted", wst)
+		t.Errorf("watch stats %+v: want foreign, malformed, table_full and unknown_request drops counted",
+			wst)
 	}
 	if m := ev.maxLive(); m > watchMaxTable {
 		t.Errorf("watch held up to %d instances, want at most MaxEntries %d", m, watchMaxTable)
 	}
 	entries, seen := wLog.get("entries"), wLog.get("seen_ids")
 	if entries < 0 || entries > watchMaxTable || seen < 0 || seen > 8192 {
-		t.Errorf("watch tables at the end: %d entries, %d seen IDs; want at most %d and 8192", entries, seen, watchMaxTable)
+		t.Errorf("watch tables at the end: %d entries, %d seen IDs; want at most %d and 8192",
+			entries, seen, watchMaxTable)
 	}
 	stopSender()
 	sources := aLog.get("reply_sources")

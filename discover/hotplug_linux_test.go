@@ -200,7 +200,8 @@ func TestNSHotplugNewIface(t *testing.T) {
 	ev.wait(t, n+1, 2*time.Second, "a heard on h1's eth1 from h0's new interface", func(e discover.Event) bool {
 		return e.Service.Name == "a" && viaNew(e.Service.Paths)
 	})
-	t.Logf("new interface: link ready after %v, beacon heard through it %v later", added.Sub(start), time.Since(added))
+	t.Logf("new interface: link ready after %v, beacon heard through it %v later",
+		added.Sub(start), time.Since(added))
 
 	// Removal: the interface's targets go, Run goes on, and at most a
 	// few sends fail (those in the settle window), logged once each.
@@ -218,7 +219,8 @@ func TestNSHotplugNewIface(t *testing.T) {
 	}
 	a.running(t)
 	if st := a.Stats(); st.SendErrors != errs || st.SendErrors > 4 || a.warns.Load() > 4 {
-		t.Fatalf("after removal: %d send errors (%d once the interface was gone), %d warnings; want at most 4, none later", st.SendErrors, st.SendErrors-errs, a.warns.Load())
+		t.Fatalf("after removal: %d send errors (%d once the interface was gone), %d warnings; want at most 4, none later",
+			st.SendErrors, st.SendErrors-errs, a.warns.Load())
 	}
 }
 
@@ -246,7 +248,8 @@ func TestNSHotplugDownUp(t *testing.T) {
 	h0.SetLink(t, "eth0", true)
 	for deadline := time.Now().Add(3 * time.Second); l.Stats().Accepted == accepted; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no beacon from a within 3s of its link coming back (interval 1m): announcer %+v", a.Stats())
+			t.Fatalf("no beacon from a within 3s of its link coming back (interval 1m): announcer %+v",
+				a.Stats())
 		}
 	}
 	t.Logf("beacon heard %v after the link came back", time.Since(start))
@@ -284,7 +287,8 @@ func TestNSHotplugFlap(t *testing.T) {
 		bursts++
 	}
 	limit := uint64(targets * (1 + 2*bursts))
-	t.Logf("flap: %d datagrams sent in %v (%d targets), limit %d", sent, window.Round(time.Millisecond), targets, limit)
+	t.Logf("flap: %d datagrams sent in %v (%d targets), limit %d",
+		sent, window.Round(time.Millisecond), targets, limit)
 	if sent > limit {
 		t.Fatalf("flapping link: %d datagrams sent in %v, want at most %d", sent, window, limit)
 	}
@@ -368,6 +372,7 @@ func TestNSHotplugPaths(t *testing.T) {
 	defer ev.mu.Unlock()
 	got := ev.all[i]
 	if got.Kind != discover.EventUpdate || !slices.Equal(ifaces(got), []string{"eth0"}) || got.Service.Iface != "eth0" {
-		t.Fatalf("got %v of a with iface %s and paths %v, want an update through eth0 only", got.Kind, got.Service.Iface, got.Service.Paths)
+		t.Fatalf("got %v of a with iface %s and paths %v, want an update through eth0 only",
+			got.Kind, got.Service.Iface, got.Service.Paths)
 	}
 }

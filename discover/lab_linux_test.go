@@ -104,7 +104,8 @@ func TestNSLibrary(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 5s: ups %v, duplicates %d; want a and b up and duplicates > 0", ups, l.Stats().Duplicates)
+			t.Fatalf("after 5s: ups %v, duplicates %d; want a and b up and duplicates > 0",
+				ups, l.Stats().Duplicates)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a counter, not waiting for an event
 	}
@@ -118,6 +119,7 @@ func TestNSLibrary(t *testing.T) {
 		t.Fatalf("Run reported up for %v, want a and b", ups)
 	}
 	if st := l.Stats(); st.Duplicates == 0 || st.Malformed != 0 || st.SendErrors != 0 {
-		t.Fatalf("got stats %+v, want duplicates > 0, no malformed datagrams and no send errors", st)
+		t.Fatalf("got stats %+v, want duplicates > 0, no malformed datagrams and no send errors",
+			st)
 	}
 }

@@ -159,7 +159,8 @@ func TestCollectSettlesQuickly(t *testing.T) {
 		}
 		for _, r := range rs {
 			if r.Addr != r.Paths[0].Addr || r.Iface != "eth0" || len(r.Paths) != 1 {
-				t.Errorf("%s: got addr %v iface %q paths %v, want one path on eth0", r.Name, r.Addr, r.Iface, r.Paths)
+				t.Errorf("%s: got addr %v iface %q paths %v, want one path on eth0",
+					r.Name, r.Addr, r.Iface, r.Paths)
 			}
 		}
 	})
@@ -257,7 +258,8 @@ func TestWatchEvents(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		stop()
 		if st := l.Stats(); st.Duplicates == 0 {
-			t.Errorf("got %d duplicates, want >0 (each beacon arrives by broadcast and by multicast)", st.Duplicates)
+			t.Errorf("got %d duplicates, want >0 (each beacon arrives by broadcast and by multicast)",
+				st.Duplicates)
 		}
 		want := []string{"up  a", "up  b", "down goodbye a", "down expired b"}
 		mu.Lock()
@@ -358,7 +360,8 @@ func TestForeignAndForgedDatagramsAreCounted(t *testing.T) {
 		}
 		st := l.Stats()
 		if st.UnknownRequest != 1 || st.Foreign != 1 || st.Malformed != 1 {
-			t.Fatalf("got unknown_request=%d foreign=%d malformed=%d, want 1 each", st.UnknownRequest, st.Foreign, st.Malformed)
+			t.Fatalf("got unknown_request=%d foreign=%d malformed=%d, want 1 each",
+				st.UnknownRequest, st.Foreign, st.Malformed)
 		}
 	})
 }
@@ -433,7 +436,8 @@ func TestFloodOfSendersForOneInstance(t *testing.T) {
 		}
 		stop()
 		if ups > 8 || l.Stats().TableFull != uint64(n-ups) {
-			t.Errorf("got %d instances up, table_full %d; want at most 8 up and the rest dropped", ups, l.Stats().TableFull)
+			t.Errorf("got %d instances up, table_full %d; want at most 8 up and the rest dropped",
+				ups, l.Stats().TableFull)
 		}
 		if got := logged.n.Load(); got > 8<<10 {
 			t.Errorf("%d bytes of warnings, want a few lines", got)

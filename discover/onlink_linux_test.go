@@ -80,7 +80,8 @@ func TestNSOffLinkSource(t *testing.T) {
 		t.Errorf("watch off_link = %d, want 1", st.OffLink)
 	}
 	if st := sender.Stats(); st.BadSource != 1 || st.SendErrors != 0 {
-		t.Errorf("announcer bad_source = %d, send_errors = %d; want 1 (the off-link query) and 0", st.BadSource, st.SendErrors)
+		t.Errorf("announcer bad_source = %d, send_errors = %d; want 1 (the off-link query) and 0",
+			st.BadSource, st.SendErrors)
 	}
 	far.SetReadDeadline(time.Now()) // the reply to near came after any reply to far would have
 	if n, src, _, err := far.ReadFrom(buf); err == nil {

@@ -46,7 +46,8 @@ func TestOffLinkSourcesAreDropped(t *testing.T) {
 			t.Errorf("got ups %q, want only svc from the neighbour 10.1.0.5", ups)
 		}
 		if st := l.Stats(); st.OffLink != 5 || st.Accepted != 1 || st.Foreign != 0 {
-			t.Errorf("got off_link=%d accepted=%d foreign=%d, want 5, 1, 0 (off-link datagrams are dropped before parsing)", st.OffLink, st.Accepted, st.Foreign)
+			t.Errorf("got off_link=%d accepted=%d foreign=%d, want 5, 1, 0 (off-link datagrams are dropped before parsing)",
+				st.OffLink, st.Accepted, st.Foreign)
 		}
 	})
 }

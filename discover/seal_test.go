@@ -42,7 +42,8 @@ func watch(t *testing.T, f fakeHost, cfg discover.Config, d time.Duration) ([]st
 	err := l.Run(ctx, func(ev discover.Event) {
 		if ev.Kind == discover.EventUp {
 			if cfg.Keys != nil != ev.Service.Verified {
-				t.Errorf("%s: verified %v, want %v", ev.Service.Name, ev.Service.Verified, cfg.Keys != nil)
+				t.Errorf("%s: verified %v, want %v",
+					ev.Service.Name, ev.Service.Verified, cfg.Keys != nil)
 			}
 			up = append(up, ev.Service.Name)
 		}
@@ -78,23 +79,28 @@ func TestSealedModes(t *testing.T) {
 			t.Errorf("unkeyed Collect: got %v, want only clear, not verified", names(rs))
 		}
 		if st := sa.Stats(); st.Unsealed == 0 || st.Replies != 1 {
-			t.Errorf("keyed announcer: got %+v, want the clear queries counted as unsealed and one reply (to the keyed query)", st)
+			t.Errorf("keyed announcer: got %+v, want the clear queries counted as unsealed and one reply (to the keyed query)",
+				st)
 		}
 		if st := sb.Stats(); st.Sealed == 0 || st.Replies != 1 {
-			t.Errorf("unkeyed announcer: got %+v, want the sealed queries counted as sealed and one reply (to the clear query)", st)
+			t.Errorf("unkeyed announcer: got %+v, want the sealed queries counted as sealed and one reply (to the clear query)",
+				st)
 		}
 
 		up, st := watch(t, q, discover.Config{Keys: key}, 3*time.Second)
 		if !slices.Equal(up, []string{"sealed"}) || st.Unsealed == 0 || st.Rejected != 0 || st.Sealed != 0 || st.Stale != 0 || st.Malformed != 0 {
-			t.Errorf("keyed listener: got %v, stats %+v; want sealed only, clear beacons counted as unsealed and nothing else dropped", up, st)
+			t.Errorf("keyed listener: got %v, stats %+v; want sealed only, clear beacons counted as unsealed and nothing else dropped",
+				up, st)
 		}
 		up, st = watch(t, q, discover.Config{}, 3*time.Second)
 		if !slices.Equal(up, []string{"clear"}) || st.Sealed == 0 || st.Unsealed != 0 || st.Rejected != 0 {
-			t.Errorf("unkeyed listener: got %v, stats %+v; want clear only and sealed beacons counted", up, st)
+			t.Errorf("unkeyed listener: got %v, stats %+v; want clear only and sealed beacons counted",
+				up, st)
 		}
 		up, st = watch(t, q, discover.Config{Keys: testKeys(t, 2)}, 3*time.Second)
 		if len(up) != 0 || st.Rejected == 0 {
-			t.Errorf("listener with another key: got %v, stats %+v; want nothing and rejected datagrams counted", up, st)
+			t.Errorf("listener with another key: got %v, stats %+v; want nothing and rejected datagrams counted",
+				up, st)
 		}
 		// Rotation: a listener holding a new key and the old one finds the
 		// announcer that still uses the old one.
@@ -135,7 +141,8 @@ func TestSealedPacking(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if largest > beacon.MaxSize || largest < beacon.MaxSize-300 {
-			t.Fatalf("largest datagram %d bytes, want close to but at most %d", largest, beacon.MaxSize)
+			t.Fatalf("largest datagram %d bytes, want close to but at most %d",
+				largest, beacon.MaxSize)
 		}
 
 		// One service whose clear beacon is 1180 bytes: fine unkeyed, too
@@ -154,7 +161,8 @@ func TestSealedPacking(t *testing.T) {
 		s.Close()
 		cfg.Keys = key
 		if _, err := announce.New(cfg); !errors.Is(err, beacon.ErrTooBig) || !strings.Contains(err.Error(), "sealing takes 52 of the 1200 bytes") {
-			t.Fatalf("keyed announce of a 1180-byte beacon: got %v, want it refused as too big", err)
+			t.Fatalf("keyed announce of a 1180-byte beacon: got %v, want it refused as too big",
+				err)
 		}
 	})
 }

@@ -51,7 +51,8 @@ func TestDiff(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			added, removed := Diff(tc.before, tc.now)
 			if !slices.Equal(names(added), tc.added) || !slices.Equal(names(removed), tc.removed) {
-				t.Fatalf("got added %v removed %v, want added %v removed %v", names(added), names(removed), tc.added, tc.removed)
+				t.Fatalf("got added %v removed %v, want added %v removed %v",
+					names(added), names(removed), tc.added, tc.removed)
 			}
 		})
 	}
@@ -67,7 +68,8 @@ func TestReplan(t *testing.T) {
 	l.Set(eth0, eth1)
 	q, err := Replan(c, p)
 	if err != nil || !slices.Equal(names(q.Selected), []string{"eth0", "eth1"}) || len(q.Targets) != 4 || q.Port != p.Port || q.Group != p.Group {
-		t.Fatalf("after adding eth1: got %v with %d targets, err %v; want eth0 and eth1, 4 targets", names(q.Selected), len(q.Targets), err)
+		t.Fatalf("after adding eth1: got %v with %d targets, err %v; want eth0 and eth1, 4 targets",
+			names(q.Selected), len(q.Targets), err)
 	}
 	if _, ok := q.Arrivals.Accept(eth1.Index, netip.MustParseAddr("10.0.1.7")); !ok {
 		t.Fatal("arrivals do not accept eth1")
@@ -75,7 +77,8 @@ func TestReplan(t *testing.T) {
 	l.Set()
 	q, err = Replan(c, q)
 	if err == nil || len(q.Selected) != 0 || len(q.Targets) != 0 {
-		t.Fatalf("with nothing usable: got %v, %d targets, err %v; want an empty plan and an error saying why", names(q.Selected), len(q.Targets), err)
+		t.Fatalf("with nothing usable: got %v, %d targets, err %v; want an empty plan and an error saying why",
+			names(q.Selected), len(q.Targets), err)
 	}
 }
 
