@@ -109,11 +109,7 @@ func (s *session) dropPaths(gone map[int]bool) {
 	for inst, bySender := range s.byInstance {
 		for sender, e := range bySender {
 			n := len(e.paths)
-			for k := range e.paths {
-				if gone[k.ifIndex] {
-					delete(e.paths, k)
-				}
-			}
+			maps.DeleteFunc(e.paths, func(k pathKey, _ time.Time) bool { return gone[k.ifIndex] })
 			switch {
 			case len(e.paths) == 0:
 				s.emitEvent(EventDown, ReasonIfaceDown, e)
