@@ -185,7 +185,11 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		// Only unknown keys: the rest of the file is decoded and checked.
 	}
-	c := &checker{idx: indexPositions(data), f: &File{Path: path, set: map[string]bool{}}, problems: problems}
+	c := &checker{
+		idx:      indexPositions(data),
+		f:        &File{Path: path, set: map[string]bool{}},
+		problems: problems,
+	}
 	c.top(&s)
 	for i := range s.Service {
 		c.service(i, &s.Service[i])
@@ -229,9 +233,11 @@ func decodeProblems(err error) []Problem {
 // unknownKey describes a key the schema does not have.
 func unknownKey(k toml.Key) string {
 	if len(k) > 1 && k[0] == "service" {
-		return fmt.Sprintf("unknown key %q in [[service]] (known: name, type, port, meta)", strings.Join(k[1:], "."))
+		return fmt.Sprintf("unknown key %q in [[service]] (known: name, type, port, meta)",
+			strings.Join(k[1:], "."))
 	}
-	return fmt.Sprintf("unknown key %q (known: %s, [[service]])", strings.Join(k, "."), strings.Join(Keys, ", "))
+	return fmt.Sprintf("unknown key %q (known: %s, [[service]])",
+		strings.Join(k, "."), strings.Join(Keys, ", "))
 }
 
 // checker turns the decoded schema into a File, collecting problems.
@@ -290,7 +296,8 @@ func (c *checker) top(s *schema) {
 	if s.Group != nil {
 		g, err := netip.ParseAddr(*s.Group)
 		if err != nil || !g.Is4() || !g.IsMulticast() {
-			c.errorf("group", "group %q: want an IPv4 multicast address such as %s", *s.Group, beacon.DefaultGroup)
+			c.errorf("group", "group %q: want an IPv4 multicast address such as %s",
+				*s.Group, beacon.DefaultGroup)
 		}
 		f.Group = g
 	}

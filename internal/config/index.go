@@ -65,7 +65,8 @@ func (ix *indexer) note(path string, depth int, at position) {
 // descending into the latest table of arrays of tables on the way, and
 // returns the path, its depth and where the key starts. Past maxDepth the
 // path stops growing: nothing that deep is looked up.
-func (ix *indexer) walk(base string, depth int, it unstable.Iterator, newElem bool) (string, int, position) {
+func (ix *indexer) walk(base string, depth int, it unstable.Iterator,
+	newElem bool) (string, int, position) {
 	path, at := base, position{}
 	first := true
 	for it.Next() {

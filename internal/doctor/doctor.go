@@ -93,7 +93,12 @@ func Summary(fs []Finding) string {
 type report struct{ findings []Finding }
 
 func (r *report) add(level, check, hint, format string, args ...any) {
-	r.findings = append(r.findings, Finding{Level: level, Check: check, Message: fmt.Sprintf(format, args...), Hint: hint})
+	r.findings = append(r.findings, Finding{
+		Level:   level,
+		Check:   check,
+		Message: fmt.Sprintf(format, args...),
+		Hint:    hint,
+	})
 }
 
 func plural(n int, word string) string {

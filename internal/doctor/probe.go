@@ -102,15 +102,29 @@ type probe struct {
 }
 
 func newProbe(all, sel []iface.Interface, cfg Config) *probe {
-	p := &probe{cfg: cfg, ifs: map[int]iface.Interface{}, selected: map[int]bool{}, sender: link.RandomID(), request: link.RandomID(),
-		heard: map[target]bool{}, others: map[int][]netip.Addr{}, names: map[string]bool{}, codec: link.Codec{Keys: cfg.Keys}}
+	p := &probe{
+		cfg:      cfg,
+		ifs:      map[int]iface.Interface{},
+		selected: map[int]bool{},
+		sender:   link.RandomID(),
+		request:  link.RandomID(),
+		heard:    map[target]bool{},
+		others:   map[int][]netip.Addr{},
+		names:    map[string]bool{},
+		codec:    link.Codec{Keys: cfg.Keys},
+	}
 	for _, i := range all {
 		p.ifs[i.Index] = i
 	}
 	for _, i := range sel {
 		p.selected[i.Index] = true
 	}
-	p.targets = iface.Targets(sel, iface.TargetOptions{Group: cfg.Group, Port: cfg.Port, NoBroadcast: cfg.NoBroadcast, NoMulticast: cfg.NoMulticast})
+	p.targets = iface.Targets(sel, iface.TargetOptions{
+		Group:       cfg.Group,
+		Port:        cfg.Port,
+		NoBroadcast: cfg.NoBroadcast,
+		NoMulticast: cfg.NoMulticast,
+	})
 	return p
 }
 
@@ -164,8 +178,13 @@ func (p *probe) send(c conn, attempt int) {
 	if name == "" {
 		name = probeName
 	}
-	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: p.sender, Seq: uint32(attempt + 1), RequestID: p.request,
-		Query: &beacon.Query{Attempt: uint8(attempt), Name: name}}
+	b := beacon.Beacon{
+		Kind:      beacon.KindQuery,
+		Sender:    p.sender,
+		Seq:       uint32(attempt + 1),
+		RequestID: p.request,
+		Query:     &beacon.Query{Attempt: uint8(attempt), Name: name},
+	}
 	msg, err := p.codec.Encode(&b)
 	if err != nil {
 		p.cfg.Logger.Error("doctor: marshal probe", "err", err)
