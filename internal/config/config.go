@@ -263,27 +263,29 @@ func (c *checker) top(s *schema) {
 	} {
 		f.set[k] = set
 	}
-	duration := func(k string, v *string) time.Duration {
-		d, err := time.ParseDuration(*v)
+	// duration parses the value of key k; ok is false when it is not a
+	// duration (reported here) or outside announce's limits (reported by
+	// the caller), so that the ttl is not checked against a bad interval.
+	duration := func(k string, v string) (time.Duration, bool) {
+		d, err := time.ParseDuration(v)
 		if err != nil {
-			c.errorf(k, "%s %q: want a duration such as \"5s\"", k, *v)
-			f.set[k] = false // reported; not checked with the other
+			c.errorf(k, "%s %q: want a duration such as \"5s\"", k, v)
 		}
-		return d
+		return d, err == nil
 	}
+	interval, intervalOK := announce.DefaultInterval, true
 	if s.Interval != nil {
-		f.Interval = duration("interval", s.Interval)
-		if err := announce.CheckInterval(f.Interval); f.set["interval"] && err != nil {
+		f.Interval, intervalOK = duration("interval", *s.Interval)
+		if err := announce.CheckInterval(f.Interval); intervalOK && err != nil {
 			c.errorf("interval", "interval %q: %v", *s.Interval, err)
+			intervalOK = false
 		}
+		interval = f.Interval
 	}
 	if s.TTL != nil {
-		f.TTL = duration("ttl", s.TTL)
-		interval := announce.DefaultInterval
-		if f.set["interval"] {
-			interval = f.Interval
-		}
-		if err := announce.CheckTTL(f.TTL, interval); f.set["ttl"] && err != nil {
+		var ok bool
+		f.TTL, ok = duration("ttl", *s.TTL)
+		if err := announce.CheckTTL(f.TTL, interval); ok && intervalOK && err != nil {
 			c.errorf("ttl", "ttl %v: %v", f.TTL, err)
 		}
 	}

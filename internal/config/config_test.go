@@ -53,6 +53,11 @@ func TestParse(t *testing.T) {
 			want: []string{"f:1:1: ttl 6s: want at least two intervals (10s), so one late beacon does not make the service flap"},
 		},
 		{
+			name: "ttl not checked against an interval that is not one",
+			doc:  "interval = \"5\"\nttl = \"6s\"\n[[service]]\nname = \"a\"\n",
+			want: []string{`f:1:1: interval "5": want a duration such as "5s"`},
+		},
+		{
 			name: "meta key of a [service.meta] table",
 			doc:  "[[service]]\nname = \"a\"\n[service.meta]\nok = \"1\"\n\"\" = \"2\"\n",
 			want: []string{`f:5:1: meta key "": 0 bytes, want 1 to 63`},
