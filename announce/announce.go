@@ -241,20 +241,14 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
 	}
-	if cfg.Interval < 10*time.Millisecond {
-		return cfg, fmt.Errorf("announce: interval %v is too short (minimum 10ms)", cfg.Interval)
-	}
-	if cfg.Interval > beacon.MaxTTL/2 {
-		return cfg, fmt.Errorf("announce: interval %v is too long (maximum %v)", cfg.Interval, beacon.MaxTTL/2)
+	if err := CheckInterval(cfg.Interval); err != nil {
+		return cfg, fmt.Errorf("announce: interval %v: %w", cfg.Interval, err)
 	}
 	if cfg.TTL == 0 {
 		cfg.TTL = min(3*cfg.Interval, beacon.MaxTTL)
 	}
-	if cfg.TTL < 2*cfg.Interval {
-		return cfg, fmt.Errorf("announce: ttl %v is shorter than two intervals (%v): one late beacon would make the service flap", cfg.TTL, 2*cfg.Interval)
-	}
-	if cfg.TTL > beacon.MaxTTL {
-		return cfg, fmt.Errorf("announce: ttl %v is longer than the maximum %v", cfg.TTL, beacon.MaxTTL)
+	if err := CheckTTL(cfg.TTL, cfg.Interval); err != nil {
+		return cfg, fmt.Errorf("announce: ttl %v: %w", cfg.TTL, err)
 	}
 	h, err := defaultHostname(cfg.Hostname)
 	if err != nil {
@@ -330,15 +324,12 @@ func buildRecords(cfg Config, hw net.HardwareAddr, addrs []netip.Addr, budget in
 	if len(cfg.Services) == 0 {
 		return nil, errNoService
 	}
-	type nameType struct{ name, typ string }
-	seen := map[nameType]bool{}
+	for i := range Duplicates(cfg.Services) {
+		svc := cfg.Services[i]
+		return nil, fmt.Errorf("announce: service %q of type %q is listed twice", svc.Name, svc.Type)
+	}
 	var out []beacon.Service
 	for _, svc := range cfg.Services {
-		k := nameType{svc.Name, svc.Type}
-		if seen[k] {
-			return nil, fmt.Errorf("announce: service %q of type %q is listed twice", svc.Name, svc.Type)
-		}
-		seen[k] = true
 		rec := beacon.Service{
 			Instance: InstanceID(cfg.MachineID, cfg.Hostname, hw, svc.Name, svc.Type),
 			Name:     svc.Name,

@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/announce"
-	"github.com/lanfind/lanfind/beacon"
 )
 
 func announceCommand() *cli.Command {
@@ -95,16 +94,19 @@ func runAnnounce(c *cli.Context) error {
 
 // checkName validates a name or type given on the command line.
 func checkName(flag, v string, required bool) error {
-	max := beacon.MaxNameLen
-	if flag == "--type" {
-		max = beacon.MaxTypeLen
+	var err error
+	switch {
+	case flag == "--type":
+		err = announce.CheckType(v)
+	case required || v != "":
+		err = announce.CheckName(v)
 	}
-	switch p := nameProblem(v, max, required); {
-	case p == "":
+	switch {
+	case err == nil:
 		return nil
 	case v == "":
-		return usageErrorf("%s %s", flag, p)
+		return usageErrorf("%s %v", flag, err)
 	default:
-		return usageErrorf("%s %q: %s", flag, v, p)
+		return usageErrorf("%s %q: %v", flag, v, err)
 	}
 }

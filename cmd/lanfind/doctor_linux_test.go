@@ -14,15 +14,16 @@ import (
 	"testing"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/doctor"
 	"github.com/lanfind/lanfind/internal/netnstest"
 )
 
-// doctor runs "lanfind doctor --json" with args in h, requires exit code
+// runDoctorJSON runs "lanfind doctor --json" with args in h, requires exit code
 // want and returns the findings.
-func doctor(t *testing.T, h *netnstest.Host, want int, args ...string) []finding {
+func runDoctorJSON(t *testing.T, h *netnstest.Host, want int, args ...string) []doctor.Finding {
 	t.Helper()
 	r := runCode(t, h, want, append([]string{"doctor", "--json"}, args...)...)
-	var fs []finding
+	var fs []doctor.Finding
 	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
 		t.Fatalf("%s: %v in %q", r.desc, err, r.stdout)
 	}
@@ -30,7 +31,7 @@ func doctor(t *testing.T, h *netnstest.Host, want int, args ...string) []finding
 	return fs
 }
 
-func formatFindings(fs []finding) string {
+func formatFindings(fs []doctor.Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
 		fmt.Fprintf(&b, "  %s [%s] %s\n", f.Level, f.Check, f.Message)
@@ -40,7 +41,7 @@ func formatFindings(fs []finding) string {
 
 // expectFinding fails t unless fs has a finding of level and check whose
 // message matches re.
-func expectFinding(t *testing.T, fs []finding, level, check, re string) {
+func expectFinding(t *testing.T, fs []doctor.Finding, level, check, re string) {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	for _, f := range fs {
@@ -52,10 +53,10 @@ func expectFinding(t *testing.T, fs []finding, level, check, re string) {
 }
 
 // noProblems fails t if fs has a problem.
-func noProblems(t *testing.T, fs []finding) {
+func noProblems(t *testing.T, fs []doctor.Finding) {
 	t.Helper()
 	for _, f := range fs {
-		if f.Level == levelProblem {
+		if f.Level == doctor.LevelProblem {
 			t.Errorf("unexpected problem [%s] %s", f.Check, f.Message)
 		}
 	}
@@ -67,14 +68,14 @@ func TestNSDoctorHealthy(t *testing.T) {
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	startAnnouncer(t, h1, "--name", "db", "--type", "postgres", "--port", "5432")
 
-	fs := doctor(t, h0, 0)
+	fs := runDoctorJSON(t, h0, 0)
 	noProblems(t, fs)
-	expectFinding(t, fs, levelOK, "iface", `^eth0 \(up, broadcast, multicast; 10\.77\.0\.10/24\) is used$`)
-	expectFinding(t, fs, levelNote, "iface", `^lo is not used: loopback`)
-	expectFinding(t, fs, levelOK, "port", fmt.Sprintf(`^UDP port %d is free$`, beacon.DefaultPort))
-	expectFinding(t, fs, levelOK, "firewall", `^no nftables rule drops UDP port \d+$`)
-	expectFinding(t, fs, levelOK, "multicast", `^joined 239\.255\.70\.70 on eth0 \(the kernel lists the membership\)$`)
-	expectFinding(t, fs, levelOK, "self", `^eth0 hears its own probe: broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70$`)
+	expectFinding(t, fs, doctor.LevelOK, "iface", `^eth0 \(up, broadcast, multicast; 10\.77\.0\.10/24\) is used$`)
+	expectFinding(t, fs, doctor.LevelNote, "iface", `^lo is not used: loopback`)
+	expectFinding(t, fs, doctor.LevelOK, "port", fmt.Sprintf(`^UDP port %d is free$`, beacon.DefaultPort))
+	expectFinding(t, fs, doctor.LevelOK, "firewall", `^no nftables rule drops UDP port \d+$`)
+	expectFinding(t, fs, doctor.LevelOK, "multicast", `^joined 239\.255\.70\.70 on eth0 \(the kernel lists the membership\)$`)
+	expectFinding(t, fs, doctor.LevelOK, "self", `^eth0 hears its own probe: broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70$`)
 
 	// The text form: every line is a finding, a hint or the summary.
 	r := runCode(t, h0, 0, "doctor")
@@ -89,8 +90,8 @@ func TestNSDoctorHealthy(t *testing.T) {
 	}
 
 	// A running announcer shares the port: a note, not a problem.
-	fs = doctor(t, h1, 0)
-	expectFinding(t, fs, levelNote, "port", `^UDP port \d+ is shared with pid \d+ \("lanfind announce --name db`)
+	fs = runDoctorJSON(t, h1, 0)
+	expectFinding(t, fs, doctor.LevelNote, "port", `^UDP port \d+ is shared with pid \d+ \("lanfind announce --name db`)
 }
 
 func TestNSDoctorPortTaken(t *testing.T) {
@@ -113,11 +114,11 @@ func TestNSDoctorPortTaken(t *testing.T) {
 	p := &proc{desc: "holdport", cmd: cmd, stdout: out, stderr: out, done: done}
 	p.waitLine(t, out, 0, "ready", func(s string) bool { return s == "ready" })
 
-	fs := doctor(t, h, 1)
-	expectFinding(t, fs, levelProblem, "port",
+	fs := runDoctorJSON(t, h, 1)
+	expectFinding(t, fs, doctor.LevelProblem, "port",
 		fmt.Sprintf(`^UDP port %d is taken by pid %d \("holdport %[1]d"\) without sharing it \(SO_REUSEADDR\): lanfind cannot listen$`, beacon.DefaultPort, cmd.Process.Pid))
-	expectFinding(t, fs, levelOK, "firewall", `^no nftables rule drops`)
-	expectFinding(t, fs, levelNote, "self", `^skipped the multicast and self checks`)
+	expectFinding(t, fs, doctor.LevelOK, "firewall", `^no nftables rule drops`)
+	expectFinding(t, fs, doctor.LevelNote, "self", `^skipped the multicast and self checks`)
 
 	// The other commands fail at once and point to doctor.
 	r := runCode(t, h, 2, "list")
@@ -143,10 +144,10 @@ func TestNSDoctorFirewall(t *testing.T) {
 			t.Fatalf("%v: %s", err, out)
 		}
 	}
-	fs := doctor(t, h, 1)
-	expectFinding(t, fs, levelProblem, "firewall",
+	fs := runDoctorJSON(t, h, 1)
+	expectFinding(t, fs, doctor.LevelProblem, "firewall",
 		fmt.Sprintf(`^nftables table inet lft, chain input drops UDP port %d: "udp dport %[1]d counter packets \d+ bytes \d+ drop"$`, beacon.DefaultPort))
-	expectFinding(t, fs, levelProblem, "self", `^eth0 did not hear its own probe sent by broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70 within 1s$`)
+	expectFinding(t, fs, doctor.LevelProblem, "self", `^eth0 did not hear its own probe sent by broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70 within 1s$`)
 }
 
 func TestNSDoctorPeer(t *testing.T) {
@@ -157,23 +158,23 @@ func TestNSDoctorPeer(t *testing.T) {
 	startAnnouncer(t, h1, "--name", "db", "--type", "postgres", "--port", "5432", "--hostname", "nas", "--interval", "200ms", "--ttl", "10s")
 	a1 := h1.Addr("eth0").String() // 10.77.1.11
 
-	fs := doctor(t, h0, 0, "--peer", "db", "--timeout", "1s")
-	expectFinding(t, fs, levelOK, "peer", `^"db" is heard from `+regexp.QuoteMeta(a1)+` on eth1: port 5432, host "nas", TTL 10s$`)
+	fs := runDoctorJSON(t, h0, 0, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelOK, "peer", `^"db" is heard from `+regexp.QuoteMeta(a1)+` on eth1: port 5432, host "nas", TTL 10s$`)
 
-	fs = doctor(t, h0, 1, "--peer", "db", "--type", "mysql", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "peer", `^a service named "db" is heard from `+regexp.QuoteMeta(a1)+` on eth1, but its type is "postgres"$`)
+	fs = runDoctorJSON(t, h0, 1, "--peer", "db", "--type", "mysql", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer", `^a service named "db" is heard from `+regexp.QuoteMeta(a1)+` on eth1, but its type is "postgres"$`)
 
 	// Heard on an interface lanfind does not use: by its periodic
 	// broadcast beacons, as the query goes out of eth0 only.
-	fs = doctor(t, h0, 1, "--peer", "db", "--iface", "eth0", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "peer", `^"db" is heard from `+regexp.QuoteMeta(a1)+` on eth1, which lanfind does not use \(not named by --iface\)$`)
-	fs = doctor(t, h0, 1, "--peer", "db", "--exclude-iface", "eth1", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "peer", `on eth1, which lanfind does not use \(excluded by --exclude-iface\)$`)
+	fs = runDoctorJSON(t, h0, 1, "--peer", "db", "--iface", "eth0", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer", `^"db" is heard from `+regexp.QuoteMeta(a1)+` on eth1, which lanfind does not use \(not named by --iface\)$`)
+	fs = runDoctorJSON(t, h0, 1, "--peer", "db", "--exclude-iface", "eth1", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer", `on eth1, which lanfind does not use \(excluded by --exclude-iface\)$`)
 
-	fs = doctor(t, h0, 1, "--peer", "nosuch", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "peer", `^no beacon from "nosuch" was heard on any interface within 1s; 1 other service heard, so this host does hear the LAN$`)
-	fs = doctor(t, h0, 1, "--peer", "DB", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "peer", `names differ in case only: "db"$`)
+	fs = runDoctorJSON(t, h0, 1, "--peer", "nosuch", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer", `^no beacon from "nosuch" was heard on any interface within 1s; 1 other service heard, so this host does hear the LAN$`)
+	fs = runDoctorJSON(t, h0, 1, "--peer", "DB", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer", `names differ in case only: "db"$`)
 }
 
 // TestNSDoctorGoodbye has the announcer stop while doctor --peer listens.
@@ -191,11 +192,11 @@ func TestNSDoctorGoodbye(t *testing.T) {
 	if code := d.wait(t); code != 1 {
 		t.Fatalf("%s: exit %d, want 1", d.desc, code)
 	}
-	var fs []finding
+	var fs []doctor.Finding
 	if err := json.Unmarshal([]byte(d.stdout.String()), &fs); err != nil {
 		t.Fatalf("%s: %v in %q", d.desc, err, d.stdout)
 	}
-	expectFinding(t, fs, levelProblem, "peer", `^"db" said goodbye from `+regexp.QuoteMeta(h1.Addr("eth0").String())+` on eth0 \S+ ago: its announcer stopped$`)
+	expectFinding(t, fs, doctor.LevelProblem, "peer", `^"db" said goodbye from `+regexp.QuoteMeta(h1.Addr("eth0").String())+` on eth0 \S+ ago: its announcer stopped$`)
 }
 
 // TestNSDoctorKeys: doctor names a key problem when the announcer seals
@@ -211,10 +212,10 @@ func TestNSDoctorKeys(t *testing.T) {
 	startAnnouncer(t, h1, "--name", "db", "--port", "5432", "--interval", "200ms", "--secret-file", key)
 	a1 := regexp.QuoteMeta(h1.Addr("eth0").String())
 
-	fs := doctor(t, h0, 1, "--peer", "db", "--timeout", "1s")
-	expectFinding(t, fs, levelProblem, "keys", `^\d+ datagrams? sealed with a shared key were heard, and this host has no key: they are ignored$`)
-	fs = doctor(t, h0, 1, "--peer", "db", "--timeout", "1s", "--secret-file", other)
-	expectFinding(t, fs, levelProblem, "keys", `^\d+ datagrams? failed authentication: they were sealed with a key this host does not have, or altered$`)
-	fs = doctor(t, h0, 0, "--peer", "db", "--timeout", "1s", "--secret-file", key)
-	expectFinding(t, fs, levelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
+	fs := runDoctorJSON(t, h0, 1, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "keys", `^\d+ datagrams? sealed with a shared key were heard, and this host has no key: they are ignored$`)
+	fs = runDoctorJSON(t, h0, 1, "--peer", "db", "--timeout", "1s", "--secret-file", other)
+	expectFinding(t, fs, doctor.LevelProblem, "keys", `^\d+ datagrams? failed authentication: they were sealed with a key this host does not have, or altered$`)
+	fs = runDoctorJSON(t, h0, 0, "--peer", "db", "--timeout", "1s", "--secret-file", key)
+	expectFinding(t, fs, doctor.LevelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
 }

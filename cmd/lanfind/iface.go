@@ -154,12 +154,5 @@ func ifacePatterns(c *cli.Context, flag, env string) ([]string, error) {
 
 // notSelectedReason says why i, an interface Select passed over, is not used.
 func notSelectedReason(i iface.Interface, o common) string {
-	switch ok, why := i.Usable(); {
-	case iface.MatchName(o.excludes, i.Name):
-		return "excluded by --exclude-iface"
-	case !ok:
-		return why
-	default:
-		return "not named by --iface"
-	}
+	return iface.NotSelectedReason(i, o.excludes)
 }

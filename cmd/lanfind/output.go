@@ -15,6 +15,7 @@ import (
 	"github.com/rivo/uniseg"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/termtext"
 )
 
 // jsonService is the JSON form of one instance, shared by list, resolve
@@ -266,31 +267,6 @@ func truncate(s string, max int) string {
 	return s
 }
 
-// clean makes untrusted text from the network safe for a terminal and cuts
-// it to max runes (max < 0: no limit). Whatever is not a printable rune
-// becomes a visible escape: C0 and C1 control characters (ESC, and so every
-// CSI and OSC sequence, cannot get through), DEL, format characters such as
-// the bidirectional overrides U+202A-U+202E and U+2066-U+2069 and zero-width
-// characters, line and paragraph separators, and invalid UTF-8.
-func clean(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for i, r := range s {
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == ' ' || (unicode.IsPrint(r) && r != '\t'):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		n++
-	}
-	return b.String()
-}
+// clean makes untrusted text from the network safe for a terminal: see
+// [termtext.Clean].
+func clean(s string, max int) string { return termtext.Clean(s, max) }

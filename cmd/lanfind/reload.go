@@ -10,10 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 
 	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/internal/config"
 )
 
 // startDaemon tells the service manager (if any) that s is ready and, with
@@ -77,8 +77,8 @@ func (r *reloader) reload() (int, error) {
 	if r.services == nil {
 		r.services = r.as.services
 	}
-	path := r.as.file.path
-	fc, err := loadConfig(path)
+	path := r.as.file.Path
+	fc, err := config.Load(path)
 	if err != nil {
 		return len(r.services), err
 	}
@@ -93,11 +93,11 @@ func (r *reloader) reload() (int, error) {
 		return len(r.services), err
 	}
 	r.services = svcs
-	for _, key := range topKeys {
+	for _, key := range config.Keys {
 		if r.as.explicit[key] {
 			continue // a flag sets it; the file's value never mattered
 		}
-		if old, now := settingText(r.as.file, key), settingText(fc, key); old != now {
+		if old, now := r.as.file.Setting(key), fc.Setting(key); old != now {
 			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; restart lanfind to apply it", path, key, old, now))
 		}
 	}
@@ -105,41 +105,13 @@ func (r *reloader) reload() (int, error) {
 	return len(svcs), nil
 }
 
-// settingText shows a top-level setting of fc, for comparing and messages.
-func settingText(fc *fileConfig, key string) string {
-	if !fc.set[key] {
-		return "(default)"
-	}
-	switch key {
-	case "interval":
-		return fc.interval.String()
-	case "ttl":
-		return fc.ttl.String()
-	case "hostname":
-		return fmt.Sprintf("%q", fc.hostname)
-	case "interfaces":
-		return fmt.Sprintf("%q", slices.Clone(fc.ifaces))
-	case "exclude_interfaces":
-		return fmt.Sprintf("%q", slices.Clone(fc.excludes))
-	case "discovery_port":
-		return fmt.Sprint(fc.port)
-	case "group":
-		return fc.group.String()
-	case "no_broadcast":
-		return fmt.Sprint(fc.noBroadcast)
-	case "no_multicast":
-		return fmt.Sprint(fc.noMulticast)
-	}
-	return ""
-}
-
 // logError logs why a reload failed, one record per problem.
 func (r *reloader) logError(err error) {
-	var ce *configErrors
+	var ce *config.Error
 	var ee *exitError
 	switch {
 	case errors.As(err, &ce):
-		for _, l := range ce.lines() {
+		for _, l := range ce.Lines() {
 			r.log.Error("reload: " + l)
 		}
 	case errors.As(err, &ee):

@@ -140,7 +140,7 @@ port = 9000
 	// A bad file: an error on stderr, the old services stay.
 	writeFile(t, cfg, `[[service]]
 name = "db"
-port = "x"
+port = 70000
 `)
 	a.signal(t, syscall.SIGHUP)
 	nextState("bad reload")
@@ -148,7 +148,7 @@ port = "x"
 		t.Fatalf("notify after a failed reload: got %q, want %q", got, want)
 	}
 	_, line := a.waitLine(t, a.stderr, 0, "reload error", func(s string) bool { return strings.HasPrefix(s, "lanfind: error: reload: ") })
-	if want := "lanfind: error: reload: " + cfg + ":3:1: port: want an integer 0 to 65535, got \"x\""; line != want {
+	if want := "lanfind: error: reload: " + cfg + ":3:1: port: want an integer 0 to 65535, got 70000"; line != want {
 		t.Errorf("reload error: got %q, want %q", line, want)
 	}
 	got := names(list(t, h0))

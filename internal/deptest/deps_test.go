@@ -24,25 +24,29 @@ const mod = "github.com/lanfind/lanfind"
 // from this table fails the test: a new package comes with its own import
 // rules.
 var allowedImports = map[string][]string{
-	"beacon":             nil,
-	"iface":              {"github.com/vishvananda/netlink", "github.com/vishvananda/netns"}, // in _linux.go files only, see TestDeps
-	"internal/dedup":     nil,
-	"internal/ifacetest": {mod + "/iface"},
-	"internal/ratelimit": nil,
-	"internal/leaktest":  nil,
-	"internal/endpoint":  {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
-	// A forwarding shim for the doctor probe while it moves; see its doc.
-	"internal/link":        {mod + "/internal/endpoint"},
+	"beacon":               nil,
+	"iface":                {"github.com/vishvananda/netlink", "github.com/vishvananda/netns"}, // in _linux.go files only, see TestDeps
+	"internal/dedup":       nil,
+	"internal/ifacetest":   {mod + "/iface"},
+	"internal/ratelimit":   nil,
+	"internal/leaktest":    nil,
+	"internal/endpoint":    {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
 	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
 	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/endpoint", mod + "/seal"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/seal"},
+	// The configuration file of announce: go-toml only here; the rules
+	// it checks values by are announce's (STYLE §11, one home per rule).
+	"internal/config": {mod + "/announce", mod + "/beacon", "github.com/pelletier/go-toml/v2/..."},
 	// doctor opens the same sockets announce and discover do (internal/udp)
-	// and decodes datagrams as they do (internal/endpoint, for now through
-	// the internal/link shim).
-	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/internal/udp", mod + "/internal/endpoint", mod + "/internal/link", mod + "/seal",
-		"github.com/urfave/cli/v2", "github.com/pelletier/go-toml/v2/...",
+	// and decodes datagrams as they do (internal/endpoint); it prints nothing.
+	"internal/doctor": {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/endpoint",
+		mod + "/internal/termtext", mod + "/seal"},
+	"internal/termtext": nil,
+	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/seal",
+		mod + "/internal/config", mod + "/internal/doctor", mod + "/internal/termtext",
+		"github.com/urfave/cli/v2",
 		// The live table of "lanfind watch" on a terminal (STYLE §10 exception).
 		"github.com/gdamore/tcell/v2", "github.com/rivo/uniseg", "golang.org/x/term"},
 	"seal": {mod + "/beacon"},
@@ -86,6 +90,14 @@ var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/
 var banned = map[string]map[string]string{
 	"announce": {mod + "/discover": "announce and discover never import each other"},
 	"discover": {mod + "/announce": "announce and discover never import each other"},
+}
+
+// stdOnlyIn lists standard-library packages only some of the module's
+// packages may import directly, with those packages.
+var stdOnlyIn = map[string][]string{
+	// The programs lanfind runs (nft, iptables-save) are doctor's; the lab
+	// harness starts processes inside its namespaces.
+	"os/exec": {"internal/doctor", "internal/netnstest"},
 }
 
 // goPackage is the part of "go list -json" output the rules need.
@@ -195,6 +207,9 @@ func checkPackages(t *testing.T, pkgs map[string]*goPackage, goos string) {
 			t.Errorf("%s has no import rule: add it to allowedImports here and to the table in STYLE §1", name)
 		} else {
 			for _, imp := range p.Imports {
+				if only, ok := stdOnlyIn[imp]; ok && !slices.Contains(only, name) {
+					t.Errorf("%s imports %s; only %q may", name, imp, only)
+				}
 				if dep := pkgs[imp]; dep != nil && dep.Standard || matches(imp, allowed) {
 					continue
 				}

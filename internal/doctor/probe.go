@@ -1,20 +1,17 @@
-package main
+package doctor
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/link"
+	"github.com/lanfind/lanfind/internal/endpoint"
+	"github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
@@ -34,14 +31,14 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		}
 		any = true
 		if err := conn.JoinGroup(i.Index, group); err != nil {
-			r.add(levelProblem, "multicast", "lanfind still works by broadcast there; check the interface's multicast settings",
-				"cannot join %s on %s: %v", group, clean(i.Name, 16), err)
+			r.add(LevelProblem, "multicast", "lanfind still works by broadcast there; check the interface's multicast settings",
+				"cannot join %s on %s: %v", group, termtext.Clean(i.Name, 16), err)
 			continue
 		}
 		joined[i.Index] = true
 	}
 	if !any {
-		r.add(levelNote, "multicast", "", "no interface in use is multicast-capable: lanfind uses broadcast only")
+		r.add(LevelNote, "multicast", "", "no interface in use is multicast-capable: lanfind uses broadcast only")
 		return
 	}
 	listed, listErr := igmpGroups() // after joining: the kernel's view of the joins
@@ -49,50 +46,16 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		if !joined[i.Index] {
 			continue
 		}
-		name := clean(i.Name, 16)
+		name := termtext.Clean(i.Name, 16)
 		switch {
 		case listErr != nil:
-			r.add(levelOK, "multicast", "", "joined %s on %s", group, name)
+			r.add(LevelOK, "multicast", "", "joined %s on %s", group, name)
 		case slices.Contains(listed[i.Name], group):
-			r.add(levelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)", group, name)
+			r.add(LevelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)", group, name)
 		default:
-			r.add(levelProblem, "multicast", "", "joined %s on %s, but the kernel does not list the membership", group, name)
+			r.add(LevelProblem, "multicast", "", "joined %s on %s, but the kernel does not list the membership", group, name)
 		}
 	}
-}
-
-// parseIGMP reads /proc/net/igmp: the groups joined on each device.
-func parseIGMP(text string) map[string][]netip.Addr {
-	out := map[string][]netip.Addr{}
-	dev := ""
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "Idx") {
-			continue
-		}
-		if line[0] != '\t' && line[0] != ' ' {
-			// "2\teth0      :     2      V3"
-			left, _, _ := strings.Cut(line, ":")
-			if f := strings.Fields(left); len(f) == 2 {
-				dev = f[1]
-			}
-			continue
-		}
-		// "\t\t\t\t464617EF     1 0:00000000\t\t0"
-		f := strings.Fields(line)
-		if len(f) == 0 || dev == "" {
-			continue
-		}
-		v, err := strconv.ParseUint(f[0], 16, 32)
-		if err != nil || len(f[0]) != 8 {
-			continue
-		}
-		var ip [4]byte
-		binary.NativeEndian.PutUint32(ip[:], uint32(v))
-		out[dev] = append(out[dev], netip.AddrFrom4(ip))
-	}
-	return out
 }
 
 // target names one destination of the probe: (arrival) interface and
@@ -115,7 +78,7 @@ type sighting struct {
 // the lanfind port: for its own queries (the self check) and, with --peer,
 // for the named service on every interface.
 type probe struct {
-	d        doctorOptions
+	cfg      Config
 	ifs      map[int]iface.Interface // every interface, by index
 	selected map[int]bool
 	targets  []iface.Target
@@ -126,73 +89,56 @@ type probe struct {
 	heard  map[target]bool      // own probe, by where it arrived
 	others map[int][]netip.Addr // other lanfind hosts, by arrival interface
 	names  map[string]bool      // every service name heard
-	peer   []sighting           // records named d.peer; see sight
+	peer   []sighting           // records named cfg.Peer; see sight
 	// peerInstances counts the distinct instances in peer.
 	peerInstances int
 	foreign       int // datagrams without lanfind's magic
 	dropped       int // lanfind datagrams that did not parse
 
-	codec link.Codec // seals the probe and opens what is heard with --secret-file's keys
+	codec endpoint.Codec // seals the probe and opens what is heard with cfg.Keys
 	// Keyed-mode drops: sealed but no key here; clear but keyed here;
 	// sealed under another key (or forged); outside the replay window.
 	sealed, unsealed, rejected, stale int
 }
 
-func newProbe(all, sel []iface.Interface, d doctorOptions) *probe {
-	p := &probe{d: d, ifs: map[int]iface.Interface{}, selected: map[int]bool{}, sender: link.RandomID(), request: link.RandomID(),
-		heard: map[target]bool{}, others: map[int][]netip.Addr{}, names: map[string]bool{}, codec: link.Codec{Keys: d.keys}}
+func newProbe(all, sel []iface.Interface, cfg Config) *probe {
+	p := &probe{
+		cfg:      cfg,
+		ifs:      map[int]iface.Interface{},
+		selected: map[int]bool{},
+		sender:   endpoint.RandomID(),
+		request:  endpoint.RandomID(),
+		heard:    map[target]bool{},
+		others:   map[int][]netip.Addr{},
+		names:    map[string]bool{},
+		codec:    endpoint.Codec{Keys: cfg.Keys},
+	}
 	for _, i := range all {
 		p.ifs[i.Index] = i
 	}
 	for _, i := range sel {
 		p.selected[i.Index] = true
 	}
-	p.targets = iface.Targets(sel, iface.TargetOptions{Group: d.group, Port: d.port, NoBroadcast: d.noBroadcast, NoMulticast: d.noMulticast})
+	p.targets = iface.Targets(sel, iface.TargetOptions{
+		Group:       cfg.Group,
+		Port:        cfg.Port,
+		NoBroadcast: cfg.NoBroadcast,
+		NoMulticast: cfg.NoMulticast,
+	})
 	return p
-}
-
-// packet is one datagram a reader received.
-type packet struct {
-	data []byte
-	src  netip.AddrPort
-	meta udp.Meta
-	at   time.Time
 }
 
 // attempts are when the probe's query is sent, from the start: a repeat
 // covers a lost copy on a busy LAN.
 var attempts = []time.Duration{0, 300 * time.Millisecond, time.Second}
 
-func (p *probe) run(ctx context.Context, in, out udp.Conn) {
-	pkts := make(chan packet)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, c := range []udp.Conn{in, out} {
-		wg.Go(func() {
-			buf := make([]byte, beacon.MaxSize+1)
-			for {
-				n, src, m, err := c.ReadFrom(buf)
-				if err != nil {
-					return // the deadline set below, or a closed socket
-				}
-				select {
-				case pkts <- packet{data: slices.Clone(buf[:n]), src: src, meta: m, at: time.Now()}:
-				case <-stop:
-					return
-				}
-			}
-		})
-	}
-	defer func() {
-		close(stop)
-		past := time.Unix(1, 0)
-		in.SetReadDeadline(past) // unblocks the readers; the sockets are closed by the caller
-		out.SetReadDeadline(past)
-		wg.Wait()
-	}()
-
+// run sends the probe's queries through c and takes in what c hears
+// until the listening time is over, ctx ends, or (without a peer to look
+// for) the probe came back by every destination. It closes c.
+func (p *probe) run(ctx context.Context, c conn) {
+	defer c.Close()
 	p.start = time.Now()
-	deadline := time.NewTimer(p.d.listen)
+	deadline := time.NewTimer(p.cfg.Listen)
 	defer deadline.Stop()
 	next := time.NewTimer(0)
 	defer next.Stop()
@@ -204,14 +150,14 @@ func (p *probe) run(ctx context.Context, in, out udp.Conn) {
 		case <-deadline.C:
 			return
 		case <-next.C:
-			p.send(out, sent)
+			p.send(c, sent)
 			sent++
 			if sent < len(attempts) {
 				next.Reset(attempts[sent] - time.Since(p.start))
 			}
-		case pkt := <-pkts:
+		case pkt := <-c.Packets():
 			p.receive(pkt)
-			if p.d.peer == "" && len(p.heard) >= len(p.targets) && p.allHeard() {
+			if p.cfg.Peer == "" && len(p.heard) >= len(p.targets) && p.allHeard() {
 				return
 			}
 		}
@@ -227,21 +173,26 @@ func (p *probe) allHeard() bool {
 	return true
 }
 
-func (p *probe) send(out udp.Conn, attempt int) {
-	name := p.d.peer
+func (p *probe) send(c conn, attempt int) {
+	name := p.cfg.Peer
 	if name == "" {
 		name = probeName
 	}
-	b := beacon.Beacon{Kind: beacon.KindQuery, Sender: p.sender, Seq: uint32(attempt + 1), RequestID: p.request,
-		Query: &beacon.Query{Attempt: uint8(attempt), Name: name}}
+	b := beacon.Beacon{
+		Kind:      beacon.KindQuery,
+		Sender:    p.sender,
+		Seq:       uint32(attempt + 1),
+		RequestID: p.request,
+		Query:     &beacon.Query{Attempt: uint8(attempt), Name: name},
+	}
 	msg, err := p.codec.Encode(&b)
 	if err != nil {
-		p.d.log.Error("doctor: marshal probe", "err", err)
+		p.cfg.Logger.Error("doctor: marshal probe", "err", err)
 		return
 	}
 	for _, t := range p.targets {
-		if _, err := out.WriteTo(msg, t.Dst, t.IfIndex); err != nil {
-			p.d.log.Warn("doctor: send probe", "iface", t.IfName, "dst", t.Dst, "err", err)
+		if err := c.Send(msg, t.Dst, t.IfIndex); err != nil {
+			p.cfg.Logger.Warn("doctor: send probe", "iface", t.IfName, "dst", t.Dst, "err", err)
 		}
 	}
 }
@@ -249,22 +200,22 @@ func (p *probe) send(out udp.Conn, attempt int) {
 func (p *probe) receive(pkt packet) {
 	b, drop, _ := p.codec.Decode(pkt.data)
 	switch drop {
-	case link.Foreign:
+	case endpoint.Foreign:
 		p.foreign++
 		return
-	case link.Malformed, link.Unsupported:
+	case endpoint.Malformed, endpoint.Unsupported:
 		p.dropped++
 		return
-	case link.Sealed:
+	case endpoint.Sealed:
 		p.sealed++
 		return
-	case link.Unsealed:
+	case endpoint.Unsealed:
 		p.unsealed++
 		return
-	case link.Rejected:
+	case endpoint.Rejected:
 		p.rejected++
 		return
-	case link.Stale:
+	case endpoint.Stale:
 		p.stale++
 		return
 	}
@@ -282,7 +233,7 @@ func (p *probe) receive(pkt packet) {
 		if len(p.names) < maxNames {
 			p.names[s.Name] = true
 		}
-		if p.d.peer != "" && s.Name == p.d.peer {
+		if p.cfg.Peer != "" && s.Name == p.cfg.Peer {
 			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: pkt.meta.IfIndex, svc: s})
 		}
 	}
@@ -314,7 +265,7 @@ func (p *probe) sight(s sighting) {
 
 func (p *probe) ifName(index int) string {
 	if i, ok := p.ifs[index]; ok {
-		return clean(i.Name, 16)
+		return termtext.Clean(i.Name, 16)
 	}
 	return fmt.Sprintf("interface %d", index)
 }
@@ -322,7 +273,7 @@ func (p *probe) ifName(index int) string {
 func (p *probe) report(r *report) {
 	p.reportSelf(r)
 	p.reportOthers(r)
-	if p.d.peer != "" {
+	if p.cfg.Peer != "" {
 		p.reportPeer(r)
 	}
 }
@@ -353,11 +304,11 @@ func (p *probe) reportSelf(r *report) {
 		}
 		name := p.ifName(idx)
 		if len(ok) > 0 {
-			r.add(levelOK, "self", "", "%s hears its own probe: %s", name, strings.Join(ok, ", "))
+			r.add(LevelOK, "self", "", "%s hears its own probe: %s", name, strings.Join(ok, ", "))
 		}
 		if len(missing) > 0 {
-			r.add(levelProblem, "self", "a local firewall (see above) or a sandbox may drop it; other hosts may not hear this one either",
-				"%s did not hear its own probe sent by %s within %v", name, strings.Join(missing, ", "), p.d.listen)
+			r.add(LevelProblem, "self", "a local firewall (see above) or a sandbox may drop it; other hosts may not hear this one either",
+				"%s did not hear its own probe sent by %s within %v", name, strings.Join(missing, ", "), p.cfg.Listen)
 		}
 	}
 }
@@ -387,14 +338,14 @@ func (p *probe) reportOthers(r *report) {
 		if !p.selected[idx] {
 			used = ", which lanfind does not use"
 		}
-		r.add(levelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s", plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
+		r.add(LevelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s", plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
 	}
 	if p.dropped > 0 {
-		r.add(levelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(p.dropped, "datagram"))
+		r.add(LevelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(p.dropped, "datagram"))
 	}
 	p.reportKeys(r)
 	if p.foreign > 0 {
-		r.add(levelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(p.foreign, "datagram"), p.d.port)
+		r.add(LevelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(p.foreign, "datagram"), p.cfg.Port)
 	}
 }
 
@@ -403,19 +354,19 @@ func (p *probe) reportOthers(r *report) {
 // disagree.
 func (p *probe) reportKeys(r *report) {
 	if p.sealed > 0 {
-		r.add(levelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
+		r.add(LevelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
 			"%s sealed with a shared key were heard, and this host has no key: they are ignored", plural(p.sealed, "datagram"))
 	}
 	if p.rejected > 0 {
-		r.add(levelProblem, "keys", "use the same --secret-file on both hosts (during a rotation, a file holding the new and the previous key)",
+		r.add(LevelProblem, "keys", "use the same --secret-file on both hosts (during a rotation, a file holding the new and the previous key)",
 			"%s failed authentication: they were sealed with a key this host does not have, or altered", plural(p.rejected, "datagram"))
 	}
 	if p.stale > 0 {
-		r.add(levelProblem, "keys", "synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this host's clock",
+		r.add(LevelProblem, "keys", "synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this host's clock",
 			"%s opened with the key but were sent outside the replay window: a clock is off, or someone replays old traffic", plural(p.stale, "datagram"))
 	}
 	if p.unsealed > 0 {
-		r.add(levelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(p.unsealed, "clear datagram"))
+		r.add(LevelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(p.unsealed, "clear datagram"))
 	}
 }
 
@@ -424,9 +375,9 @@ func (p *probe) reportKeys(r *report) {
 // with a TTL shorter than its beacon interval (it expires), heard but not
 // authenticated, or not heard at all.
 func (p *probe) reportPeer(r *report) {
-	name := fmt.Sprintf("%q", clean(p.d.peer, 63))
-	if p.d.typ != "" {
-		name += fmt.Sprintf(" of type %q", clean(p.d.typ, 63))
+	name := fmt.Sprintf("%q", termtext.Clean(p.cfg.Peer, 63))
+	if p.cfg.Type != "" {
+		name += fmt.Sprintf(" of type %q", termtext.Clean(p.cfg.Type, 63))
 	}
 	// Per instance: the latest sighting says whether it said goodbye; the
 	// latest one on an interface lanfind uses is how lanfind sees it.
@@ -452,28 +403,28 @@ func (p *probe) reportPeer(r *report) {
 		where := fmt.Sprintf("from %s on %s", s.src, p.ifName(s.ifIndex))
 		switch {
 		case latest[inst].kind == beacon.KindGoodbye:
-			per.add(levelProblem, "peer", "start lanfind announce again on that host",
+			per.add(LevelProblem, "peer", "start lanfind announce again on that host",
 				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(latest[inst].at).Round(time.Millisecond))
 		case !used:
-			per.add(levelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
-				"%s is heard %s, which lanfind does not use (%s)", name, where, notSelectedReason(p.ifs[s.ifIndex], p.d.common))
-		case p.d.typ != "" && s.svc.Type != p.d.typ:
-			per.add(levelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", clean(s.svc.Type, 63)),
-				"a service named %q is heard %s, but its type is %q", clean(p.d.peer, 63), where, clean(s.svc.Type, 63))
+			per.add(LevelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
+				"%s is heard %s, which lanfind does not use (%s)", name, where, iface.NotSelectedReason(p.ifs[s.ifIndex], p.cfg.ExcludeInterfaces))
+		case p.cfg.Type != "" && s.svc.Type != p.cfg.Type:
+			per.add(LevelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", termtext.Clean(s.svc.Type, 63)),
+				"a service named %q is heard %s, but its type is %q", termtext.Clean(p.cfg.Peer, 63), where, termtext.Clean(s.svc.Type, 63))
 		default:
 			if gap, ttl, ok := p.expires(inst); ok {
-				per.add(levelProblem, "peer", "give its announcer a --ttl of at least three --interval",
+				per.add(LevelProblem, "peer", "give its announcer a --ttl of at least three --interval",
 					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners forget it between beacons (expired)", name, where, gap.Round(time.Millisecond), ttl)
 				continue
 			}
 			found = true
-			per.add(levelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, clean(s.svc.Host, 63), s.svc.TTL)
+			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
 		}
 	}
 	for _, f := range per.findings {
-		if found && f.Level == levelProblem {
+		if found && f.Level == LevelProblem {
 			// Another instance is fine: lanfind finds the service.
-			f.Level, f.Hint = levelNote, ""
+			f.Level, f.Hint = LevelNote, ""
 		}
 		r.findings = append(r.findings, f)
 	}
@@ -481,12 +432,12 @@ func (p *probe) reportPeer(r *report) {
 		return
 	}
 	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet (broadcast and multicast do not cross routers), with the same --discovery-port (%d) and --group (%s), and that no firewall on that host drops UDP port %d",
-		p.d.port, p.d.group, p.d.port)
-	msg := fmt.Sprintf("no beacon from %s was heard on any interface within %v", name, p.d.listen)
+		p.cfg.Port, p.cfg.Group, p.cfg.Port)
+	msg := fmt.Sprintf("no beacon from %s was heard on any interface within %v", name, p.cfg.Listen)
 	var near []string
 	for n := range p.names {
-		if strings.EqualFold(n, p.d.peer) {
-			near = append(near, fmt.Sprintf("%q", clean(n, 63)))
+		if strings.EqualFold(n, p.cfg.Peer) {
+			near = append(near, fmt.Sprintf("%q", termtext.Clean(n, 63)))
 		}
 	}
 	slices.Sort(near)
@@ -496,7 +447,7 @@ func (p *probe) reportPeer(r *report) {
 	case len(p.names) > 0:
 		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN", plural(len(p.names), "other service"))
 	}
-	r.add(levelProblem, "peer", hint, "%s", msg)
+	r.add(LevelProblem, "peer", hint, "%s", msg)
 }
 
 // expires reports whether instance inst was heard announcing with gaps

@@ -1,13 +1,64 @@
-package main
+package doctor
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/lanfind/lanfind/internal/termtext"
 )
+
+// checkFirewall looks for local firewall rules that drop the port: in
+// "nft list ruleset", or in "iptables-save" where nft is missing, and in
+// "iptables-legacy-save" where that exists (legacy rules are not in nft's
+// view). Reading the rules needs root; without it the check says so.
+func checkFirewall(ctx context.Context, r *report, port uint16) {
+	var tools []string
+	var chains []fwChain
+	read := func(tool, name string, args []string, parse func(string, uint16) []fwChain) bool {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		var stderr strings.Builder
+		cmd := exec.CommandContext(ctx, path, args...)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			msg := strings.TrimSpace(stderr.String())
+			if msg == "" {
+				msg = err.Error()
+			}
+			r.add(LevelNote, "firewall", "run lanfind doctor as root to check the firewall",
+				"could not read the %s rules (%s): %s", tool, strings.Join(append([]string{name}, args...), " "), termtext.Clean(msg, 200))
+			return true
+		}
+		tools = append(tools, tool)
+		chains = append(chains, parse(string(out), port)...)
+		return true
+	}
+	found := read("nftables", "nft", []string{"list", "ruleset"}, parseNft)
+	if !found {
+		found = read("iptables", "iptables-save", nil, parseIptablesSave)
+	}
+	if read("iptables-legacy", "iptables-legacy-save", nil, parseIptablesSave) {
+		found = true
+	}
+	switch {
+	case !found:
+		r.add(LevelNote, "firewall", "", "firewall not checked: neither nft nor iptables-save is installed")
+	case len(tools) > 0:
+		firewallFindings(r, strings.Join(tools, " or "), chains, port)
+	}
+}
 
 // fwChain is one firewall chain, reduced to what matters for lanfind's
 // port: its hook, its default policy and the rules that match UDP packets
@@ -190,16 +241,16 @@ func firewallFindings(r *report, tools string, chains []fwChain, port uint16) {
 					continue
 				}
 				blocked = true
-				r.add(levelProblem, "firewall", "remove that rule, or accept UDP port "+strconv.Itoa(int(port))+" before it",
-					"%s drops UDP port %d: %q", where, port, clean(rule.Text, 200))
+				r.add(LevelProblem, "firewall", "remove that rule, or accept UDP port "+strconv.Itoa(int(port))+" before it",
+					"%s drops UDP port %d: %q", where, port, termtext.Clean(rule.Text, 200))
 			}
 		}
 		if (c.Hook == "input" || c.Hook == "prerouting") && c.Policy == "drop" && !accepted {
-			r.add(levelNote, "firewall", fmt.Sprintf("if lanfind hears nothing, accept UDP port %d there", port),
+			r.add(LevelNote, "firewall", fmt.Sprintf("if lanfind hears nothing, accept UDP port %d there", port),
 				"%s drops by default (policy drop) and no rule there accepts UDP port %d; an earlier rule may still let beacons in", where, port)
 		}
 	}
 	if !blocked {
-		r.add(levelOK, "firewall", "", "no %s rule drops UDP port %d", tools, port)
+		r.add(LevelOK, "firewall", "", "no %s rule drops UDP port %d", tools, port)
 	}
 }

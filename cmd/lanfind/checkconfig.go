@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/internal/config"
+)
+
+func checkConfigCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check-config",
+		Usage:     "check an announce configuration file",
+		UsageText: "lanfind check-config FILE",
+		Description: "Parses FILE as \"lanfind announce --config FILE\" would and runs the checks announce runs on\n" +
+			"its services, without touching the network. Prints every problem as FILE:LINE:COLUMN: problem.\n" +
+			"Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("check-config takes one FILE argument, got %d", c.NArg())
+			}
+			s := streams{Out: c.App.Writer, Err: c.App.ErrWriter}
+			return runCheckConfig(c.Context, s, checkConfigOptions{path: c.Args().First()})
+		},
+	}
+}
+
+// checkConfigOptions is what "lanfind check-config" is asked to do.
+type checkConfigOptions struct {
+	path string // the file to check
+}
+
+func runCheckConfig(_ context.Context, s streams, opts checkConfigOptions) error {
+	f, err := config.Load(opts.path)
+	if err == nil && len(f.Services) == 0 {
+		err = &config.Error{Path: opts.path, Problems: []config.Problem{{Msg: "no [[service]] table: nothing to announce"}}}
+	}
+	if err != nil {
+		return configFailure(s.Err, nil, err, exitFailure)
+	}
+	noun := "services"
+	if len(f.Services) == 1 {
+		noun = "service"
+	}
+	_, err = fmt.Fprintf(s.Out, "%s: ok, %d %s\n", opts.path, len(f.Services), noun)
+	return err
+}
