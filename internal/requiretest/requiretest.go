@@ -33,13 +33,7 @@ func Missing(names ...string) []string {
 // t when [Required] and skips it when not.
 func Need(t testing.TB, names ...string) {
 	t.Helper()
-	if missing := Missing(names...); len(missing) > 0 {
-		msg := message(missing, "this test needs them", Required())
-		if Required() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	check(t, names, "this test needs them", t.Skip)
 }
 
 // Want fails t when [Required] and a program in names is not on PATH;
@@ -47,13 +41,21 @@ func Need(t testing.TB, names ...string) {
 // without the checks that need them.
 func Want(t testing.TB, names ...string) {
 	t.Helper()
-	if missing := Missing(names...); len(missing) > 0 {
-		msg := message(missing, "the checks that run them are left out", Required())
-		if Required() {
-			t.Fatal(msg)
-		}
-		t.Log(msg)
+	check(t, names, "the checks that run them are left out", t.Log)
+}
+
+// check fails t when a program in names is missing and [Required], and
+// calls otherwise when it is missing and not required.
+func check(t testing.TB, names []string, consequence string, otherwise func(...any)) {
+	t.Helper()
+	missing := Missing(names...)
+	if len(missing) == 0 {
+		return
 	}
+	if Required() {
+		t.Fatal(message(missing, consequence, true))
+	}
+	otherwise(message(missing, consequence, false))
 }
 
 // message says which programs are missing, what follows from it, and, when
