@@ -8,7 +8,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 )
 
 // oddNames is a configuration for "announce --config": ssh services whose
@@ -66,9 +66,7 @@ port = 9101
 
 func TestNSExampleNames(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
+	requiretest.Need(t, "bash", "python3")
 	lab := netnstest.New(t, 2)
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	dir := t.TempDir()
@@ -78,7 +76,7 @@ func TestNSExampleNames(t *testing.T) {
 	}
 	startAnnouncer(t, h1, "--config", conf)
 	addr := h1.Addr("eth0").String()
-	skipped := []string{`"my db"`, `"it's "q""`, `"#lab"`, `"café"`, `"café #1"`, `"o"k 'x'"`}
+	skipped := []string{"my db", `it's "q"`, "#lab", "café", "café #1", `o"k 'x'`}
 
 	// hosts: only "web" is a host name; a space never makes "my" a host
 	// at address "db".
@@ -91,7 +89,7 @@ func TestNSExampleNames(t *testing.T) {
 		t.Errorf("hosts fragment: got %q, want %q", got, want)
 	}
 	for _, name := range skipped {
-		if want := "skipping " + name + " at " + addr + ": not a host name"; !strings.Contains(r.stderr, want) {
+		if want := `skipping "` + name + `" at ` + addr + ": not a host name"; !strings.Contains(r.stderr, want) {
 			t.Errorf("%s: stderr has no %q:\n%s", r.desc, want, r.stderr)
 		}
 	}
@@ -130,6 +128,25 @@ func TestNSExampleNames(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"café #1", "o\"k 'x'"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("targets file names: got %q, want %q", got, want)
+	}
+
+	// Ansible: letters of any script are host names; spaces, quotes and
+	// "#" are skipped with a warning.
+	ri := runPython(t, h0, "ansible-inventory.py", "--list")
+	inv := struct {
+		SSH struct{ Hosts []string } `json:"ssh"`
+	}{}
+	if err := json.Unmarshal([]byte(ri.stdout), &inv); ri.code != 0 || err != nil {
+		t.Fatalf("%s: exit %d, %v in %q", ri.desc, ri.code, err, ri.stdout)
+	}
+	if want := []string{"café", "web"}; !reflect.DeepEqual(inv.SSH.Hosts, want) {
+		t.Errorf("%s: group ssh: got %q, want %q", ri.desc, inv.SSH.Hosts, want)
+	}
+	for _, name := range slices.DeleteFunc(skipped, func(s string) bool { return s == "café" }) {
+		quoted, _ := json.Marshal(name) // the script quotes names as JSON
+		if want := "skipping " + string(quoted) + " at " + addr + ": not an Ansible host name"; !strings.Contains(ri.stderr, want) {
+			t.Errorf("%s: stderr has no %q:\n%s", ri.desc, want, ri.stderr)
+		}
 	}
 }
 
