@@ -14,9 +14,14 @@
 #
 # FILE is replaced atomically. The script never writes /etc/hosts itself:
 # names come from the network, so only names that are valid host names
-# (letters, digits and inner hyphens, up to 63) are written; the others
-# are skipped with a warning. Needs lanfind on PATH.
+# (ASCII letters, digits and inner hyphens, up to 63) are written; the
+# others (spaces, quotes, "#", non-ASCII letters, ...) are skipped with a
+# warning. lanfind prints the name last, after a tab it escapes inside
+# names, so a space in a name never shifts the address or port. Needs
+# lanfind on PATH.
 set -euo pipefail
+# Byte-wise matching: [A-Za-z] must not take in letters of another script.
+export LC_ALL=C
 
 prog=${0##*/}
 
@@ -43,6 +48,11 @@ shift $((OPTIND - 1))
 [[ $# -eq 1 ]] || usage
 file=$1
 case $format in hosts | ssh) ;; *) usage ;; esac
+label='[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+if ! [[ $domain =~ ^$label(\.$label)*$ ]]; then
+	echo "$prog: -d \"$domain\": not a domain name (letters, digits, hyphens, dots)" >&2
+	exit 2
+fi
 # An ssh_config Port line for a database or web server would send ssh to it.
 [[ $format == ssh && -z $type ]] && type=ssh
 if [[ $(realpath -m -- "$file") == /etc/hosts ]]; then
@@ -50,7 +60,8 @@ if [[ $(realpath -m -- "$file") == /etc/hosts ]]; then
 	exit 2
 fi
 
-args=(list --timeout "$timeout" --format '{{.Name}} {{.Addr}} {{.Port}}')
+# The name goes last: "read" gives the last variable the rest of the line.
+args=(list --timeout "$timeout" --format $'{{.Addr}}\t{{.Port}}\t{{.Name}}')
 [[ -n $type ]] && args+=(--type "$type")
 status=0
 out=$(lanfind "${args[@]}") || status=$?
@@ -64,10 +75,14 @@ trap 'rm -f -- "$tmp"' EXIT
 {
 	echo "# Written by $prog from lanfind list on $(date -u +%Y-%m-%dT%H:%M:%SZ); do not edit."
 	declare -A seen=()
-	while read -r name addr port; do
-		[[ -n $name ]] || continue
-		if ! [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]]; then
-			echo "$prog: skipping a service whose name is not a host name: $name" >&2
+	while IFS=$'\t' read -r addr port name; do
+		[[ -n $addr ]] || continue
+		if ! [[ $name =~ ^$label$ ]]; then
+			echo "$prog: skipping \"$name\" at $addr: not a host name" >&2
+			continue
+		fi
+		if ! [[ $port =~ ^[0-9]+$ ]]; then
+			echo "$prog: skipping \"$name\" at $addr: bad port \"$port\"" >&2
 			continue
 		fi
 		[[ -z ${seen[$name]:-} ]] || continue # the first instance of a name wins

@@ -32,6 +32,7 @@ var allowedImports = map[string][]string{
 	"internal/leaktest":    nil,
 	"internal/endpoint":    {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
+	"internal/requiretest": nil, // what a test does when a program it runs is missing
 	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
 	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/endpoint", mod + "/seal"},
@@ -82,7 +83,7 @@ var allowedModules = []string{
 
 // testHelpers are the only production packages that may import "testing";
 // nothing else may import them.
-var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/netnstest", "internal/udp/udptest"}
+var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/netnstest", "internal/requiretest", "internal/udp/udptest"}
 
 // banned lists dependencies, direct or not, that a package must not have,
 // with the reason. It complements allowedImports, which sees only direct
