@@ -98,7 +98,7 @@ var banned = map[string]map[string]string{
 var stdOnlyIn = map[string][]string{
 	// The programs lanfind runs (nft, iptables-save) are doctor's; the lab
 	// harness starts processes inside its namespaces.
-	"os/exec": {"internal/doctor", "internal/netnstest"},
+	"os/exec": {"internal/doctor", "internal/netnstest", "internal/requiretest"},
 }
 
 // goPackage is the part of "go list -json" output the rules need.
