@@ -142,7 +142,7 @@ type Sender struct {
 	id      uint64 // sender ID, random per process
 	seq     atomic.Uint32
 	ep      *endpoint.Endpoint // interfaces, socket, codec, read path
-	conn    udp.Conn           // opened by ep
+	conn    *endpoint.Conn     // opened by ep, a socket per family
 	closing chan struct{}      // closed by Close
 	hw      net.HardwareAddr   // seeds instance IDs; see buildRecords
 	recs    recordSet          // what to announce; see update.go

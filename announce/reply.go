@@ -13,6 +13,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/endpoint"
+	"github.com/lanfind/lanfind/internal/udp"
 )
 
 // reply is a pending answer to one query attempt.
@@ -74,11 +75,31 @@ func (s *Sender) sendReply(r *reply) {
 	}
 }
 
-// readLoop reads queries until the socket closes or ctx ends.
+// readLoop reads queries from every socket, one loop per address family,
+// until the sockets close or ctx ends. When one loop ends it stops the
+// others and returns the first's error.
 func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	socks := s.conn.Sockets()
+	errs := make(chan error, len(socks))
+	for _, c := range socks {
+		go func() { errs <- s.readSocket(ctx, c, replies) }()
+	}
+	err := <-errs
+	cancel()
+	s.conn.SetReadDeadline(time.Unix(1, 0)) // unblock the other loops
+	for range socks[1:] {
+		<-errs
+	}
+	return err
+}
+
+// readSocket reads queries from c until it closes or ctx ends.
+func (s *Sender) readSocket(ctx context.Context, c udp.Conn, replies chan<- reply) error {
 	buf := make([]byte, beacon.MaxSize+1)
 	for {
-		d, err := s.ep.Read(s.conn, buf)
+		d, err := s.ep.Read(c, buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
@@ -161,24 +182,28 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 
 // answerable reports whether a reply may go to src, which sent a query
 // that arrived on ifIndex, one of the selected interfaces ifs (from the
-// same state that accepted the datagram): a unicast IPv4 address
-// inside one of that interface's subnets (on-link: a spoofed far-away
-// source gets nothing, so a small query cannot aim a larger reply at
-// someone elsewhere) that is not a broadcast or subnet address, and a
-// non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
-// kernel refuses to route a reply even if this check were wrong.
+// same state that accepted the datagram): a unicast IPv4 or IPv6 address
+// on-link for that interface ([iface.OnLink]: inside one of its subnets,
+// or IPv6 link-local on it; a spoofed far-away source gets nothing, so a
+// small query cannot aim a larger reply at someone elsewhere) that is not
+// a broadcast or subnet address, and a non-zero port. sendReply also
+// writes with udp.Conn.WriteToNeighbor, so the kernel refuses to route a
+// reply even if this check were wrong.
 func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	limited := netip.AddrFrom4([4]byte{255, 255, 255, 255})
-	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == limited {
+	if src.Port() == 0 || !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a == limited {
 		return false
 	}
+	bare := a.WithZone("")
 	onLink := false
 	for _, ifc := range ifs {
 		for _, ad := range ifc.Addrs {
 			// Besides the broadcast address, the subnet's own address
-			// (host bits zero): older kernels route it as a broadcast.
-			if ad.Broadcast == a || ad.Prefix.Bits() <= 30 && ad.Prefix.Masked().Addr() == a {
+			// (host bits zero): older kernels route it as a broadcast,
+			// and in IPv6 it is the subnet-router anycast address.
+			p := ad.Prefix
+			if ad.Broadcast == bare || p.Bits() <= p.Addr().BitLen()-2 && p.Masked().Addr() == bare {
 				return false
 			}
 		}

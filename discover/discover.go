@@ -203,8 +203,8 @@ type Listener struct {
 	id    uint64
 	seq   atomic.Uint32
 	ep    *endpoint.Endpoint // interfaces, sockets, codec, read path
-	bconn udp.Conn           // bound to the lanfind port: beacons and goodbyes
-	qconn udp.Conn           // ephemeral port: sends queries, receives replies
+	bconn *endpoint.Conn     // bound to the lanfind port: beacons and goodbyes
+	qconn *endpoint.Conn     // ephemeral port: sends queries, receives replies
 
 	netChanged chan struct{} // a pending notice that ep's plan changed
 
@@ -290,9 +290,11 @@ func New(cfg Config) (_ *Listener, err error) {
 		return nil, fmt.Errorf("discover: %w", err)
 	}
 	ep.Watch(l.applyPlan)
-	l.wg.Add(2)
-	go l.readLoop(l.bconn)
-	go l.readLoop(l.qconn)
+	// One read loop per socket: each Conn has one per address family.
+	for _, c := range slices.Concat(l.bconn.Sockets(), l.qconn.Sockets()) {
+		l.wg.Add(1)
+		go l.readLoop(c)
+	}
 	return l, nil
 }
 

@@ -54,8 +54,11 @@ func TestNSFloodAndGarbage(t *testing.T) {
 	}
 	cfg.Seam = &endpoint.Seam{Listen: func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
 		c, err := udp.Listen(ctx, addr, o)
+		if err != nil || addr.Addr().Is6() {
+			return c, err // the lab is IPv4 only: count the IPv4 socket
+		}
 		rec.Conn = c
-		return rec, err
+		return rec, nil
 	}}
 	sender, stopSender := startSender(t, cfg)
 

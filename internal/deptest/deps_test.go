@@ -33,7 +33,7 @@ var allowedImports = map[string][]string{
 	"internal/endpoint":    {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
 	"internal/requiretest": nil, // what a test does when a program it runs is missing
-	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
+	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/net/ipv6", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
 	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/endpoint", mod + "/seal"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/seal"},

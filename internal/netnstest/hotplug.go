@@ -10,6 +10,7 @@ import (
 
 	"github.com/lanfind/lanfind/iface"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // AddLink gives host h one more interface at runtime, on segment seg (an
@@ -27,19 +28,12 @@ func (l *Lab) AddLink(t testing.TB, h *Host, seg int) string {
 	if err != nil {
 		t.Fatalf("netnstest: switch: find br%d: %v", seg, err)
 	}
-	hi := newHostIf(h.Index, len(h.ifs), seg)
+	hi := newHostIf(h.Index, len(h.ifs), seg, StackIPv4)
 	if err := l.addVeth(h, hi); err != nil {
 		t.Fatal(err)
 	}
-	link, err := h.nl.LinkByName(hi.name)
-	if err != nil {
-		t.Fatalf("netnstest: %s: find %s: %v", h.Name, hi.name, err)
-	}
-	if err := h.nl.LinkSetUp(link); err != nil {
-		t.Fatalf("netnstest: %s: set %s up: %v", h.Name, hi.name, err)
-	}
-	if err := h.nl.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(hi.prefix), Broadcast: hi.broadcast().AsSlice()}); err != nil {
-		t.Fatalf("netnstest: %s: add %s to %s: %v", h.Name, hi.prefix, hi.name, err)
+	if _, err := h.setUp(hi); err != nil {
+		t.Fatal(err)
 	}
 	if err := waitOperUp(l.sw, []string{hi.port}); err != nil {
 		t.Fatalf("netnstest: switch: %v", err)
@@ -96,6 +90,9 @@ func (h *Host) changeAddr(t testing.TB, ifname string, p netip.Prefix, add bool)
 		t.Fatalf("netnstest: %s: find %s: %v", h.Name, ifname, err)
 	}
 	a := &netlink.Addr{IPNet: prefixIPNet(p)}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD // usable at once, as the lab's own
+	}
 	if add {
 		if brd := iface.BroadcastOf(p); brd.IsValid() {
 			a.Broadcast = brd.AsSlice()
