@@ -71,6 +71,9 @@ type Config struct {
 	Port uint16
 	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
 	Group netip.Addr
+	// Group6 is the IPv6 multicast group, link-local scope. Defaults to
+	// [beacon.DefaultGroup6] (ff02::efff:4646).
+	Group6 netip.Addr
 	// Interfaces names the interfaces to announce on. Defaults to every
 	// usable interface (see [iface.Select]). Each entry is a name or a
 	// glob such as "eth*".
@@ -83,6 +86,12 @@ type Config struct {
 	NoBroadcast bool
 	// NoMulticast disables beacons to the multicast group.
 	NoMulticast bool
+	// NoIPv4 and NoIPv6 switch an address family off: its addresses are
+	// ignored and no socket of it is opened. Defaults: both on. A family
+	// whose sockets cannot be opened is logged once as a warning and the
+	// other keeps working.
+	NoIPv4 bool
+	NoIPv6 bool
 	// Hostname is the host name put in beacons. Defaults to os.Hostname.
 	Hostname string
 	// MachineID seeds instance IDs. Defaults to the contents of
@@ -185,6 +194,9 @@ func New(cfg Config) (_ *Sender, err error) {
 	ep, err := endpoint.New(endpoint.Config{
 		Port:              cfg.Port,
 		Group:             cfg.Group,
+		Group6:            cfg.Group6,
+		NoIPv4:            cfg.NoIPv4,
+		NoIPv6:            cfg.NoIPv6,
 		Interfaces:        cfg.Interfaces,
 		ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast:       cfg.NoBroadcast,

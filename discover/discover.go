@@ -34,6 +34,9 @@ type Config struct {
 	Port uint16
 	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
 	Group netip.Addr
+	// Group6 is the IPv6 multicast group, link-local scope. Defaults to
+	// [beacon.DefaultGroup6] (ff02::efff:4646).
+	Group6 netip.Addr
 	// Interfaces names the interfaces to listen and query on. Defaults to
 	// every usable interface (see [iface.Select]). Each entry is a name or
 	// a glob such as "eth*".
@@ -46,6 +49,15 @@ type Config struct {
 	NoBroadcast bool
 	// NoMulticast disables joining the group and queries to it.
 	NoMulticast bool
+	// NoIPv4 and NoIPv6 switch an address family off: its addresses are
+	// ignored and no socket of it is opened. Defaults: both on. A family
+	// whose sockets cannot be opened is logged once as a warning and the
+	// other keeps working.
+	NoIPv4 bool
+	NoIPv6 bool
+	// PreferIPv6 ranks IPv6 addresses before IPv4 ones of the same rank
+	// in Result.Addrs (see there). Defaults to false: IPv4 first.
+	PreferIPv6 bool
 	// QuietWindow is how long Collect waits after a repeated query for new
 	// answers, and the pace of repeats once answers have been heard;
 	// Collect settles after three quiet windows in a row. It must exceed
@@ -81,7 +93,8 @@ type Config struct {
 }
 
 // Path is one way an instance was heard: an arrival interface and the
-// datagram's source address.
+// datagram's source address, whose family is the family the path used
+// (an IPv6 link-local source has the interface as its zone).
 type Path struct {
 	Iface    string
 	IfIndex  int
@@ -100,11 +113,13 @@ type Result struct {
 	// Host is the announcer's host name.
 	Host string
 	// Addrs are the addresses the announcer reports for itself, best
-	// first for this host: Addr if the announcer lists it, then addresses
-	// in a subnet of the interface the instance was heard on, then other
-	// unicast addresses, then container and VM bridge defaults
-	// (172.17.0.0/16, 10.88.0.0/16, 192.168.122.0/24), then link-local
-	// (169.254.0.0/16), then loopback and the like.
+	// first for this host: addresses in a subnet of the interface the
+	// instance was heard on (Addr first among them), then other unicast
+	// addresses (IPv4, global and unique local IPv6), both ranks with
+	// IPv4 before IPv6 unless Config.PreferIPv6, then container and VM
+	// bridge defaults (172.17.0.0/16, 10.88.0.0/16, 192.168.122.0/24), then
+	// link-local ones (169.254.0.0/16, and fe80::/10 with Iface as zone),
+	// then loopback and the like.
 	Addrs []netip.Addr
 	Meta  map[string]string
 	// TTL is how long the announcer asked to be remembered.
@@ -249,6 +264,9 @@ func New(cfg Config) (_ *Listener, err error) {
 	ep, err := endpoint.New(endpoint.Config{
 		Port:              cfg.Port,
 		Group:             cfg.Group,
+		Group6:            cfg.Group6,
+		NoIPv4:            cfg.NoIPv4,
+		NoIPv6:            cfg.NoIPv6,
 		Interfaces:        cfg.Interfaces,
 		ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast:       cfg.NoBroadcast,

@@ -319,7 +319,7 @@ func (s *session) result(e *entry) Result {
 		Type:     e.rec.Type,
 		Port:     e.rec.Port,
 		Host:     e.rec.Host,
-		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, local),
+		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, local, s.l.cfg.PreferIPv6, name(e.primary.ifIndex)),
 		Meta:     maps.Clone(e.rec.Meta),
 		TTL:      e.rec.TTL,
 		Addr:     e.primary.addr,

@@ -42,7 +42,7 @@ func TestDiff(t *testing.T) {
 		{"new interface", []iface.Interface{eth0}, []iface.Interface{eth0, eth1}, []string{"eth1"}, nil},
 		{"gone", []iface.Interface{eth0, eth1}, []iface.Interface{eth1}, nil, []string{"eth0"}},
 		{"address added", []iface.Interface{eth0}, []iface.Interface{eth0b}, []string{"eth0"}, nil},
-		{"address removed", []iface.Interface{eth0b}, []iface.Interface{eth0}, nil, nil},
+		{"address removed: what beacons list changed", []iface.Interface{eth0b}, []iface.Interface{eth0}, []string{"eth0"}, nil},
 		{"carrier", []iface.Interface{eth0}, []iface.Interface{running}, []string{"eth0"}, nil},
 		{"carrier lost", []iface.Interface{running}, []iface.Interface{eth0}, nil, nil},
 		{"all gone", []iface.Interface{eth0, eth1}, nil, nil, []string{"eth0", "eth1"}},

@@ -105,3 +105,31 @@ func (h *Host) changeAddr(t testing.TB, ifname string, p netip.Prefix, add bool)
 		t.Fatalf("netnstest: %s: change %s on %s (add %t): %v", h.Name, p, ifname, add, err)
 	}
 }
+
+// SetDAD switches IPv6 duplicate address detection on or off for
+// addresses added later to host h's interface ifname (the lab switches it
+// off), so a test can watch addresses go through the tentative and
+// DAD-failed states.
+func (h *Host) SetDAD(t testing.TB, ifname string, on bool) {
+	t.Helper()
+	val := "0"
+	if on {
+		val = "1"
+	}
+	if err := h.sysctl(ifname, "accept_dad", val); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// AddAddrDAD adds the IPv6 address p to h's interface ifname with
+// duplicate address detection (see [Host.SetDAD]), unlike [Host.AddAddr].
+func (h *Host) AddAddrDAD(t testing.TB, ifname string, p netip.Prefix) {
+	t.Helper()
+	link, err := h.nl.LinkByName(ifname)
+	if err != nil {
+		t.Fatalf("netnstest: %s: find %s: %v", h.Name, ifname, err)
+	}
+	if err := h.nl.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(p)}); err != nil {
+		t.Fatalf("netnstest: %s: add %s to %s: %v", h.Name, p, ifname, err)
+	}
+}
