@@ -29,6 +29,7 @@ const (
 	bridge   = prefix + "br0"
 	hostIf   = prefix + "eth0" // the host end of each veth, inside the host
 	subnet   = "10.78.0."      // hosts are 10.78.0.(10+i)/24
+	subnet6  = "fd00:78::"     // IPv6-only labs: hosts are fd00:78::(10+i)/64
 )
 
 // Lab is a running lab.
@@ -80,8 +81,15 @@ func cleanupLeftovers() {
 	}
 }
 
-// NewLab builds a lab of n hosts.
-func NewLab(n int) (*Lab, error) {
+// NewLab builds a lab of n IPv4 hosts.
+func NewLab(n int) (*Lab, error) { return newLab(n, false) }
+
+// NewLab6 builds a lab of n IPv6-only hosts: no IPv4 address, a unique
+// local address and the link-local one, duplicate address detection off
+// so both are usable at once.
+func NewLab6(n int) (*Lab, error) { return newLab(n, true) }
+
+func newLab(n int, v6 bool) (*Lab, error) {
 	if n > 200 {
 		return nil, fmt.Errorf("lab: %d hosts, max 200", n)
 	}
@@ -95,6 +103,9 @@ func NewLab(n int) (*Lab, error) {
 	for i := range n {
 		h := &Host{lab: l, NS: fmt.Sprintf("%sh%02d", prefix, i), Name: fmt.Sprintf("h%02d", i),
 			Addr: netip.MustParseAddr(fmt.Sprintf("%s%d", subnet, 10+i))}
+		if v6 {
+			h.Addr = netip.MustParseAddr(fmt.Sprintf("%s%x", subnet6, 10+i))
+		}
 		l.Hosts = append(l.Hosts, h)
 		sw := fmt.Sprintf("%ss%02d", prefix, i)
 		cmds = append(cmds,
@@ -102,6 +113,16 @@ func NewLab(n int) (*Lab, error) {
 			[]string{"ip", "link", "add", sw, "netns", switchNS, "type", "veth", "peer", "name", hostIf, "netns", h.NS},
 			[]string{"ip", "-n", switchNS, "link", "set", sw, "master", bridge, "up"},
 			[]string{"ip", "-n", h.NS, "link", "set", "lo", "up"},
+		)
+		if v6 {
+			cmds = append(cmds,
+				[]string{"ip", "netns", "exec", h.NS, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/" + hostIf + "/accept_dad"},
+				[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/64", "dev", hostIf, "nodad"},
+				[]string{"ip", "-n", h.NS, "link", "set", hostIf, "up"},
+			)
+			continue
+		}
+		cmds = append(cmds,
 			[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/24", "brd", "+", "dev", hostIf},
 			[]string{"ip", "-n", h.NS, "link", "set", hostIf, "up"},
 			[]string{"ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", hostIf},

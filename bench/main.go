@@ -55,6 +55,7 @@ type bench struct {
 	res  *Results
 
 	lab100     *Lab            // quiet-LAN lab shared by quiet and loss
+	lab100v6   bool            // lab100 is IPv6-only (quiet6, loss6)
 	want100    map[string]bool // its services
 	quietPoint *Point          // quiet's list figures, loss 0% in the sweep
 }
@@ -101,7 +102,7 @@ const (
 	modeProcs   = "procs"
 )
 
-var allNames = []string{"scale", "quiet", "loss", "churn", "flood", "idle", "hotplug"}
+var allNames = []string{"scale", "quiet", "loss", "quiet6", "loss6", "churn", "flood", "idle", "hotplug"}
 
 func runBench(ctx context.Context, o Options) int {
 	cleanupLeftovers()
@@ -175,9 +176,13 @@ func runBench(ctx context.Context, o Options) int {
 		case "scale":
 			err = b.scale(ctx)
 		case "quiet":
-			err = b.quiet(ctx)
+			err = b.quiet(ctx, false)
 		case "loss":
-			err = b.loss(ctx)
+			err = b.loss(ctx, false)
+		case "quiet6":
+			err = b.quiet(ctx, true)
+		case "loss6":
+			err = b.loss(ctx, true)
 		case "churn":
 			err = b.churn(ctx)
 		case "flood":

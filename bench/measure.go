@@ -243,12 +243,20 @@ func (b *bench) scale(ctx context.Context) error {
 }
 
 // lan100 is the quiet-LAN lab shared by quiet and loss: 10 hosts × 10
-// services and a querier, h10.
-func (b *bench) lan100(ctx context.Context) (*Lab, map[string]bool, error) {
-	if b.lab100 != nil {
+// services and a querier, h10; IPv6-only hosts when v6 (quiet6, loss6).
+func (b *bench) lan100(ctx context.Context, v6 bool) (*Lab, map[string]bool, error) {
+	if b.lab100 != nil && b.lab100v6 == v6 {
 		return b.lab100, b.want100, nil
 	}
-	lab, err := NewLab(11)
+	if b.lab100 != nil {
+		b.lab100.Close()
+		b.lab100, b.quietPoint = nil, nil
+	}
+	newLab := NewLab
+	if v6 {
+		newLab = NewLab6
+	}
+	lab, err := newLab(11)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,13 +270,22 @@ func (b *bench) lan100(ctx context.Context) (*Lab, map[string]bool, error) {
 		lab.Close()
 		return nil, nil, err
 	}
-	b.lab100, b.want100 = lab, want
+	b.lab100, b.want100, b.lab100v6 = lab, want, v6
 	return lab, want, nil
 }
 
-// quiet: list and resolve on a quiet LAN of 100 services.
-func (b *bench) quiet(ctx context.Context) error {
-	lab, want, err := b.lan100(ctx)
+// family names a group of rows: "" for IPv4, "IPv6-only " for v6.
+func family(v6 bool) string {
+	if v6 {
+		return "IPv6-only "
+	}
+	return ""
+}
+
+// quiet: list and resolve on a quiet LAN of 100 services; IPv6-only
+// hosts when v6.
+func (b *bench) quiet(ctx context.Context, v6 bool) error {
+	lab, want, err := b.lan100(ctx, v6)
 	if err != nil {
 		return err
 	}
@@ -286,7 +303,7 @@ func (b *bench) quiet(ctx context.Context) error {
 		pt.FoundPct = append(pt.FoundPct, 100*float64(n)/float64(len(want)))
 	}
 	b.quietPoint = &pt
-	g := "quiet 10×10"
+	g := family(v6) + "quiet 10×10"
 	b.res.Add(Row{Group: g, Name: "list wall", Unit: "ms", Samples: walls, Target: 300, Cmp: "<="})
 	b.res.Add(Row{Group: g, Name: "list found of 100", Samples: found, Target: 100, Cmp: ">=", Worst: true})
 	var res []float64
@@ -296,7 +313,11 @@ func (b *bench) quiet(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !strings.HasPrefix(string(out), subnet) {
+		want := subnet
+		if v6 {
+			want = "[" + subnet6
+		}
+		if !strings.HasPrefix(string(out), want) {
 			return fmt.Errorf("resolve %s printed %q", name, out)
 		}
 		res = append(res, ms(wall))
@@ -334,10 +355,10 @@ func setLoss(h *Host, pct int, in, out bool) error {
 	return h.Cmd("nft", "-f", f.Name())
 }
 
-// loss: 30% loss at the querier or at the announcers, and a sweep over
-// the querier's loss for the chart.
-func (b *bench) loss(ctx context.Context) error {
-	lab, want, err := b.lan100(ctx)
+// loss: 30% loss at the querier or at the announcers, and (not for v6, an
+// IPv6-only lab) a sweep over the querier's loss for the chart.
+func (b *bench) loss(ctx context.Context, v6 bool) error {
+	lab, want, err := b.lan100(ctx, v6)
 	if err != nil {
 		return err
 	}
@@ -396,13 +417,16 @@ func (b *bench) loss(ctx context.Context) error {
 				all++
 			}
 		}
-		g := "loss: " + v.name
+		g := family(v6) + "loss: " + v.name
 		b.res.Add(Row{Group: g, Name: "list --timeout 2s found of 100", Samples: found, Target: 99, Cmp: ">=", Worst: true,
 			Note: fmt.Sprintf("all 100 in %d of %d runs", all, len(found))})
 		b.res.Add(Row{Group: g, Name: "list --timeout 2s wall", Unit: "ms", Samples: walls})
 		if q30 == nil {
 			q30 = &Point{X: 30, WallMs: walls, FoundPct: pcts(found, len(want)), Expected: len(want)}
 		}
+	}
+	if v6 {
+		return nil // the chart is the IPv4 lab's
 	}
 	// The sweep for the chart.
 	for _, pct := range []int{0, 10, 20, 30, 40, 50} {

@@ -143,6 +143,23 @@ type Result struct {
 	Verified bool
 }
 
+// AddrOf returns the address to connect to r over family, 4 or 6 (0:
+// either): the first of Addrs of that family (the best, see Addrs), or,
+// when the announcer lists none, the source of the first path of that
+// family. ok is false when r has neither.
+func (r Result) AddrOf(family int) (a netip.Addr, ok bool) {
+	is := func(a netip.Addr) bool {
+		return family == 0 || (family == 6) == (a.Is6() && !a.Is4In6())
+	}
+	if k := slices.IndexFunc(r.Addrs, is); k >= 0 {
+		return r.Addrs[k], true
+	}
+	if k := slices.IndexFunc(r.Paths, func(p Path) bool { return is(p.Addr) }); k >= 0 {
+		return r.Paths[k].Addr, true
+	}
+	return netip.Addr{}, false
+}
+
 // AddrPort returns Addr with the service's port.
 func (r Result) AddrPort() netip.AddrPort { return netip.AddrPortFrom(r.Addr, r.Port) }
 

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
@@ -30,10 +32,13 @@ type Config struct {
 	// [iface.Select]), both ways of sending, and no keys.
 	Port              uint16
 	Group             netip.Addr
+	Group6            netip.Addr // IPv6 group; invalid: ff02::efff:4646
 	Interfaces        []string
 	ExcludeInterfaces []string
 	NoBroadcast       bool
 	NoMulticast       bool
+	NoIPv4            bool      // leave IPv4 out, as --no-ipv4
+	NoIPv6            bool      // leave IPv6 out, as --no-ipv6
 	Keys              seal.Keys // seal the probe and open what is heard
 	// Peer names a service whose visibility to explain. Defaults to none.
 	Peer string
@@ -58,7 +63,7 @@ const (
 // Finding is one line of the doctor's report; its JSON form is documented.
 type Finding struct {
 	Level   string `json:"level"`   // ok, note or problem
-	Check   string `json:"check"`   // iface, port, firewall, multicast, self, keys, peer
+	Check   string `json:"check"`   // iface, port, ipv6, firewall, multicast, self, keys, peer
 	Message string `json:"message"` // plain words
 	Hint    string `json:"hint,omitempty"`
 }
@@ -115,6 +120,9 @@ func withDefaults(cfg Config) Config {
 	if !cfg.Group.IsValid() {
 		cfg.Group = beacon.DefaultGroup
 	}
+	if !cfg.Group6.IsValid() {
+		cfg.Group6 = beacon.DefaultGroup6
+	}
 	if cfg.Listen <= 0 {
 		cfg.Listen = DefaultListen
 		if cfg.Peer != "" {
@@ -146,6 +154,7 @@ func Run(ctx context.Context, cfg Config) ([]Finding, error) {
 		return nil, err
 	}
 	var r report
+	all = iface.Families(all, !cfg.NoIPv4, !cfg.NoIPv6)
 	sel := checkInterfaces(&r, all, cfg)
 	if len(sel) > 0 {
 		checkNetwork(ctx, &r, all, sel, cfg)
@@ -203,7 +212,7 @@ func addrList(i iface.Interface) string {
 		as = append(as, a.Prefix.String())
 	}
 	if len(as) == 0 {
-		return "no IPv4 address"
+		return iface.NoAddress
 	}
 	return strings.Join(as, ", ")
 }
@@ -271,31 +280,90 @@ func checkInterfaces(r *report, all []iface.Interface, cfg Config) []iface.Inter
 // multicast membership, the self probe and the peer.
 func checkNetwork(ctx context.Context, r *report, all, sel []iface.Interface, cfg Config) {
 	port := cfg.Port
-	// Read the socket table before binding, so it does not list ours.
-	owners, ownersErr := udpSocketsOn(port)
-	conn, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), port), udp.Options{})
-	if err != nil {
-		reportPortBlocked(r, port, owners, ownersErr, err)
-	} else {
-		defer conn.Close()
-		reportPortShared(r, port, owners, ownersErr)
+	var ins, outs []udp.Conn
+	defer func() {
+		for _, c := range slices.Concat(ins, outs) {
+			c.Close()
+		}
+	}()
+	if !cfg.NoIPv4 {
+		// Read the socket table before binding, so it does not list ours.
+		owners, ownersErr := udpSocketsOn(port)
+		conn, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), port), udp.Options{})
+		if err != nil {
+			reportPortBlocked(r, port, owners, ownersErr, err)
+		} else {
+			ins = append(ins, conn)
+			reportPortShared(r, port, owners, ownersErr)
+		}
+	}
+	if !cfg.NoIPv6 {
+		if conn := checkIPv6(ctx, r, sel, port); conn != nil {
+			ins = append(ins, conn)
+		}
 	}
 	checkFirewall(ctx, r, port)
-	if conn == nil {
+	uses := func(six bool) bool {
+		return slices.ContainsFunc(sel, func(i iface.Interface) bool { return six && i.Has6() || !six && i.Has4() })
+	}
+	// The probe goes by the families whose socket opened and that an
+	// interface in use has.
+	cfg.NoIPv4, cfg.NoIPv6 = true, true
+	for _, conn := range ins {
+		if six := conn.LocalAddr().Addr().Is6(); uses(six) {
+			cfg.NoIPv4 = cfg.NoIPv4 && six
+			cfg.NoIPv6 = cfg.NoIPv6 && !six
+		}
+	}
+	if cfg.NoIPv4 && cfg.NoIPv6 {
 		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d", port)
 		return
 	}
-	if !cfg.NoMulticast {
-		checkMulticast(r, conn, sel, cfg.Group)
+	for _, conn := range ins {
+		six := conn.LocalAddr().Addr().Is6()
+		switch {
+		case cfg.NoMulticast || !uses(six): // no interface of this family to check
+		case six:
+			checkMulticast(r, conn, endpoint.Members(sel, endpoint.IPv6), cfg.Group6, igmp6Groups)
+		default:
+			checkMulticast(r, conn, endpoint.Members(sel, endpoint.IPv4), cfg.Group, igmpGroups)
+		}
 	}
-	out, err := udp.Listen(ctx, netip.AddrPort{}, udp.Options{})
-	if err != nil {
-		r.add(LevelProblem, "self", "", "cannot open a socket to send the probe: %v", err)
-		return
+	for _, in := range ins {
+		out, err := udp.Listen(ctx, netip.AddrPortFrom(in.LocalAddr().Addr(), 0), udp.Options{})
+		if err != nil {
+			r.add(LevelProblem, "self", "", "cannot open a socket to send the probe: %v", err)
+			return
+		}
+		outs = append(outs, out)
 	}
-	defer out.Close()
 	p := newProbe(all, sel, cfg)
 	cfg.Logger.Debug("doctor: listening", "port", port, "for", cfg.Listen)
-	p.run(ctx, listenSockets(conn, out))
+	p.run(ctx, listenSockets(ins, outs))
 	p.report(r)
+}
+
+// checkIPv6 opens the IPv6 socket on port and says whether lanfind can
+// use IPv6: a failure is a problem where a selected interface has an IPv6
+// address (IPv4 goes on working), a note elsewhere.
+func checkIPv6(ctx context.Context, r *report, sel []iface.Interface, port uint16) udp.Conn {
+	var with []string
+	for _, i := range sel {
+		if i.Has6() {
+			with = append(with, termtext.Clean(i.Name, 16))
+		}
+	}
+	conn, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv6Unspecified(), port), udp.Options{})
+	switch {
+	case err != nil && len(with) > 0:
+		r.add(LevelProblem, "ipv6", "lanfind works over IPv4 only here; --no-ipv6 says so without this problem",
+			"cannot open the IPv6 socket on [::]:%d: %v", port, err)
+	case err != nil:
+		r.add(LevelNote, "ipv6", "", "IPv6 not available (%v): lanfind works over IPv4 only", err)
+	case len(with) == 0:
+		r.add(LevelNote, "ipv6", "", "no interface in use has an IPv6 address: lanfind works over IPv4 only")
+	default:
+		r.add(LevelOK, "ipv6", "", "UDP port %d can be bound on IPv6; interfaces with IPv6: %s", port, strings.Join(with, ", "))
+	}
+	return conn
 }

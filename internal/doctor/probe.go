@@ -20,9 +20,10 @@ import (
 const probeName = "lanfind-doctor-probe"
 
 // checkMulticast joins the group on each selected multicast-capable
-// interface and, where the system lists memberships, checks the kernel has
-// them.
-func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip.Addr) {
+// interface and, where the system lists memberships (groups lists them,
+// by device), checks the kernel has them.
+func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip.Addr,
+	groups func() (map[string][]netip.Addr, error)) {
 	joined := map[int]bool{}
 	any := false
 	for _, i := range sel {
@@ -30,8 +31,12 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 			continue
 		}
 		any = true
+		hint := "lanfind still works by broadcast there; check the interface's multicast settings"
+		if group.Is6() {
+			hint = "IPv6 has no broadcast: lanfind does not work over IPv6 there; check the interface's multicast settings"
+		}
 		if err := conn.JoinGroup(i.Index, group); err != nil {
-			r.add(LevelProblem, "multicast", "lanfind still works by broadcast there; check the interface's multicast settings",
+			r.add(LevelProblem, "multicast", hint,
 				"cannot join %s on %s: %v", group, termtext.Clean(i.Name, 16), err)
 			continue
 		}
@@ -41,7 +46,7 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		r.add(LevelNote, "multicast", "", "no interface in use is multicast-capable: lanfind uses broadcast only")
 		return
 	}
-	listed, listErr := igmpGroups() // after joining: the kernel's view of the joins
+	listed, listErr := groups() // after joining: the kernel's view of the joins
 	for _, i := range sel {
 		if !joined[i.Index] {
 			continue
@@ -119,12 +124,18 @@ func newProbe(all, sel []iface.Interface, cfg Config) *probe {
 	for _, i := range sel {
 		p.selected[i.Index] = true
 	}
-	p.targets = iface.Targets(sel, iface.TargetOptions{
-		Group:       cfg.Group,
+	o := iface.TargetOptions{
 		Port:        cfg.Port,
-		NoBroadcast: cfg.NoBroadcast,
+		NoBroadcast: cfg.NoBroadcast || cfg.NoIPv4,
 		NoMulticast: cfg.NoMulticast,
-	})
+	}
+	if !cfg.NoIPv4 {
+		o.Group = cfg.Group
+	}
+	if !cfg.NoIPv6 {
+		o.Group6 = cfg.Group6
+	}
+	p.targets = iface.Targets(sel, o)
 	return p
 }
 

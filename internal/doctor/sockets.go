@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -32,23 +33,24 @@ type packet struct {
 	at   time.Time
 }
 
-// sockets is the probe's conn over two sockets of internal/udp: in, bound
-// to the lanfind port (it hears broadcast, multicast and replies), and
-// out, the probe's source (it hears replies to the probe's port).
+// sockets is the probe's conn over sockets of internal/udp, a pair per
+// address family: ins, bound to the lanfind port (they hear broadcast,
+// multicast and replies), and outs, the probe's sources (they hear
+// replies to the probe's port).
 type sockets struct {
-	in, out udp.Conn
-	pkts    chan packet
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	ins, outs []udp.Conn
+	pkts      chan packet
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
 var _ conn = (*sockets)(nil)
 
-// listenSockets starts reading in and out. The caller closes the sockets
-// after Close.
-func listenSockets(in, out udp.Conn) *sockets {
-	s := &sockets{in: in, out: out, pkts: make(chan packet), stop: make(chan struct{})}
-	for _, c := range []udp.Conn{in, out} {
+// listenSockets starts reading ins and outs. The caller closes the
+// sockets after Close.
+func listenSockets(ins, outs []udp.Conn) *sockets {
+	s := &sockets{ins: ins, outs: outs, pkts: make(chan packet), stop: make(chan struct{})}
+	for _, c := range slices.Concat(ins, outs) {
 		s.wg.Go(func() { s.read(c) })
 	}
 	return s
@@ -69,9 +71,15 @@ func (s *sockets) read(c udp.Conn) {
 	}
 }
 
+// Send sends from the out socket of dst's family.
 func (s *sockets) Send(msg []byte, dst netip.AddrPort, ifIndex int) error {
-	_, err := s.out.WriteTo(msg, dst, ifIndex)
-	return err
+	for _, out := range s.outs {
+		if out.LocalAddr().Addr().Is6() == dst.Addr().Is6() {
+			_, err := out.WriteTo(msg, dst, ifIndex)
+			return err
+		}
+	}
+	return fmt.Errorf("no socket to send to %s", dst)
 }
 
 func (s *sockets) Packets() <-chan packet { return s.pkts }
@@ -79,7 +87,8 @@ func (s *sockets) Packets() <-chan packet { return s.pkts }
 func (s *sockets) Close() {
 	close(s.stop)
 	past := time.Unix(1, 0)
-	s.in.SetReadDeadline(past) // unblocks the readers
-	s.out.SetReadDeadline(past)
+	for _, c := range slices.Concat(s.ins, s.outs) {
+		c.SetReadDeadline(past) // unblocks the readers
+	}
 	s.wg.Wait()
 }
