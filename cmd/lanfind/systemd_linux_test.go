@@ -51,7 +51,7 @@ func TestSystemdUnit(t *testing.T) {
 		"ProtectSystem=strict",
 		"ProtectHome=yes",
 		"PrivateTmp=yes",
-		"RestrictAddressFamilies=AF_INET AF_NETLINK AF_UNIX",
+		"RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX",
 		"CapabilityBoundingSet=",
 		"ProtectKernelTunables=yes",
 		"ProtectKernelModules=yes",
