@@ -107,8 +107,11 @@ type joined struct {
 }
 
 // Families returns the address families the endpoint uses: IPv4 unless
-// Config.NoIPv4, IPv6 unless Config.NoIPv6.
+// Config.NoIPv4, IPv6 unless Config.NoIPv6, and neither once a Listen
+// could not open it (see [Endpoint.FailedFamilies]).
 func (e *Endpoint) Families() []Family {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var out []Family
 	if !e.cfg.NoIPv4 {
 		out = append(out, IPv4)
@@ -158,20 +161,20 @@ func (e *Endpoint) Listen(s Socket) (*Conn, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for f, err := range failed {
 		e.familyFailed(f, err)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.conns = append(e.conns, c.Sockets()...)
 	e.joined = append(e.joined, opened...)
 	return &c, nil
 }
 
-// familyFailed reports the first failure of family f as a warning.
+// familyFailed reports the first failure of family f as a warning and
+// switches f off, so that plans from now on have no destination of it.
+// e.mu must be held.
 func (e *Endpoint) familyFailed(f Family, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.failed[f] {
 		e.log.Debug("address family not available", "family", f.String(), "err", err)
 		return
@@ -181,15 +184,23 @@ func (e *Endpoint) familyFailed(f Family, err error) {
 	}
 	e.failed[f] = true
 	e.log.Warn(fmt.Sprintf("%v not available, working without it", f), "err", err)
+	if f == IPv6 {
+		e.cfg.NoIPv6 = true
+	} else {
+		e.cfg.NoIPv4 = true
+	}
+	if p, err := Replan(e.cfg, *e.Plan()); err == nil {
+		e.plan.Store(&p)
+	}
 }
 
-// FailedFamilies returns the families a Listen could not open, in the
-// order of [Endpoint.Families].
+// FailedFamilies returns the families a Listen could not open (and
+// switched off), IPv4 first.
 func (e *Endpoint) FailedFamilies() []Family {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Family
-	for _, f := range e.Families() {
+	for _, f := range []Family{IPv4, IPv6} {
 		if e.failed[f] {
 			out = append(out, f)
 		}

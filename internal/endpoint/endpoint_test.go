@@ -123,4 +123,21 @@ func TestFamilyFails(t *testing.T) {
 	if _, err = e6.Listen(Socket{}); err == nil {
 		t.Fatal("IPv6 only on a host without IPv6: got no error")
 	}
+
+	// Both families in the plan; IPv6 fails, and its group goes from the
+	// destinations.
+	ed, err := New(Config{Lister: iface.Static{dual}, Seam: &Seam{Listen: h.Listen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ed.Close()
+	if !slices.ContainsFunc(ed.Plan().Targets, func(t iface.Target) bool { return t.Dst.Addr().Is6() }) {
+		t.Fatalf("targets %v: want the IPv6 group before Listen", ed.Plan().Targets)
+	}
+	if _, err := ed.Listen(Socket{Join: true}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(ed.Plan().Targets, func(t iface.Target) bool { return t.Dst.Addr().Is6() }) {
+		t.Errorf("targets %v: want no IPv6 destination once IPv6 failed", ed.Plan().Targets)
+	}
 }
