@@ -632,22 +632,15 @@ func runCheckConfig(c *cli.Context) error {
 	return nil
 }
 
-// configFailure prints a configuration file's problems on the app's
-// stderr, one "lanfind: error:" line (or JSON record) each, and returns an
-// error that exits with code.
-func configFailure(app *cli.App, err error, code int) error {
+// configFailure returns an error that prints a configuration file's
+// problems, one "lanfind: error:" line (or JSON record) each, and exits
+// with code.
+func configFailure(_ *cli.App, err error, code int) error {
 	var ce *configErrors
 	if !errors.As(err, &ce) {
 		return &exitError{code: code, msg: err.Error()}
 	}
-	for _, l := range ce.lines() {
-		if log := jsonLog(app); log != nil {
-			log.Error(l)
-		} else {
-			fmt.Fprintf(app.ErrWriter, "lanfind: error: %s\n", l)
-		}
-	}
-	return &exitError{code: code}
+	return &exitError{code: code, msg: strings.Join(ce.lines(), "\n")}
 }
 
 // announceSettings is what "lanfind announce" runs with, from its flags and

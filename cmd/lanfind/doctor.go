@@ -85,17 +85,18 @@ type doctorOptions struct {
 	common
 	peer, typ string
 	listen    time.Duration
+	log       *slog.Logger
 }
 
 func runDoctor(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageErrorf("doctor takes no arguments, got %q (use --peer NAME)", c.Args().First())
 	}
-	o, err := parseCommon(c, slog.LevelWarn)
+	o, s, err := bindShared(c, c.App.ErrWriter, slog.LevelWarn)
 	if err != nil {
-		return err
+		return s.exit(err)
 	}
-	d := doctorOptions{common: o, peer: c.String("peer"), typ: c.String("type")}
+	d := doctorOptions{common: o, log: s.Log, peer: c.String("peer"), typ: c.String("type")}
 	if err := checkName("--peer", d.peer, false); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 // Flags of the commands that print results.
@@ -62,13 +63,13 @@ type tmplService struct {
 
 func toTemplate(r discover.Result) tmplService {
 	t := tmplService{
-		Name:     clean(r.Name, -1),
-		Type:     clean(r.Type, -1),
+		Name:     tt.Clean(r.Name, -1),
+		Type:     tt.Clean(r.Type, -1),
 		Port:     r.Port,
 		Addr:     r.Addr.String(),
 		Addrs:    []string{},
-		Iface:    clean(r.Iface, -1),
-		Host:     clean(r.Host, -1),
+		Iface:    tt.Clean(r.Iface, -1),
+		Host:     tt.Clean(r.Host, -1),
 		Instance: fmt.Sprintf("%016x", r.Instance),
 		Meta:     make(map[string]string, len(r.Meta)),
 		TTL:      r.TTL,
@@ -80,7 +81,7 @@ func toTemplate(r discover.Result) tmplService {
 		t.Addrs = append(t.Addrs, a.String())
 	}
 	for k, v := range maps.All(r.Meta) {
-		t.Meta[clean(k, -1)] = clean(v, -1)
+		t.Meta[tt.Clean(k, -1)] = tt.Clean(v, -1)
 	}
 	return t
 }
@@ -237,4 +238,4 @@ func formatLine(w io.Writer, t *template.Template, data tmplService) error {
 
 // oneLine joins the lines of a message so that stderr gets one line.
 // Template text is the user's, but it may hold control characters too.
-func oneLine(s string) string { return clean(strings.Join(strings.Fields(s), " "), 300) }
+func oneLine(s string) string { return tt.Clean(strings.Join(strings.Fields(s), " "), 300) }

@@ -12,9 +12,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/rivo/uniseg"
-
 	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 // jsonService is the JSON form of one instance, shared by list, resolve
@@ -120,177 +119,35 @@ func escapeUnprintable(b []byte) []byte {
 	return out
 }
 
-// Column width caps, in runes, for untrusted text in human output.
-const (
-	capName  = 32
-	capType  = 24
-	capHost  = 32
-	capIface = 16
-	capKey   = 32
-	capValue = 48
-	capMeta  = 64 // the whole META column
-)
-
 // writeTable prints results as an aligned table with a header. Every
 // untrusted string goes through clean; st adds colour or nothing.
-func writeTable(w io.Writer, rs []discover.Result, st style, now time.Time) error {
-	t := table{header: []string{"NAME", "TYPE", "ADDRESS", "PORT", "IFACE", "HOST", "SEEN", "META"}}
+func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) error {
+	t := tt.Table{Header: []string{"NAME", "TYPE", "ADDRESS", "PORT", "IFACE", "HOST", "SEEN", "META"}}
 	for _, r := range rs {
-		t.rows = append(t.rows, []cell{
-			{clean(r.Name, capName), st.name},
-			orDashCell(clean(r.Type, capType), st),
-			{r.Addr.String(), ""},
-			{fmt.Sprint(r.Port), ""},
-			orDashCell(clean(r.Iface, capIface), st),
-			orDashCell(clean(r.Host, capHost), st),
-			{age(now.Sub(r.LastSeen)), st.dim},
-			orDashCell(metaString(r.Meta), st),
+		t.Rows = append(t.Rows, []tt.Cell{
+			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},
+			tt.OrDashCell(tt.Clean(r.Type, tt.CapType), st),
+			{Text: r.Addr.String()},
+			{Text: fmt.Sprint(r.Port)},
+			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
+			tt.OrDashCell(tt.Clean(r.Host, tt.CapHost), st),
+			{Text: tt.Age(now.Sub(r.LastSeen)), SGR: st.Dim},
+			tt.OrDashCell(metaString(r.Meta), st),
 		})
 	}
-	_, err := io.WriteString(w, t.render(st))
+	_, err := io.WriteString(w, tt.Render(t.Lines(st), st))
 	return err
-}
-
-// cell is one table cell: text already made safe, and an SGR sequence to
-// show it with ("" for none).
-type cell struct {
-	text string
-	sgr  string
-}
-
-func orDashCell(s string, st style) cell {
-	if s == "" {
-		return cell{"-", st.dim}
-	}
-	return cell{s, ""}
-}
-
-// table aligns cells by their display width. (text/tabwriter would count
-// the bytes of colour sequences and of wide runes as width.)
-type table struct {
-	header []string
-	rows   [][]cell
-}
-
-// lines returns the header and the rows as runs of text: cells, with a
-// run of spaces (sgr "") padding each cell but the last to its column's
-// width and two spaces between columns.
-func (t table) lines(st style) [][]cell {
-	widths := make([]int, len(t.header))
-	for i, h := range t.header {
-		widths[i] = textWidth(h)
-	}
-	for _, row := range t.rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], textWidth(c.text))
-		}
-	}
-	line := func(cells []cell) []cell {
-		var out []cell
-		for i, c := range cells {
-			out = append(out, c)
-			if i < len(cells)-1 {
-				out = append(out, cell{strings.Repeat(" ", widths[i]-textWidth(c.text)+2), ""})
-			}
-		}
-		return out
-	}
-	hdr := make([]cell, len(t.header))
-	for i, h := range t.header {
-		hdr[i] = cell{h, st.header}
-	}
-	out := [][]cell{line(hdr)}
-	for _, row := range t.rows {
-		out = append(out, line(row))
-	}
-	return out
-}
-
-// render returns the table as text, one line per row after the header,
-// with no trailing spaces.
-func (t table) render(st style) string {
-	var b strings.Builder
-	for _, l := range t.lines(st) {
-		for _, c := range l {
-			b.WriteString(st.paint(c.sgr, c.text))
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// textWidth returns the number of terminal columns safe text s takes.
-func textWidth(s string) int { return uniseg.StringWidth(s) }
-
-// age returns d as a short relative age: "now", "4s ago", "3m ago",
-// "2h ago", "5d ago".
-func age(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return "now"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d/time.Hour))
-	}
-	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // metaString returns m as sorted key=value pairs, made safe and capped.
 func metaString(m map[string]string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, clean(k, capKey)+"="+clean(m[k], capValue))
+		parts = append(parts, tt.Clean(k, tt.CapKey)+"="+tt.Clean(m[k], tt.CapValue))
 	}
-	return truncate(strings.Join(parts, ","), capMeta)
+	return tt.Truncate(strings.Join(parts, ","), tt.CapMeta)
 }
 
-// truncate cuts safe text s to max runes, marking the cut with "…".
-func truncate(s string, max int) string {
-	n := 0
-	for i := range s {
-		if n == max {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
-
-// clean makes untrusted text from the network safe for a terminal and cuts
-// it to max runes (max < 0: no limit). Whatever is not a printable rune
-// becomes a visible escape: C0 and C1 control characters (ESC, and so every
-// CSI and OSC sequence, cannot get through), DEL, format characters such as
-// the bidirectional overrides U+202A-U+202E and U+2066-U+2069 and zero-width
-// characters, line and paragraph separators, and invalid UTF-8.
-func clean(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for i, r := range s {
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == ' ' || (unicode.IsPrint(r) && r != '\t'):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		n++
-	}
-	return b.String()
-}
+// clean is termtext.Clean under the name the doctor's files use.
+// TODO(issue 9): drop it when the doctor moves to its own package.
+func clean(s string, max int) string { return tt.Clean(s, max) }

@@ -1,0 +1,257 @@
+package main
+
+// What list and resolve share: their flags, the listener they open, the
+// wait for N instances, their exit statuses and the printer of results.
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"text/template"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
+)
+
+const defaultTimeout = 3 * time.Second
+
+var (
+	flagWait = &cli.IntFlag{
+		Name:  "wait",
+		Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
+	}
+	flagTimeout = &cli.DurationFlag{
+		Name:  "timeout",
+		Usage: "give up after `D` at most",
+		Value: defaultTimeout,
+	}
+)
+
+// searchOptions are the flags list and resolve share.
+type searchOptions struct {
+	common
+	timeout time.Duration
+	wait    int // 0: no --wait
+	typ     string
+	printer printer
+}
+
+// bindSearch reads the flags list and resolve share, and builds the
+// command's streams.
+func bindSearch(c *cli.Context) (searchOptions, streams, error) {
+	var o searchOptions
+	var s streams
+	var err error
+	if o.common, s, err = bindShared(c, c.App.ErrWriter, slog.LevelWarn); err != nil {
+		return o, s, err
+	}
+	o.timeout = c.Duration("timeout")
+	if o.timeout <= 0 {
+		return o, s, usageErrorf("--timeout %v: want a positive duration such as 2s", o.timeout)
+	}
+	o.wait = c.Int("wait")
+	if o.wait < 0 || o.wait == 0 && c.IsSet("wait") {
+		return o, s, usageErrorf("--wait %d: want a number of instances, 1 or more", o.wait)
+	}
+	o.typ = c.String("type")
+	o.printer, err = newPrinter(c, s.Out)
+	return o, s, err
+}
+
+// newListener checks the name filter (given as nameFlag) and the type, and
+// opens a Listener for them.
+func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Listener, error) {
+	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+		return nil, err
+	}
+	if err := checkName("--type", typ, false); err != nil {
+		return nil, err
+	}
+	return discover.New(discover.Config{
+		Name:              name,
+		Type:              typ,
+		Port:              o.port,
+		Group:             o.group,
+		Interfaces:        o.ifaces,
+		NoBroadcast:       o.noBroadcast,
+		NoMulticast:       o.noMulticast,
+		Logger:            s.Log,
+		Keys:              o.keys,
+		ExcludeInterfaces: o.excludes,
+	})
+}
+
+func logStats(log *slog.Logger, l *discover.Listener) {
+	s := l.Stats()
+	log.Debug("stats",
+		"received", s.Received,
+		"accepted", s.Accepted,
+		"duplicates", s.Duplicates,
+		"foreign", s.Foreign,
+		"malformed", s.Malformed,
+		"unsupported", s.Unsupported,
+		"unknown_request", s.UnknownRequest,
+		"other_iface", s.OtherIface,
+		"off_link", s.OffLink,
+		"table_full", s.TableFull,
+		"queries_sent", s.QueriesSent,
+		"send_errors", s.SendErrors,
+		"sealed", s.Sealed,
+		"unsealed", s.Unsealed,
+		"rejected", s.Rejected,
+		"stale", s.Stale,
+		"relayed", s.Relayed)
+}
+
+// notFound is the exit status 1 of a search for name (if any) of type typ
+// (if any) that nothing answered; when (if not "") says until when.
+func notFound(name, typ, when string) *exitError {
+	what := "no service"
+	if name != "" {
+		what += fmt.Sprintf(" named %q", tt.Clean(name, 63))
+	}
+	if typ != "" {
+		what += fmt.Sprintf(" of type %q", tt.Clean(typ, 63))
+	}
+	what += " answered"
+	if when != "" {
+		what += " " + when
+	}
+	return &exitError{code: exitNotFound, msg: what}
+}
+
+// fewerThan is the exit status 1 of --wait N when only found instances
+// were up when the timeout ran out.
+func fewerThan(found, want int, when string) error {
+	msg := fmt.Sprintf("%d of the %d instances --wait asked for answered %s", found, want, when)
+	return &exitError{code: exitNotFound, msg: msg}
+}
+
+// within says until when a search that ran under ctx waited: "within 3s",
+// or "before the interrupt" when SIGINT or SIGTERM ended ctx first.
+func within(ctx context.Context, timeout time.Duration) string {
+	if ctx.Err() != nil {
+		return "before the interrupt"
+	}
+	return fmt.Sprintf("within %v", timeout)
+}
+
+// waitFor runs l until n instances are up at once or ctx ends, and returns
+// the instances up at that moment, sorted as Collect sorts them. Unlike
+// Collect it does not stop when answers settle: it also hears instances
+// that start later, from their first announcement.
+func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// An instance restarting under a new sender ID keeps its instance ID
+	// and address; two processes claiming one instance ID have different
+	// addresses.
+	type key struct {
+		instance uint64
+		addr     netip.Addr
+	}
+	live := make(map[key]discover.Result)
+	err := l.Run(ctx, func(ev discover.Event) {
+		k := key{ev.Service.Instance, ev.Service.Addr}
+		if ev.Kind == discover.EventDown {
+			delete(live, k)
+			return
+		}
+		live[k] = ev.Service
+		if len(live) >= n {
+			cancel()
+		}
+	})
+	rs := slices.Collect(maps.Values(live))
+	// TODO(issue 9, point 5): discover's exported ordering, once it has one.
+	slices.SortFunc(rs, func(a, b discover.Result) int {
+		return cmp.Or(
+			cmp.Compare(a.Name, b.Name),
+			cmp.Compare(a.Type, b.Type),
+			cmp.Compare(a.Host, b.Host),
+			a.Addr.Compare(b.Addr),
+			cmp.Compare(a.Instance, b.Instance),
+		)
+	})
+	return rs, err
+}
+
+// printer prints results as the flags ask: JSON, a --format template, or
+// for people.
+type printer struct {
+	w    io.Writer
+	json bool
+	tmpl *template.Template // --format, or nil
+	st   tt.Style
+	now  func() time.Time
+}
+
+// newPrinter reads --json, --format and --no-color, for results on w.
+func newPrinter(c *cli.Context, w io.Writer) (printer, error) {
+	t, err := parseFormat(c)
+	if err != nil {
+		return printer{}, err
+	}
+	return printer{
+		w:    w,
+		json: c.Bool("json"),
+		tmpl: t,
+		st:   tt.StyleFor(w, c.Bool("no-color")),
+		now:  time.Now,
+	}, nil
+}
+
+// list prints list's results: a JSON array, one template line per
+// result, or a table (nothing when there are none).
+func (p printer) list(rs []discover.Result) error {
+	switch {
+	case p.json:
+		out := make([]jsonService, 0, len(rs))
+		for _, r := range rs {
+			out = append(out, toJSON(r))
+		}
+		return writeJSON(p.w, out)
+	case p.tmpl != nil:
+		return p.lines(rs)
+	case len(rs) > 0:
+		return writeTable(p.w, rs, p.st, p.now())
+	}
+	return nil
+}
+
+// resolved prints resolve's results, one line each: a JSON object, a
+// template line, or ADDR:PORT.
+func (p printer) resolved(rs []discover.Result) error {
+	if p.tmpl != nil {
+		return p.lines(rs)
+	}
+	for _, r := range rs {
+		var err error
+		if p.json {
+			err = writeJSON(p.w, toJSON(r))
+		} else {
+			_, err = fmt.Fprintln(p.w, r.AddrPort())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p printer) lines(rs []discover.Result) error {
+	for _, r := range rs {
+		if err := formatLine(p.w, p.tmpl, toTemplate(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+// Package watchtable owns the live table "lanfind watch" shows on a
+// terminal: one row per instance, updated in place, with departures kept
+// a few seconds with their reason.
+//
+// The model (apply an event, prune, lay out a frame) is plain data and
+// code, testable without a terminal; draw puts a frame on any
+// tcell.Screen, so tests use tcell's simulation screen; [Screen.Run] is the
+// loop. It is the only package that imports github.com/gdamore/tcell/v2.
+// It must not import urfave/cli or package main's wiring: the command
+// decides whether there is a terminal and what happens to logs meanwhile.
+package watchtable
