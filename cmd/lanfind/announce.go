@@ -38,7 +38,10 @@ func announceCommand() *cli.Command {
 				Usage: "service `NAME`, 1-63 bytes (one service; more with --service or --config)",
 			},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
-			&cli.UintFlag{Name: "port", Usage: "the announced service's `PORT` (not lanfind's own)"},
+			&cli.UintFlag{
+				Name:  "port",
+				Usage: "the announced service's `PORT` (not lanfind's own)",
+			},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
 			&cli.DurationFlag{
 				Name:  "interval",
@@ -46,12 +49,19 @@ func announceCommand() *cli.Command {
 				Value: announce.DefaultInterval,
 			},
 			&cli.DurationFlag{
-				Name:        "ttl",
-				Usage:       "listeners forget the service `D` after its last beacon; at least 2 intervals",
+				Name: "ttl",
+				Usage: "listeners forget the service `D` after its last beacon; " +
+					"at least 2 intervals",
 				DefaultText: "3 intervals",
 			},
-			&cli.StringFlag{Name: "hostname", Usage: "host `NAME` to announce (default: this host's name)"},
-			&cli.StringSliceFlag{Name: "service", Usage: "one more service, `NAME:PORT[:TYPE]` (repeatable)"},
+			&cli.StringFlag{
+				Name:  "hostname",
+				Usage: "host `NAME` to announce (default: this host's name)",
+			},
+			&cli.StringSliceFlag{
+				Name:  "service",
+				Usage: "one more service, `NAME:PORT[:TYPE]` (repeatable)",
+			},
 			&cli.StringFlag{
 				Name:      "config",
 				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",

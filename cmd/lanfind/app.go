@@ -93,13 +93,14 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 }
 
 // appDescription is the DESCRIPTION of "lanfind help" and of the man page.
-const appDescription = `lanfind announce sends a service's beacon to the subnet broadcast address and the
-multicast group 239.255.70.70 on every usable interface; lanfind list, resolve and watch
-find services by querying and listening on UDP port 28471. Flags work before or after a
-command's arguments; several shared ones also come from LANFIND_* environment variables.
-
-Exit status: 0 success (list and resolve: found); 1 a runtime failure (list and resolve:
-nothing matched; doctor: a problem found); 2 a bad command line or configuration.
-
-lanfind doctor explains why a LAN looks silent; lanfind completion bash|zsh|fish prints
-a completion script; lanfind man prints this page.`
+const appDescription = "" +
+	"lanfind announce sends a service's beacon to the subnet broadcast address and the\n" +
+	"multicast group 239.255.70.70 on every usable interface; lanfind list, resolve and watch\n" +
+	"find services by querying and listening on UDP port 28471. Flags work before or after a\n" +
+	"command's arguments; several shared ones also come from LANFIND_* environment variables.\n" +
+	"\n" +
+	"Exit status: 0 success (list and resolve: found); 1 a runtime failure (list and resolve:\n" +
+	"nothing matched; doctor: a problem found); 2 a bad command line or configuration.\n" +
+	"\n" +
+	"lanfind doctor explains why a LAN looks silent; lanfind completion bash|zsh|fish prints\n" +
+	"a completion script; lanfind man prints this page."

@@ -24,7 +24,8 @@ func completionCommand() *cli.Command {
 		Name:      "completion",
 		Usage:     "print a shell completion script for bash, zsh or fish",
 		UsageText: "lanfind completion bash|zsh|fish",
-		Description: "Load it in the current shell, or install it where your shell looks for completions:\n" +
+		Description: "Load it in the current shell, " +
+			"or install it where your shell looks for completions:\n" +
 			"  bash: source <(lanfind completion bash)   " +
 			"or   lanfind completion bash >/etc/bash_completion.d/lanfind\n" +
 			"  zsh:  source <(lanfind completion zsh)   " +
@@ -88,8 +89,8 @@ var manPage = clidoc.Page{
 	ExitStatus: []clidoc.Item{
 		{Name: "0", Text: "Success; list and resolve: found (with --wait: as many as asked for); " +
 			"doctor: no problem found."},
-		{Name: "1", Text: "A runtime failure; list and resolve: nothing matched, or fewer than --wait; " +
-			"doctor: a problem found; check-config: the file is invalid or unreadable."},
+		{Name: "1", Text: "A runtime failure; list and resolve: nothing matched, " +
+			"or fewer than --wait; doctor: a problem found; check-config: the file is invalid or unreadable."},
 		{Name: "2", Text: "A bad command line or configuration; list and resolve: any error."},
 	},
 	Environment: []clidoc.Item{

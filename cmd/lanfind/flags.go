@@ -40,8 +40,9 @@ var (
 		EnvVars: []string{"LANFIND_IFACE"},
 	}
 	flagExcludeIface = &cli.StringSliceFlag{
-		Name:    "exclude-iface",
-		Usage:   "never use interface `NAME`, or those matching a glob such as 'docker*' (repeatable)",
+		Name: "exclude-iface",
+		Usage: "never use interface `NAME`, or those matching a glob such as 'docker*' " +
+			"(repeatable)",
 		EnvVars: []string{"LANFIND_EXCLUDE_IFACE"},
 	}
 	flagLogFormat = &cli.StringFlag{
@@ -146,7 +147,8 @@ func bindNetwork(c *cli.Context) (common, error) {
 	}
 	o.noBroadcast, o.noMulticast = c.Bool("no-broadcast"), c.Bool("no-multicast")
 	if o.noBroadcast && o.noMulticast {
-		return o, usageErrorf("--no-broadcast and --no-multicast together leave nothing to send with")
+		return o, usageErrorf("--no-broadcast and --no-multicast together " +
+			"leave nothing to send with")
 	}
 	return o, nil
 }
@@ -183,7 +185,8 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 	for _, p := range paths {
 		if p == "" {
 			// Fail closed: an empty name must not mean "no key".
-			return nil, usageErrorf("--secret-file: empty file name (is LANFIND_SECRET_FILE set but empty?)")
+			return nil, usageErrorf("--secret-file: empty file name " +
+				"(is LANFIND_SECRET_FILE set but empty?)")
 		}
 		ks, warning, err := seal.LoadKeyFile(p)
 		if err != nil {
@@ -195,7 +198,9 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 		keys = append(keys, ks...)
 	}
 	if len(keys) > 0 {
-		log.Debug("keyed mode", "keys", len(keys), "sealing_key_id", fmt.Sprintf("%016x", keys[0].ID()))
+		log.Debug("keyed mode",
+			"keys", len(keys),
+			"sealing_key_id", fmt.Sprintf("%016x", keys[0].ID()))
 	}
 	return keys, nil
 }

@@ -102,9 +102,18 @@ var templateFuncs = template.FuncMap{
 // so that a misspelt field is a usage error at once rather than after the
 // network has answered.
 var sampleService = tmplService{
-	Name: "db", Type: "postgres", Port: 5432, Addr: "10.0.0.2", Addrs: []string{"10.0.0.2"},
-	Iface: "eth0", Host: "nas", Instance: "0123456789abcdef", Meta: map[string]string{"version": "16"},
-	TTL: 15 * time.Second, LastSeen: time.Unix(0, 0), Event: "up",
+	Name:     "db",
+	Type:     "postgres",
+	Port:     5432,
+	Addr:     "10.0.0.2",
+	Addrs:    []string{"10.0.0.2"},
+	Iface:    "eth0",
+	Host:     "nas",
+	Instance: "0123456789abcdef",
+	Meta:     map[string]string{"version": "16"},
+	TTL:      15 * time.Second,
+	LastSeen: time.Unix(0, 0),
+	Event:    "up",
 }
 
 // parseFormat returns the template of --format, or nil without one. It
@@ -131,7 +140,8 @@ func parseFormat(c *cli.Context) (*template.Template, error) {
 	if err := t.Execute(io.Discard, sampleService); err != nil && isFieldError(err) {
 		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
 			// Not "can't evaluate field Nmae in type main.tmplService".
-			return nil, usageErrorf("--format: no field .%s; the fields are %s", m[1], templateFields())
+			return nil, usageErrorf("--format: no field .%s; the fields are %s",
+				m[1], templateFields())
 		}
 		return nil, usageErrorf("%s", oneLine(err.Error()))
 	}

@@ -88,7 +88,9 @@ func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
 	// Values may come from the network (names, hosts): quote anything that
 	// is not plain printable UTF-8, so no byte sequence reaches the terminal
 	// raw.
-	if s == "" || strings.ContainsAny(s, " \"=") || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+	unprintable := func(r rune) bool { return !unicode.IsPrint(r) }
+	if s == "" || strings.ContainsAny(s, " \"=") || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, unprintable) {
 		s = strconv.QuoteToASCII(s)
 	}
 	b.WriteString(" " + prefix + a.Key + "=" + s)

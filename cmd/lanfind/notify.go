@@ -23,7 +23,8 @@ func newNotifier(socket string, log *slog.Logger) *notifier {
 		// Go maps a leading "@" to the abstract namespace.
 		n.addr = &net.UnixAddr{Name: socket, Net: "unixgram"}
 	default:
-		log.Warn("NOTIFY_SOCKET is neither a path nor an abstract socket name; not notifying the service manager", "socket", socket)
+		log.Warn("NOTIFY_SOCKET is neither a path nor an abstract socket name; "+
+			"not notifying the service manager", "socket", socket)
 	}
 	return n
 }
@@ -40,7 +41,10 @@ func (n *notifier) notify(state string) {
 		c.Close()
 	}
 	if err != nil {
-		n.log.Warn("notify the service manager", "socket", n.addr.Name, "state", strings.ReplaceAll(state, "\n", " "), "err", err)
+		n.log.Warn("notify the service manager",
+			"socket", n.addr.Name,
+			"state", strings.ReplaceAll(state, "\n", " "),
+			"err", err)
 		return
 	}
 	n.log.Debug("notified the service manager", "state", strings.ReplaceAll(state, "\n", " "))

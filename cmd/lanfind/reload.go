@@ -20,7 +20,9 @@ import (
 // a configuration file, reloads it on SIGHUP until ctx ends or stop is
 // called. stop waits for the reloads to finish and tells the service
 // manager that lanfind is stopping.
-func startDaemon(ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger) (stop func()) {
+func startDaemon(
+	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
+) (stop func()) {
 	n := newNotifier(os.Getenv("NOTIFY_SOCKET"), log)
 	n.notify(readyState(len(as.services)))
 	if as.file == nil {
@@ -84,7 +86,8 @@ func (r *reloader) reload() (int, error) {
 	}
 	svcs, err := combineServices(r.as.flagServices, fc)
 	if err == nil && len(svcs) == 0 {
-		err = fmt.Errorf("%s: no [[service]] table and no service on the command line: nothing to announce", path)
+		err = fmt.Errorf("%s: no [[service]] table and no service on the command line: "+
+			"nothing to announce", path)
 	}
 	if err != nil {
 		return len(r.services), err
@@ -98,7 +101,8 @@ func (r *reloader) reload() (int, error) {
 			continue // a flag sets it; the file's value never mattered
 		}
 		if old, now := settingText(r.as.file, key), settingText(fc, key); old != now {
-			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; restart lanfind to apply it", path, key, old, now))
+			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; restart lanfind to apply it",
+				path, key, old, now))
 		}
 	}
 	r.log.Info("reloaded", "file", path, "services", len(svcs))

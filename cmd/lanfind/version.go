@@ -92,6 +92,7 @@ func runVersion(_ context.Context, s streams, opts versionOptions) error {
 	if v.CommitTime != "" {
 		commit += ", " + v.CommitTime
 	}
-	_, err := fmt.Fprintf(s.Out, "lanfind %s\ncommit: %s\ngo: %s %s\n", v.Version, commit, v.Go, v.Platform)
+	_, err := fmt.Fprintf(s.Out, "lanfind %s\ncommit: %s\ngo: %s %s\n",
+		v.Version, commit, v.Go, v.Platform)
 	return runtimeError(err)
 }

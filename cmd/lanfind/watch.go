@@ -193,7 +193,8 @@ func (h *heldLog) release() {
 	h.released = true
 	h.to.Write(h.buf.Bytes()) // stderr: nowhere to report a failure
 	if h.dropped > 0 {
-		fmt.Fprintf(h.to, "lanfind: warning: %d log lines dropped while the live table was shown\n", h.dropped)
+		fmt.Fprintf(h.to, "lanfind: warning: %d log lines dropped while the live table was shown\n",
+			h.dropped)
 	}
 	h.buf.Reset()
 }

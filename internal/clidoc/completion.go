@@ -194,30 +194,32 @@ _%[1]s() {
 	}
 	b.WriteString("\tcase $prev in\n")
 	if fs := byKind[valueIface]; len(fs) > 0 {
-		fmt.Fprintf(&b, "\t%s)\n\t\tCOMPREPLY=($(compgen -W \"$(_%s_ifaces)\" -- \"$cur\"))\n\t\treturn\n\t\t;;\n", strings.Join(fs, "|"), app.Name)
+		bashCase(&b, fs, `COMPREPLY=($(compgen -W "$(_`+app.Name+`_ifaces)" -- "$cur"))`, "return")
 	}
 	if fs := byKind[valueFile]; len(fs) > 0 {
-		fmt.Fprintf(&b, "\t%s)\n\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n\t\treturn\n\t\t;;\n", strings.Join(fs, "|"))
+		bashCase(&b, fs, `COMPREPLY=($(compgen -f -- "$cur"))`, "return")
 	}
 	for _, fs := range slices.Sorted(maps.Keys(choices)) {
-		fmt.Fprintf(&b, "\t%s)\n\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\"))\n\t\treturn\n\t\t;;\n", fs, shellQuote(strings.Join(choices[fs], " ")))
+		words := shellQuote(strings.Join(choices[fs], " "))
+		bashCase(&b, []string{fs}, `COMPREPLY=($(compgen -W `+words+` -- "$cur"))`, "return")
 	}
 	if fs := byKind[valueAny]; len(fs) > 0 {
-		fmt.Fprintf(&b, "\t%s)\n\t\treturn # a value: nothing to suggest\n\t\t;;\n", strings.Join(fs, "|"))
+		bashCase(&b, fs, "return # a value: nothing to suggest")
 	}
 	b.WriteString("\tesac\n\n")
 
 	// Flags and arguments of the command.
 	b.WriteString("\tlocal flags= args= files=\n\tcase $cmd in\n")
-	fmt.Fprintf(&b, "\t'')\n\t\tCOMPREPLY=($(compgen -W %s -- \"$cur\"))\n\t\treturn\n\t\t;;\n",
-		shellQuote(strings.Join(append(commandNames(app), "--help"), " ")))
+	words := shellQuote(strings.Join(append(commandNames(app), "--help"), " "))
+	bashCase(&b, []string{"''"}, `COMPREPLY=($(compgen -W `+words+` -- "$cur"))`, "return")
 	for _, c := range app.VisibleCommands() {
 		var flags []string
 		for _, f := range visibleFlags(c) {
 			flags = append(flags, dashedNames(f)...)
 		}
 		flags = append(flags, "--help", "-h")
-		fmt.Fprintf(&b, "\t%s)\n\t\tflags=%s\n", strings.Join(c.Names(), "|"), shellQuote(strings.Join(flags, " ")))
+		fmt.Fprintf(&b, "\t%s)\n\t\tflags=%s\n",
+			strings.Join(c.Names(), "|"), shellQuote(strings.Join(flags, " ")))
 		if a := h.argChoices(app, c); a != nil {
 			fmt.Fprintf(&b, "\t\targs=%s\n", shellQuote(strings.Join(a, " ")))
 		}
@@ -291,7 +293,9 @@ _%[1]s() {
 	}
 	// Autoloaded from $fpath, the file is the function's body; sourced,
 	// it registers the function.
-	fmt.Fprintf(&b, "\tesac\n}\n\nif [[ $funcstack[1] == _%[1]s ]]; then\n\t_%[1]s \"$@\"\nelse\n\tcompdef _%[1]s %[1]s\nfi\n", app.Name)
+	fmt.Fprintf(&b, "\tesac\n}\n\n"+
+		"if [[ $funcstack[1] == _%[1]s ]]; then\n\t_%[1]s \"$@\"\nelse\n\tcompdef _%[1]s %[1]s\nfi\n",
+		app.Name)
 	return b.String()
 }
 
@@ -347,29 +351,42 @@ func Fish(app *cli.App, h Hints) (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString(script)
-	b.WriteString("\n# No file names unless a flag takes a file; values of flags that take an\n# interface name, a file or one of a fixed set.\n")
+	b.WriteString("\n# No file names unless a flag takes a file; values of flags that take an\n" +
+		"# interface name, a file or one of a fixed set.\n")
 	fmt.Fprintf(&b, "complete -c %s -f\n", app.Name)
 	for _, c := range app.VisibleCommands() {
-		cond := shellQuote("__fish_seen_subcommand_from " + strings.Join(c.Names(), " "))
+		cond := app.Name + " -n " +
+			shellQuote("__fish_seen_subcommand_from "+strings.Join(c.Names(), " "))
 		for _, f := range visibleFlags(c) {
 			name := f.Names()[0]
 			switch h.kindOf(f) {
 			case valueIface:
-				fmt.Fprintf(&b, "complete -c %s -n %s -l %s -x -a '(__fish_print_interfaces)'\n", app.Name, cond, name)
+				fmt.Fprintf(&b, "complete -c %s -l %s -x -a '(__fish_print_interfaces)'\n", cond, name)
 			case valueChoice:
-				fmt.Fprintf(&b, "complete -c %s -n %s -l %s -x -a %s\n", app.Name, cond, name, shellQuote(strings.Join(h.FlagChoices[name], " ")))
+				words := shellQuote(strings.Join(h.FlagChoices[name], " "))
+				fmt.Fprintf(&b, "complete -c %s -l %s -x -a %s\n", cond, name, words)
 			case valueFile:
-				fmt.Fprintf(&b, "complete -c %s -n %s -l %s -r -F\n", app.Name, cond, name)
+				fmt.Fprintf(&b, "complete -c %s -l %s -r -F\n", cond, name)
 			}
 		}
 		if a := h.argChoices(app, c); a != nil {
-			fmt.Fprintf(&b, "complete -c %s -n %s -x -a %s\n", app.Name, cond, shellQuote(strings.Join(a, " ")))
+			fmt.Fprintf(&b, "complete -c %s -x -a %s\n", cond, shellQuote(strings.Join(a, " ")))
 		}
 		if slices.Contains(h.FileArgs, c.Name) {
-			fmt.Fprintf(&b, "complete -c %s -n %s -F\n", app.Name, cond)
+			fmt.Fprintf(&b, "complete -c %s -F\n", cond)
 		}
 	}
 	return b.String(), nil
+}
+
+// bashCase writes one arm of a bash case statement: the patterns, then
+// each line of body.
+func bashCase(b *strings.Builder, patterns []string, body ...string) {
+	fmt.Fprintf(b, "\t%s)\n", strings.Join(patterns, "|"))
+	for _, l := range body {
+		fmt.Fprintf(b, "\t\t%s\n", l)
+	}
+	b.WriteString("\t\t;;\n")
 }
 
 // shellQuote quotes s in single quotes for sh, bash, zsh and fish.

@@ -69,10 +69,10 @@ const manTemplate = `% {{.App.Name}} {{.Page.Section}}
 {{range .Commands}}{{range $l := lines .UsageText}}
     {{$l}}{{end}}{{end}}
 
-# DESCRIPTION
+{{if .App.Description}}# DESCRIPTION
 
 {{md .App.Description}}
-
+{{end}}
 # COMMANDS
 {{range .Commands}}
 ## {{.Name}}
