@@ -8,13 +8,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/internal/clidoc"
+	"github.com/lanfind/lanfind/internal/clilog"
 )
 
 // completionHints says what lanfind's flags and arguments take, for the
 // completion scripts.
 var completionHints = clidoc.Hints{
 	IfaceFlags:  []string{"iface", "exclude-iface"},
-	FlagChoices: map[string][]string{"log-format": logFormats},
+	FlagChoices: map[string][]string{"log-format": clilog.Formats},
 	ArgChoices:  map[string][]string{"completion": clidoc.Shells},
 	FileArgs:    []string{"keygen", "check-config"},
 }

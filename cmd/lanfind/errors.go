@@ -11,6 +11,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/output"
 )
 
 // Exit codes.
@@ -94,7 +95,10 @@ func runtimeError(err error) error {
 	msg := err.Error()
 	var hint string
 	var selErr *iface.SelectError
+	var formatErr *output.FormatError
 	switch {
+	case errors.As(err, &formatErr): // a --format template that fails on a result
+		code = exitUsage
 	case errors.As(err, &selErr):
 		// An interface that is down or has no address yet is the host's
 		// state, not a bad command line: exit 1, which a service manager

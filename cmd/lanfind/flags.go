@@ -204,3 +204,16 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 	}
 	return keys, nil
 }
+
+// Flags of the commands that print results (list, resolve, watch).
+var (
+	flagFormat = &cli.StringFlag{
+		Name: "format",
+		Usage: "print each result with the Go text/template `TEMPLATE`, " +
+			"e.g. '{{.Addr}}:{{.Port}}'",
+	}
+	flagNoColor = &cli.BoolFlag{
+		Name:  "no-color",
+		Usage: "no colour even on a terminal (also: NO_COLOR=1, TERM=dumb)",
+	}
+)

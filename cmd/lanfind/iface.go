@@ -79,7 +79,7 @@ func runIface(_ context.Context, s streams, opts ifaceOptions) error {
 		if out == nil {
 			out = []jsonIface{}
 		}
-		err = writeJSON(s.Out, out)
+		err = tt.WriteJSON(s.Out, out)
 	} else {
 		err = writeIfaceTable(s, out)
 	}

@@ -72,13 +72,13 @@ func runList(ctx context.Context, s streams, opts listOptions) error {
 		return searchError(err)
 	}
 	p := opts.printer
-	if err := p.list(rs); err != nil {
+	if err := p.List(rs); err != nil {
 		return searchError(err)
 	}
 	switch {
 	case opts.wait > 0 && len(rs) < opts.wait:
 		return fewerThan(len(rs), opts.wait, within(ctx, opts.timeout))
-	case len(rs) == 0 && (p.json || p.tmpl != nil):
+	case len(rs) == 0 && p.Scripted():
 		return errNotFound // a script's empty result: "[]" or no lines
 	case len(rs) == 0:
 		// The table has no header without rows: say why the screen stays

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lanfind/lanfind/internal/clilog"
 )
 
 // TestNotifier sends states to unixgram sockets the test owns, by path
@@ -28,7 +31,7 @@ func TestNotifier(t *testing.T) {
 			}
 			defer l.Close()
 			var logs bytes.Buffer
-			n := newNotifier(tc.socket, slog.New(newLineHandler(&logs, slog.LevelDebug)))
+			n := newNotifier(tc.socket, debugLog(t, &logs))
 			for _, state := range []string{readyState(3), "RELOADING=1", "STOPPING=1"} {
 				n.notify(state)
 				l.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -52,7 +55,7 @@ func TestNotifier(t *testing.T) {
 // warning, never an error or a hang.
 func TestNotifierFailures(t *testing.T) {
 	var logs bytes.Buffer
-	log := slog.New(newLineHandler(&logs, slog.LevelDebug))
+	log := debugLog(t, &logs)
 	newNotifier("", log).notify("READY=1") // no service manager: silent
 	if logs.Len() != 0 {
 		t.Fatalf("without NOTIFY_SOCKET: got logs %q, want none", logs.String())
@@ -66,4 +69,14 @@ func TestNotifierFailures(t *testing.T) {
 	if !strings.Contains(logs.String(), "lanfind: warning: NOTIFY_SOCKET is neither") || strings.Count(logs.String(), "\n") != 1 {
 		t.Fatalf("unsupported NOTIFY_SOCKET: got logs %q, want one warning", logs.String())
 	}
+}
+
+// debugLog returns lanfind's text logger on w at debug level.
+func debugLog(t *testing.T, w io.Writer) *slog.Logger {
+	t.Helper()
+	log, err := clilog.New(w, "text", slog.LevelDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
 }

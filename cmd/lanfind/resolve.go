@@ -75,7 +75,7 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	if err != nil {
 		return searchError(err)
 	}
-	if err := opts.printer.resolved(rs); err != nil {
+	if err := opts.printer.Resolved(rs); err != nil {
 		return searchError(err)
 	}
 	if len(rs) < opts.wait {

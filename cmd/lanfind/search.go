@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
@@ -41,7 +42,7 @@ type searchOptions struct {
 	timeout time.Duration
 	wait    int // 0: no --wait
 	typ     string
-	printer printer
+	printer output.Printer
 }
 
 // bindSearch reads the flags list and resolve share, and builds the
@@ -184,74 +185,15 @@ func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Resul
 	return rs, err
 }
 
-// printer prints results as the flags ask: JSON, a --format template, or
-// for people.
-type printer struct {
-	w    io.Writer
-	json bool
-	tmpl *template.Template // --format, or nil
-	st   tt.Style
-	now  func() time.Time
-}
-
 // newPrinter reads --json, --format and --no-color, for results on w.
-func newPrinter(c *cli.Context, w io.Writer) (printer, error) {
-	t, err := parseFormat(c)
-	if err != nil {
-		return printer{}, err
-	}
-	return printer{
-		w:    w,
-		json: c.Bool("json"),
-		tmpl: t,
-		st:   tt.StyleFor(w, c.Bool("no-color")),
-		now:  time.Now,
-	}, nil
-}
-
-// list prints list's results: a JSON array, one template line per
-// result, or a table (nothing when there are none).
-func (p printer) list(rs []discover.Result) error {
-	switch {
-	case p.json:
-		out := make([]jsonService, 0, len(rs))
-		for _, r := range rs {
-			out = append(out, toJSON(r))
-		}
-		return writeJSON(p.w, out)
-	case p.tmpl != nil:
-		return p.lines(rs)
-	case len(rs) > 0:
-		return writeTable(p.w, rs, p.st, p.now())
-	}
-	return nil
-}
-
-// resolved prints resolve's results, one line each: a JSON object, a
-// template line, or ADDR:PORT.
-func (p printer) resolved(rs []discover.Result) error {
-	if p.tmpl != nil {
-		return p.lines(rs)
-	}
-	for _, r := range rs {
+func newPrinter(c *cli.Context, w io.Writer) (output.Printer, error) {
+	var tmpl *template.Template
+	if c.IsSet("format") {
 		var err error
-		if p.json {
-			err = writeJSON(p.w, toJSON(r))
-		} else {
-			_, err = fmt.Fprintln(p.w, r.AddrPort())
-		}
-		if err != nil {
-			return err
+		if tmpl, err = output.ParseFormat(c.String("format"), c.Bool("json")); err != nil {
+			return output.Printer{}, usageErrorf("%s", err)
 		}
 	}
-	return nil
-}
-
-func (p printer) lines(rs []discover.Result) error {
-	for _, r := range rs {
-		if err := formatLine(p.w, p.tmpl, toTemplate(r)); err != nil {
-			return err
-		}
-	}
-	return nil
+	st := tt.StyleFor(w, c.Bool("no-color"))
+	return output.NewPrinter(w, c.Bool("json"), tmpl, st), nil
 }

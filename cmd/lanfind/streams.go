@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/internal/clilog"
 )
 
 // streams are where a command writes. A command's Action builds them once
@@ -23,9 +25,9 @@ func newStreams(c *cli.Context, out, errOut io.Writer, level slog.Level) (stream
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	log, err := newLogger(errOut, c.String("log-format"), level)
+	log, err := clilog.New(errOut, c.String("log-format"), level)
 	if err != nil {
-		return streams{}, err
+		return streams{}, usageErrorf("%s", err)
 	}
 	return streams{Out: out, Err: errOut, Log: log}, nil
 }
@@ -39,7 +41,7 @@ func (s streams) exit(err error) error {
 	if s.Log == nil || !errors.As(err, &ee) || ee.msg == "" {
 		return err
 	}
-	if _, isJSON := s.Log.Handler().(*slog.JSONHandler); !isJSON {
+	if !clilog.IsJSON(s.Log) {
 		return err
 	}
 	logError(s.Log, ee)

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
+
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 func versionCommand() *cli.Command {
@@ -80,7 +82,7 @@ type versionOptions struct {
 func runVersion(_ context.Context, s streams, opts versionOptions) error {
 	v := readVersion(debug.ReadBuildInfo())
 	if opts.json {
-		return runtimeError(writeJSON(s.Out, v))
+		return runtimeError(tt.WriteJSON(s.Out, v))
 	}
 	commit := v.Commit
 	switch {

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/watchtable"
 )
@@ -73,7 +74,7 @@ func watchCommand() *cli.Command {
 type watchOptions struct {
 	common
 	name, typ string
-	printer   printer
+	printer   output.Printer
 	live      bool     // show the live table if the terminal allows
 	held      *heldLog // s.Err while the live table is shown; nil: not held
 }
@@ -85,7 +86,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	}
 	defer l.Close()
 	if opts.live {
-		screen, err := watchtable.Open(opts.printer.st)
+		screen, err := watchtable.Open(opts.printer.Style())
 		if err == nil {
 			err := screen.Run(ctx, l)
 			logStats(s.Log, l)
@@ -104,7 +105,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 		if werr != nil {
 			return
 		}
-		if werr = opts.printer.event(ev); werr != nil {
+		if werr = opts.printer.Event(ev); werr != nil {
 			cancel()
 		}
 	})
@@ -113,41 +114,6 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 		return runtimeError(werr)
 	}
 	return runtimeError(err)
-}
-
-// event prints one watch event as one line: JSON, a template line, or text.
-func (p printer) event(ev discover.Event) error {
-	switch {
-	case p.json:
-		return writeJSON(p.w, jsonEvent{
-			Event:   ev.Kind.String(),
-			Reason:  ev.Reason,
-			Service: toJSON(ev.Service),
-		})
-	case p.tmpl != nil:
-		t := toTemplate(ev.Service)
-		t.Event, t.Reason = ev.Kind.String(), ev.Reason
-		return formatLine(p.w, p.tmpl, t)
-	}
-	r := ev.Service
-	what := ev.Kind.String()
-	if ev.Reason != "" {
-		what += " (" + tt.Clean(ev.Reason, 16) + ")"
-	}
-	sgr := map[discover.EventKind]string{
-		discover.EventUp:     p.st.Up,
-		discover.EventUpdate: p.st.Update,
-		discover.EventDown:   p.st.Down,
-	}[ev.Kind]
-	_, err := fmt.Fprintf(p.w, "%s %s %s %s %s %s %s\n",
-		p.st.Paint(sgr, fmt.Sprintf("%-16s", what)),
-		p.st.Paint(p.st.Name, tt.Clean(r.Name, tt.CapName)),
-		tt.OrDash(tt.Clean(r.Type, tt.CapType)),
-		r.AddrPort(),
-		tt.OrDash(tt.Clean(r.Iface, tt.CapIface)),
-		tt.OrDash(tt.Clean(r.Host, tt.CapHost)),
-		tt.OrDash(metaString(r.Meta)))
-	return err
 }
 
 // heldLog keeps log output while the live table is on the terminal, up to

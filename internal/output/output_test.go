@@ -1,9 +1,8 @@
-package main
+package output
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,8 +10,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
 	tt "github.com/lanfind/lanfind/internal/termtext"
@@ -82,8 +79,8 @@ func TestHostileTextIsEscaped(t *testing.T) {
 			checkSafe(t, "table", b.String(), st)
 			for _, kind := range []discover.EventKind{discover.EventUp, discover.EventDown} {
 				b.Reset()
-				p := printer{w: &b, st: st}
-				if err := p.event(discover.Event{Kind: kind, Reason: s, Service: r}); err != nil {
+				p := Printer{w: &b, st: st}
+				if err := p.Event(discover.Event{Kind: kind, Reason: s, Service: r}); err != nil {
 					t.Fatal(err)
 				}
 				checkSafe(t, "watch line", b.String(), st)
@@ -105,7 +102,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 func TestJSONValidForAnyBytes(t *testing.T) {
 	for _, s := range hostile {
 		var b bytes.Buffer
-		if err := writeJSON(&b, []jsonService{toJSON(hostileResult(s))}); err != nil {
+		if err := tt.WriteJSON(&b, []jsonService{toJSON(hostileResult(s))}); err != nil {
 			t.Fatal(err)
 		}
 		if !json.Valid(b.Bytes()) {
@@ -155,27 +152,11 @@ func TestTableAligned(t *testing.T) {
 // mustFormat parses a --format template as the CLI does.
 func mustFormat(t *testing.T, text string) *template.Template {
 	t.Helper()
-	tmpl, err := parseFormat(formatContext(t, text, false))
+	tmpl, err := ParseFormat(text, false)
 	if err != nil {
-		t.Fatalf("parseFormat(%q): %v", text, err)
+		t.Fatalf("ParseFormat(%q): %v", text, err)
 	}
 	return tmpl
-}
-
-// formatContext returns a cli.Context with --format text (and --json).
-func formatContext(t *testing.T, text string, asJSON bool) *cli.Context {
-	t.Helper()
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.String("format", "", "")
-	fs.Bool("json", false, "")
-	args := []string{"--format", text}
-	if asJSON {
-		args = append(args, "--json")
-	}
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	return cli.NewContext(cli.NewApp(), fs, nil)
 }
 
 func TestFormat(t *testing.T) {
@@ -227,22 +208,22 @@ func TestFormatErrors(t *testing.T) {
 		{"{{nosuchfunc .Addr}}", false, `function "nosuchfunc" not defined`},
 	}
 	for _, tc := range tests {
-		_, err := parseFormat(formatContext(t, tc.text, tc.asJSON))
+		_, err := ParseFormat(tc.text, tc.asJSON)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%q: got %v, want no error before execution", tc.text, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%q: got %v, want an error containing %q", tc.text, err, tc.want)
 		case err != nil:
-			if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || strings.Contains(ee.msg, "\n") {
-				t.Errorf("%q: got %#v, want a one-line usage error", tc.text, err)
+			if fe, ok := err.(*FormatError); !ok || strings.Contains(fe.msg, "\n") {
+				t.Errorf("%q: got %#v, want a one-line *FormatError", tc.text, err)
 			}
 		}
 	}
 	// Execution errors are usage errors too.
 	tmpl := mustFormat(t, `{{index .Addrs 5}}`)
 	err := formatLine(&bytes.Buffer{}, tmpl, toTemplate(hostileResult("db")))
-	if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || !strings.Contains(ee.msg, "index out of range") {
-		t.Errorf("execution error: got %v, want a usage error about the index", err)
+	if fe, ok := err.(*FormatError); !ok || !strings.Contains(fe.msg, "index out of range") {
+		t.Errorf("execution error: got %v, want a *FormatError about the index", err)
 	}
 }
