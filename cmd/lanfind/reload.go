@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/internal/sdnotify"
 )
 
 // startDaemon tells the service manager (if any) that s is ready and, with
@@ -23,10 +24,10 @@ import (
 func startDaemon(
 	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
 ) (stop func()) {
-	n := newNotifier(os.Getenv("NOTIFY_SOCKET"), log)
-	n.notify(readyState(len(as.services)))
+	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), log)
+	n.Notify(readyState(len(as.services)))
 	if as.file == nil {
-		return func() { n.notify("STOPPING=1") }
+		return func() { n.Notify("STOPPING=1") }
 	}
 	r := &reloader{s: s, as: as, log: log}
 	hup := make(chan os.Signal, 1)
@@ -40,12 +41,12 @@ func startDaemon(
 			case <-ctx.Done():
 				return
 			case <-hup:
-				n.notify("RELOADING=1")
+				n.Notify("RELOADING=1")
 				count, err := r.reload()
 				if err != nil {
 					r.logError(err)
 				}
-				n.notify(readyState(count))
+				n.Notify(readyState(count))
 			}
 		}
 	}()
@@ -53,7 +54,7 @@ func startDaemon(
 		signal.Stop(hup)
 		cancel()
 		<-done
-		n.notify("STOPPING=1")
+		n.Notify("STOPPING=1")
 	}
 }
 

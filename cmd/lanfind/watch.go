@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,8 +48,8 @@ func watchCommand() *cli.Command {
 			// until the table is gone.
 			errOut := c.App.ErrWriter
 			if opts.live && tt.IsTerminal(errOut) {
-				opts.held = newHeldLog(errOut)
-				defer opts.held.release()
+				opts.held = watchtable.NewHeldLog(errOut)
+				defer opts.held.Release()
 				errOut = opts.held
 			}
 			var s streams
@@ -75,8 +71,8 @@ type watchOptions struct {
 	common
 	name, typ string
 	printer   output.Printer
-	live      bool     // show the live table if the terminal allows
-	held      *heldLog // s.Err while the live table is shown; nil: not held
+	live      bool                // show the live table if the terminal allows
+	held      *watchtable.HeldLog // s.Err while the live table is shown; nil: not held
 }
 
 func runWatch(ctx context.Context, s streams, opts watchOptions) error {
@@ -93,7 +89,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 			return runtimeError(err)
 		}
 		if opts.held != nil {
-			opts.held.release()
+			opts.held.Release()
 		}
 		s.Log.Debug("no live table: one line per event", "err", err)
 	}
@@ -114,53 +110,4 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 		return runtimeError(werr)
 	}
 	return runtimeError(err)
-}
-
-// heldLog keeps log output while the live table is on the terminal, up to
-// heldLogMax bytes; later lines are counted and dropped. Once released it
-// writes what it kept to its destination, and from then on writes
-// straight through. It is safe for concurrent use.
-type heldLog struct {
-	to io.Writer // the destination
-	// mu guards the fields below.
-	mu       sync.Mutex
-	released bool
-	buf      bytes.Buffer
-	dropped  int
-}
-
-const heldLogMax = 64 << 10
-
-// newHeldLog returns a heldLog that holds what is meant for to.
-func newHeldLog(to io.Writer) *heldLog { return &heldLog{to: to} }
-
-func (h *heldLog) Write(p []byte) (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch {
-	case h.released:
-		return h.to.Write(p)
-	case h.buf.Len()+len(p) > heldLogMax:
-		h.dropped++
-	default:
-		h.buf.Write(p)
-	}
-	return len(p), nil
-}
-
-// release writes what was held and from then on writes through. Later
-// calls do nothing.
-func (h *heldLog) release() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.released {
-		return
-	}
-	h.released = true
-	h.to.Write(h.buf.Bytes()) // stderr: nowhere to report a failure
-	if h.dropped > 0 {
-		fmt.Fprintf(h.to, "lanfind: warning: %d log lines dropped while the live table was shown\n",
-			h.dropped)
-	}
-	h.buf.Reset()
 }

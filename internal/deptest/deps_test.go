@@ -39,17 +39,33 @@ var allowedImports = map[string][]string{
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/link", mod + "/internal/testhook", mod + "/seal"},
 	// doctor opens the same sockets announce and discover do (internal/udp)
 	// and decodes datagrams as they do (internal/link).
-	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/internal/udp", mod + "/internal/link", mod + "/seal",
-		mod + "/internal/termtext", mod + "/internal/output", mod + "/internal/clilog", mod + "/internal/watchtable", mod + "/internal/clidoc",
-		"github.com/urfave/cli/v2", "github.com/pelletier/go-toml/v2/..."},
+	"cmd/lanfind": {
+		mod + "/beacon",
+		mod + "/iface",
+		mod + "/announce",
+		mod + "/discover",
+		mod + "/internal/udp",
+		mod + "/internal/link",
+		mod + "/seal",
+		mod + "/internal/termtext",
+		mod + "/internal/output",
+		mod + "/internal/clilog",
+		mod + "/internal/sdnotify",
+		mod + "/internal/watchtable",
+		mod + "/internal/clidoc",
+		"github.com/urfave/cli/v2",
+		"github.com/pelletier/go-toml/v2/...",
+	},
 	// Text for terminals; nothing about services or commands.
 	"internal/termtext": {"github.com/rivo/uniseg", "golang.org/x/term"},
 	// lanfind's log lines and terminal-safe JSON records.
 	"internal/clilog": {mod + "/internal/termtext"},
+	// The service manager's notification protocol (sd_notify).
+	"internal/sdnotify": nil,
 	// What lanfind prints for the services it finds: JSON, --format, tables.
 	"internal/output": {mod + "/discover", mod + "/internal/termtext"},
-	// The live table of "lanfind watch" on a terminal (STYLE §10 exception):
-	// the only package with tcell.
+	// The live table of "lanfind watch" on a terminal (STYLE §10 exception),
+	// and the log it holds back meanwhile; the only package with tcell.
 	"internal/watchtable": {mod + "/discover", mod + "/internal/termtext", "github.com/gdamore/tcell/v2"},
 	// Completion scripts and the man page of a urfave/cli app, rendered as
 	// urfave/cli renders its own (md2man); no lanfind package.

@@ -1,4 +1,4 @@
-package main
+package sdnotify
 
 import (
 	"bytes"
@@ -31,9 +31,10 @@ func TestNotifier(t *testing.T) {
 			}
 			defer l.Close()
 			var logs bytes.Buffer
-			n := newNotifier(tc.socket, debugLog(t, &logs))
-			for _, state := range []string{readyState(3), "RELOADING=1", "STOPPING=1"} {
-				n.notify(state)
+			n := New(tc.socket, debugLog(t, &logs))
+			ready := "READY=1\nSTATUS=announcing 3 services"
+			for _, state := range []string{ready, "RELOADING=1", "STOPPING=1"} {
+				n.Notify(state)
 				l.SetReadDeadline(time.Now().Add(5 * time.Second))
 				buf := make([]byte, 256)
 				k, err := l.Read(buf)
@@ -44,9 +45,6 @@ func TestNotifier(t *testing.T) {
 					t.Fatalf("got datagram %q, want %q", got, state)
 				}
 			}
-			if got := readyState(3); got != "READY=1\nSTATUS=announcing 3 services" {
-				t.Fatalf("readyState(3): got %q", got)
-			}
 		})
 	}
 }
@@ -56,16 +54,16 @@ func TestNotifier(t *testing.T) {
 func TestNotifierFailures(t *testing.T) {
 	var logs bytes.Buffer
 	log := debugLog(t, &logs)
-	newNotifier("", log).notify("READY=1") // no service manager: silent
+	New("", log).Notify("READY=1") // no service manager: silent
 	if logs.Len() != 0 {
 		t.Fatalf("without NOTIFY_SOCKET: got logs %q, want none", logs.String())
 	}
-	newNotifier(filepath.Join(t.TempDir(), "nobody"), log).notify("READY=1")
+	New(filepath.Join(t.TempDir(), "nobody"), log).Notify("READY=1")
 	if !strings.HasPrefix(logs.String(), "lanfind: warning: notify the service manager") {
 		t.Fatalf("socket nobody listens on: got logs %q, want a warning", logs.String())
 	}
 	logs.Reset()
-	newNotifier("vsock:2:1234", log).notify("READY=1")
+	New("vsock:2:1234", log).Notify("READY=1")
 	if !strings.Contains(logs.String(), "lanfind: warning: NOTIFY_SOCKET is neither") || strings.Count(logs.String(), "\n") != 1 {
 		t.Fatalf("unsupported NOTIFY_SOCKET: got logs %q, want one warning", logs.String())
 	}

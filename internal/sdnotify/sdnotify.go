@@ -1,4 +1,4 @@
-package main
+package sdnotify
 
 import (
 	"log/slog"
@@ -6,17 +6,19 @@ import (
 	"strings"
 )
 
-// notifier speaks the service manager's notification protocol (systemd's
+// Notifier speaks the service manager's notification protocol (systemd's
 // sd_notify): each state is one datagram of NAME=VALUE lines sent to the
 // AF_UNIX datagram socket that NOTIFY_SOCKET names (a path, or "@name" for
 // an abstract socket). Without NOTIFY_SOCKET it does nothing.
-type notifier struct {
+type Notifier struct {
 	addr *net.UnixAddr // nil: no service manager listens
 	log  *slog.Logger
 }
 
-func newNotifier(socket string, log *slog.Logger) *notifier {
-	n := &notifier{log: log}
+// New returns a Notifier for the socket NOTIFY_SOCKET names; "" means no
+// service manager listens. Problems are logged to log as warnings.
+func New(socket string, log *slog.Logger) *Notifier {
+	n := &Notifier{log: log}
 	switch {
 	case socket == "":
 	case strings.HasPrefix(socket, "/"), strings.HasPrefix(socket, "@"):
@@ -29,9 +31,9 @@ func newNotifier(socket string, log *slog.Logger) *notifier {
 	return n
 }
 
-// notify sends state. A failure is logged: the service manager then
+// Notify sends state. A failure is logged: the service manager then
 // reports the service as not ready, which says enough.
-func (n *notifier) notify(state string) {
+func (n *Notifier) Notify(state string) {
 	if n.addr == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package watchtable
 
 import (
 	"strings"
@@ -7,13 +7,13 @@ import (
 
 func TestHeldLog(t *testing.T) {
 	var out strings.Builder
-	h := newHeldLog(&out)
+	h := NewHeldLog(&out)
 	h.Write([]byte("a\n"))
 	big := []byte(strings.Repeat("x", heldLogMax) + "\n")
 	h.Write(big) // over the cap: dropped
-	h.release()
+	h.Release()
 	h.Write([]byte("b\n")) // through
-	h.release()            // a second release changes nothing
+	h.Release()            // a second release changes nothing
 	want := "a\nlanfind: warning: 1 log lines dropped while the live table was shown\nb\n"
 	if out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
