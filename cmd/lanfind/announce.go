@@ -80,7 +80,11 @@ func announceCommand() *cli.Command {
 			if err != nil {
 				return s.exit(err)
 			}
-			return s.exit(runAnnounce(c.Context, s, announceOptions{common: o, settings: as}))
+			opts := announceOptions{
+				common:   o,
+				settings: as,
+			}
+			return s.exit(runAnnounce(c.Context, s, opts))
 		},
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 )
@@ -31,12 +29,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		writeError(stderr, ee)
 		return ee.code
 	}
-	// urfave/cli's own messages ("No help topic for ...") are capitalized.
-	msg := err.Error()
-	if r, size := utf8.DecodeRuneInString(msg); unicode.IsUpper(r) {
-		msg = string(unicode.ToLower(r)) + msg[size:]
-	}
-	fmt.Fprintf(stderr, "lanfind: error: %s\n", msg)
+	fmt.Fprintf(stderr, "lanfind: error: %s\n", err)
 	return exitUsage
 }
 

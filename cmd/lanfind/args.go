@@ -22,7 +22,7 @@ import (
 // (instead of the flag package's "flag provided but not defined: -bogus"):
 // an unknown flag, a flag missing its value or with a value its type does
 // not parse (tried with the flag's own parser), a command's flag given with
-// no command, and --version.
+// no command, --version, and help for a command that does not exist.
 func arrangeArgs(app *cli.App, args []string) ([]string, error) {
 	args = commandFirst(app, args)
 	if len(args) == 0 {
@@ -30,6 +30,10 @@ func arrangeArgs(app *cli.App, args []string) ([]string, error) {
 	}
 	if a := args[0]; strings.HasPrefix(a, "-") && a != "-" && a != "--" {
 		return args, flagWithoutCommand(app, a)
+	}
+	if (args[0] == "help" || args[0] == "h") && len(args) > 1 && app.Command(args[1]) == nil {
+		// urfave/cli would say "No help topic for 'bogus'".
+		return nil, usageErrorf("no help topic for %q", args[1])
 	}
 	cmd := app.Command(args[0])
 	if cmd == nil {

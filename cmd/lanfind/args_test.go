@@ -35,6 +35,7 @@ func TestArrangeArgs(t *testing.T) {
 		{in: "--timeout=2s", err: `--timeout without a command (try "lanfind help")`},
 		{in: "--version", err: "unknown flag --version"},
 		{in: "--bogus", err: "unknown flag --bogus"},
+		{in: "help bogus", err: `no help topic for "bogus"`},
 	}
 	app := newApp(io.Discard, io.Discard)
 	for _, tc := range tests {

@@ -36,8 +36,11 @@ func completionCommand() *cli.Command {
 			if c.NArg() != 1 || !slices.Contains(clidoc.Shells, c.Args().First()) {
 				return usageErrorf("completion takes one shell: bash, zsh or fish")
 			}
-			s := streams{Out: c.App.Writer, Err: c.App.ErrWriter}
-			opts := docOptions{app: c.App, shell: c.Args().First()}
+			s := quietStreams(c)
+			opts := docOptions{
+				app:   c.App,
+				shell: c.Args().First(),
+			}
 			return runCompletion(c.Context, s, opts)
 		},
 	}
@@ -54,7 +57,7 @@ func manCommand() *cli.Command {
 			if c.Args().Present() {
 				return usageErrorf("man takes no arguments, got %q", c.Args().First())
 			}
-			s := streams{Out: c.App.Writer, Err: c.App.ErrWriter}
+			s := quietStreams(c)
 			return runMan(c.Context, s, docOptions{app: c.App})
 		},
 	}

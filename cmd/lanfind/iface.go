@@ -27,7 +27,11 @@ func ifaceCommand() *cli.Command {
 			if err != nil {
 				return s.exit(err)
 			}
-			return s.exit(runIface(c.Context, s, ifaceOptions{common: o, json: c.Bool("json")}))
+			opts := ifaceOptions{
+				common: o,
+				json:   c.Bool("json"),
+			}
+			return s.exit(runIface(c.Context, s, opts))
 		},
 	}
 }

@@ -21,7 +21,7 @@ func keygenCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageErrorf("keygen takes one FILE, got %d arguments", c.NArg())
 			}
-			s := streams{Out: c.App.Writer, Err: c.App.ErrWriter}
+			s := quietStreams(c)
 			return runKeygen(c.Context, s, keygenOptions{file: c.Args().First()})
 		},
 	}

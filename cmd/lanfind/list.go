@@ -40,7 +40,11 @@ func listCommand() *cli.Command {
 			if err != nil {
 				return s.exit(err)
 			}
-			return s.exit(runList(c.Context, s, listOptions{searchOptions: o, name: c.String("name")}))
+			opts := listOptions{
+				searchOptions: o,
+				name:          c.String("name"),
+			}
+			return s.exit(runList(c.Context, s, opts))
 		},
 	}
 }

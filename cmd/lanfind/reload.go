@@ -29,7 +29,11 @@ func startDaemon(
 	if as.file == nil {
 		return func() { n.Notify("STOPPING=1") }
 	}
-	r := &reloader{s: s, as: as, log: log}
+	r := &reloader{
+		s:   s,
+		as:  as,
+		log: log,
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)

@@ -37,7 +37,10 @@ func resolveCommand() *cli.Command {
 			if err != nil {
 				return s.exit(err)
 			}
-			opts := resolveOptions{searchOptions: o, name: c.Args().First()}
+			opts := resolveOptions{
+				searchOptions: o,
+				name:          c.Args().First(),
+			}
 			return s.exit(runResolve(c.Context, s, opts))
 		},
 	}

@@ -29,7 +29,22 @@ func newStreams(c *cli.Context, out, errOut io.Writer, level slog.Level) (stream
 	if err != nil {
 		return streams{}, usageErrorf("%s", err)
 	}
-	return streams{Out: out, Err: errOut, Log: log}, nil
+	return streams{
+		Out: out,
+		Err: errOut,
+		Log: log,
+	}, nil
+}
+
+// quietStreams returns the streams of a command that has no -v or
+// --log-format and logs nothing: the app's writers and a logger that
+// discards.
+func quietStreams(c *cli.Context) streams {
+	return streams{
+		Out: c.App.Writer,
+		Err: c.App.ErrWriter,
+		Log: slog.New(slog.DiscardHandler),
+	}
 }
 
 // exit returns err for run, which prints it and turns it into the exit

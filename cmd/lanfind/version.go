@@ -25,7 +25,7 @@ func versionCommand() *cli.Command {
 			if c.Args().Present() {
 				return usageErrorf("version takes no arguments, got %q", c.Args().First())
 			}
-			s := streams{Out: c.App.Writer, Err: c.App.ErrWriter}
+			s := quietStreams(c)
 			return runVersion(c.Context, s, versionOptions{json: c.Bool("json")})
 		},
 	}
