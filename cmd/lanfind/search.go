@@ -4,7 +4,6 @@ package main
 // wait for N instances, their exit statuses and the printer of results.
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -172,16 +171,7 @@ func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Resul
 		}
 	})
 	rs := slices.Collect(maps.Values(live))
-	// TODO(issue 9, point 5): discover's exported ordering, once it has one.
-	slices.SortFunc(rs, func(a, b discover.Result) int {
-		return cmp.Or(
-			cmp.Compare(a.Name, b.Name),
-			cmp.Compare(a.Type, b.Type),
-			cmp.Compare(a.Host, b.Host),
-			a.Addr.Compare(b.Addr),
-			cmp.Compare(a.Instance, b.Instance),
-		)
-	})
+	slices.SortFunc(rs, output.Compare)
 	return rs, err
 }
 

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -99,4 +100,17 @@ func metaString(m map[string]string) string {
 		parts = append(parts, tt.Clean(k, tt.CapKey)+"="+tt.Clean(m[k], tt.CapValue))
 	}
 	return tt.Truncate(strings.Join(parts, ","), tt.CapMeta)
+}
+
+// Compare orders results as lanfind prints them, the order of discover's
+// Collect: by name, type, host, address and instance ID.
+// TODO(issue 9, point 5): discover's exported ordering, once it has one.
+func Compare(a, b discover.Result) int {
+	return cmp.Or(
+		cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.Type, b.Type),
+		cmp.Compare(a.Host, b.Host),
+		a.Addr.Compare(b.Addr),
+		cmp.Compare(a.Instance, b.Instance),
+	)
 }

@@ -1,7 +1,6 @@
 package watchtable
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
@@ -89,7 +89,7 @@ func (m *model) frame() [][]tt.Cell {
 			down++
 		}
 	}
-	slices.SortFunc(rows, func(a, b *row) int { return compareResults(a.r, b.r) })
+	slices.SortFunc(rows, func(a, b *row) int { return output.Compare(a.r, b.r) })
 	title := fmt.Sprintf("lanfind watch: %d up", up)
 	if down > 0 {
 		title += fmt.Sprintf(", %d gone", down)
@@ -146,16 +146,3 @@ func (m *model) cells(rw *row, now time.Time) []tt.Cell {
 
 // view returns the frame as text with the style's SGR sequences.
 func (m *model) view() string { return tt.Render(m.frame(), m.st) }
-
-// compareResults orders rows as discover's Collect orders results: by
-// name, type, host, address and instance ID.
-// TODO(issue 9, point 5): use discover's exported ordering once it has one.
-func compareResults(a, b discover.Result) int {
-	return cmp.Or(
-		cmp.Compare(a.Name, b.Name),
-		cmp.Compare(a.Type, b.Type),
-		cmp.Compare(a.Host, b.Host),
-		a.Addr.Compare(b.Addr),
-		cmp.Compare(a.Instance, b.Instance),
-	)
-}
