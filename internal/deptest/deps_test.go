@@ -63,7 +63,7 @@ var allowedImports = map[string][]string{
 	// The service manager's notification protocol (sd_notify).
 	"internal/sdnotify": nil,
 	// What lanfind prints for the services it finds: JSON, --format, tables.
-	"internal/output": {mod + "/discover", mod + "/internal/termtext"},
+	"internal/output": {mod + "/discover", mod + "/iface", mod + "/internal/termtext"},
 	// The live table of "lanfind watch" on a terminal (STYLE §10 exception),
 	// and the log it holds back meanwhile; the only package with tcell.
 	"internal/watchtable": {
