@@ -14,8 +14,9 @@ func keygenCommand() *cli.Command {
 		Name:      "keygen",
 		Usage:     "write a new random shared key to FILE, for --secret-file",
 		UsageText: "lanfind keygen FILE",
-		Description: "Writes 32 random bytes in hex to FILE, readable by its owner only (mode 0600), " +
-			"and refuses to\noverwrite an existing file. " +
+		Description: "Writes 32 random bytes in hex to FILE, " +
+			"readable by its owner only (mode 0600), and refuses to\n" +
+			"overwrite an existing file. " +
 			"Copy FILE to every host that should see the sealed services.",
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -36,7 +37,8 @@ func runKeygen(_ context.Context, _ streams, opts keygenOptions) error {
 	if opts.file == "-" {
 		// Not standard output: the key would sit in a terminal's
 		// scrollback or a pipe's buffer, and not in a 0600 file.
-		return usageErrorf("keygen writes a FILE readable by its owner only, not standard output (\"-\")")
+		return usageErrorf("keygen writes a FILE readable by its owner only, " +
+			"not standard output (\"-\")")
 	}
 	if err := seal.WriteKeyFile(opts.file); err != nil {
 		return &exitError{code: exitFailure, msg: strings.TrimPrefix(err.Error(), "seal: ")}

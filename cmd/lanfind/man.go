@@ -47,7 +47,8 @@ var manPage = clidoc.Page{
 		{Name: "0", Text: "Success; list and resolve: found (with --wait: as many as asked for); " +
 			"doctor: no problem found."},
 		{Name: "1", Text: "A runtime failure; list and resolve: nothing matched, " +
-			"or fewer than --wait; doctor: a problem found; check-config: the file is invalid or unreadable."},
+			"or fewer than --wait; doctor: a problem found; " +
+			"check-config: the file is invalid or unreadable."},
 		{Name: "2", Text: "A bad command line or configuration; list and resolve: any error."},
 	},
 	Environment: []clidoc.Item{

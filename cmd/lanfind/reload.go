@@ -106,8 +106,8 @@ func (r *reloader) reload() (int, error) {
 			continue // a flag sets it; the file's value never mattered
 		}
 		if old, now := settingText(r.as.file, key), settingText(fc, key); old != now {
-			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; restart lanfind to apply it",
-				path, key, old, now))
+			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; "+
+				"restart lanfind to apply it", path, key, old, now))
 		}
 	}
 	r.log.Info("reloaded", "file", path, "services", len(svcs))

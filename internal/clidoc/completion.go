@@ -294,7 +294,8 @@ _%[1]s() {
 	// Autoloaded from $fpath, the file is the function's body; sourced,
 	// it registers the function.
 	fmt.Fprintf(&b, "\tesac\n}\n\n"+
-		"if [[ $funcstack[1] == _%[1]s ]]; then\n\t_%[1]s \"$@\"\nelse\n\tcompdef _%[1]s %[1]s\nfi\n",
+		"if [[ $funcstack[1] == _%[1]s ]]; then\n\t_%[1]s \"$@\"\n"+
+		"else\n\tcompdef _%[1]s %[1]s\nfi\n",
 		app.Name)
 	return b.String()
 }
@@ -361,7 +362,8 @@ func Fish(app *cli.App, h Hints) (string, error) {
 			name := f.Names()[0]
 			switch h.kindOf(f) {
 			case valueIface:
-				fmt.Fprintf(&b, "complete -c %s -l %s -x -a '(__fish_print_interfaces)'\n", cond, name)
+				fmt.Fprintf(&b, "complete -c %s -l %s -x -a '(__fish_print_interfaces)'\n",
+					cond, name)
 			case valueChoice:
 				words := shellQuote(strings.Join(h.FlagChoices[name], " "))
 				fmt.Fprintf(&b, "complete -c %s -l %s -x -a %s\n", cond, name, words)

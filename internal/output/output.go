@@ -76,7 +76,9 @@ func toJSON(r discover.Result) jsonService {
 // writeTable prints results as an aligned table with a header. Every
 // untrusted string goes through clean; st adds colour or nothing.
 func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) error {
-	t := tt.Table{Header: []string{"NAME", "TYPE", "ADDRESS", "PORT", "IFACE", "HOST", "SEEN", "META"}}
+	t := tt.Table{
+		Header: []string{"NAME", "TYPE", "ADDRESS", "PORT", "IFACE", "HOST", "SEEN", "META"},
+	}
 	for _, r := range rs {
 		t.Rows = append(t.Rows, []tt.Cell{
 			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},

@@ -102,7 +102,9 @@ func (m *model) frame() [][]tt.Cell {
 	if limit := max(m.height-3, 1); m.height > 0 && len(rows) > limit {
 		more, rows = len(rows)-limit, rows[:limit]
 	}
-	t := tt.Table{Header: []string{"STATE", "NAME", "TYPE", "ADDRESS", "IFACE", "HOST", "SEEN", "ADDRS"}}
+	t := tt.Table{
+		Header: []string{"STATE", "NAME", "TYPE", "ADDRESS", "IFACE", "HOST", "SEEN", "ADDRS"},
+	}
 	for _, rw := range rows {
 		t.Rows = append(t.Rows, m.cells(rw, now))
 	}
