@@ -6,8 +6,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,22 +41,15 @@ func parseServiceFlag(spec string) (announce.Service, error) {
 	return svc, nil
 }
 
-// configFailure prints a configuration file's problems on w, one
-// "lanfind: error:" line each (or, when jsonLog is not nil, one JSON
-// record each), and returns an error that exits with code.
-func configFailure(w io.Writer, jsonLog *slog.Logger, err error, code int) error {
+// configFailure returns an error that prints a configuration file's
+// problems, one "lanfind: error:" line (or JSON record, see streams.exit)
+// each, and exits with code.
+func configFailure(err error, code int) error {
 	var ce *config.Error
 	if !errors.As(err, &ce) {
 		return &exitError{code: code, msg: err.Error()}
 	}
-	for _, l := range ce.Lines() {
-		if jsonLog != nil {
-			jsonLog.Error(l)
-		} else {
-			fmt.Fprintf(w, "lanfind: error: %s\n", l)
-		}
-	}
-	return &exitError{code: code}
+	return &exitError{code: code, msg: strings.Join(ce.Lines(), "\n")}
 }
 
 // announceSettings is what "lanfind announce" runs with, from its flags and
@@ -111,7 +102,7 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	if path := c.String("config"); path != "" {
 		fc, err := config.Load(path)
 		if err != nil {
-			return nil, configFailure(c.App.ErrWriter, jsonLog(c.App), err, exitUsage)
+			return nil, configFailure(err, exitUsage)
 		}
 		as.file = fc
 		as.applyFile(o)

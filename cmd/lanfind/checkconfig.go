@@ -21,8 +21,8 @@ func checkConfigCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageErrorf("check-config takes one FILE argument, got %d", c.NArg())
 			}
-			s := streams{Out: c.App.Writer, Err: c.App.ErrWriter}
-			return runCheckConfig(c.Context, s, checkConfigOptions{path: c.Args().First()})
+			opts := checkConfigOptions{path: c.Args().First()}
+			return runCheckConfig(c.Context, quietStreams(c), opts)
 		},
 	}
 }
@@ -38,7 +38,7 @@ func runCheckConfig(_ context.Context, s streams, opts checkConfigOptions) error
 		err = &config.Error{Path: opts.path, Problems: []config.Problem{{Msg: "no [[service]] table: nothing to announce"}}}
 	}
 	if err != nil {
-		return configFailure(s.Err, nil, err, exitFailure)
+		return configFailure(err, exitFailure)
 	}
 	noun := "services"
 	if len(f.Services) == 1 {
