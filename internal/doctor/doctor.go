@@ -10,8 +10,8 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/termtext"
-	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
 )
 
@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config) ([]Finding, error) {
 	var r report
 	sel := checkInterfaces(&r, all, cfg)
 	if len(sel) > 0 {
-		checkNetwork(ctx, &r, all, sel, cfg)
+		checkNetwork(ctx, &r, all, cfg)
 	}
 	return r.findings, nil
 }
@@ -268,34 +268,53 @@ func checkInterfaces(r *report, all []iface.Interface, cfg Config) []iface.Inter
 }
 
 // checkNetwork runs the checks that open sockets: the port, firewall,
-// multicast membership, the self probe and the peer.
-func checkNetwork(ctx context.Context, r *report, all, sel []iface.Interface, cfg Config) {
+// multicast membership, the self probe and the peer. Its sockets are
+// those of an endpoint, as announce's and discover's are, over the
+// interfaces all listed and checkInterfaces reported on.
+func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Config) {
 	port := cfg.Port
+	ep, err := endpoint.New(endpoint.Config{
+		Port:              port,
+		Group:             cfg.Group,
+		Interfaces:        cfg.Interfaces,
+		ExcludeInterfaces: cfg.ExcludeInterfaces,
+		NoBroadcast:       cfg.NoBroadcast,
+		NoMulticast:       cfg.NoMulticast,
+		Lister:            iface.Static(all),
+		Logger:            cfg.Logger,
+		Keys:              cfg.Keys,
+		KeepOtherIface:    true, // what is heard there is reported
+	})
+	if err != nil {
+		r.add(LevelProblem, "self", "", "skipped the port, multicast and self checks: %v", err)
+		checkFirewall(ctx, r, port)
+		return
+	}
+	defer ep.Close()
 	// Read the socket table before binding, so it does not list ours.
 	owners, ownersErr := udpSocketsOn(port)
-	conn, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), port), udp.Options{})
+	in, err := ep.Listen(endpoint.Socket{Port: port})
 	if err != nil {
 		reportPortBlocked(r, port, owners, ownersErr, err)
 	} else {
-		defer conn.Close()
 		reportPortShared(r, port, owners, ownersErr)
 	}
 	checkFirewall(ctx, r, port)
-	if conn == nil {
+	if in == nil {
 		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d", port)
 		return
 	}
+	plan := ep.Plan()
 	if !cfg.NoMulticast {
-		checkMulticast(r, conn, sel, cfg.Group)
+		checkMulticast(r, in, plan.Selected, plan.Group)
 	}
-	out, err := udp.Listen(ctx, netip.AddrPort{}, udp.Options{})
+	out, err := ep.Listen(endpoint.Socket{})
 	if err != nil {
 		r.add(LevelProblem, "self", "", "cannot open a socket to send the probe: %v", err)
 		return
 	}
-	defer out.Close()
-	p := newProbe(all, sel, cfg)
+	p := newProbe(plan, cfg)
 	cfg.Logger.Debug("doctor: listening", "port", port, "for", cfg.Listen)
-	p.run(ctx, listenSockets(conn, out))
+	p.run(ctx, ep, in, out)
 	p.report(r)
 }

@@ -92,39 +92,30 @@ type probe struct {
 	peer   []sighting           // records named cfg.Peer; see sight
 	// peerInstances counts the distinct instances in peer.
 	peerInstances int
-	foreign       int // datagrams without lanfind's magic
-	dropped       int // lanfind datagrams that did not parse
-
-	codec endpoint.Codec // seals the probe and opens what is heard with cfg.Keys
-	// Keyed-mode drops: sealed but no key here; clear but keyed here;
-	// sealed under another key (or forged); outside the replay window.
-	sealed, unsealed, rejected, stale int
+	// drops are what the endpoint dropped while the probe listened:
+	// foreign traffic, what this version cannot read, and keyed-mode drops.
+	drops endpoint.DropStats
 }
 
-func newProbe(all, sel []iface.Interface, cfg Config) *probe {
+// newProbe returns a probe of the interfaces and destinations of plan.
+func newProbe(plan *endpoint.Plan, cfg Config) *probe {
 	p := &probe{
 		cfg:      cfg,
 		ifs:      map[int]iface.Interface{},
 		selected: map[int]bool{},
+		targets:  plan.Targets,
 		sender:   endpoint.RandomID(),
 		request:  endpoint.RandomID(),
 		heard:    map[target]bool{},
 		others:   map[int][]netip.Addr{},
 		names:    map[string]bool{},
-		codec:    endpoint.Codec{Keys: cfg.Keys},
 	}
-	for _, i := range all {
+	for _, i := range plan.All {
 		p.ifs[i.Index] = i
 	}
-	for _, i := range sel {
+	for _, i := range plan.Selected {
 		p.selected[i.Index] = true
 	}
-	p.targets = iface.Targets(sel, iface.TargetOptions{
-		Group:       cfg.Group,
-		Port:        cfg.Port,
-		NoBroadcast: cfg.NoBroadcast,
-		NoMulticast: cfg.NoMulticast,
-	})
 	return p
 }
 
@@ -132,11 +123,16 @@ func newProbe(all, sel []iface.Interface, cfg Config) *probe {
 // covers a lost copy on a busy LAN.
 var attempts = []time.Duration{0, 300 * time.Millisecond, time.Second}
 
-// run sends the probe's queries through c and takes in what c hears
-// until the listening time is over, ctx ends, or (without a peer to look
-// for) the probe came back by every destination. It closes c.
-func (p *probe) run(ctx context.Context, c conn) {
-	defer c.Close()
+// run sends the probe's queries out of out, sealed by ep's codec, and takes
+// in what ep reads from in and out until the listening time is over, ctx
+// ends, or (without a peer to look for) the probe came back by every
+// destination. in and out are sockets of ep; they stay open.
+func (p *probe) run(ctx context.Context, ep *endpoint.Endpoint, in, out udp.Conn) {
+	r := startReading(ep, in, out)
+	defer func() {
+		r.Close()
+		p.drops = ep.Drops.Load()
+	}()
 	p.start = time.Now()
 	deadline := time.NewTimer(p.cfg.Listen)
 	defer deadline.Stop()
@@ -150,12 +146,12 @@ func (p *probe) run(ctx context.Context, c conn) {
 		case <-deadline.C:
 			return
 		case <-next.C:
-			p.send(c, sent)
+			p.send(ep, out, sent)
 			sent++
 			if sent < len(attempts) {
 				next.Reset(attempts[sent] - time.Since(p.start))
 			}
-		case pkt := <-c.Packets():
+		case pkt := <-r.pkts:
 			p.receive(pkt)
 			if p.cfg.Peer == "" && len(p.heard) >= len(p.targets) && p.allHeard() {
 				return
@@ -173,7 +169,7 @@ func (p *probe) allHeard() bool {
 	return true
 }
 
-func (p *probe) send(c conn, attempt int) {
+func (p *probe) send(ep *endpoint.Endpoint, out udp.Conn, attempt int) {
 	name := p.cfg.Peer
 	if name == "" {
 		name = probeName
@@ -185,56 +181,38 @@ func (p *probe) send(c conn, attempt int) {
 		RequestID: p.request,
 		Query:     &beacon.Query{Attempt: uint8(attempt), Name: name},
 	}
-	msg, err := p.codec.Encode(&b)
+	msg, err := ep.Codec.Encode(&b)
 	if err != nil {
 		p.cfg.Logger.Error("doctor: marshal probe", "err", err)
 		return
 	}
 	for _, t := range p.targets {
-		if err := c.Send(msg, t.Dst, t.IfIndex); err != nil {
+		if _, err := out.WriteTo(msg, t.Dst, t.IfIndex); err != nil {
 			p.cfg.Logger.Warn("doctor: send probe", "iface", t.IfName, "dst", t.Dst, "err", err)
 		}
 	}
 }
 
+// receive takes in one lanfind message; the endpoint has counted and
+// dropped everything else.
 func (p *probe) receive(pkt packet) {
-	b, drop, _ := p.codec.Decode(pkt.data)
-	switch drop {
-	case endpoint.Foreign:
-		p.foreign++
-		return
-	case endpoint.Malformed, endpoint.Unsupported:
-		p.dropped++
-		return
-	case endpoint.Sealed:
-		p.sealed++
-		return
-	case endpoint.Unsealed:
-		p.unsealed++
-		return
-	case endpoint.Rejected:
-		p.rejected++
-		return
-	case endpoint.Stale:
-		p.stale++
-		return
-	}
+	b, meta := &pkt.d.Beacon, pkt.d.Meta
 	if b.Sender == p.sender {
 		if b.Kind == beacon.KindQuery && b.RequestID == p.request {
-			p.heard[target{pkt.meta.IfIndex, pkt.meta.Dst}] = true
+			p.heard[target{meta.IfIndex, meta.Dst}] = true
 		}
 		return
 	}
-	src := pkt.src.Addr().Unmap()
-	if srcs := p.others[pkt.meta.IfIndex]; len(srcs) < maxOthers && !slices.Contains(srcs, src) {
-		p.others[pkt.meta.IfIndex] = append(srcs, src)
+	src := pkt.d.Src.Addr().Unmap()
+	if srcs := p.others[meta.IfIndex]; len(srcs) < maxOthers && !slices.Contains(srcs, src) {
+		p.others[meta.IfIndex] = append(srcs, src)
 	}
 	for _, s := range b.Services {
 		if len(p.names) < maxNames {
 			p.names[s.Name] = true
 		}
 		if p.cfg.Peer != "" && s.Name == p.cfg.Peer {
-			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: pkt.meta.IfIndex, svc: s})
+			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: meta.IfIndex, svc: s})
 		}
 	}
 }
@@ -340,12 +318,12 @@ func (p *probe) reportOthers(r *report) {
 		}
 		r.add(LevelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s", plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
 	}
-	if p.dropped > 0 {
-		r.add(LevelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(p.dropped, "datagram"))
+	if n := p.drops.Malformed + p.drops.Unsupported; n > 0 {
+		r.add(LevelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(int(n), "datagram"))
 	}
 	p.reportKeys(r)
-	if p.foreign > 0 {
-		r.add(LevelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(p.foreign, "datagram"), p.cfg.Port)
+	if p.drops.Foreign > 0 {
+		r.add(LevelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(int(p.drops.Foreign), "datagram"), p.cfg.Port)
 	}
 }
 
@@ -353,20 +331,20 @@ func (p *probe) reportOthers(r *report) {
 // host ignores because the two ends do not share a key, or their clocks
 // disagree.
 func (p *probe) reportKeys(r *report) {
-	if p.sealed > 0 {
+	if p.drops.Sealed > 0 {
 		r.add(LevelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
-			"%s sealed with a shared key were heard, and this host has no key: they are ignored", plural(p.sealed, "datagram"))
+			"%s sealed with a shared key were heard, and this host has no key: they are ignored", plural(int(p.drops.Sealed), "datagram"))
 	}
-	if p.rejected > 0 {
+	if p.drops.Rejected > 0 {
 		r.add(LevelProblem, "keys", "use the same --secret-file on both hosts (during a rotation, a file holding the new and the previous key)",
-			"%s failed authentication: they were sealed with a key this host does not have, or altered", plural(p.rejected, "datagram"))
+			"%s failed authentication: they were sealed with a key this host does not have, or altered", plural(int(p.drops.Rejected), "datagram"))
 	}
-	if p.stale > 0 {
+	if p.drops.Stale > 0 {
 		r.add(LevelProblem, "keys", "synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this host's clock",
-			"%s opened with the key but were sent outside the replay window: a clock is off, or someone replays old traffic", plural(p.stale, "datagram"))
+			"%s opened with the key but were sent outside the replay window: a clock is off, or someone replays old traffic", plural(int(p.drops.Stale), "datagram"))
 	}
-	if p.unsealed > 0 {
-		r.add(LevelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(p.unsealed, "clear datagram"))
+	if p.drops.Unsealed > 0 {
+		r.add(LevelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(int(p.drops.Unsealed), "clear datagram"))
 	}
 }
 

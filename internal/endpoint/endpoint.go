@@ -169,7 +169,7 @@ func (e *Endpoint) Close() error {
 type Datagram struct {
 	Beacon beacon.Beacon
 	Src    netip.AddrPort
-	Meta   udp.Meta // IfIndex is the selected interface it arrived on
+	Meta   udp.Meta // IfIndex is the selected interface it arrived on (see KeepOtherIface)
 	Plan   *Plan    // the plan that accepted it
 }
 
@@ -196,18 +196,20 @@ func (e *Endpoint) accept(p []byte, src netip.AddrPort, m udp.Meta) (Datagram, b
 	e.Drops.received.Add(1)
 	plan := e.Plan()
 	ifIndex, ok := plan.Arrivals.Accept(m.IfIndex, src.Addr())
-	if !ok {
+	switch {
+	case ok:
+		m.IfIndex = ifIndex
+	case !e.cfg.KeepOtherIface:
 		e.Drops.Count(OtherIface)
 		e.log.Debug("dropped datagram from an interface not selected",
 			"src", src.String(), "ifindex", m.IfIndex)
 		return Datagram{}, false
 	}
-	m.IfIndex = ifIndex
-	if e.cfg.OnLinkOnly && !plan.Arrivals.OnLink(ifIndex, src.Addr()) {
+	if e.cfg.OnLinkOnly && !plan.Arrivals.OnLink(m.IfIndex, src.Addr()) {
 		// Routed here, or a forged source: lanfind talks to neighbours only.
 		e.Drops.Count(OffLink)
 		e.log.Debug("dropped datagram from an off-link source",
-			"src", src.String(), "ifindex", ifIndex)
+			"src", src.String(), "ifindex", m.IfIndex)
 		return Datagram{}, false
 	}
 	b, drop, err := e.Codec.Decode(p)
