@@ -21,7 +21,8 @@ import (
 func parseServiceFlag(spec string) (announce.Service, error) {
 	parts := strings.Split(spec, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return announce.Service{}, usageErrorf("--service %q: want NAME:PORT[:TYPE] (a name or type with a colon goes in --name and --type, or a config file)", spec)
+		return announce.Service{}, usageErrorf("--service %q: want NAME:PORT[:TYPE] "+
+			"(a name or type with a colon goes in --name and --type, or a config file)", spec)
 	}
 	svc := announce.Service{Name: parts[0]}
 	if len(parts) == 3 {
@@ -95,7 +96,9 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		}
 		as.flagServices = append(as.flagServices, svc)
 	}
-	as.interval, as.ttl, as.hostname = c.Duration("interval"), c.Duration("ttl"), c.String("hostname")
+	as.interval = c.Duration("interval")
+	as.ttl = c.Duration("ttl")
+	as.hostname = c.String("hostname")
 	for key, flag := range overrides {
 		as.explicit[key] = c.IsSet(flag)
 	}
@@ -108,13 +111,15 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		as.applyFile(o)
 	}
 	if len(as.flagServices) == 0 && as.file == nil {
-		return nil, usageErrorf("no service to announce: give --name NAME, --service NAME:PORT[:TYPE] or --config FILE")
+		return nil, usageErrorf("no service to announce: " +
+			"give --name NAME, --service NAME:PORT[:TYPE] or --config FILE")
 	}
 	if as.services, err = combineServices(as.flagServices, as.file); err != nil {
 		return nil, err
 	}
 	if len(as.services) == 0 {
-		return nil, usageErrorf("no service to announce: %s has no [[service]] table and no --service or --name was given", as.file.Path)
+		return nil, usageErrorf("no service to announce: %s has no [[service]] table "+
+			"and no --service or --name was given", as.file.Path)
 	}
 	if err := announce.CheckInterval(as.interval); err != nil {
 		return nil, usageErrorf("%s %v: %v", as.source("interval"), as.interval, err)
@@ -128,7 +133,8 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		return nil, usageErrorf("%s %q: %v", as.source("hostname"), as.hostname, err)
 	}
 	if o.noBroadcast && o.noMulticast {
-		return nil, usageErrorf("%s and %s together leave nothing to send with", as.source("no_broadcast"), as.source("no_multicast"))
+		return nil, usageErrorf("%s and %s together leave nothing to send with",
+			as.source("no_broadcast"), as.source("no_multicast"))
 	}
 	return as, nil
 }
@@ -183,7 +189,8 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 	}
 	svc := announce.Service{Name: c.String("name"), Type: c.String("type")}
 	if !c.IsSet("name") {
-		return nil, usageErrorf("--type, --port and --meta describe the service of --name, which is missing (--service takes NAME:PORT[:TYPE])")
+		return nil, usageErrorf("--type, --port and --meta describe the service of --name, " +
+			"which is missing (--service takes NAME:PORT[:TYPE])")
 	}
 	if err := checkName("--name", svc.Name, true); err != nil {
 		return nil, err
@@ -223,9 +230,11 @@ func combineServices(flags []announce.Service, fc *config.File) ([]announce.Serv
 		s := all[i]
 		switch {
 		case i < len(flags):
-			return nil, usageErrorf("service %q of type %q is given twice on the command line", s.Name, s.Type)
+			return nil, usageErrorf("service %q of type %q is given twice on the command line",
+				s.Name, s.Type)
 		case first < len(flags):
-			return nil, usageErrorf("service %q of type %q is given both on the command line and at %s:%d",
+			return nil, usageErrorf("service %q of type %q is given both on the command line and "+
+				"at %s:%d",
 				s.Name, s.Type, fc.Path, fc.Lines[i-len(flags)])
 		}
 		// Two in the file: config.Load refused them.

@@ -20,17 +20,23 @@ func doctorCommand() *cli.Command {
 		Name:      "doctor",
 		Usage:     "check this host for what keeps lanfind from working, in plain words",
 		UsageText: "lanfind doctor [--peer NAME [--type T]] [--timeout D] [--iface IF]... [--json]",
-		Description: "Checks the interfaces, the lanfind port, local firewall rules, multicast membership, and\n" +
+		Description: "Checks the interfaces, the lanfind port, local firewall rules, " +
+			"multicast membership, and\n" +
 			"whether this host hears its own probe on each interface (it sends a few queries).\n" +
 			"With --peer NAME it also explains why the service NAME is not seen.\n" +
-			"Each line starts with ok:, note: or problem:. Exit status: 0 when no problem was found,\n" +
+			"Each line starts with ok:, note: or problem:. " +
+			"Exit status: 0 when no problem was found,\n" +
 			"1 when one was, 2 on a bad command line.",
 		Flags: commonFlags(
-			&cli.StringFlag{Name: "peer", Usage: "explain why the service `NAME` is or is not seen"},
+			&cli.StringFlag{
+				Name:  "peer",
+				Usage: "explain why the service `NAME` is or is not seen",
+			},
 			&cli.StringFlag{Name: "type", Usage: "with --peer: the service's `TYPE`"},
 			&cli.DurationFlag{
-				Name:        "timeout",
-				Usage:       "listen for `D` (with --peer: longer than the default announce interval)",
+				Name: "timeout",
+				Usage: "listen for `D` " +
+					"(with --peer: longer than the default announce interval)",
 				DefaultText: "1s, or 6s with --peer",
 			},
 			flagJSON,

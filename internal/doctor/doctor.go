@@ -225,9 +225,12 @@ func checkInterfaces(r *report, all []iface.Interface, cfg Config) []iface.Inter
 			reason := iface.NotSelectedReason(i, cfg.ExcludeInterfaces)
 			switch {
 			case reason == "no broadcast or multicast" && looksLikeTunnel(i):
-				r.add(LevelNote, "iface", "", "%s is not used: a point-to-point link (a VPN tunnel?) without broadcast or multicast; beacons do not cross it", name)
+				r.add(LevelNote, "iface", "",
+					"%s is not used: a point-to-point link (a VPN tunnel?) without broadcast or "+
+						"multicast; beacons do not cross it", name)
 			case reason == "loopback":
-				r.add(LevelNote, "iface", "", "%s is not used: loopback (lanfind uses it only when named with --iface)", name)
+				r.add(LevelNote, "iface", "",
+					"%s is not used: loopback (lanfind uses it only when named with --iface)", name)
 			default:
 				r.add(LevelNote, "iface", "", "%s is not used: %s", name, reason)
 			}
@@ -244,24 +247,29 @@ func checkInterfaces(r *report, all []iface.Interface, cfg Config) []iface.Inter
 		container, prefix := containerKind(i.Name)
 		switch {
 		case i.Flags&iface.FlagRunning == 0 && running == 0:
-			r.add(LevelProblem, "iface", "check the cable, Wi-Fi association or the link's other end",
+			r.add(LevelProblem, "iface",
+				"check the cable, Wi-Fi association or the link's other end",
 				"%s is used but has no carrier: nothing it sends leaves this host", desc)
 		case i.Flags&iface.FlagRunning == 0:
 			r.add(LevelNote, "iface", "", "%s is used but has no carrier (cable unplugged?)", desc)
 		case container != "":
 			r.add(LevelNote, "iface", fmt.Sprintf("to skip it: --exclude-iface '%s*'", prefix),
-				"%s is used, but it looks like %s: only local containers or VMs are on it", desc, container)
+				"%s is used, but it looks like %s: only local containers or VMs are on it", desc,
+				container)
 		case looksLikeTunnel(i):
 			r.add(LevelNote, "iface", fmt.Sprintf("to skip it: --exclude-iface %s", name),
-				"%s is used, but it looks like a VPN tunnel: whether beacons cross it depends on the VPN", desc)
+				"%s is used, but it looks like a VPN tunnel: whether beacons cross it depends on "+
+					"the VPN", desc)
 		default:
 			r.add(LevelOK, "iface", "", "%s is used", desc)
 		}
 	}
 	if selErr != nil {
-		r.add(LevelProblem, "iface", "run \"lanfind iface\" for the list; --iface and --exclude-iface choose interfaces",
+		r.add(LevelProblem, "iface",
+			"run \"lanfind iface\" for the list; --iface and --exclude-iface choose interfaces",
 			"%v", selErr)
-		r.add(LevelNote, "iface", "", "skipped the port, firewall, multicast and self checks: no interface to check")
+		r.add(LevelNote, "iface", "",
+			"skipped the port, firewall, multicast and self checks: no interface to check")
 		return nil
 	}
 	return sel
@@ -301,7 +309,8 @@ func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Con
 	}
 	checkFirewall(ctx, r, port)
 	if in == nil {
-		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d", port)
+		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d",
+			port)
 		return
 	}
 	plan := ep.Plan()

@@ -31,14 +31,16 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		}
 		any = true
 		if err := conn.JoinGroup(i.Index, group); err != nil {
-			r.add(LevelProblem, "multicast", "lanfind still works by broadcast there; check the interface's multicast settings",
+			r.add(LevelProblem, "multicast",
+				"lanfind still works by broadcast there; check the interface's multicast settings",
 				"cannot join %s on %s: %v", group, termtext.Clean(i.Name, 16), err)
 			continue
 		}
 		joined[i.Index] = true
 	}
 	if !any {
-		r.add(LevelNote, "multicast", "", "no interface in use is multicast-capable: lanfind uses broadcast only")
+		r.add(LevelNote, "multicast", "",
+			"no interface in use is multicast-capable: lanfind uses broadcast only")
 		return
 	}
 	listed, listErr := igmpGroups() // after joining: the kernel's view of the joins
@@ -51,9 +53,11 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		case listErr != nil:
 			r.add(LevelOK, "multicast", "", "joined %s on %s", group, name)
 		case slices.Contains(listed[i.Name], group):
-			r.add(LevelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)", group, name)
+			r.add(LevelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)",
+				group, name)
 		default:
-			r.add(LevelProblem, "multicast", "", "joined %s on %s, but the kernel does not list the membership", group, name)
+			r.add(LevelProblem, "multicast", "",
+				"joined %s on %s, but the kernel does not list the membership", group, name)
 		}
 	}
 }
@@ -232,7 +236,8 @@ func (p *probe) sight(s sighting) {
 	if len(p.peer) >= maxSightings {
 		return
 	}
-	if !slices.ContainsFunc(p.peer, func(o sighting) bool { return o.svc.Instance == s.svc.Instance }) {
+	if !slices.ContainsFunc(p.peer,
+		func(o sighting) bool { return o.svc.Instance == s.svc.Instance }) {
 		if p.peerInstances >= maxPeerInstances {
 			return
 		}
@@ -285,8 +290,11 @@ func (p *probe) reportSelf(r *report) {
 			r.add(LevelOK, "self", "", "%s hears its own probe: %s", name, strings.Join(ok, ", "))
 		}
 		if len(missing) > 0 {
-			r.add(LevelProblem, "self", "a local firewall (see above) or a sandbox may drop it; other hosts may not hear this one either",
-				"%s did not hear its own probe sent by %s within %v", name, strings.Join(missing, ", "), p.cfg.Listen)
+			r.add(LevelProblem, "self",
+				"a local firewall (see above) or a sandbox may drop it; other hosts may not hear "+
+					"this one either",
+				"%s did not hear its own probe sent by %s within %v", name,
+				strings.Join(missing, ", "), p.cfg.Listen)
 		}
 	}
 }
@@ -316,14 +324,19 @@ func (p *probe) reportOthers(r *report) {
 		if !p.selected[idx] {
 			used = ", which lanfind does not use"
 		}
-		r.add(LevelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s", plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
+		r.add(LevelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s",
+			plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
 	}
 	if n := p.drops.Malformed + p.drops.Unsupported; n > 0 {
-		r.add(LevelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(int(n), "datagram"))
+		r.add(LevelNote, "self", "",
+			"dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)",
+			plural(int(n), "datagram"))
 	}
 	p.reportKeys(r)
 	if p.drops.Foreign > 0 {
-		r.add(LevelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(int(p.drops.Foreign), "datagram"), p.cfg.Port)
+		r.add(LevelNote, "self", "",
+			"%s on UDP port %d were not lanfind's: another program uses this port on the LAN",
+			plural(int(p.drops.Foreign), "datagram"), p.cfg.Port)
 	}
 }
 
@@ -333,18 +346,27 @@ func (p *probe) reportOthers(r *report) {
 func (p *probe) reportKeys(r *report) {
 	if p.drops.Sealed > 0 {
 		r.add(LevelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
-			"%s sealed with a shared key were heard, and this host has no key: they are ignored", plural(int(p.drops.Sealed), "datagram"))
+			"%s sealed with a shared key were heard, and this host has no key: they are ignored",
+			plural(int(p.drops.Sealed), "datagram"))
 	}
 	if p.drops.Rejected > 0 {
-		r.add(LevelProblem, "keys", "use the same --secret-file on both hosts (during a rotation, a file holding the new and the previous key)",
-			"%s failed authentication: they were sealed with a key this host does not have, or altered", plural(int(p.drops.Rejected), "datagram"))
+		r.add(LevelProblem, "keys",
+			"use the same --secret-file on both hosts (during a rotation, a file holding the new "+
+				"and the previous key)",
+			"%s failed authentication: they were sealed with a key this host does not have, or "+
+				"altered", plural(int(p.drops.Rejected), "datagram"))
 	}
 	if p.drops.Stale > 0 {
-		r.add(LevelProblem, "keys", "synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this host's clock",
-			"%s opened with the key but were sent outside the replay window: a clock is off, or someone replays old traffic", plural(int(p.drops.Stale), "datagram"))
+		r.add(LevelProblem, "keys",
+			"synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this "+
+				"host's clock",
+			"%s opened with the key but were sent outside the replay window: a clock is off, or "+
+				"someone replays old traffic", plural(int(p.drops.Stale), "datagram"))
 	}
 	if p.drops.Unsealed > 0 {
-		r.add(LevelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(int(p.drops.Unsealed), "clear datagram"))
+		r.add(LevelNote, "keys", "",
+			"%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic",
+			plural(int(p.drops.Unsealed), "clear datagram"))
 	}
 }
 
@@ -382,21 +404,31 @@ func (p *probe) reportPeer(r *report) {
 		switch {
 		case latest[inst].kind == beacon.KindGoodbye:
 			per.add(LevelProblem, "peer", "start lanfind announce again on that host",
-				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(latest[inst].at).Round(time.Millisecond))
+				"%s said goodbye %s %v ago: its announcer stopped", name, where,
+				time.Since(latest[inst].at).Round(time.Millisecond))
 		case !used:
-			per.add(LevelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
-				"%s is heard %s, which lanfind does not use (%s)", name, where, iface.NotSelectedReason(p.ifs[s.ifIndex], p.cfg.ExcludeInterfaces))
+			per.add(LevelProblem, "peer",
+				"name that interface with --iface, or remove the --exclude-iface pattern that "+
+					"matches it",
+				"%s is heard %s, which lanfind does not use (%s)", name, where,
+				iface.NotSelectedReason(p.ifs[s.ifIndex], p.cfg.ExcludeInterfaces))
 		case p.cfg.Type != "" && s.svc.Type != p.cfg.Type:
-			per.add(LevelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", termtext.Clean(s.svc.Type, 63)),
-				"a service named %q is heard %s, but its type is %q", termtext.Clean(p.cfg.Peer, 63), where, termtext.Clean(s.svc.Type, 63))
+			per.add(LevelProblem, "peer",
+				fmt.Sprintf("use --type %q, or no --type", termtext.Clean(s.svc.Type, 63)),
+				"a service named %q is heard %s, but its type is %q",
+				termtext.Clean(p.cfg.Peer, 63), where, termtext.Clean(s.svc.Type, 63))
 		default:
 			if gap, ttl, ok := p.expires(inst); ok {
-				per.add(LevelProblem, "peer", "give its announcer a --ttl of at least three --interval",
-					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners forget it between beacons (expired)", name, where, gap.Round(time.Millisecond), ttl)
+				per.add(LevelProblem, "peer",
+					"give its announcer a --ttl of at least three --interval",
+					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners "+
+						"forget it between beacons (expired)", name, where,
+					gap.Round(time.Millisecond), ttl)
 				continue
 			}
 			found = true
-			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
+			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where,
+				s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
 		}
 	}
 	for _, f := range per.findings {
@@ -409,7 +441,9 @@ func (p *probe) reportPeer(r *report) {
 	if len(order) > 0 {
 		return
 	}
-	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet (broadcast and multicast do not cross routers), with the same --discovery-port (%d) and --group (%s), and that no firewall on that host drops UDP port %d",
+	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet "+
+		"(broadcast and multicast do not cross routers), with the same --discovery-port (%d) and "+
+		"--group (%s), and that no firewall on that host drops UDP port %d",
 		p.cfg.Port, p.cfg.Group, p.cfg.Port)
 	msg := fmt.Sprintf("no beacon from %s was heard on any interface within %v", name, p.cfg.Listen)
 	var near []string
@@ -423,7 +457,8 @@ func (p *probe) reportPeer(r *report) {
 	case len(near) > 0:
 		msg += "; names differ in case only: " + strings.Join(near, ", ")
 	case len(p.names) > 0:
-		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN", plural(len(p.names), "other service"))
+		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN",
+			plural(len(p.names), "other service"))
 	}
 	r.add(LevelProblem, "peer", hint, "%s", msg)
 }
