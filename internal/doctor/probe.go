@@ -344,29 +344,43 @@ func (p *probe) reportOthers(r *report) {
 // host ignores because the two ends do not share a key, or their clocks
 // disagree.
 func (p *probe) reportKeys(r *report) {
-	if p.drops.Sealed > 0 {
-		r.add(LevelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
-			"%s sealed with a shared key were heard, and this host has no key: they are ignored",
-			plural(int(p.drops.Sealed), "datagram"))
-	}
-	if p.drops.Rejected > 0 {
-		r.add(LevelProblem, "keys",
-			"use the same --secret-file on both hosts (during a rotation, a file holding the new "+
-				"and the previous key)",
-			"%s failed authentication: they were sealed with a key this host does not have, or "+
-				"altered", plural(int(p.drops.Rejected), "datagram"))
-	}
-	if p.drops.Stale > 0 {
-		r.add(LevelProblem, "keys",
-			"synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this "+
-				"host's clock",
-			"%s opened with the key but were sent outside the replay window: a clock is off, or "+
-				"someone replays old traffic", plural(int(p.drops.Stale), "datagram"))
-	}
-	if p.drops.Unsealed > 0 {
-		r.add(LevelNote, "keys", "",
-			"%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic",
-			plural(int(p.drops.Unsealed), "clear datagram"))
+	for _, k := range []struct {
+		n     uint64 // datagrams dropped for this reason
+		level string
+		hint  string
+		what  string // what is counted, for plural
+		msg   string // the message after the count
+	}{{
+		n:     p.drops.Sealed,
+		level: LevelProblem,
+		hint:  "run with --secret-file and the LAN's key file to see them",
+		what:  "datagram",
+		msg:   "sealed with a shared key were heard, and this host has no key: they are ignored",
+	}, {
+		n:     p.drops.Rejected,
+		level: LevelProblem,
+		hint: "use the same --secret-file on both hosts " +
+			"(during a rotation, a file holding the new and the previous key)",
+		what: "datagram",
+		msg: "failed authentication: they were sealed with a key this host does not have, " +
+			"or altered",
+	}, {
+		n:     p.drops.Stale,
+		level: LevelProblem,
+		hint: "synchronise the clocks (NTP); " +
+			"sealed datagrams are accepted within 30s of this host's clock",
+		what: "datagram",
+		msg: "opened with the key but were sent outside the replay window: " +
+			"a clock is off, or someone replays old traffic",
+	}, {
+		n:     p.drops.Unsealed,
+		level: LevelNote,
+		what:  "clear datagram",
+		msg:   "without a seal were ignored: with --secret-file lanfind takes only sealed traffic",
+	}} {
+		if k.n > 0 {
+			r.add(k.level, "keys", k.hint, "%s %s", plural(int(k.n), k.what), k.msg)
+		}
 	}
 }
 
