@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os/signal"
@@ -15,64 +16,112 @@ func announceCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "announce",
 		Usage: "announce services until interrupted",
-		UsageText: "lanfind announce --name NAME [--type TYPE] [--port N] [--meta k=v]... [--interval D] [--ttl D] [--iface IF]...\n" +
+		UsageText: "lanfind announce --name NAME [--type TYPE] [--port N] [--meta k=v]... " +
+			"[--interval D] [--ttl D] [--iface IF]...\n" +
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
 			"lanfind announce --config FILE [flags]",
-		Description: "Sends each service's beacon on every selected interface, to the subnet broadcast address and\n" +
-			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM (and on SIGHUP,\n" +
+		Description: "Sends each service's beacon on every selected interface, " +
+			"to the subnet broadcast address and\n" +
+			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM " +
+			"(and on SIGHUP,\n" +
 			"a closed terminal, when there is no --config file to reload).\n" +
-			"Several services: repeat --service, or list them in a --config file (see \"lanfind check-config\");\n" +
-			"flags given explicitly override the file's top-level settings. With --config, SIGHUP reloads the\n" +
-			"file: added services are announced at once, removed ones say goodbye, changed ones are updated.",
+			"Several services: repeat --service, or list them in a --config file " +
+			"(see \"lanfind check-config\");\n" +
+			"flags given explicitly override the file's top-level settings. " +
+			"With --config, SIGHUP reloads the\n" +
+			"file: added services are announced at once, removed ones say goodbye, " +
+			"changed ones are updated.",
 		Flags: commonFlags(
-			&cli.StringFlag{Name: "name", Usage: "service `NAME`, 1-63 bytes (one service; more with --service or --config)"},
+			&cli.StringFlag{
+				Name:  "name",
+				Usage: "service `NAME`, 1-63 bytes (one service; more with --service or --config)",
+			},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
-			&cli.UintFlag{Name: "port", Usage: "the announced service's `PORT` (not lanfind's own)"},
+			&cli.UintFlag{
+				Name:  "port",
+				Usage: "the announced service's `PORT` (not lanfind's own)",
+			},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
-			&cli.DurationFlag{Name: "interval", Usage: "send a beacon every `D`, 10ms to 12h", Value: announce.DefaultInterval},
-			&cli.DurationFlag{Name: "ttl", Usage: "listeners forget the service `D` after its last beacon; at least 2 intervals", DefaultText: "3 intervals"},
-			&cli.StringFlag{Name: "hostname", Usage: "host `NAME` to announce (default: this host's name)"},
-			&cli.StringSliceFlag{Name: "service", Usage: "one more service, `NAME:PORT[:TYPE]` (repeatable)"},
-			&cli.StringFlag{Name: "config", Usage: "read services and settings from TOML `FILE`; SIGHUP reloads it"},
+			&cli.DurationFlag{
+				Name:  "interval",
+				Usage: "send a beacon every `D`, 10ms to 12h",
+				Value: announce.DefaultInterval,
+			},
+			&cli.DurationFlag{
+				Name: "ttl",
+				Usage: "listeners forget the service `D` after its last beacon; " +
+					"at least 2 intervals",
+				DefaultText: "3 intervals",
+			},
+			&cli.StringFlag{
+				Name:  "hostname",
+				Usage: "host `NAME` to announce (default: this host's name)",
+			},
+			&cli.StringSliceFlag{
+				Name:  "service",
+				Usage: "one more service, `NAME:PORT[:TYPE]` (repeatable)",
+			},
+			&cli.StringFlag{
+				Name:      "config",
+				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",
+				TakesFile: true,
+			},
 		),
-		Action: runAnnounce,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("announce takes no arguments, got %q", c.Args().First())
+			}
+			o, s, err := bindShared(c, c.App.ErrWriter, slog.LevelInfo)
+			if err != nil {
+				return s.exit(err)
+			}
+			as, err := parseAnnounce(c, &o)
+			if err != nil {
+				return s.exit(err)
+			}
+			opts := announceOptions{
+				common:   o,
+				settings: as,
+			}
+			return s.exit(runAnnounce(c.Context, s, opts))
+		},
 	}
 }
 
-func runAnnounce(c *cli.Context) error {
-	if c.Args().Present() {
-		return usageErrorf("announce takes no arguments, got %q", c.Args().First())
-	}
-	o, err := parseCommon(c, slog.LevelInfo)
-	if err != nil {
-		return err
-	}
-	as, err := parseAnnounce(c, &o)
-	if err != nil {
-		return err
-	}
-	s, err := announce.New(announce.Config{
+// announceOptions are announce's flags, merged with its configuration file.
+type announceOptions struct {
+	common
+	settings *announceSettings
+}
+
+func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
+	as := opts.settings
+	snd, err := announce.New(announce.Config{
 		Services:          as.services,
 		Interval:          as.interval,
 		TTL:               as.ttl,
-		Port:              o.port,
-		Group:             o.group,
-		Interfaces:        o.ifaces,
-		NoBroadcast:       o.noBroadcast,
-		NoMulticast:       o.noMulticast,
+		Port:              opts.port,
+		Group:             opts.group,
+		Interfaces:        opts.ifaces,
+		NoBroadcast:       opts.noBroadcast,
+		NoMulticast:       opts.noMulticast,
 		Hostname:          as.hostname,
-		Logger:            o.log,
-		Keys:              o.keys,
-		ExcludeInterfaces: o.excludes,
+		Logger:            s.Log,
+		Keys:              opts.keys,
+		ExcludeInterfaces: opts.excludes,
 	})
 	if err != nil {
 		return runtimeError(err)
 	}
-	defer s.Close()
-	for _, r := range s.Instances() {
-		o.log.Info("service", "name", r.Name, "type", r.Type, "port", r.Port, "instance", fmt.Sprintf("%016x", r.Instance), "ttl", r.TTL)
+	defer snd.Close()
+	for _, r := range snd.Instances() {
+		s.Log.Info("service",
+			"name", r.Name,
+			"type", r.Type,
+			"port", r.Port,
+			"instance", fmt.Sprintf("%016x", r.Instance),
+			"ttl", r.TTL)
 	}
-	ctx := c.Context
 	if as.file == nil {
 		// Nothing to reload: a hang-up (the terminal or SSH session
 		// closed) stops the announcer as SIGTERM does, with a goodbye,
@@ -81,14 +130,27 @@ func runAnnounce(c *cli.Context) error {
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
 		defer stop()
 	}
-	stopDaemon := startDaemon(ctx, s, as, o.log)
-	err = s.Run(ctx)
+	stopDaemon := startDaemon(ctx, snd, as, s.Log)
+	err = snd.Run(ctx)
 	stopDaemon()
-	st := s.Stats()
-	o.log.Debug("stats", "beacons", st.Beacons, "queries", st.Queries, "replies", st.Replies, "duplicates", st.Duplicates,
-		"foreign", st.Foreign, "malformed", st.Malformed, "unsupported", st.Unsupported, "bad_source", st.BadSource,
-		"other_iface", st.OtherIface, "overload", st.Overload, "limited", st.Limited, "send_errors", st.SendErrors,
-		"sealed", st.Sealed, "unsealed", st.Unsealed, "rejected", st.Rejected, "stale", st.Stale)
+	st := snd.Stats()
+	s.Log.Debug("stats",
+		"beacons", st.Beacons,
+		"queries", st.Queries,
+		"replies", st.Replies,
+		"duplicates", st.Duplicates,
+		"foreign", st.Foreign,
+		"malformed", st.Malformed,
+		"unsupported", st.Unsupported,
+		"bad_source", st.BadSource,
+		"other_iface", st.OtherIface,
+		"overload", st.Overload,
+		"limited", st.Limited,
+		"send_errors", st.SendErrors,
+		"sealed", st.Sealed,
+		"unsealed", st.Unsealed,
+		"rejected", st.Rejected,
+		"stale", st.Stale)
 	return runtimeError(err)
 }
 

@@ -6,8 +6,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +21,8 @@ import (
 func parseServiceFlag(spec string) (announce.Service, error) {
 	parts := strings.Split(spec, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return announce.Service{}, usageErrorf("--service %q: want NAME:PORT[:TYPE] (a name or type with a colon goes in --name and --type, or a config file)", spec)
+		return announce.Service{}, usageErrorf("--service %q: want NAME:PORT[:TYPE] "+
+			"(a name or type with a colon goes in --name and --type, or a config file)", spec)
 	}
 	svc := announce.Service{Name: parts[0]}
 	if len(parts) == 3 {
@@ -43,22 +42,15 @@ func parseServiceFlag(spec string) (announce.Service, error) {
 	return svc, nil
 }
 
-// configFailure prints a configuration file's problems on w, one
-// "lanfind: error:" line each (or, when jsonLog is not nil, one JSON
-// record each), and returns an error that exits with code.
-func configFailure(w io.Writer, jsonLog *slog.Logger, err error, code int) error {
+// configFailure returns an error that prints a configuration file's
+// problems, one "lanfind: error:" line (or JSON record, see streams.exit)
+// each, and exits with code.
+func configFailure(err error, code int) error {
 	var ce *config.Error
 	if !errors.As(err, &ce) {
 		return &exitError{code: code, msg: err.Error()}
 	}
-	for _, l := range ce.Lines() {
-		if jsonLog != nil {
-			jsonLog.Error(l)
-		} else {
-			fmt.Fprintf(w, "lanfind: error: %s\n", l)
-		}
-	}
-	return &exitError{code: code}
+	return &exitError{code: code, msg: strings.Join(ce.Lines(), "\n")}
 }
 
 // announceSettings is what "lanfind announce" runs with, from its flags and
@@ -104,26 +96,30 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		}
 		as.flagServices = append(as.flagServices, svc)
 	}
-	as.interval, as.ttl, as.hostname = c.Duration("interval"), c.Duration("ttl"), c.String("hostname")
+	as.interval = c.Duration("interval")
+	as.ttl = c.Duration("ttl")
+	as.hostname = c.String("hostname")
 	for key, flag := range overrides {
 		as.explicit[key] = c.IsSet(flag)
 	}
 	if path := c.String("config"); path != "" {
 		fc, err := config.Load(path)
 		if err != nil {
-			return nil, configFailure(c.App.ErrWriter, jsonLog(c.App), err, exitUsage)
+			return nil, configFailure(err, exitUsage)
 		}
 		as.file = fc
 		as.applyFile(o)
 	}
 	if len(as.flagServices) == 0 && as.file == nil {
-		return nil, usageErrorf("no service to announce: give --name NAME, --service NAME:PORT[:TYPE] or --config FILE")
+		return nil, usageErrorf("no service to announce: " +
+			"give --name NAME, --service NAME:PORT[:TYPE] or --config FILE")
 	}
 	if as.services, err = combineServices(as.flagServices, as.file); err != nil {
 		return nil, err
 	}
 	if len(as.services) == 0 {
-		return nil, usageErrorf("no service to announce: %s has no [[service]] table and no --service or --name was given", as.file.Path)
+		return nil, usageErrorf("no service to announce: %s has no [[service]] table "+
+			"and no --service or --name was given", as.file.Path)
 	}
 	if err := announce.CheckInterval(as.interval); err != nil {
 		return nil, usageErrorf("%s %v: %v", as.source("interval"), as.interval, err)
@@ -137,7 +133,8 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		return nil, usageErrorf("%s %q: %v", as.source("hostname"), as.hostname, err)
 	}
 	if o.noBroadcast && o.noMulticast {
-		return nil, usageErrorf("%s and %s together leave nothing to send with", as.source("no_broadcast"), as.source("no_multicast"))
+		return nil, usageErrorf("%s and %s together leave nothing to send with",
+			as.source("no_broadcast"), as.source("no_multicast"))
 	}
 	return as, nil
 }
@@ -192,7 +189,8 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 	}
 	svc := announce.Service{Name: c.String("name"), Type: c.String("type")}
 	if !c.IsSet("name") {
-		return nil, usageErrorf("--type, --port and --meta describe the service of --name, which is missing (--service takes NAME:PORT[:TYPE])")
+		return nil, usageErrorf("--type, --port and --meta describe the service of --name, " +
+			"which is missing (--service takes NAME:PORT[:TYPE])")
 	}
 	if err := checkName("--name", svc.Name, true); err != nil {
 		return nil, err
@@ -232,9 +230,11 @@ func combineServices(flags []announce.Service, fc *config.File) ([]announce.Serv
 		s := all[i]
 		switch {
 		case i < len(flags):
-			return nil, usageErrorf("service %q of type %q is given twice on the command line", s.Name, s.Type)
+			return nil, usageErrorf("service %q of type %q is given twice on the command line",
+				s.Name, s.Type)
 		case first < len(flags):
-			return nil, usageErrorf("service %q of type %q is given both on the command line and at %s:%d",
+			return nil, usageErrorf("service %q of type %q is given both on the command line and "+
+				"at %s:%d",
 				s.Name, s.Type, fc.Path, fc.Lines[i-len(flags)])
 		}
 		// Two in the file: config.Load refused them.

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lanfind/lanfind/internal/clidoc"
 )
 
 // TestCompletionCoverage checks that every command and every flag of every
@@ -12,15 +14,19 @@ import (
 // form that shell or roff uses for it.
 func TestCompletionCoverage(t *testing.T) {
 	app := newApp(io.Discard, io.Discard)
-	fish, err := fishCompletion(app)
+	outputs := map[string]string{}
+	for _, shell := range clidoc.Shells {
+		script, err := clidoc.Completion(app, completionHints, shell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[shell] = script
+	}
+	man, err := clidoc.Man(app, manPage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	man, err := app.ToManWithSection(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs := map[string]string{"bash": bashCompletion(app), "zsh": zshCompletion(app), "fish": fish, "man": man}
+	outputs["man"] = man
 	for _, c := range app.VisibleCommands() {
 		if c.Name == "help" {
 			continue
@@ -40,7 +46,7 @@ func TestCompletionCoverage(t *testing.T) {
 		}
 		bashFlags := regexp.MustCompile(`(?m)^\t` + cmd + `\)\n\t\tflags='([^']*)'`).FindStringSubmatch(outputs["bash"])
 		zshSection := section(outputs["zsh"], "\t"+c.Name+")\n", "\t\t;;\n")
-		for _, f := range visibleFlags(c) {
+		for _, f := range c.VisibleFlags() {
 			for _, n := range f.Names() {
 				if bashFlags == nil || !strings.Contains(" "+bashFlags[1]+" ", " "+dashed(n)+" ") {
 					t.Errorf("bash: %s: flag %s missing", c.Name, dashed(n))
@@ -52,7 +58,7 @@ func TestCompletionCoverage(t *testing.T) {
 				if len(n) == 1 {
 					opt = " -s " + n + " "
 				}
-				if !regexp.MustCompile(`(?m)^complete -c lanfind -n '__fish_seen_subcommand_from ` + cmd + `' .*` + regexp.QuoteMeta(opt)).MatchString(outputs["fish"]) {
+				if !regexp.MustCompile(`(?m)^complete -c lanfind -n '__fish_seen_subcommand_from ` + cmd + `'.*` + regexp.QuoteMeta(opt)).MatchString(outputs["fish"]) {
 					t.Errorf("fish: %s: flag %s missing", c.Name, dashed(n))
 				}
 				manFlag := regexp.MustCompile(`(?m)^\\fB(?:[^\\\n]*, )?` + regexp.QuoteMeta(dashed(n)) + `(?:,|\\fP)`)

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/internal/doctor"
+	"github.com/lanfind/lanfind/internal/termtext"
 )
 
 // doctorCommand is "lanfind doctor": see package internal/doctor for the
@@ -19,28 +20,44 @@ func doctorCommand() *cli.Command {
 		Name:      "doctor",
 		Usage:     "check this host for what keeps lanfind from working, in plain words",
 		UsageText: "lanfind doctor [--peer NAME [--type T]] [--timeout D] [--iface IF]... [--json]",
-		Description: "Checks the interfaces, the lanfind port, local firewall rules, multicast membership, and\n" +
+		Description: "Checks the interfaces, the lanfind port, local firewall rules, " +
+			"multicast membership, and\n" +
 			"whether this host hears its own probe on each interface (it sends a few queries).\n" +
 			"With --peer NAME it also explains why the service NAME is not seen.\n" +
-			"Each line starts with ok:, note: or problem:. Exit status: 0 when no problem was found,\n" +
+			"Each line starts with ok:, note: or problem:. " +
+			"Exit status: 0 when no problem was found,\n" +
 			"1 when one was, 2 on a bad command line.",
 		Flags: commonFlags(
-			&cli.StringFlag{Name: "peer", Usage: "explain why the service `NAME` is or is not seen"},
+			&cli.StringFlag{
+				Name:  "peer",
+				Usage: "explain why the service `NAME` is or is not seen",
+			},
 			&cli.StringFlag{Name: "type", Usage: "with --peer: the service's `TYPE`"},
-			&cli.DurationFlag{Name: "timeout", Usage: "listen for `D` (with --peer: longer than the default announce interval)", DefaultText: "1s, or 6s with --peer"},
+			&cli.DurationFlag{
+				Name: "timeout",
+				Usage: "listen for `D` " +
+					"(with --peer: longer than the default announce interval)",
+				DefaultText: "1s, or 6s with --peer",
+			},
 			flagJSON,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("doctor takes no arguments, got %q (use --peer NAME)", c.Args().First())
+				return usageErrorf("doctor takes no arguments, got %q (use --peer NAME)",
+					c.Args().First())
 			}
-			o, err := parseCommon(c, slog.LevelWarn)
+			o, s, err := bindShared(c, c.App.ErrWriter, slog.LevelWarn)
 			if err != nil {
-				return err
+				return s.exit(err)
 			}
-			opts := doctorOptions{common: o, peer: c.String("peer"), typ: c.String("type"),
-				timeout: c.Duration("timeout"), json: c.Bool("json")}
-			return runDoctor(c.Context, streams{Out: c.App.Writer, Err: c.App.ErrWriter, Log: o.log}, opts)
+			opts := doctorOptions{
+				common:  o,
+				peer:    c.String("peer"),
+				typ:     c.String("type"),
+				timeout: c.Duration("timeout"),
+				json:    c.Bool("json"),
+			}
+			return s.exit(runDoctor(c.Context, s, opts))
 		},
 	}
 }
@@ -98,7 +115,7 @@ func writeFindings(s streams, fs []doctor.Finding, asJSON bool) error {
 		if fs == nil {
 			fs = []doctor.Finding{}
 		}
-		return writeJSON(s.Out, fs)
+		return termtext.WriteJSON(s.Out, fs)
 	}
 	var b strings.Builder
 	for _, f := range fs {

@@ -14,19 +14,26 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/internal/config"
+	"github.com/lanfind/lanfind/internal/sdnotify"
 )
 
 // startDaemon tells the service manager (if any) that s is ready and, with
 // a configuration file, reloads it on SIGHUP until ctx ends or stop is
 // called. stop waits for the reloads to finish and tells the service
 // manager that lanfind is stopping.
-func startDaemon(ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger) (stop func()) {
-	n := newNotifier(os.Getenv("NOTIFY_SOCKET"), log)
-	n.notify(readyState(len(as.services)))
+func startDaemon(
+	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
+) (stop func()) {
+	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), log)
+	n.Notify(readyState(len(as.services)))
 	if as.file == nil {
-		return func() { n.notify("STOPPING=1") }
+		return func() { n.Notify("STOPPING=1") }
 	}
-	r := &reloader{s: s, as: as, log: log}
+	r := &reloader{
+		s:   s,
+		as:  as,
+		log: log,
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)
@@ -38,12 +45,12 @@ func startDaemon(ctx context.Context, s *announce.Sender, as *announceSettings, 
 			case <-ctx.Done():
 				return
 			case <-hup:
-				n.notify("RELOADING=1")
+				n.Notify("RELOADING=1")
 				count, err := r.reload()
 				if err != nil {
 					r.logError(err)
 				}
-				n.notify(readyState(count))
+				n.Notify(readyState(count))
 			}
 		}
 	}()
@@ -51,7 +58,7 @@ func startDaemon(ctx context.Context, s *announce.Sender, as *announceSettings, 
 		signal.Stop(hup)
 		cancel()
 		<-done
-		n.notify("STOPPING=1")
+		n.Notify("STOPPING=1")
 	}
 }
 
@@ -84,7 +91,8 @@ func (r *reloader) reload() (int, error) {
 	}
 	svcs, err := combineServices(r.as.flagServices, fc)
 	if err == nil && len(svcs) == 0 {
-		err = fmt.Errorf("%s: no [[service]] table and no service on the command line: nothing to announce", path)
+		err = fmt.Errorf("%s: no [[service]] table and no service on the command line: "+
+			"nothing to announce", path)
 	}
 	if err != nil {
 		return len(r.services), err
@@ -98,7 +106,8 @@ func (r *reloader) reload() (int, error) {
 			continue // a flag sets it; the file's value never mattered
 		}
 		if old, now := r.as.file.Setting(key), fc.Setting(key); old != now {
-			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; restart lanfind to apply it", path, key, old, now))
+			r.log.Warn(fmt.Sprintf("reload: %s: %s changed from %s to %s; "+
+				"restart lanfind to apply it", path, key, old, now))
 		}
 	}
 	r.log.Info("reloaded", "file", path, "services", len(svcs))

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
+
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 func versionCommand() *cli.Command {
@@ -13,11 +16,18 @@ func versionCommand() *cli.Command {
 		Name:      "version",
 		Usage:     "print lanfind's version, commit and Go version",
 		UsageText: "lanfind version [--json]",
-		Description: "The module version, the VCS commit it was built from (marked dirty when the tree had\n" +
+		Description: "The module version, the VCS commit it was built from " +
+			"(marked dirty when the tree had\n" +
 			"uncommitted changes) and the Go toolchain, from the binary's build information.\n" +
 			"\"unknown\" means the build did not record it (e.g. go build -buildvcs=false).",
-		Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON object"}},
-		Action: runVersion,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON object"}},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("version takes no arguments, got %q", c.Args().First())
+			}
+			s := quietStreams(c)
+			return runVersion(c.Context, s, versionOptions{json: c.Bool("json")})
+		},
 	}
 }
 
@@ -35,7 +45,12 @@ type versionInfo struct {
 // readVersion extracts versionInfo from build information; ok is false
 // when the binary carries none.
 func readVersion(bi *debug.BuildInfo, ok bool) versionInfo {
-	v := versionInfo{Version: "unknown", Commit: "unknown", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	v := versionInfo{
+		Version:  "unknown",
+		Commit:   "unknown",
+		Go:       runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH,
+	}
 	if !ok || bi == nil {
 		return v
 	}
@@ -59,13 +74,15 @@ func readVersion(bi *debug.BuildInfo, ok bool) versionInfo {
 	return v
 }
 
-func runVersion(c *cli.Context) error {
-	if c.Args().Present() {
-		return usageErrorf("version takes no arguments, got %q", c.Args().First())
-	}
+// versionOptions are version's flags.
+type versionOptions struct {
+	json bool
+}
+
+func runVersion(_ context.Context, s streams, opts versionOptions) error {
 	v := readVersion(debug.ReadBuildInfo())
-	if c.Bool("json") {
-		return runtimeError(writeJSON(c.App.Writer, v))
+	if opts.json {
+		return runtimeError(tt.WriteJSON(s.Out, v))
 	}
 	commit := v.Commit
 	switch {
@@ -77,6 +94,7 @@ func runVersion(c *cli.Context) error {
 	if v.CommitTime != "" {
 		commit += ", " + v.CommitTime
 	}
-	_, err := fmt.Fprintf(c.App.Writer, "lanfind %s\ncommit: %s\ngo: %s %s\n", v.Version, commit, v.Go, v.Platform)
+	_, err := fmt.Fprintf(s.Out, "lanfind %s\ncommit: %s\ngo: %s %s\n",
+		v.Version, commit, v.Go, v.Platform)
 	return runtimeError(err)
 }

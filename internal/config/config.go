@@ -394,7 +394,8 @@ func (c *checker) duplicates() {
 			continue // a missing name is reported
 		}
 		dup[i] = true
-		c.errorf("service."+strconv.Itoa(i)+".name", "service %q of type %q is already defined at line %d",
+		c.errorf("service."+strconv.Itoa(i)+".name",
+			"service %q of type %q is already defined at line %d",
 			svc.Name, svc.Type, c.f.Lines[first])
 	}
 	for i, svc := range c.f.Services {
@@ -403,7 +404,8 @@ func (c *checker) duplicates() {
 		}
 		cfg := announce.Config{Hostname: c.f.Hostname, Services: []announce.Service{svc}}
 		if err := announce.CheckServices(cfg); err != nil {
-			c.errorf("service."+strconv.Itoa(i), "%s", strings.TrimPrefix(err.Error(), "announce: "))
+			c.errorf("service."+strconv.Itoa(i), "%s",
+				strings.TrimPrefix(err.Error(), "announce: "))
 		}
 	}
 }

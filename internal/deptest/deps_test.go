@@ -42,15 +42,49 @@ var allowedImports = map[string][]string{
 	"internal/config": {mod + "/announce", mod + "/beacon", "github.com/pelletier/go-toml/v2/..."},
 	// doctor opens the same sockets announce and discover do (internal/udp)
 	// and decodes datagrams as they do (internal/endpoint); it prints nothing.
-	"internal/doctor": {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/endpoint",
-		mod + "/internal/termtext", mod + "/seal"},
-	"internal/termtext": nil,
-	"cmd/lanfind": {mod + "/beacon", mod + "/iface", mod + "/announce", mod + "/discover", mod + "/seal",
-		mod + "/internal/config", mod + "/internal/doctor", mod + "/internal/termtext",
+	"internal/doctor": {
+		mod + "/beacon",
+		mod + "/iface",
+		mod + "/internal/udp",
+		mod + "/internal/endpoint",
+		mod + "/internal/termtext",
+		mod + "/seal",
+	},
+	"cmd/lanfind": {
+		mod + "/beacon",
+		mod + "/iface",
+		mod + "/announce",
+		mod + "/discover",
+		mod + "/seal",
+		mod + "/internal/config",
+		mod + "/internal/doctor",
+		mod + "/internal/termtext",
+		mod + "/internal/output",
+		mod + "/internal/clilog",
+		mod + "/internal/sdnotify",
+		mod + "/internal/watchtable",
+		mod + "/internal/clidoc",
 		"github.com/urfave/cli/v2",
-		// The live table of "lanfind watch" on a terminal (STYLE §10 exception).
-		"github.com/gdamore/tcell/v2", "github.com/rivo/uniseg", "golang.org/x/term"},
-	"seal": {mod + "/beacon"},
+	},
+	// Text for terminals; nothing about services or commands.
+	"internal/termtext": {"github.com/rivo/uniseg", "golang.org/x/term"},
+	// lanfind's log lines and terminal-safe JSON records.
+	"internal/clilog": {mod + "/internal/termtext"},
+	// The service manager's notification protocol (sd_notify).
+	"internal/sdnotify": nil,
+	// What lanfind prints for the services it finds: JSON, --format, tables.
+	"internal/output": {mod + "/discover", mod + "/iface", mod + "/internal/termtext"},
+	// The live table of "lanfind watch" on a terminal (STYLE §10 exception),
+	// and the log it holds back meanwhile; the only package with tcell.
+	"internal/watchtable": {
+		mod + "/discover",
+		mod + "/internal/termtext",
+		"github.com/gdamore/tcell/v2",
+	},
+	// Completion scripts and the man page of a urfave/cli app, rendered as
+	// urfave/cli renders its own (md2man); no lanfind package.
+	"internal/clidoc": {"github.com/urfave/cli/v2", "github.com/cpuguy83/go-md2man/v2/md2man"},
+	"seal":            {mod + "/beacon"},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
 	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
 }
@@ -72,7 +106,7 @@ var allowedModules = []string{
 	"github.com/russross/blackfriday/v2",
 	"github.com/xrash/smetrics",
 	// github.com/gdamore/tcell/v2, the terminal UI library of the live
-	// "lanfind watch" table, and what it requires (cmd/lanfind only).
+	// "lanfind watch" table, and what it requires (internal/watchtable only).
 	"github.com/gdamore/tcell/v2",
 	"github.com/gdamore/encoding",
 	"github.com/lucasb-eyer/go-colorful",
@@ -84,6 +118,10 @@ var allowedModules = []string{
 // testHelpers are the only production packages that may import "testing";
 // nothing else may import them.
 var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/netnstest", "internal/requiretest", "internal/udp/udptest"}
+
+// cliPackages are the only packages that may depend on urfave/cli: the
+// command and the generator of its completion scripts and man page.
+var cliPackages = []string{"cmd/lanfind", "internal/clidoc"}
 
 // banned lists dependencies, direct or not, that a package must not have,
 // with the reason. It complements allowedImports, which sees only direct
@@ -251,8 +289,8 @@ func checkDep(t *testing.T, pkgs map[string]*goPackage, name, d, goos string, ba
 	if dep == nil || dep.Standard {
 		return
 	}
-	if strings.HasPrefix(d, "github.com/urfave/cli/") && name != "cmd/lanfind" {
-		t.Errorf("%s depends on %s: urfave/cli belongs to cmd/lanfind only (STYLE §1)", name, d)
+	if strings.HasPrefix(d, "github.com/urfave/cli/") && !slices.Contains(cliPackages, name) {
+		t.Errorf("%s depends on %s: urfave/cli belongs to %q only (STYLE §1)", name, d, cliPackages)
 	}
 	if strings.HasPrefix(d, "github.com/vishvananda/") && goos != "linux" {
 		t.Errorf("GOOS=%s: %s depends on %s: netlink is Linux-only and must stay out of other builds (STYLE §1, §2)", goos, name, d)

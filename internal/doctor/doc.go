@@ -16,7 +16,11 @@
 // [Config.Peer], why a named service is or is not seen. The probe is a
 // query for a name nobody announces (or for the peer's name), sent once
 // per destination and attempt: acceptable only because a user asked for
-// the check.
+// the check. The probe's sockets, codec, destinations and read path are
+// those of an [endpoint.Endpoint], as announce's and discover's are: what
+// the endpoint drops is counted there and reported from its
+// [endpoint.Drops]; only what is heard on interfaces lanfind does not use
+// is kept as well, to be reported.
 //
 // What it reads of the system lives in _linux.go files: the socket table
 // and multicast memberships in /proc, and the firewall rules from nft and

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/termtext"
-	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/seal"
 )
 
@@ -32,14 +30,14 @@ type Config struct {
 	// [iface.Select]), both ways of sending, and no keys.
 	Port              uint16
 	Group             netip.Addr
-	Group6            netip.Addr // IPv6 group; invalid: ff02::efff:4646
 	Interfaces        []string
 	ExcludeInterfaces []string
 	NoBroadcast       bool
 	NoMulticast       bool
-	NoIPv4            bool      // leave IPv4 out, as --no-ipv4
-	NoIPv6            bool      // leave IPv6 out, as --no-ipv6
-	Keys              seal.Keys // seal the probe and open what is heard
+	Group6            netip.Addr // IPv6 group; invalid: ff02::efff:4646
+	NoIPv4            bool       // leave IPv4 out, as --no-ipv4
+	NoIPv6            bool       // leave IPv6 out, as --no-ipv6
+	Keys              seal.Keys  // seal the probe and open what is heard
 	// Peer names a service whose visibility to explain. Defaults to none.
 	Peer string
 	// Type, with Peer, is the service's type. Defaults to any.
@@ -157,7 +155,7 @@ func Run(ctx context.Context, cfg Config) ([]Finding, error) {
 	all = iface.Families(all, !cfg.NoIPv4, !cfg.NoIPv6)
 	sel := checkInterfaces(&r, all, cfg)
 	if len(sel) > 0 {
-		checkNetwork(ctx, &r, all, sel, cfg)
+		checkNetwork(ctx, &r, all, cfg)
 	}
 	return r.findings, nil
 }
@@ -234,9 +232,12 @@ func checkInterfaces(r *report, all []iface.Interface, cfg Config) []iface.Inter
 			reason := iface.NotSelectedReason(i, cfg.ExcludeInterfaces)
 			switch {
 			case reason == "no broadcast or multicast" && looksLikeTunnel(i):
-				r.add(LevelNote, "iface", "", "%s is not used: a point-to-point link (a VPN tunnel?) without broadcast or multicast; beacons do not cross it", name)
+				r.add(LevelNote, "iface", "",
+					"%s is not used: a point-to-point link (a VPN tunnel?) without broadcast or "+
+						"multicast; beacons do not cross it", name)
 			case reason == "loopback":
-				r.add(LevelNote, "iface", "", "%s is not used: loopback (lanfind uses it only when named with --iface)", name)
+				r.add(LevelNote, "iface", "",
+					"%s is not used: loopback (lanfind uses it only when named with --iface)", name)
 			default:
 				r.add(LevelNote, "iface", "", "%s is not used: %s", name, reason)
 			}
@@ -253,107 +254,113 @@ func checkInterfaces(r *report, all []iface.Interface, cfg Config) []iface.Inter
 		container, prefix := containerKind(i.Name)
 		switch {
 		case i.Flags&iface.FlagRunning == 0 && running == 0:
-			r.add(LevelProblem, "iface", "check the cable, Wi-Fi association or the link's other end",
+			r.add(LevelProblem, "iface",
+				"check the cable, Wi-Fi association or the link's other end",
 				"%s is used but has no carrier: nothing it sends leaves this host", desc)
 		case i.Flags&iface.FlagRunning == 0:
 			r.add(LevelNote, "iface", "", "%s is used but has no carrier (cable unplugged?)", desc)
 		case container != "":
 			r.add(LevelNote, "iface", fmt.Sprintf("to skip it: --exclude-iface '%s*'", prefix),
-				"%s is used, but it looks like %s: only local containers or VMs are on it", desc, container)
+				"%s is used, but it looks like %s: only local containers or VMs are on it", desc,
+				container)
 		case looksLikeTunnel(i):
 			r.add(LevelNote, "iface", fmt.Sprintf("to skip it: --exclude-iface %s", name),
-				"%s is used, but it looks like a VPN tunnel: whether beacons cross it depends on the VPN", desc)
+				"%s is used, but it looks like a VPN tunnel: whether beacons cross it depends on "+
+					"the VPN", desc)
 		default:
 			r.add(LevelOK, "iface", "", "%s is used", desc)
 		}
 	}
 	if selErr != nil {
-		r.add(LevelProblem, "iface", "run \"lanfind iface\" for the list; --iface and --exclude-iface choose interfaces",
+		r.add(LevelProblem, "iface",
+			"run \"lanfind iface\" for the list; --iface and --exclude-iface choose interfaces",
 			"%v", selErr)
-		r.add(LevelNote, "iface", "", "skipped the port, firewall, multicast and self checks: no interface to check")
+		r.add(LevelNote, "iface", "",
+			"skipped the port, firewall, multicast and self checks: no interface to check")
 		return nil
 	}
 	return sel
 }
 
 // checkNetwork runs the checks that open sockets: the port, firewall,
-// multicast membership, the self probe and the peer.
-func checkNetwork(ctx context.Context, r *report, all, sel []iface.Interface, cfg Config) {
+// multicast membership, the self probe and the peer. Its sockets are
+// those of an endpoint, as announce's and discover's are, over the
+// interfaces all listed and checkInterfaces reported on.
+func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Config) {
 	port := cfg.Port
-	var ins, outs []udp.Conn
-	defer func() {
-		for _, c := range slices.Concat(ins, outs) {
-			c.Close()
-		}
-	}()
-	if !cfg.NoIPv4 {
-		// Read the socket table before binding, so it does not list ours.
-		owners, ownersErr := udpSocketsOn(port)
-		conn, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), port), udp.Options{})
-		if err != nil {
-			reportPortBlocked(r, port, owners, ownersErr, err)
+	ep, err := endpoint.New(endpoint.Config{
+		Port:              port,
+		Group:             cfg.Group,
+		Group6:            cfg.Group6,
+		NoIPv4:            cfg.NoIPv4,
+		NoIPv6:            cfg.NoIPv6,
+		Interfaces:        cfg.Interfaces,
+		ExcludeInterfaces: cfg.ExcludeInterfaces,
+		NoBroadcast:       cfg.NoBroadcast,
+		NoMulticast:       cfg.NoMulticast,
+		Lister:            iface.Static(all),
+		Logger:            cfg.Logger,
+		Keys:              cfg.Keys,
+		KeepOtherIface:    true, // what is heard there is reported
+	})
+	if err != nil {
+		r.add(LevelProblem, "self", "", "skipped the port, multicast and self checks: %v", err)
+		checkFirewall(ctx, r, port)
+		return
+	}
+	defer ep.Close()
+	// Read the socket table before binding, so it does not list ours.
+	owners, ownersErr := udpSocketsOn(port)
+	plan := ep.Plan()
+	in, err := ep.Listen(endpoint.Socket{Port: port})
+	if !cfg.NoIPv4 && plan.Uses(endpoint.IPv4) {
+		if err4 := ep.FamilyErr(endpoint.IPv4); err4 != nil {
+			reportPortBlocked(r, port, owners, ownersErr, err4)
 		} else {
-			ins = append(ins, conn)
 			reportPortShared(r, port, owners, ownersErr)
 		}
 	}
 	if !cfg.NoIPv6 {
-		if conn := checkIPv6(ctx, r, sel, port); conn != nil {
-			ins = append(ins, conn)
-		}
+		reportIPv6(r, plan, port, ep.FamilyErr(endpoint.IPv6))
 	}
 	checkFirewall(ctx, r, port)
-	uses := func(six bool) bool {
-		return slices.ContainsFunc(sel, func(i iface.Interface) bool { return six && i.Has6() || !six && i.Has4() })
-	}
-	// The probe goes by the families whose socket opened and that an
-	// interface in use has.
-	cfg.NoIPv4, cfg.NoIPv6 = true, true
-	for _, conn := range ins {
-		if six := conn.LocalAddr().Addr().Is6(); uses(six) {
-			cfg.NoIPv4 = cfg.NoIPv4 && six
-			cfg.NoIPv6 = cfg.NoIPv6 && !six
-		}
-	}
-	if cfg.NoIPv4 && cfg.NoIPv6 {
-		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d", port)
+	if err != nil {
+		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d",
+			port)
 		return
 	}
-	for _, conn := range ins {
-		six := conn.LocalAddr().Addr().Is6()
-		switch {
-		case cfg.NoMulticast || !uses(six): // no interface of this family to check
-		case six:
-			checkMulticast(r, conn, endpoint.Members(sel, endpoint.IPv6), cfg.Group6, igmp6Groups)
-		default:
-			checkMulticast(r, conn, endpoint.Members(sel, endpoint.IPv4), cfg.Group, igmpGroups)
+	plan = ep.Plan() // without a family that failed
+	for _, f := range ep.Families() {
+		if cfg.NoMulticast || !plan.Uses(f) {
+			continue
+		}
+		if f == endpoint.IPv6 {
+			checkMulticast(r, in.Socket(f), endpoint.Members(plan.Selected, f), plan.Group6, igmp6Groups)
+		} else {
+			checkMulticast(r, in.Socket(f), endpoint.Members(plan.Selected, f), plan.Group, igmpGroups)
 		}
 	}
-	for _, in := range ins {
-		out, err := udp.Listen(ctx, netip.AddrPortFrom(in.LocalAddr().Addr(), 0), udp.Options{})
-		if err != nil {
-			r.add(LevelProblem, "self", "", "cannot open a socket to send the probe: %v", err)
-			return
-		}
-		outs = append(outs, out)
+	out, err := ep.Listen(endpoint.Socket{})
+	if err != nil {
+		r.add(LevelProblem, "self", "", "cannot open a socket to send the probe: %v", err)
+		return
 	}
-	p := newProbe(all, sel, cfg)
+	p := newProbe(plan, cfg)
 	cfg.Logger.Debug("doctor: listening", "port", port, "for", cfg.Listen)
-	p.run(ctx, listenSockets(ins, outs))
+	p.run(ctx, ep, in, out)
 	p.report(r)
 }
 
-// checkIPv6 opens the IPv6 socket on port and says whether lanfind can
-// use IPv6: a failure is a problem where a selected interface has an IPv6
-// address (IPv4 goes on working), a note elsewhere.
-func checkIPv6(ctx context.Context, r *report, sel []iface.Interface, port uint16) udp.Conn {
+// reportIPv6 says whether lanfind can use IPv6: a socket that failed (err)
+// is a problem where a selected interface has an IPv6 address (IPv4 goes
+// on working), a note elsewhere.
+func reportIPv6(r *report, plan *endpoint.Plan, port uint16, err error) {
 	var with []string
-	for _, i := range sel {
+	for _, i := range plan.Selected {
 		if i.Has6() {
 			with = append(with, termtext.Clean(i.Name, 16))
 		}
 	}
-	conn, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv6Unspecified(), port), udp.Options{})
 	switch {
 	case err != nil && len(with) > 0:
 		r.add(LevelProblem, "ipv6", "lanfind works over IPv4 only here; --no-ipv6 says so without this problem",
@@ -363,7 +370,7 @@ func checkIPv6(ctx context.Context, r *report, sel []iface.Interface, port uint1
 	case len(with) == 0:
 		r.add(LevelNote, "ipv6", "", "no interface in use has an IPv6 address: lanfind works over IPv4 only")
 	default:
-		r.add(LevelOK, "ipv6", "", "UDP port %d can be bound on IPv6; interfaces with IPv6: %s", port, strings.Join(with, ", "))
+		r.add(LevelOK, "ipv6", "", "UDP port %d can be bound on IPv6; interfaces with IPv6: %s",
+			port, strings.Join(with, ", "))
 	}
-	return conn
 }

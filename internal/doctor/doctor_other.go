@@ -22,7 +22,9 @@ func igmp6Groups() (map[string][]netip.Addr, error) { return nil, errNotSupporte
 
 // checkFirewall does not read pf or ipfw rules.
 func checkFirewall(_ context.Context, r *report, port uint16) {
-	r.add(LevelNote, "firewall", "", "firewall not checked on %s: if nothing is heard, check that the firewall allows UDP port %d", runtime.GOOS, port)
+	r.add(LevelNote, "firewall", "",
+		"firewall not checked on %s: if nothing is heard, check that the firewall allows UDP port "+
+			"%d", runtime.GOOS, port)
 }
 
 var errNotSupported = errors.New("not supported on this system")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
@@ -140,7 +141,10 @@ func TestReportPeer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Config{ExcludeInterfaces: []string{"docker*"}, Port: 28471, Group: beacon.DefaultGroup, Peer: "db", Type: tc.typ, Listen: 6 * time.Second}
-			p := newProbe([]iface.Interface{eth0, docker0}, []iface.Interface{eth0}, cfg)
+			p := newProbe(&endpoint.Plan{
+				All:      []iface.Interface{eth0, docker0},
+				Selected: []iface.Interface{eth0},
+			}, cfg)
 			p.peer = tc.peer
 			for _, n := range tc.names {
 				p.names[n] = true
@@ -159,7 +163,10 @@ func TestReportPeer(t *testing.T) {
 func TestProbeFlood(t *testing.T) {
 	eth0 := iface.Interface{Index: 2, Name: "eth0"}
 	cfg := Config{Port: 28471, Group: beacon.DefaultGroup, Peer: "db", Listen: 6 * time.Second}
-	p := newProbe([]iface.Interface{eth0}, []iface.Interface{eth0}, cfg)
+	p := newProbe(&endpoint.Plan{
+		All:      []iface.Interface{eth0},
+		Selected: []iface.Interface{eth0},
+	}, cfg)
 	now := time.Now()
 	const n = 20000
 	for i := range n {
@@ -168,11 +175,12 @@ func TestProbeFlood(t *testing.T) {
 			{Instance: uint64(i), Name: fmt.Sprintf("svc%d", i), TTL: time.Minute},
 			{Instance: uint64(i), Name: "db", TTL: time.Minute},
 		}}
-		data, err := b.Marshal()
-		if err != nil {
-			t.Fatal(err)
+		d := endpoint.Datagram{
+			Beacon: b,
+			Src:    netip.AddrPortFrom(src, 28471),
+			Meta:   udp.Meta{IfIndex: 2},
 		}
-		p.receive(packet{data: data, src: netip.AddrPortFrom(src, 28471), meta: udp.Meta{IfIndex: 2}, at: now.Add(time.Duration(i) * time.Microsecond)})
+		p.receive(packet{d: d, at: now.Add(time.Duration(i) * time.Microsecond)})
 	}
 	if got := len(p.others[2]); got > maxOthers {
 		t.Errorf("%d source addresses kept, want at most %d", got, maxOthers)

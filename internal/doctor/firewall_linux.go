@@ -38,7 +38,8 @@ func checkFirewall(ctx context.Context, r *report, port uint16) {
 				msg = err.Error()
 			}
 			r.add(LevelNote, "firewall", "run lanfind doctor as root to check the firewall",
-				"could not read the %s rules (%s): %s", tool, strings.Join(append([]string{name}, args...), " "), termtext.Clean(msg, 200))
+				"could not read the %s rules (%s): %s", tool,
+				strings.Join(append([]string{name}, args...), " "), termtext.Clean(msg, 200))
 			return true
 		}
 		tools = append(tools, tool)
@@ -54,7 +55,8 @@ func checkFirewall(ctx context.Context, r *report, port uint16) {
 	}
 	switch {
 	case !found:
-		r.add(LevelNote, "firewall", "", "firewall not checked: neither nft nor iptables-save is installed")
+		r.add(LevelNote, "firewall", "",
+			"firewall not checked: neither nft nor iptables-save is installed")
 	case len(tools) > 0:
 		firewallFindings(r, strings.Join(tools, " or "), chains, port)
 	}
@@ -100,7 +102,8 @@ func parseNft(text string, port uint16) []fwChain {
 			m := nftTable.FindStringSubmatch(line)
 			table = m[1] + " " + m[2]
 		case nftChain.MatchString(line):
-			chains = append(chains, fwChain{Tool: "nftables", Table: table, Name: nftChain.FindStringSubmatch(line)[1]})
+			chains = append(chains,
+				fwChain{Tool: "nftables", Table: table, Name: nftChain.FindStringSubmatch(line)[1]})
 			cur = &chains[len(chains)-1]
 		case line == "}":
 			cur = nil
@@ -117,7 +120,8 @@ func parseNft(text string, port uint16) []fwChain {
 			if m == nil || m[2] != "" || !portIn(strings.Trim(m[3], "{} "), port, ",", "-") {
 				continue
 			}
-			cur.Rules = append(cur.Rules, fwRule{Text: line, Verdict: verdictOf(strings.Fields(line))})
+			cur.Rules = append(cur.Rules,
+				fwRule{Text: line, Verdict: verdictOf(strings.Fields(line))})
 		}
 	}
 	return chains
@@ -241,13 +245,16 @@ func firewallFindings(r *report, tools string, chains []fwChain, port uint16) {
 					continue
 				}
 				blocked = true
-				r.add(LevelProblem, "firewall", "remove that rule, or accept UDP port "+strconv.Itoa(int(port))+" before it",
+				r.add(LevelProblem, "firewall",
+					"remove that rule, or accept UDP port "+strconv.Itoa(int(port))+" before it",
 					"%s drops UDP port %d: %q", where, port, termtext.Clean(rule.Text, 200))
 			}
 		}
 		if (c.Hook == "input" || c.Hook == "prerouting") && c.Policy == "drop" && !accepted {
-			r.add(LevelNote, "firewall", fmt.Sprintf("if lanfind hears nothing, accept UDP port %d there", port),
-				"%s drops by default (policy drop) and no rule there accepts UDP port %d; an earlier rule may still let beacons in", where, port)
+			r.add(LevelNote, "firewall",
+				fmt.Sprintf("if lanfind hears nothing, accept UDP port %d there", port),
+				"%s drops by default (policy drop) and no rule there accepts UDP port %d; an "+
+					"earlier rule may still let beacons in", where, port)
 		}
 	}
 	if !blocked {

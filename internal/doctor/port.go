@@ -33,7 +33,8 @@ func (s udpSocket) describe() string {
 	}
 	out := strings.Join(who, ", ")
 	if out == "" {
-		out = fmt.Sprintf("a socket of uid %d (its process is not visible; run as root to see it)", s.UID)
+		out = fmt.Sprintf("a socket of uid %d (its process is not visible; run as root to see it)",
+			s.UID)
 	}
 	if !s.Local.Addr().IsUnspecified() {
 		out += " bound to " + s.Local.String()
@@ -58,23 +59,29 @@ func reportPortBlocked(r *report, port uint16, owners []udpSocket, ownersErr, er
 		holder = "another socket"
 	}
 	r.add(LevelProblem, "port",
-		"stop that program, or use another port on every lanfind host (--discovery-port or LANFIND_PORT)",
-		"UDP port %d is taken by %s without sharing it (SO_REUSEADDR): lanfind cannot listen", port, holder)
+		"stop that program, or use another port on every lanfind host (--discovery-port or "+
+			"LANFIND_PORT)",
+		"UDP port %d is taken by %s without sharing it (SO_REUSEADDR): lanfind cannot listen", port,
+		holder)
 }
 
 func reportPortShared(r *report, port uint16, owners []udpSocket, ownersErr error) {
 	switch {
 	case ownersErr != nil:
-		r.add(LevelOK, "port", "", "UDP port %d can be bound (could not list other sockets on it: %v)", port, ownersErr)
+		r.add(LevelOK, "port", "",
+			"UDP port %d can be bound (could not list other sockets on it: %v)", port, ownersErr)
 		return
 	case len(owners) == 0:
 		r.add(LevelOK, "port", "", "UDP port %d is free", port)
 		return
 	}
 	for _, s := range owners {
-		r.add(LevelNote, "port", "", "UDP port %d is shared with %s: fine, every socket on it gets its own copy of each beacon", port, s.describe())
+		r.add(LevelNote, "port", "",
+			"UDP port %d is shared with %s: fine, every socket on it gets its own copy of each "+
+				"beacon", port, s.describe())
 		if s.Drops > 0 {
-			r.add(LevelNote, "port", "", "that socket dropped %d datagrams because its receive buffer was full", s.Drops)
+			r.add(LevelNote, "port", "",
+				"that socket dropped %d datagrams because its receive buffer was full", s.Drops)
 		}
 	}
 }

@@ -33,7 +33,8 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		any = true
 		hint := "lanfind still works by broadcast there; check the interface's multicast settings"
 		if group.Is6() {
-			hint = "IPv6 has no broadcast: lanfind does not work over IPv6 there; check the interface's multicast settings"
+			hint = "IPv6 has no broadcast: lanfind does not work over IPv6 there; " +
+				"check the interface's multicast settings"
 		}
 		if err := conn.JoinGroup(i.Index, group); err != nil {
 			r.add(LevelProblem, "multicast", hint,
@@ -43,7 +44,8 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		joined[i.Index] = true
 	}
 	if !any {
-		r.add(LevelNote, "multicast", "", "no interface in use is multicast-capable: lanfind uses broadcast only")
+		r.add(LevelNote, "multicast", "",
+			"no interface in use is multicast-capable: lanfind uses broadcast only")
 		return
 	}
 	listed, listErr := groups() // after joining: the kernel's view of the joins
@@ -56,9 +58,11 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 		case listErr != nil:
 			r.add(LevelOK, "multicast", "", "joined %s on %s", group, name)
 		case slices.Contains(listed[i.Name], group):
-			r.add(LevelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)", group, name)
+			r.add(LevelOK, "multicast", "", "joined %s on %s (the kernel lists the membership)",
+				group, name)
 		default:
-			r.add(LevelProblem, "multicast", "", "joined %s on %s, but the kernel does not list the membership", group, name)
+			r.add(LevelProblem, "multicast", "",
+				"joined %s on %s, but the kernel does not list the membership", group, name)
 		}
 	}
 }
@@ -97,45 +101,30 @@ type probe struct {
 	peer   []sighting           // records named cfg.Peer; see sight
 	// peerInstances counts the distinct instances in peer.
 	peerInstances int
-	foreign       int // datagrams without lanfind's magic
-	dropped       int // lanfind datagrams that did not parse
-
-	codec endpoint.Codec // seals the probe and opens what is heard with cfg.Keys
-	// Keyed-mode drops: sealed but no key here; clear but keyed here;
-	// sealed under another key (or forged); outside the replay window.
-	sealed, unsealed, rejected, stale int
+	// drops are what the endpoint dropped while the probe listened:
+	// foreign traffic, what this version cannot read, and keyed-mode drops.
+	drops endpoint.DropStats
 }
 
-func newProbe(all, sel []iface.Interface, cfg Config) *probe {
+// newProbe returns a probe of the interfaces and destinations of plan.
+func newProbe(plan *endpoint.Plan, cfg Config) *probe {
 	p := &probe{
 		cfg:      cfg,
 		ifs:      map[int]iface.Interface{},
 		selected: map[int]bool{},
+		targets:  plan.Targets,
 		sender:   endpoint.RandomID(),
 		request:  endpoint.RandomID(),
 		heard:    map[target]bool{},
 		others:   map[int][]netip.Addr{},
 		names:    map[string]bool{},
-		codec:    endpoint.Codec{Keys: cfg.Keys},
 	}
-	for _, i := range all {
+	for _, i := range plan.All {
 		p.ifs[i.Index] = i
 	}
-	for _, i := range sel {
+	for _, i := range plan.Selected {
 		p.selected[i.Index] = true
 	}
-	o := iface.TargetOptions{
-		Port:        cfg.Port,
-		NoBroadcast: cfg.NoBroadcast || cfg.NoIPv4,
-		NoMulticast: cfg.NoMulticast,
-	}
-	if !cfg.NoIPv4 {
-		o.Group = cfg.Group
-	}
-	if !cfg.NoIPv6 {
-		o.Group6 = cfg.Group6
-	}
-	p.targets = iface.Targets(sel, o)
 	return p
 }
 
@@ -143,11 +132,16 @@ func newProbe(all, sel []iface.Interface, cfg Config) *probe {
 // covers a lost copy on a busy LAN.
 var attempts = []time.Duration{0, 300 * time.Millisecond, time.Second}
 
-// run sends the probe's queries through c and takes in what c hears
-// until the listening time is over, ctx ends, or (without a peer to look
-// for) the probe came back by every destination. It closes c.
-func (p *probe) run(ctx context.Context, c conn) {
-	defer c.Close()
+// run sends the probe's queries out of out, sealed by ep's codec, and takes
+// in what ep reads from in and out until the listening time is over, ctx
+// ends, or (without a peer to look for) the probe came back by every
+// destination. in and out are sockets of ep; they stay open.
+func (p *probe) run(ctx context.Context, ep *endpoint.Endpoint, in, out *endpoint.Conn) {
+	r := startReading(ep, slices.Concat(in.Sockets(), out.Sockets())...)
+	defer func() {
+		r.Close()
+		p.drops = ep.Drops.Load()
+	}()
 	p.start = time.Now()
 	deadline := time.NewTimer(p.cfg.Listen)
 	defer deadline.Stop()
@@ -161,12 +155,12 @@ func (p *probe) run(ctx context.Context, c conn) {
 		case <-deadline.C:
 			return
 		case <-next.C:
-			p.send(c, sent)
+			p.send(ep, out, sent)
 			sent++
 			if sent < len(attempts) {
 				next.Reset(attempts[sent] - time.Since(p.start))
 			}
-		case pkt := <-c.Packets():
+		case pkt := <-r.pkts:
 			p.receive(pkt)
 			if p.cfg.Peer == "" && len(p.heard) >= len(p.targets) && p.allHeard() {
 				return
@@ -184,7 +178,7 @@ func (p *probe) allHeard() bool {
 	return true
 }
 
-func (p *probe) send(c conn, attempt int) {
+func (p *probe) send(ep *endpoint.Endpoint, out *endpoint.Conn, attempt int) {
 	name := p.cfg.Peer
 	if name == "" {
 		name = probeName
@@ -196,56 +190,38 @@ func (p *probe) send(c conn, attempt int) {
 		RequestID: p.request,
 		Query:     &beacon.Query{Attempt: uint8(attempt), Name: name},
 	}
-	msg, err := p.codec.Encode(&b)
+	msg, err := ep.Codec.Encode(&b)
 	if err != nil {
 		p.cfg.Logger.Error("doctor: marshal probe", "err", err)
 		return
 	}
 	for _, t := range p.targets {
-		if err := c.Send(msg, t.Dst, t.IfIndex); err != nil {
+		if _, err := out.WriteTo(msg, t.Dst, t.IfIndex); err != nil {
 			p.cfg.Logger.Warn("doctor: send probe", "iface", t.IfName, "dst", t.Dst, "err", err)
 		}
 	}
 }
 
+// receive takes in one lanfind message; the endpoint has counted and
+// dropped everything else.
 func (p *probe) receive(pkt packet) {
-	b, drop, _ := p.codec.Decode(pkt.data)
-	switch drop {
-	case endpoint.Foreign:
-		p.foreign++
-		return
-	case endpoint.Malformed, endpoint.Unsupported:
-		p.dropped++
-		return
-	case endpoint.Sealed:
-		p.sealed++
-		return
-	case endpoint.Unsealed:
-		p.unsealed++
-		return
-	case endpoint.Rejected:
-		p.rejected++
-		return
-	case endpoint.Stale:
-		p.stale++
-		return
-	}
+	b, meta := &pkt.d.Beacon, pkt.d.Meta
 	if b.Sender == p.sender {
 		if b.Kind == beacon.KindQuery && b.RequestID == p.request {
-			p.heard[target{pkt.meta.IfIndex, pkt.meta.Dst}] = true
+			p.heard[target{meta.IfIndex, meta.Dst}] = true
 		}
 		return
 	}
-	src := pkt.src.Addr().Unmap()
-	if srcs := p.others[pkt.meta.IfIndex]; len(srcs) < maxOthers && !slices.Contains(srcs, src) {
-		p.others[pkt.meta.IfIndex] = append(srcs, src)
+	src := pkt.d.Src.Addr().Unmap()
+	if srcs := p.others[meta.IfIndex]; len(srcs) < maxOthers && !slices.Contains(srcs, src) {
+		p.others[meta.IfIndex] = append(srcs, src)
 	}
 	for _, s := range b.Services {
 		if len(p.names) < maxNames {
 			p.names[s.Name] = true
 		}
 		if p.cfg.Peer != "" && s.Name == p.cfg.Peer {
-			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: pkt.meta.IfIndex, svc: s})
+			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: meta.IfIndex, svc: s})
 		}
 	}
 }
@@ -265,7 +241,8 @@ func (p *probe) sight(s sighting) {
 	if len(p.peer) >= maxSightings {
 		return
 	}
-	if !slices.ContainsFunc(p.peer, func(o sighting) bool { return o.svc.Instance == s.svc.Instance }) {
+	if !slices.ContainsFunc(p.peer,
+		func(o sighting) bool { return o.svc.Instance == s.svc.Instance }) {
 		if p.peerInstances >= maxPeerInstances {
 			return
 		}
@@ -318,8 +295,11 @@ func (p *probe) reportSelf(r *report) {
 			r.add(LevelOK, "self", "", "%s hears its own probe: %s", name, strings.Join(ok, ", "))
 		}
 		if len(missing) > 0 {
-			r.add(LevelProblem, "self", "a local firewall (see above) or a sandbox may drop it; other hosts may not hear this one either",
-				"%s did not hear its own probe sent by %s within %v", name, strings.Join(missing, ", "), p.cfg.Listen)
+			r.add(LevelProblem, "self",
+				"a local firewall (see above) or a sandbox may drop it; other hosts may not hear "+
+					"this one either",
+				"%s did not hear its own probe sent by %s within %v", name,
+				strings.Join(missing, ", "), p.cfg.Listen)
 		}
 	}
 }
@@ -349,14 +329,19 @@ func (p *probe) reportOthers(r *report) {
 		if !p.selected[idx] {
 			used = ", which lanfind does not use"
 		}
-		r.add(LevelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s", plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
+		r.add(LevelNote, "self", "", "heard lanfind traffic from %s on %s%s: %s",
+			plural(len(srcs), "other host"), p.ifName(idx), used, strings.Join(list, ", "))
 	}
-	if p.dropped > 0 {
-		r.add(LevelNote, "self", "", "dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)", plural(p.dropped, "datagram"))
+	if n := p.drops.Malformed + p.drops.Unsupported; n > 0 {
+		r.add(LevelNote, "self", "",
+			"dropped %s with lanfind's magic that this version cannot read (a newer lanfind?)",
+			plural(int(n), "datagram"))
 	}
 	p.reportKeys(r)
-	if p.foreign > 0 {
-		r.add(LevelNote, "self", "", "%s on UDP port %d were not lanfind's: another program uses this port on the LAN", plural(p.foreign, "datagram"), p.cfg.Port)
+	if p.drops.Foreign > 0 {
+		r.add(LevelNote, "self", "",
+			"%s on UDP port %d were not lanfind's: another program uses this port on the LAN",
+			plural(int(p.drops.Foreign), "datagram"), p.cfg.Port)
 	}
 }
 
@@ -364,20 +349,43 @@ func (p *probe) reportOthers(r *report) {
 // host ignores because the two ends do not share a key, or their clocks
 // disagree.
 func (p *probe) reportKeys(r *report) {
-	if p.sealed > 0 {
-		r.add(LevelProblem, "keys", "run with --secret-file and the LAN's key file to see them",
-			"%s sealed with a shared key were heard, and this host has no key: they are ignored", plural(p.sealed, "datagram"))
-	}
-	if p.rejected > 0 {
-		r.add(LevelProblem, "keys", "use the same --secret-file on both hosts (during a rotation, a file holding the new and the previous key)",
-			"%s failed authentication: they were sealed with a key this host does not have, or altered", plural(p.rejected, "datagram"))
-	}
-	if p.stale > 0 {
-		r.add(LevelProblem, "keys", "synchronise the clocks (NTP); sealed datagrams are accepted within 30s of this host's clock",
-			"%s opened with the key but were sent outside the replay window: a clock is off, or someone replays old traffic", plural(p.stale, "datagram"))
-	}
-	if p.unsealed > 0 {
-		r.add(LevelNote, "keys", "", "%s without a seal were ignored: with --secret-file lanfind takes only sealed traffic", plural(p.unsealed, "clear datagram"))
+	for _, k := range []struct {
+		n     uint64 // datagrams dropped for this reason
+		level string
+		hint  string
+		what  string // what is counted, for plural
+		msg   string // the message after the count
+	}{{
+		n:     p.drops.Sealed,
+		level: LevelProblem,
+		hint:  "run with --secret-file and the LAN's key file to see them",
+		what:  "datagram",
+		msg:   "sealed with a shared key were heard, and this host has no key: they are ignored",
+	}, {
+		n:     p.drops.Rejected,
+		level: LevelProblem,
+		hint: "use the same --secret-file on both hosts " +
+			"(during a rotation, a file holding the new and the previous key)",
+		what: "datagram",
+		msg: "failed authentication: they were sealed with a key this host does not have, " +
+			"or altered",
+	}, {
+		n:     p.drops.Stale,
+		level: LevelProblem,
+		hint: "synchronise the clocks (NTP); " +
+			"sealed datagrams are accepted within 30s of this host's clock",
+		what: "datagram",
+		msg: "opened with the key but were sent outside the replay window: " +
+			"a clock is off, or someone replays old traffic",
+	}, {
+		n:     p.drops.Unsealed,
+		level: LevelNote,
+		what:  "clear datagram",
+		msg:   "without a seal were ignored: with --secret-file lanfind takes only sealed traffic",
+	}} {
+		if k.n > 0 {
+			r.add(k.level, "keys", k.hint, "%s %s", plural(int(k.n), k.what), k.msg)
+		}
 	}
 }
 
@@ -415,21 +423,31 @@ func (p *probe) reportPeer(r *report) {
 		switch {
 		case latest[inst].kind == beacon.KindGoodbye:
 			per.add(LevelProblem, "peer", "start lanfind announce again on that host",
-				"%s said goodbye %s %v ago: its announcer stopped", name, where, time.Since(latest[inst].at).Round(time.Millisecond))
+				"%s said goodbye %s %v ago: its announcer stopped", name, where,
+				time.Since(latest[inst].at).Round(time.Millisecond))
 		case !used:
-			per.add(LevelProblem, "peer", "name that interface with --iface, or remove the --exclude-iface pattern that matches it",
-				"%s is heard %s, which lanfind does not use (%s)", name, where, iface.NotSelectedReason(p.ifs[s.ifIndex], p.cfg.ExcludeInterfaces))
+			per.add(LevelProblem, "peer",
+				"name that interface with --iface, or remove the --exclude-iface pattern that "+
+					"matches it",
+				"%s is heard %s, which lanfind does not use (%s)", name, where,
+				iface.NotSelectedReason(p.ifs[s.ifIndex], p.cfg.ExcludeInterfaces))
 		case p.cfg.Type != "" && s.svc.Type != p.cfg.Type:
-			per.add(LevelProblem, "peer", fmt.Sprintf("use --type %q, or no --type", termtext.Clean(s.svc.Type, 63)),
-				"a service named %q is heard %s, but its type is %q", termtext.Clean(p.cfg.Peer, 63), where, termtext.Clean(s.svc.Type, 63))
+			per.add(LevelProblem, "peer",
+				fmt.Sprintf("use --type %q, or no --type", termtext.Clean(s.svc.Type, 63)),
+				"a service named %q is heard %s, but its type is %q",
+				termtext.Clean(p.cfg.Peer, 63), where, termtext.Clean(s.svc.Type, 63))
 		default:
 			if gap, ttl, ok := p.expires(inst); ok {
-				per.add(LevelProblem, "peer", "give its announcer a --ttl of at least three --interval",
-					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners forget it between beacons (expired)", name, where, gap.Round(time.Millisecond), ttl)
+				per.add(LevelProblem, "peer",
+					"give its announcer a --ttl of at least three --interval",
+					"%s is heard %s, but its beacons came %v apart while its TTL is %v: listeners "+
+						"forget it between beacons (expired)", name, where,
+					gap.Round(time.Millisecond), ttl)
 				continue
 			}
 			found = true
-			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where, s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
+			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where,
+				s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
 		}
 	}
 	for _, f := range per.findings {
@@ -442,7 +460,9 @@ func (p *probe) reportPeer(r *report) {
 	if len(order) > 0 {
 		return
 	}
-	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet (broadcast and multicast do not cross routers), with the same --discovery-port (%d) and --group (%s), and that no firewall on that host drops UDP port %d",
+	hint := fmt.Sprintf("check that \"lanfind announce\" runs there, on the same subnet "+
+		"(broadcast and multicast do not cross routers), with the same --discovery-port (%d) and "+
+		"--group (%s), and that no firewall on that host drops UDP port %d",
 		p.cfg.Port, p.cfg.Group, p.cfg.Port)
 	msg := fmt.Sprintf("no beacon from %s was heard on any interface within %v", name, p.cfg.Listen)
 	var near []string
@@ -456,7 +476,8 @@ func (p *probe) reportPeer(r *report) {
 	case len(near) > 0:
 		msg += "; names differ in case only: " + strings.Join(near, ", ")
 	case len(p.names) > 0:
-		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN", plural(len(p.names), "other service"))
+		msg += fmt.Sprintf("; %s heard, so this host does hear the LAN",
+			plural(len(p.names), "other service"))
 	}
 	r.add(LevelProblem, "peer", hint, "%s", msg)
 }

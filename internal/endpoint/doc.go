@@ -1,5 +1,5 @@
 // Package endpoint is the part of a lanfind endpoint that announce's
-// Sender and discover's Listener (and later the doctor probe) share, each
+// Sender, discover's Listener and the doctor's probe share, each
 // holding one [Endpoint]: the interface plan ([NewPlan]) and the watcher
 // that keeps it current ([Watch]), the sockets it opens through
 // internal/udp and the multicast memberships they hold ([JoinAll],

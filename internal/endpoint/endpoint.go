@@ -33,7 +33,8 @@ type Endpoint struct {
 	mu     sync.Mutex
 	conns  []udp.Conn      // opened by Listen; closed by Close
 	joined []joined        // the ones whose memberships follow the plan
-	failed map[Family]bool // families already reported as failing
+	failed map[Family]bool  // families already reported as failing
+	errs   map[Family]error // the first failure of each family
 	watch  *Watcher
 
 	closeOnce sync.Once
@@ -79,6 +80,7 @@ func New(cfg Config) (_ *Endpoint, err error) {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		closeLister: closeLister,
+		errs:        map[Family]error{},
 	}
 	e.plan.Store(&plan)
 	return e, nil
@@ -155,14 +157,19 @@ func (e *Endpoint) Listen(s Socket) (*Conn, error) {
 		}
 		working = working || p.Uses(f)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for f, err := range failed {
+		if e.errs[f] == nil {
+			e.errs[f] = err
+		}
+	}
 	if !working && len(failed) > 0 {
 		for _, uc := range c.Sockets() {
 			uc.Close()
 		}
 		return nil, errors.Join(errs...)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	for f, err := range failed {
 		e.familyFailed(f, err)
 	}
@@ -192,6 +199,14 @@ func (e *Endpoint) familyFailed(f Family, err error) {
 	if p, err := Replan(e.cfg, *e.Plan()); err == nil {
 		e.plan.Store(&p)
 	}
+}
+
+// FamilyErr returns why a Listen could not open a socket of family f
+// (the first time), or nil.
+func (e *Endpoint) FamilyErr(f Family) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.errs[f]
 }
 
 // FailedFamilies returns the families a Listen could not open (and
@@ -279,7 +294,7 @@ func (e *Endpoint) Close() error {
 type Datagram struct {
 	Beacon beacon.Beacon
 	Src    netip.AddrPort
-	Meta   udp.Meta // IfIndex is the selected interface it arrived on
+	Meta   udp.Meta // IfIndex is the selected interface it arrived on (see KeepOtherIface)
 	Plan   *Plan    // the plan that accepted it
 }
 
@@ -305,8 +320,12 @@ func (e *Endpoint) Read(c udp.Conn, buf []byte) (Datagram, error) {
 func (e *Endpoint) accept(p []byte, src netip.AddrPort, m udp.Meta) (Datagram, bool) {
 	e.Drops.received.Add(1)
 	plan := e.Plan()
+	arrival := m.IfIndex
 	ifIndex, ok := plan.Arrivals.Accept(m.IfIndex, src.Addr())
-	if !ok {
+	switch {
+	case ok:
+		m.IfIndex = ifIndex
+	case !e.cfg.KeepOtherIface:
 		e.Drops.Count(OtherIface)
 		e.log.Debug("dropped datagram from an interface not selected",
 			"src", src.String(), "ifindex", m.IfIndex)
@@ -314,16 +333,15 @@ func (e *Endpoint) accept(p []byte, src netip.AddrPort, m udp.Meta) (Datagram, b
 	}
 	if a := src.Addr(); a.Is6() && a.IsLinkLocalUnicast() {
 		// The socket zoned it with the arrival index; name it.
-		if name, ok := plan.IfName(m.IfIndex); ok {
+		if name, ok := plan.IfName(arrival); ok {
 			src = netip.AddrPortFrom(a.WithZone(name), src.Port())
 		}
 	}
-	m.IfIndex = ifIndex
-	if e.cfg.OnLinkOnly && !plan.Arrivals.OnLink(ifIndex, src.Addr()) {
+	if e.cfg.OnLinkOnly && !plan.Arrivals.OnLink(m.IfIndex, src.Addr()) {
 		// Routed here, or a forged source: lanfind talks to neighbours only.
 		e.Drops.Count(OffLink)
 		e.log.Debug("dropped datagram from an off-link source",
-			"src", src.String(), "ifindex", ifIndex)
+			"src", src.String(), "ifindex", m.IfIndex)
 		return Datagram{}, false
 	}
 	b, drop, err := e.Codec.Decode(p)

@@ -10,38 +10,15 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/internal/udp/udptest"
 )
 
 // TestReadDrops: Read returns the one usable datagram among those it
 // drops, and counts each drop under its reason.
 func TestReadDrops(t *testing.T) {
-	p0, p1 := netip.MustParsePrefix("10.0.0.1/24"), netip.MustParsePrefix("10.0.1.1/24")
-	hub := udptest.NewHub()
-	h := hub.AddHost("h",
-		udptest.Interface{Index: 2, Name: "eth0", Prefix: p0},
-		udptest.Interface{Index: 3, Name: "eth1", Prefix: p1})
-	e, err := New(Config{
-		Interfaces: []string{"eth0"},
-		Lister:     iface.Static{eth0, eth1},
-		OnLinkOnly: true,
-		Seam:       &Seam{Listen: h.Listen},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := e.Listen(Socket{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: 7, Seq: 1,
-		Services: []beacon.Service{{Instance: 1, Name: "db", TTL: 15e9}}}
-	msg, err := good.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := netip.AddrPortFrom(p0.Addr(), c.LocalAddr().Port())
+	e, c, h, msg := listenEth0(t, Config{OnLinkOnly: true})
+	dst := netip.AddrPortFrom(testP0.Addr(), c.LocalAddr().Port())
 	neighbour := netip.MustParseAddrPort("10.0.0.2:4000")
 	for _, in := range []struct {
 		ifIndex int
@@ -59,10 +36,7 @@ func TestReadDrops(t *testing.T) {
 			t.Fatalf("injected datagram reached %d conns, want 1", n)
 		}
 	}
-	if n := len(c.Sockets()); n != 1 {
-		t.Fatalf("got %d sockets, want 1: the hub has no IPv6", n)
-	}
-	d, err := e.Read(c.Sockets()[0], make([]byte, beacon.MaxSize+1))
+	d, err := e.Read(c, make([]byte, beacon.MaxSize+1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +51,7 @@ func TestReadDrops(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Read(c.Sockets()[0], make([]byte, beacon.MaxSize+1)); !errors.Is(err, net.ErrClosed) {
+	if _, err := e.Read(c, make([]byte, beacon.MaxSize+1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Read after Close: got %v, want net.ErrClosed", err)
 	}
 }
@@ -140,4 +114,67 @@ func TestFamilyFails(t *testing.T) {
 	if slices.ContainsFunc(ed.Plan().Targets, func(t iface.Target) bool { return t.Dst.Addr().Is6() }) {
 		t.Errorf("targets %v: want no IPv6 destination once IPv6 failed", ed.Plan().Targets)
 	}
+}
+
+// TestReadKeepOtherIface: with KeepOtherIface, Read keeps a datagram that
+// arrived on an interface not selected, with that interface as its
+// arrival, and counts no drop; without it, the same datagram is dropped.
+func TestReadKeepOtherIface(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		e, c, h, msg := listenEth0(t, Config{KeepOtherIface: keep})
+		dst := netip.AddrPortFrom(testP1.Addr(), c.LocalAddr().Port())
+		other := netip.MustParseAddrPort("10.0.1.2:4000")
+		h.Inject(3, other, dst, msg)
+		h.Inject(2, netip.MustParseAddrPort("10.0.0.2:4000"), dst, msg)
+		d, err := e.Read(c, make([]byte, beacon.MaxSize+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIf, wantDrops := 3, DropStats{Received: 1}
+		if !keep {
+			wantIf, wantDrops = 2, DropStats{Received: 2, OtherIface: 1}
+		}
+		if d.Meta.IfIndex != wantIf {
+			t.Errorf("KeepOtherIface %v: kept a datagram from interface %d, want %d",
+				keep, d.Meta.IfIndex, wantIf)
+		}
+		if got := e.Drops.Load(); got != wantDrops {
+			t.Errorf("KeepOtherIface %v: got %+v, want %+v", keep, got, wantDrops)
+		}
+	}
+}
+
+// Two subnets of the test host: eth0 (index 2) and eth1 (index 3).
+var (
+	testP0 = netip.MustParsePrefix("10.0.0.1/24")
+	testP1 = netip.MustParsePrefix("10.0.1.1/24")
+)
+
+// listenEth0 returns an endpoint of cfg that selects eth0 of a udptest
+// host with eth0 and eth1, one socket of it, the host (to inject
+// datagrams) and a marshalled announcement.
+func listenEth0(t *testing.T, cfg Config) (*Endpoint, udp.Conn, *udptest.Host, []byte) {
+	t.Helper()
+	h := udptest.NewHub().AddHost("h",
+		udptest.Interface{Index: 2, Name: "eth0", Prefix: testP0},
+		udptest.Interface{Index: 3, Name: "eth1", Prefix: testP1})
+	cfg.Interfaces = []string{"eth0"}
+	cfg.Lister = iface.Static{eth0, eth1}
+	cfg.Seam = &Seam{Listen: h.Listen}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	c, err := e.Listen(Socket{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: 7, Seq: 1,
+		Services: []beacon.Service{{Instance: 1, Name: "db", TTL: 15e9}}}
+	msg, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, c.Socket(IPv4), h, msg // the hub has no IPv6
 }

@@ -45,6 +45,11 @@ type Config struct {
 	// OnLinkOnly makes Read drop datagrams whose source lies outside every
 	// subnet of their arrival interface ([OffLink]).
 	OnLinkOnly bool
+	// KeepOtherIface makes Read keep datagrams that arrive on interfaces
+	// not selected, with their arrival interface in Meta.IfIndex, instead
+	// of dropping them ([OtherIface]): the doctor reports what is heard
+	// there.
+	KeepOtherIface bool
 	// Seam, when not nil, replaces sockets and clock in tests.
 	Seam *Seam
 }

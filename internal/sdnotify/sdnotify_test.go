@@ -1,7 +1,8 @@
-package main
+package sdnotify
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lanfind/lanfind/internal/clilog"
 )
 
 // TestNotifier sends states to unixgram sockets the test owns, by path
@@ -28,9 +31,10 @@ func TestNotifier(t *testing.T) {
 			}
 			defer l.Close()
 			var logs bytes.Buffer
-			n := newNotifier(tc.socket, slog.New(newLineHandler(&logs, slog.LevelDebug)))
-			for _, state := range []string{readyState(3), "RELOADING=1", "STOPPING=1"} {
-				n.notify(state)
+			n := New(tc.socket, debugLog(t, &logs))
+			ready := "READY=1\nSTATUS=announcing 3 services"
+			for _, state := range []string{ready, "RELOADING=1", "STOPPING=1"} {
+				n.Notify(state)
 				l.SetReadDeadline(time.Now().Add(5 * time.Second))
 				buf := make([]byte, 256)
 				k, err := l.Read(buf)
@@ -41,9 +45,6 @@ func TestNotifier(t *testing.T) {
 					t.Fatalf("got datagram %q, want %q", got, state)
 				}
 			}
-			if got := readyState(3); got != "READY=1\nSTATUS=announcing 3 services" {
-				t.Fatalf("readyState(3): got %q", got)
-			}
 		})
 	}
 }
@@ -52,18 +53,28 @@ func TestNotifier(t *testing.T) {
 // warning, never an error or a hang.
 func TestNotifierFailures(t *testing.T) {
 	var logs bytes.Buffer
-	log := slog.New(newLineHandler(&logs, slog.LevelDebug))
-	newNotifier("", log).notify("READY=1") // no service manager: silent
+	log := debugLog(t, &logs)
+	New("", log).Notify("READY=1") // no service manager: silent
 	if logs.Len() != 0 {
 		t.Fatalf("without NOTIFY_SOCKET: got logs %q, want none", logs.String())
 	}
-	newNotifier(filepath.Join(t.TempDir(), "nobody"), log).notify("READY=1")
+	New(filepath.Join(t.TempDir(), "nobody"), log).Notify("READY=1")
 	if !strings.HasPrefix(logs.String(), "lanfind: warning: notify the service manager") {
 		t.Fatalf("socket nobody listens on: got logs %q, want a warning", logs.String())
 	}
 	logs.Reset()
-	newNotifier("vsock:2:1234", log).notify("READY=1")
+	New("vsock:2:1234", log).Notify("READY=1")
 	if !strings.Contains(logs.String(), "lanfind: warning: NOTIFY_SOCKET is neither") || strings.Count(logs.String(), "\n") != 1 {
 		t.Fatalf("unsupported NOTIFY_SOCKET: got logs %q, want one warning", logs.String())
 	}
+}
+
+// debugLog returns lanfind's text logger on w at debug level.
+func debugLog(t *testing.T, w io.Writer) *slog.Logger {
+	t.Helper()
+	log, err := clilog.New(w, "text", slog.LevelDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
 }

@@ -1,14 +1,16 @@
-package main
+package watchtable
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 // fakeClock is a settable clock for the live table.
@@ -34,8 +36,8 @@ func rowOf(view, name string) string {
 
 func TestWatchModel(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
-	m := newWatchModel(style{}, clock.now)
-	if v := m.View(); !strings.Contains(v, "waiting for services") {
+	m := newModel(tt.Style{}, clock.now)
+	if v := m.view(); !strings.Contains(v, "waiting for services") {
 		t.Errorf("empty view: got %q", v)
 	}
 
@@ -43,7 +45,7 @@ func TestWatchModel(t *testing.T) {
 	db.LastSeen, web.LastSeen = clock.t, clock.t
 	m.apply(discover.Event{Kind: discover.EventUp, Service: db})
 	m.apply(discover.Event{Kind: discover.EventUp, Service: web})
-	v := m.View()
+	v := m.view()
 	if !strings.HasPrefix(v, "lanfind watch: 2 up (q to quit)\n") {
 		t.Errorf("title: got %q", v)
 	}
@@ -60,7 +62,7 @@ func TestWatchModel(t *testing.T) {
 	// Ages move with the clock on each tick.
 	clock.t = clock.t.Add(4 * time.Second)
 	m.prune()
-	if row := rowOf(m.View(), "db"); !strings.Contains(row, "4s ago") {
+	if row := rowOf(m.view(), "db"); !strings.Contains(row, "4s ago") {
 		t.Errorf("db row after 4s: got %q, want 4s ago", row)
 	}
 
@@ -68,33 +70,33 @@ func TestWatchModel(t *testing.T) {
 	db.Meta = map[string]string{"v": "2"}
 	db.LastSeen = clock.t
 	m.apply(discover.Event{Kind: discover.EventUpdate, Service: db})
-	if row := rowOf(m.View(), "db"); !strings.HasPrefix(row, "updated") {
+	if row := rowOf(m.view(), "db"); !strings.HasPrefix(row, "updated") {
 		t.Errorf("db row after update: got %q, want updated", row)
 	}
-	clock.t = clock.t.Add(tuiLinger)
+	clock.t = clock.t.Add(linger)
 	m.prune()
-	if row := rowOf(m.View(), "db"); !strings.HasPrefix(row, "up ") {
+	if row := rowOf(m.view(), "db"); !strings.HasPrefix(row, "up ") {
 		t.Errorf("db row a while after update: got %q, want up", row)
 	}
 
 	// A departure stays with its reason, then goes.
 	m.apply(discover.Event{Kind: discover.EventDown, Reason: discover.ReasonGoodbye, Service: web})
-	v = m.View()
+	v = m.view()
 	if row := rowOf(v, "web"); !strings.HasPrefix(row, "down: goodbye") || !strings.Contains(row, "gone now") {
 		t.Errorf("web row after goodbye: got %q", row)
 	}
 	if !strings.HasPrefix(v, "lanfind watch: 1 up, 1 gone") {
 		t.Errorf("title after goodbye: got %q", v)
 	}
-	clock.t = clock.t.Add(tuiLinger - time.Second)
+	clock.t = clock.t.Add(linger - time.Second)
 	m.prune()
-	if rowOf(m.View(), "web") == "" {
-		t.Errorf("web gone before %v", tuiLinger)
+	if rowOf(m.view(), "web") == "" {
+		t.Errorf("web gone before %v", linger)
 	}
 	clock.t = clock.t.Add(time.Second)
 	m.prune()
-	if row := rowOf(m.View(), "web"); row != "" {
-		t.Errorf("web still shown %v after its goodbye: %q", tuiLinger, row)
+	if row := rowOf(m.view(), "web"); row != "" {
+		t.Errorf("web still shown %v after its goodbye: %q", linger, row)
 	}
 
 	// A restart under a new sender ID (same instance, same address) keeps
@@ -105,10 +107,10 @@ func TestWatchModel(t *testing.T) {
 	other := svc("db", 1, "10.0.0.9")
 	other.Conflict = true
 	m.apply(discover.Event{Kind: discover.EventUp, Service: other})
-	if n := strings.Count(m.View(), " db "); n != 2 {
-		t.Errorf("got %d db rows, want 2:\n%s", n, m.View())
+	if n := strings.Count(m.view(), " db "); n != 2 {
+		t.Errorf("got %d db rows, want 2:\n%s", n, m.view())
 	}
-	if row := rowOf(m.View(), "db"); !strings.Contains(m.View(), "(conflict)") {
+	if row := rowOf(m.view(), "db"); !strings.Contains(m.view(), "(conflict)") {
 		t.Errorf("conflict not shown: %q", row)
 	}
 
@@ -123,7 +125,7 @@ func TestWatchModel(t *testing.T) {
 	defer scr.Fini()
 	scr.SetSize(40, 10)
 	m.draw(scr)
-	lines := strings.Split(strings.TrimSuffix(m.View(), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(m.view(), "\n"), "\n")
 	if len(lines) != 10 {
 		t.Errorf("got %d lines, want 10", len(lines))
 	}
@@ -158,8 +160,8 @@ func TestWatchModel(t *testing.T) {
 
 // TestWatchScreenColours checks the styles the live table draws with.
 func TestWatchScreenColours(t *testing.T) {
-	for _, st := range []style{{}, colours} {
-		m := newWatchModel(st, func() time.Time { return time.Unix(1000, 0) })
+	for _, st := range []tt.Style{{}, tt.Colours} {
+		m := newModel(st, func() time.Time { return time.Unix(1000, 0) })
 		m.apply(discover.Event{Kind: discover.EventUp, Service: svc("db", 1, "10.0.0.2")})
 		scr := tcell.NewSimulationScreen("UTF-8")
 		if err := scr.Init(); err != nil {
@@ -170,7 +172,7 @@ func TestWatchScreenColours(t *testing.T) {
 		cells, w, _ := scr.GetContents()
 		got := cells[2*w].Style // "up" in the first row
 		want := tcell.StyleDefault
-		if st == colours {
+		if st == tt.Colours {
 			want = want.Foreground(tcell.ColorGreen)
 		}
 		if got != want || string(cells[2*w].Runes) != "u" {
@@ -180,17 +182,34 @@ func TestWatchScreenColours(t *testing.T) {
 	}
 }
 
-func TestHeldLog(t *testing.T) {
-	h := &heldLog{}
-	h.Write([]byte("a\n"))
-	big := []byte(strings.Repeat("x", heldLogMax) + "\n")
-	h.Write(big) // over the cap: dropped
-	var out strings.Builder
-	h.release(&out)
-	h.Write([]byte("b\n")) // through
-	h.release(&out)        // a second release changes nothing
-	want := "a\nlanfind: warning: 1 log lines dropped while the live table was shown\nb\n"
-	if out.String() != want {
-		t.Errorf("got %q, want %q", out.String(), want)
+// TestHostileTextIsEscaped: what an attacker on the LAN puts in a name, a
+// type, a host or a reason reaches the live table escaped.
+func TestHostileTextIsEscaped(t *testing.T) {
+	for _, st := range []tt.Style{{}, tt.Colours} {
+		for _, s := range []string{"\x1b[2J\x1b[H", "\u009b31m", "safe\u202egnp.exe", "line\nbreak", "bad\xff"} {
+			r := svc(s, 1, "10.0.0.2")
+			r.Type, r.Host = s, s
+			m := newModel(st, func() time.Time { return time.Unix(104, 0) })
+			m.apply(discover.Event{Kind: discover.EventUp, Service: r})
+			checkSafe(t, m.view(), st)
+			m.apply(discover.Event{Kind: discover.EventDown, Reason: s, Service: r})
+			checkSafe(t, m.view(), st)
+		}
+	}
+}
+
+// checkSafe fails unless out, once the SGR sequences of st are removed,
+// holds only printable text, spaces and newlines.
+func checkSafe(t *testing.T, out string, st tt.Style) {
+	t.Helper()
+	for _, sgr := range []string{st.Header, st.Name, st.Dim, st.Up, st.Update, st.Down, "0"} {
+		if sgr != "" {
+			out = strings.ReplaceAll(out, "\x1b["+sgr+"m", "")
+		}
+	}
+	for _, r := range out {
+		if r != '\n' && r != ' ' && !unicode.IsPrint(r) {
+			t.Errorf("unsafe rune %U in %q", r, out)
+		}
 	}
 }

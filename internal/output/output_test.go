@@ -1,9 +1,8 @@
-package main
+package output
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/netip"
 	"strings"
 	"testing"
@@ -12,9 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 // hostile is what an attacker on the LAN can put in a name, a type, a host
@@ -50,9 +48,9 @@ func hostileResult(s string) discover.Result {
 
 // checkSafe fails unless out, once the SGR sequences of st are removed,
 // holds only printable text, spaces and newlines.
-func checkSafe(t *testing.T, what, out string, st style) {
+func checkSafe(t *testing.T, what, out string, st tt.Style) {
 	t.Helper()
-	for _, sgr := range []string{st.header, st.name, st.dim, st.up, st.update, st.down, "0"} {
+	for _, sgr := range []string{st.Header, st.Name, st.Dim, st.Up, st.Update, st.Down, "0"} {
 		if sgr != "" {
 			out = strings.ReplaceAll(out, "\x1b["+sgr+"m", "")
 		}
@@ -71,7 +69,7 @@ func checkSafe(t *testing.T, what, out string, st style) {
 }
 
 func TestHostileTextIsEscaped(t *testing.T) {
-	for _, st := range []style{{}, colours} {
+	for _, st := range []tt.Style{{}, tt.Colours} {
 		for _, s := range hostile {
 			r := hostileResult(s)
 			var b bytes.Buffer
@@ -81,24 +79,19 @@ func TestHostileTextIsEscaped(t *testing.T) {
 			checkSafe(t, "table", b.String(), st)
 			for _, kind := range []discover.EventKind{discover.EventUp, discover.EventDown} {
 				b.Reset()
-				p := printer{w: &b, st: st}
-				if err := p.event(discover.Event{Kind: kind, Reason: s, Service: r}); err != nil {
+				p := Printer{w: &b, st: st}
+				if err := p.Event(discover.Event{Kind: kind, Reason: s, Service: r}); err != nil {
 					t.Fatal(err)
 				}
 				checkSafe(t, "watch line", b.String(), st)
 			}
-			m := newWatchModel(st, func() time.Time { return time.Unix(104, 0) })
-			m.apply(discover.Event{Kind: discover.EventUp, Service: r})
-			checkSafe(t, "live table", m.View(), st)
-			m.apply(discover.Event{Kind: discover.EventDown, Reason: s, Service: r})
-			checkSafe(t, "live table", m.View(), st)
 
 			b.Reset()
 			tmpl := mustFormat(t, `{{.Name}} {{.Type}} {{.Host}} {{.Iface}} {{range $k, $v := .Meta}}{{$k}}={{$v}} {{end}}{{json .Host}}`)
 			if err := formatLine(&b, tmpl, toTemplate(r)); err != nil {
 				t.Fatal(err)
 			}
-			checkSafe(t, "--format", b.String(), style{})
+			checkSafe(t, "--format", b.String(), tt.Style{})
 			if n := strings.Count(b.String(), "\n"); n != 1 {
 				t.Errorf("--format: got %d lines, want 1: %q", n, b.String())
 			}
@@ -109,7 +102,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 func TestJSONValidForAnyBytes(t *testing.T) {
 	for _, s := range hostile {
 		var b bytes.Buffer
-		if err := writeJSON(&b, []jsonService{toJSON(hostileResult(s))}); err != nil {
+		if err := tt.WriteJSON(&b, []jsonService{toJSON(hostileResult(s))}); err != nil {
 			t.Fatal(err)
 		}
 		if !json.Valid(b.Bytes()) {
@@ -118,7 +111,7 @@ func TestJSONValidForAnyBytes(t *testing.T) {
 		if !utf8.Valid(b.Bytes()) {
 			t.Errorf("invalid UTF-8 in JSON for %q", s)
 		}
-		checkSafe(t, "JSON", b.String(), style{})
+		checkSafe(t, "JSON", b.String(), tt.Style{})
 		if n := bytes.Count(b.Bytes(), []byte("\n")); n != 1 {
 			t.Errorf("JSON for %q: got %d lines, want 1", s, n)
 		}
@@ -136,30 +129,6 @@ func TestJSONValidForAnyBytes(t *testing.T) {
 	}
 }
 
-func TestClean(t *testing.T) {
-	tests := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"db", 32, "db"},
-		{"café ☕ 数据库", -1, "café ☕ 数据库"},
-		{"\x1b[31mred", -1, `\x1b[31mred`},
-		{"a\u202eb", -1, `a\u202eb`},
-		{"\u009b", -1, `\x9b`},
-		{"x\xffy", -1, `x\xffy`},
-		{"\uFFFD", -1, "\uFFFD"},
-		{"abcdef", 3, "abc…"},
-		{"abc", 3, "abc"},
-		{"", 3, ""},
-	}
-	for _, tc := range tests {
-		if got := clean(tc.in, tc.max); got != tc.want {
-			t.Errorf("clean(%q, %d): got %q, want %q", tc.in, tc.max, got, tc.want)
-		}
-	}
-}
-
 func TestTableAligned(t *testing.T) {
 	now := time.Unix(1000, 0)
 	rs := []discover.Result{
@@ -168,7 +137,7 @@ func TestTableAligned(t *testing.T) {
 		{Name: "数据库", Port: 80, Addr: netip.MustParseAddr("10.0.0.10"), Iface: "eth0", LastSeen: now},
 	}
 	var b bytes.Buffer
-	if err := writeTable(&b, rs, style{}, now); err != nil {
+	if err := writeTable(&b, rs, tt.Style{}, now); err != nil {
 		t.Fatal(err)
 	}
 	want := "" +
@@ -180,83 +149,14 @@ func TestTableAligned(t *testing.T) {
 	}
 }
 
-func TestAge(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{-time.Second, "now"},
-		{999 * time.Millisecond, "now"},
-		{4 * time.Second, "4s ago"},
-		{59 * time.Second, "59s ago"},
-		{3 * time.Minute, "3m ago"},
-		{2*time.Hour + time.Minute, "2h ago"},
-		{49 * time.Hour, "2d ago"},
-	}
-	for _, tc := range tests {
-		if got := age(tc.d); got != tc.want {
-			t.Errorf("age(%v): got %q, want %q", tc.d, got, tc.want)
-		}
-	}
-}
-
-func TestUseColor(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		return func(k string) string {
-			for i := 0; i+1 < len(kv); i += 2 {
-				if kv[i] == k {
-					return kv[i+1]
-				}
-			}
-			return ""
-		}
-	}
-	var buf bytes.Buffer
-	tests := []struct {
-		name   string
-		noFlag bool
-		env    func(string) string
-	}{
-		{"not a terminal", false, env("TERM", "xterm")},
-		{"--no-color", true, env("TERM", "xterm")},
-		{"NO_COLOR", false, env("NO_COLOR", "1", "TERM", "xterm")},
-		{"TERM=dumb", false, env("TERM", "dumb")},
-	}
-	for _, tc := range tests {
-		if useColor(&buf, tc.noFlag, tc.env) {
-			t.Errorf("%s: got colour, want none", tc.name)
-		}
-	}
-	// The zero style adds nothing.
-	if got := (style{}).paint("", "x"); got != "x" {
-		t.Errorf("paint without colour: got %q, want %q", got, "x")
-	}
-}
-
 // mustFormat parses a --format template as the CLI does.
 func mustFormat(t *testing.T, text string) *template.Template {
 	t.Helper()
-	tmpl, err := parseFormat(formatContext(t, text, false))
+	tmpl, err := ParseFormat(text, false)
 	if err != nil {
-		t.Fatalf("parseFormat(%q): %v", text, err)
+		t.Fatalf("ParseFormat(%q): %v", text, err)
 	}
 	return tmpl
-}
-
-// formatContext returns a cli.Context with --format text (and --json).
-func formatContext(t *testing.T, text string, asJSON bool) *cli.Context {
-	t.Helper()
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.String("format", "", "")
-	fs.Bool("json", false, "")
-	args := []string{"--format", text}
-	if asJSON {
-		args = append(args, "--json")
-	}
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	return cli.NewContext(cli.NewApp(), fs, nil)
 }
 
 func TestFormat(t *testing.T) {
@@ -308,22 +208,22 @@ func TestFormatErrors(t *testing.T) {
 		{"{{nosuchfunc .Addr}}", false, `function "nosuchfunc" not defined`},
 	}
 	for _, tc := range tests {
-		_, err := parseFormat(formatContext(t, tc.text, tc.asJSON))
+		_, err := ParseFormat(tc.text, tc.asJSON)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%q: got %v, want no error before execution", tc.text, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%q: got %v, want an error containing %q", tc.text, err, tc.want)
 		case err != nil:
-			if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || strings.Contains(ee.msg, "\n") {
-				t.Errorf("%q: got %#v, want a one-line usage error", tc.text, err)
+			if fe, ok := err.(*FormatError); !ok || strings.Contains(fe.msg, "\n") {
+				t.Errorf("%q: got %#v, want a one-line *FormatError", tc.text, err)
 			}
 		}
 	}
 	// Execution errors are usage errors too.
 	tmpl := mustFormat(t, `{{index .Addrs 5}}`)
 	err := formatLine(&bytes.Buffer{}, tmpl, toTemplate(hostileResult("db")))
-	if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || !strings.Contains(ee.msg, "index out of range") {
-		t.Errorf("execution error: got %v, want a usage error about the index", err)
+	if fe, ok := err.(*FormatError); !ok || !strings.Contains(fe.msg, "index out of range") {
+		t.Errorf("execution error: got %v, want a *FormatError about the index", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package clilog
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 // lineHandler writes log records the way lanfind talks on stderr:
@@ -88,29 +90,38 @@ func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
 	// Values may come from the network (names, hosts): quote anything that
 	// is not plain printable UTF-8, so no byte sequence reaches the terminal
 	// raw.
-	if s == "" || strings.ContainsAny(s, " \"=") || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+	unprintable := func(r rune) bool { return !unicode.IsPrint(r) }
+	if s == "" || strings.ContainsAny(s, " \"=") || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, unprintable) {
 		s = strconv.QuoteToASCII(s)
 	}
 	b.WriteString(" " + prefix + a.Key + "=" + s)
 }
 
-// logFormats are the values of --log-format.
-var logFormats = []string{"text", "json"}
+// Formats are the values of --log-format.
+var Formats = []string{"text", "json"}
 
-// newLogger returns the logger for --log-format: lanfind's own lines
-// ("text") or one JSON object per record ("json", slog's JSON handler, for
-// journald and log collectors), on w at level and above.
-func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+// New returns the logger for --log-format: lanfind's own lines ("text")
+// or one JSON object per record ("json", slog's JSON handler, for journald
+// and log collectors), on w at level and above.
+func New(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
 	switch format {
 	case "text", "":
 		return slog.New(newLineHandler(w, level)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(jsonSafeWriter{w}, &slog.HandlerOptions{Level: level})), nil
+		opts := &slog.HandlerOptions{Level: level}
+		return slog.New(slog.NewJSONHandler(jsonSafeWriter{w}, opts)), nil
 	}
-	return nil, usageErrorf("--log-format %q: want text or json", format)
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-// jsonSafeWriter escapes, as writeJSON does, what slog's JSON handler
+// IsJSON reports whether log writes JSON records (--log-format json).
+func IsJSON(log *slog.Logger) bool {
+	_, ok := log.Handler().(*slog.JSONHandler)
+	return ok
+}
+
+// jsonSafeWriter escapes, as termtext.WriteJSON does, what slog's JSON handler
 // writes raw but a terminal may act on: C1 controls such as U+009B (CSI),
 // DEL and bidirectional overrides in names and hosts from the network.
 // The handler writes each record with one Write, so every Write is whole
@@ -118,7 +129,7 @@ func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, erro
 type jsonSafeWriter struct{ w io.Writer }
 
 func (j jsonSafeWriter) Write(p []byte) (int, error) {
-	if _, err := j.w.Write(escapeUnprintable(p)); err != nil {
+	if _, err := j.w.Write(tt.EscapeUnprintable(p)); err != nil {
 		return 0, err
 	}
 	return len(p), nil

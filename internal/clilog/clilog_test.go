@@ -1,4 +1,4 @@
-package main
+package clilog
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func TestLineHandler(t *testing.T) {
 // string once decoded.
 func TestJSONLogIsTerminalSafe(t *testing.T) {
 	var buf bytes.Buffer
-	log, err := newLogger(&buf, "json", slog.LevelDebug)
+	log, err := New(&buf, "json", slog.LevelDebug)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestNewLogger(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			var buf bytes.Buffer
-			log, err := newLogger(&buf, tc.format, slog.LevelWarn)
+			log, err := New(&buf, tc.format, slog.LevelWarn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestNewLogger(t *testing.T) {
 			}
 		})
 	}
-	if _, err := newLogger(io.Discard, "xml", slog.LevelInfo); err == nil || err.Error() != `--log-format "xml": want text or json` {
+	if _, err := New(io.Discard, "xml", slog.LevelInfo); err == nil || err.Error() != `--log-format "xml": want text or json` {
 		t.Errorf("format xml: got error %v, want a usage error", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package output
 
 import (
 	"bytes"
@@ -14,21 +14,8 @@ import (
 	"text/template/parse"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/lanfind/lanfind/discover"
-)
-
-// Flags of the commands that print results.
-var (
-	flagFormat = &cli.StringFlag{
-		Name:  "format",
-		Usage: "print each result with the Go text/template `TEMPLATE`, e.g. '{{.Addr}}:{{.Port}}'",
-	}
-	flagNoColor = &cli.BoolFlag{
-		Name:  "no-color",
-		Usage: "no colour even on a terminal (also: NO_COLOR=1, TERM=dumb)",
-	}
+	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
 // tmplService is what a --format template sees for each result: the fields
@@ -62,13 +49,13 @@ type tmplService struct {
 
 func toTemplate(r discover.Result) tmplService {
 	t := tmplService{
-		Name:     clean(r.Name, -1),
-		Type:     clean(r.Type, -1),
+		Name:     tt.Clean(r.Name, -1),
+		Type:     tt.Clean(r.Type, -1),
 		Port:     r.Port,
 		Addr:     r.Addr.String(),
 		Addrs:    []string{},
-		Iface:    clean(r.Iface, -1),
-		Host:     clean(r.Host, -1),
+		Iface:    tt.Clean(r.Iface, -1),
+		Host:     tt.Clean(r.Host, -1),
 		Instance: fmt.Sprintf("%016x", r.Instance),
 		Meta:     make(map[string]string, len(r.Meta)),
 		TTL:      r.TTL,
@@ -80,7 +67,7 @@ func toTemplate(r discover.Result) tmplService {
 		t.Addrs = append(t.Addrs, a.String())
 	}
 	for k, v := range maps.All(r.Meta) {
-		t.Meta[clean(k, -1)] = clean(v, -1)
+		t.Meta[tt.Clean(k, -1)] = tt.Clean(v, -1)
 	}
 	return t
 }
@@ -101,45 +88,53 @@ var templateFuncs = template.FuncMap{
 // so that a misspelt field is a usage error at once rather than after the
 // network has answered.
 var sampleService = tmplService{
-	Name: "db", Type: "postgres", Port: 5432, Addr: "10.0.0.2", Addrs: []string{"10.0.0.2"},
-	Iface: "eth0", Host: "nas", Instance: "0123456789abcdef", Meta: map[string]string{"version": "16"},
-	TTL: 15 * time.Second, LastSeen: time.Unix(0, 0), Event: "up",
+	Name:     "db",
+	Type:     "postgres",
+	Port:     5432,
+	Addr:     "10.0.0.2",
+	Addrs:    []string{"10.0.0.2"},
+	Iface:    "eth0",
+	Host:     "nas",
+	Instance: "0123456789abcdef",
+	Meta:     map[string]string{"version": "16"},
+	TTL:      15 * time.Second,
+	LastSeen: time.Unix(0, 0),
+	Event:    "up",
 }
 
-// parseFormat returns the template of --format, or nil without one. It
-// fails with a usage error when the template does not parse, refers to a
-// field that does not exist, or is combined with --json.
-func parseFormat(c *cli.Context) (*template.Template, error) {
-	if !c.IsSet("format") {
-		return nil, nil
+// ParseFormat returns the template of --format text (asJSON: --json was
+// given too). It fails with a *FormatError when the template does not
+// parse, refers to a field that does not exist, or is combined with
+// --json.
+func ParseFormat(text string, asJSON bool) (*template.Template, error) {
+	if asJSON {
+		return nil, formatErrorf("--format and --json cannot be used together")
 	}
-	if c.Bool("json") {
-		return nil, usageErrorf("--format and --json cannot be used together")
-	}
-	text := c.String("format")
 	if text == "" {
-		return nil, usageErrorf("--format: empty template")
+		return nil, formatErrorf("--format: empty template")
 	}
 	t, err := template.New("--format").Funcs(templateFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
-		return nil, usageErrorf("%s", oneLine(err.Error()))
+		return nil, formatErrorf("%s", oneLine(err.Error()))
 	}
 	if f := unknownTopField(t); f != "" {
-		return nil, usageErrorf("--format: no field .%s; the fields are %s", f, templateFields())
+		return nil, formatErrorf("--format: no field .%s; the fields are %s", f, templateFields())
 	}
 	if err := t.Execute(io.Discard, sampleService); err != nil && isFieldError(err) {
 		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-			// Not "can't evaluate field Nmae in type main.tmplService".
-			return nil, usageErrorf("--format: no field .%s; the fields are %s", m[1], templateFields())
+			// Not "can't evaluate field Nmae in type output.tmplService".
+			return nil, formatErrorf("--format: no field .%s; the fields are %s",
+				m[1], templateFields())
 		}
-		return nil, usageErrorf("%s", oneLine(err.Error()))
+		return nil, formatErrorf("%s", oneLine(err.Error()))
 	}
 	return t, nil
 }
 
 // unknownField matches text/template's error for a field a result does not
 // have (not one of a map value or a string).
-var unknownField = regexp.MustCompile(`can't evaluate field (\w+) in type main\.tmplService`)
+var unknownField = regexp.MustCompile(`can't evaluate field (\w+) in type ` +
+	regexp.QuoteMeta(reflect.TypeFor[tmplService]().String()))
 
 // unknownTopField returns the first field of a result that t names but a
 // result does not have, in every branch of t: trying t on sampleService
@@ -224,17 +219,30 @@ func isFieldError(err error) bool {
 
 // formatLine executes t on one result and writes it as one line: the
 // output's own newlines (from the template's text) are kept, and a final
-// newline is added. An execution error is a usage error (exit 2).
+// newline is added. An execution error is a *FormatError.
 func formatLine(w io.Writer, t *template.Template, data tmplService) error {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
-		return usageErrorf("%s", oneLine(err.Error()))
+		return formatErrorf("%s", oneLine(err.Error()))
 	}
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
+// FormatError is a problem with a --format template: it does not parse,
+// names a field a result does not have, or fails on a result. For the
+// command line it is a usage error.
+type FormatError struct{ msg string }
+
+func (e *FormatError) Error() string { return e.msg }
+
+func formatErrorf(format string, args ...any) error {
+	return &FormatError{msg: fmt.Sprintf(format, args...)}
+}
+
 // oneLine joins the lines of a message so that stderr gets one line.
 // Template text is the user's, but it may hold control characters too.
-func oneLine(s string) string { return clean(strings.Join(strings.Fields(s), " "), 300) }
+func oneLine(s string) string {
+	return tt.Clean(strings.Join(strings.Fields(s), " "), 300)
+}

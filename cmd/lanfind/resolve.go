@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+)
+
+func resolveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "resolve",
+		Usage: "print ADDR:PORT of a service, for scripts",
+		UsageText: "lanfind resolve NAME [--type T] [--timeout D] [--wait N] " +
+			"[--json | --format TEMPLATE]",
+		Description: "Prints ADDR:PORT of the first instance named NAME the moment it answers; " +
+			"with --wait N,\n" +
+			"one line for each of the first N instances, as soon as N are up.\n" +
+			"Exit status: 0 when found (with --wait: N found), " +
+			"1 when fewer answered within the timeout\n" +
+			"(those found are still printed), 2 on error.",
+		Flags: commonFlags(
+			flagTimeout,
+			flagWait,
+			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
+			flagJSON,
+			flagFormat,
+			flagNoColor, // accepted for symmetry: resolve prints no colour
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("resolve takes one NAME, got %d arguments", c.NArg())
+			}
+			o, s, err := bindSearch(c)
+			if err != nil {
+				return s.exit(err)
+			}
+			opts := resolveOptions{
+				searchOptions: o,
+				name:          c.Args().First(),
+			}
+			return s.exit(runResolve(c.Context, s, opts))
+		},
+	}
+}
+
+// resolveOptions are resolve's flags and argument.
+type resolveOptions struct {
+	searchOptions
+	name string // NAME
+}
+
+func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
+	l, err := newListener(s, opts.common, "NAME", opts.name, opts.typ)
+	if err != nil {
+		return searchError(err)
+	}
+	defer l.Close()
+	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	var rs []discover.Result
+	if opts.wait > 1 {
+		rs, err = waitFor(searchCtx, l, opts.wait)
+		rs = rs[:min(len(rs), opts.wait)]
+	} else {
+		var r discover.Result
+		r, err = l.Resolve(searchCtx)
+		if err == nil {
+			rs = []discover.Result{r}
+		}
+	}
+	logStats(s.Log, l)
+	if errors.Is(err, discover.ErrNotFound) || (err == nil && len(rs) == 0) {
+		return notFound(opts.name, opts.typ, within(ctx, opts.timeout))
+	}
+	if err != nil {
+		return searchError(err)
+	}
+	if err := opts.printer.Resolved(rs); err != nil {
+		return searchError(err)
+	}
+	if len(rs) < opts.wait {
+		return fewerThan(len(rs), opts.wait, within(ctx, opts.timeout))
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+// What list and resolve share: their flags, the listener they open, the
+// wait for N instances, their exit statuses and the printer of results.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"text/template"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/output"
+	tt "github.com/lanfind/lanfind/internal/termtext"
+)
+
+const defaultTimeout = 3 * time.Second
+
+var (
+	flagWait = &cli.IntFlag{
+		Name:  "wait",
+		Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
+	}
+	flagTimeout = &cli.DurationFlag{
+		Name:  "timeout",
+		Usage: "give up after `D` at most",
+		Value: defaultTimeout,
+	}
+)
+
+// searchOptions are the flags list and resolve share.
+type searchOptions struct {
+	common
+	timeout time.Duration
+	wait    int // 0: no --wait
+	typ     string
+	printer output.Printer
+}
+
+// bindSearch reads the flags list and resolve share, and builds the
+// command's streams.
+func bindSearch(c *cli.Context) (searchOptions, streams, error) {
+	var o searchOptions
+	var s streams
+	var err error
+	if o.common, s, err = bindShared(c, c.App.ErrWriter, slog.LevelWarn); err != nil {
+		return o, s, err
+	}
+	o.timeout = c.Duration("timeout")
+	if o.timeout <= 0 {
+		return o, s, usageErrorf("--timeout %v: want a positive duration such as 2s", o.timeout)
+	}
+	o.wait = c.Int("wait")
+	if o.wait < 0 || o.wait == 0 && c.IsSet("wait") {
+		return o, s, usageErrorf("--wait %d: want a number of instances, 1 or more", o.wait)
+	}
+	o.typ = c.String("type")
+	o.printer, err = newPrinter(c, s.Out)
+	return o, s, err
+}
+
+// newListener checks the name filter (given as nameFlag) and the type, and
+// opens a Listener for them.
+func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Listener, error) {
+	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+		return nil, err
+	}
+	if err := checkName("--type", typ, false); err != nil {
+		return nil, err
+	}
+	return discover.New(discover.Config{
+		Name:              name,
+		Type:              typ,
+		Port:              o.port,
+		Group:             o.group,
+		Interfaces:        o.ifaces,
+		NoBroadcast:       o.noBroadcast,
+		NoMulticast:       o.noMulticast,
+		Logger:            s.Log,
+		Keys:              o.keys,
+		ExcludeInterfaces: o.excludes,
+	})
+}
+
+func logStats(log *slog.Logger, l *discover.Listener) {
+	s := l.Stats()
+	log.Debug("stats",
+		"received", s.Received,
+		"accepted", s.Accepted,
+		"duplicates", s.Duplicates,
+		"foreign", s.Foreign,
+		"malformed", s.Malformed,
+		"unsupported", s.Unsupported,
+		"unknown_request", s.UnknownRequest,
+		"other_iface", s.OtherIface,
+		"off_link", s.OffLink,
+		"table_full", s.TableFull,
+		"queries_sent", s.QueriesSent,
+		"send_errors", s.SendErrors,
+		"sealed", s.Sealed,
+		"unsealed", s.Unsealed,
+		"rejected", s.Rejected,
+		"stale", s.Stale,
+		"relayed", s.Relayed)
+}
+
+// notFound is the exit status 1 of a search for name (if any) of type typ
+// (if any) that nothing answered; when (if not "") says until when.
+func notFound(name, typ, when string) *exitError {
+	what := "no service"
+	if name != "" {
+		what += fmt.Sprintf(" named %q", tt.Clean(name, 63))
+	}
+	if typ != "" {
+		what += fmt.Sprintf(" of type %q", tt.Clean(typ, 63))
+	}
+	what += " answered"
+	if when != "" {
+		what += " " + when
+	}
+	return &exitError{code: exitNotFound, msg: what}
+}
+
+// fewerThan is the exit status 1 of --wait N when only found instances
+// were up when the timeout ran out.
+func fewerThan(found, want int, when string) error {
+	msg := fmt.Sprintf("%d of the %d instances --wait asked for answered %s", found, want, when)
+	return &exitError{code: exitNotFound, msg: msg}
+}
+
+// within says until when a search that ran under ctx waited: "within 3s",
+// or "before the interrupt" when SIGINT or SIGTERM ended ctx first.
+func within(ctx context.Context, timeout time.Duration) string {
+	if ctx.Err() != nil {
+		return "before the interrupt"
+	}
+	return fmt.Sprintf("within %v", timeout)
+}
+
+// waitFor runs l until n instances are up at once or ctx ends, and returns
+// the instances up at that moment, sorted as Collect sorts them. Unlike
+// Collect it does not stop when answers settle: it also hears instances
+// that start later, from their first announcement.
+func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// An instance restarting under a new sender ID keeps its instance ID
+	// and address; two processes claiming one instance ID have different
+	// addresses.
+	type key struct {
+		instance uint64
+		addr     netip.Addr
+	}
+	live := make(map[key]discover.Result)
+	err := l.Run(ctx, func(ev discover.Event) {
+		k := key{ev.Service.Instance, ev.Service.Addr}
+		if ev.Kind == discover.EventDown {
+			delete(live, k)
+			return
+		}
+		live[k] = ev.Service
+		if len(live) >= n {
+			cancel()
+		}
+	})
+	rs := slices.Collect(maps.Values(live))
+	slices.SortFunc(rs, discover.CompareResults)
+	return rs, err
+}
+
+// newPrinter reads --json, --format and --no-color, for results on w.
+func newPrinter(c *cli.Context, w io.Writer) (output.Printer, error) {
+	var tmpl *template.Template
+	if c.IsSet("format") {
+		var err error
+		if tmpl, err = output.ParseFormat(c.String("format"), c.Bool("json")); err != nil {
+			return output.Printer{}, usageErrorf("%s", err)
+		}
+	}
+	st := tt.StyleFor(w, c.Bool("no-color"))
+	return output.NewPrinter(w, c.Bool("json"), tmpl, st), nil
+}

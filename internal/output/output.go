@@ -1,0 +1,104 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
+)
+
+// jsonService is the JSON form of one instance, shared by list, resolve
+// and watch. Field names are part of the CLI's stable interface (the
+// schema is in the README); new fields are only ever added at the end.
+// encoding/json replaces invalid UTF-8 with U+FFFD and escapes control
+// characters, so the output is valid JSON whatever bytes the network sent.
+type jsonService struct {
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Port       uint16            `json:"port"`
+	Addr       string            `json:"addr"`
+	Addrs      []string          `json:"addrs"`
+	Iface      string            `json:"iface"`
+	Host       string            `json:"host"`
+	Instance   string            `json:"instance"`
+	Meta       map[string]string `json:"meta"`
+	TTLSeconds float64           `json:"ttl_seconds"`
+	LastSeen   string            `json:"last_seen"`
+	Seen       []jsonPath        `json:"seen"`
+	Conflict   bool              `json:"conflict"`
+	Verified   bool              `json:"verified"`
+}
+
+type jsonPath struct {
+	Iface string `json:"iface"`
+	Addr  string `json:"addr"`
+}
+
+type jsonEvent struct {
+	Event   string      `json:"event"`
+	Reason  string      `json:"reason"`
+	Service jsonService `json:"service"`
+}
+
+func toJSON(r discover.Result) jsonService {
+	j := jsonService{
+		Name:       r.Name,
+		Type:       r.Type,
+		Port:       r.Port,
+		Addr:       r.Addr.String(),
+		Addrs:      []string{},
+		Iface:      r.Iface,
+		Host:       r.Host,
+		Instance:   fmt.Sprintf("%016x", r.Instance),
+		Meta:       map[string]string{},
+		TTLSeconds: r.TTL.Seconds(),
+		LastSeen:   r.LastSeen.UTC().Format(time.RFC3339Nano),
+		Seen:       []jsonPath{},
+		Conflict:   r.Conflict,
+		Verified:   r.Verified,
+	}
+	for _, a := range r.Addrs {
+		j.Addrs = append(j.Addrs, a.String())
+	}
+	maps.Copy(j.Meta, r.Meta)
+	for _, p := range r.Paths {
+		j.Seen = append(j.Seen, jsonPath{Iface: p.Iface, Addr: p.Addr.String()})
+	}
+	return j
+}
+
+// writeTable prints results as an aligned table with a header. Every
+// untrusted string goes through clean; st adds colour or nothing.
+func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) error {
+	t := tt.Table{
+		Header: []string{"NAME", "TYPE", "ADDRESS", "PORT", "IFACE", "HOST", "SEEN", "META"},
+	}
+	for _, r := range rs {
+		t.Rows = append(t.Rows, []tt.Cell{
+			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},
+			tt.OrDashCell(tt.Clean(r.Type, tt.CapType), st),
+			{Text: r.Addr.String()},
+			{Text: fmt.Sprint(r.Port)},
+			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
+			tt.OrDashCell(tt.Clean(r.Host, tt.CapHost), st),
+			{Text: tt.Age(now.Sub(r.LastSeen)), SGR: st.Dim},
+			tt.OrDashCell(metaString(r.Meta), st),
+		})
+	}
+	_, err := io.WriteString(w, tt.Render(t.Lines(st), st))
+	return err
+}
+
+// metaString returns m as sorted key=value pairs, made safe and capped.
+func metaString(m map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, tt.Clean(k, tt.CapKey)+"="+tt.Clean(m[k], tt.CapValue))
+	}
+	return tt.Truncate(strings.Join(parts, ","), tt.CapMeta)
+}

@@ -1,0 +1,122 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"text/template"
+	"time"
+
+	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
+)
+
+// Printer prints results as the flags ask: JSON, a --format template, or
+// for people.
+type Printer struct {
+	w    io.Writer
+	json bool
+	tmpl *template.Template // --format, or nil
+	st   tt.Style
+	now  func() time.Time
+}
+
+// NewPrinter returns a Printer of results to w: JSON with asJSON, else
+// lines of tmpl if not nil, else text for people in style st.
+func NewPrinter(w io.Writer, asJSON bool, tmpl *template.Template, st tt.Style) Printer {
+	return Printer{
+		w:    w,
+		json: asJSON,
+		tmpl: tmpl,
+		st:   st,
+		now:  time.Now,
+	}
+}
+
+// Scripted reports whether p prints for scripts (JSON or a template)
+// rather than for people.
+func (p Printer) Scripted() bool { return p.json || p.tmpl != nil }
+
+// Style returns the style p prints for people with.
+func (p Printer) Style() tt.Style { return p.st }
+
+// List prints list's results: a JSON array, one template line per
+// result, or a table (nothing when there are none).
+func (p Printer) List(rs []discover.Result) error {
+	switch {
+	case p.json:
+		out := make([]jsonService, 0, len(rs))
+		for _, r := range rs {
+			out = append(out, toJSON(r))
+		}
+		return tt.WriteJSON(p.w, out)
+	case p.tmpl != nil:
+		return p.lines(rs)
+	case len(rs) > 0:
+		return writeTable(p.w, rs, p.st, p.now())
+	}
+	return nil
+}
+
+// Resolved prints resolve's results, one line each: a JSON object, a
+// template line, or ADDR:PORT.
+func (p Printer) Resolved(rs []discover.Result) error {
+	if p.tmpl != nil {
+		return p.lines(rs)
+	}
+	for _, r := range rs {
+		var err error
+		if p.json {
+			err = tt.WriteJSON(p.w, toJSON(r))
+		} else {
+			_, err = fmt.Fprintln(p.w, r.AddrPort())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p Printer) lines(rs []discover.Result) error {
+	for _, r := range rs {
+		if err := formatLine(p.w, p.tmpl, toTemplate(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Event prints one watch event as one line: JSON, a template line, or text.
+func (p Printer) Event(ev discover.Event) error {
+	switch {
+	case p.json:
+		return tt.WriteJSON(p.w, jsonEvent{
+			Event:   ev.Kind.String(),
+			Reason:  ev.Reason,
+			Service: toJSON(ev.Service),
+		})
+	case p.tmpl != nil:
+		t := toTemplate(ev.Service)
+		t.Event, t.Reason = ev.Kind.String(), ev.Reason
+		return formatLine(p.w, p.tmpl, t)
+	}
+	r := ev.Service
+	what := ev.Kind.String()
+	if ev.Reason != "" {
+		what += " (" + tt.Clean(ev.Reason, 16) + ")"
+	}
+	sgr := map[discover.EventKind]string{
+		discover.EventUp:     p.st.Up,
+		discover.EventUpdate: p.st.Update,
+		discover.EventDown:   p.st.Down,
+	}[ev.Kind]
+	_, err := fmt.Fprintf(p.w, "%s %s %s %s %s %s %s\n",
+		p.st.Paint(sgr, fmt.Sprintf("%-16s", what)),
+		p.st.Paint(p.st.Name, tt.Clean(r.Name, tt.CapName)),
+		tt.OrDash(tt.Clean(r.Type, tt.CapType)),
+		r.AddrPort(),
+		tt.OrDash(tt.Clean(r.Iface, tt.CapIface)),
+		tt.OrDash(tt.Clean(r.Host, tt.CapHost)),
+		tt.OrDash(metaString(r.Meta)))
+	return err
+}
