@@ -14,17 +14,6 @@ import (
 
 // IPv6 lab tests: IPv6-only, dual-stack and mixed segments.
 
-// stackLab builds one segment whose hosts have the given stacks.
-func stackLab(t *testing.T, stacks ...netnstest.Stack) *netnstest.Lab {
-	t.Helper()
-	spec := netnstest.Spec{Segments: 1}
-	for _, st := range stacks {
-		spec.Hosts = append(spec.Hosts, []int{0})
-		spec.Stacks = append(spec.Stacks, []netnstest.Stack{st})
-	}
-	return netnstest.NewLab(t, spec)
-}
-
 // collectOn collects on h within a few seconds.
 func collectOn(t *testing.T, h *netnstest.Host) []discover.Result {
 	t.Helper()
@@ -58,7 +47,7 @@ func families(ps []discover.Path) (v4, v6 bool) {
 // first and a connectable [addr]:port.
 func TestNSIPv6Only(t *testing.T) {
 	t.Parallel()
-	lab := stackLab(t, netnstest.StackIPv6, netnstest.StackIPv6, netnstest.StackIPv6)
+	lab := netnstest.NewStacks(t, netnstest.StackIPv6, netnstest.StackIPv6, netnstest.StackIPv6)
 	for i, h := range lab.Hosts[1:] {
 		startAnnouncer(t, h, string(rune('a'+i)), time.Minute)
 	}
@@ -87,7 +76,7 @@ func TestNSIPv6Only(t *testing.T) {
 // heard over both families, listing its IPv4 and IPv6 addresses.
 func TestNSDualStack(t *testing.T) {
 	t.Parallel()
-	lab := stackLab(t, netnstest.StackDual, netnstest.StackDual, netnstest.StackDual)
+	lab := netnstest.NewStacks(t, netnstest.StackDual, netnstest.StackDual, netnstest.StackDual)
 	for i, h := range lab.Hosts[1:] {
 		startAnnouncer(t, h, string(rune('a'+i)), 200*time.Millisecond)
 	}
@@ -117,7 +106,7 @@ func TestNSDualStack(t *testing.T) {
 // segment each find the services they can reach and nothing else.
 func TestNSMixedSegment(t *testing.T) {
 	t.Parallel()
-	lab := stackLab(t, netnstest.StackIPv4, netnstest.StackIPv6,
+	lab := netnstest.NewStacks(t, netnstest.StackIPv4, netnstest.StackIPv6,
 		netnstest.StackIPv4, netnstest.StackIPv6, netnstest.StackDual)
 	for _, a := range []struct {
 		h    *netnstest.Host
@@ -147,7 +136,7 @@ func TestNSMixedSegment(t *testing.T) {
 // new address list within 2 s each time, without a restart.
 func TestNSRemoveFamilyAddr(t *testing.T) {
 	t.Parallel()
-	lab := stackLab(t, netnstest.StackDual, netnstest.StackDual)
+	lab := netnstest.NewStacks(t, netnstest.StackDual, netnstest.StackDual)
 	h0 := lab.Hosts[0]
 	startAnnouncer(t, h0, "a", time.Minute)
 	_, ev := startHostWatch(t, lab.Hosts[1])

@@ -16,8 +16,7 @@ import (
 // host already holds marked DAD-failed; each change is reported.
 func TestNSIPv6Addrs(t *testing.T) {
 	t.Parallel()
-	lab := netnstest.NewLab(t, netnstest.Spec{Segments: 1, Hosts: [][]int{{0}, {0}},
-		Stacks: [][]netnstest.Stack{{netnstest.StackIPv6}, {netnstest.StackIPv6}}})
+	lab := netnstest.NewStacks(t, netnstest.StackIPv6, netnstest.StackIPv6)
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	l := h1.Lister(t)
 	eth0 := func() iface.Interface {

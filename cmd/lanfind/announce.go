@@ -105,6 +105,8 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		Interfaces:        opts.ifaces,
 		NoBroadcast:       opts.noBroadcast,
 		NoMulticast:       opts.noMulticast,
+		NoIPv4:            opts.noIPv4,
+		NoIPv6:            opts.noIPv6,
 		Hostname:          as.hostname,
 		Logger:            s.Log,
 		Keys:              opts.keys,

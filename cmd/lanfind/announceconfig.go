@@ -76,6 +76,8 @@ var overrides = map[string]string{
 	"group":              "group",
 	"no_broadcast":       "no-broadcast",
 	"no_multicast":       "no-multicast",
+	"no_ipv4":            "no-ipv4",
+	"no_ipv6":            "no-ipv6",
 }
 
 // parseAnnounce reads announce's flags and its configuration file, and
@@ -136,6 +138,10 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 		return nil, usageErrorf("%s and %s together leave nothing to send with",
 			as.source("no_broadcast"), as.source("no_multicast"))
 	}
+	if o.noIPv4 && o.noIPv6 {
+		return nil, usageErrorf("%s and %s together leave no address family",
+			as.source("no_ipv4"), as.source("no_ipv6"))
+	}
 	return as, nil
 }
 
@@ -178,6 +184,12 @@ func (as *announceSettings) applyFile(o *common) {
 	}
 	if use("no_multicast") {
 		o.noMulticast = fc.NoMulticast
+	}
+	if use("no_ipv4") {
+		o.noIPv4 = fc.NoIPv4
+	}
+	if use("no_ipv6") {
+		o.noIPv6 = fc.NoIPv6
 	}
 }
 

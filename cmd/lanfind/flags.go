@@ -61,7 +61,26 @@ var (
 	}
 	flagNoBroadcast = &cli.BoolFlag{Name: "no-broadcast", Usage: "do not use subnet broadcast"}
 	flagNoMulticast = &cli.BoolFlag{Name: "no-multicast", Usage: "do not use multicast"}
-	flagVerbose     = &cli.BoolFlag{
+	flagNoIPv4      = &cli.BoolFlag{
+		Name:    "no-ipv4",
+		Usage:   "do not use IPv4 (no IPv4 socket; IPv4 addresses ignored)",
+		EnvVars: []string{"LANFIND_NO_IPV4"},
+	}
+	flagNoIPv6 = &cli.BoolFlag{
+		Name:    "no-ipv6",
+		Usage:   "do not use IPv6 (no IPv6 socket; IPv6 addresses ignored)",
+		EnvVars: []string{"LANFIND_NO_IPV6"},
+	}
+	// Flags of list, resolve and watch.
+	flagFamily = &cli.StringFlag{
+		Name:  "family",
+		Usage: "only IP version `V`, 4 or 6: its paths and addresses, and an address of it to print",
+	}
+	flagPreferIPv6 = &cli.BoolFlag{
+		Name:  "prefer-ipv6",
+		Usage: "rank IPv6 addresses before IPv4 ones of the same rank",
+	}
+	flagVerbose = &cli.BoolFlag{
 		Name:    "verbose",
 		Aliases: []string{"v"},
 		Usage:   "log debug details to stderr",
@@ -77,6 +96,8 @@ func commonFlags(extra ...cli.Flag) []cli.Flag {
 		flagExcludeIface,
 		flagNoBroadcast,
 		flagNoMulticast,
+		flagNoIPv4,
+		flagNoIPv6,
 		flagSecretFile,
 		flagVerbose,
 		flagLogFormat,
@@ -91,6 +112,10 @@ type common struct {
 	excludes    []string // --exclude-iface
 	noBroadcast bool
 	noMulticast bool
+	noIPv4      bool
+	noIPv6      bool
+	family      int       // --family: 4, 6, or 0 for either
+	prefer6     bool      // --prefer-ipv6
 	keys        seal.Keys // from --secret-file; nil: unkeyed
 }
 
@@ -150,7 +175,29 @@ func bindNetwork(c *cli.Context) (common, error) {
 		return o, usageErrorf("--no-broadcast and --no-multicast together " +
 			"leave nothing to send with")
 	}
-	return o, nil
+	o.noIPv4, o.noIPv6, o.prefer6 = c.Bool("no-ipv4"), c.Bool("no-ipv6"), c.Bool("prefer-ipv6")
+	if o.noIPv4 && o.noIPv6 {
+		return o, usageErrorf("--no-ipv4 and --no-ipv6 together leave no address family")
+	}
+	return o, bindFamily(c, &o)
+}
+
+// bindFamily reads --family (list, resolve and watch): 4 leaves IPv6 out,
+// 6 leaves IPv4 out.
+func bindFamily(c *cli.Context, o *common) error {
+	switch v := c.String("family"); v {
+	case "":
+		return nil
+	case "4", "6":
+		o.family = int(v[0] - '0')
+	default:
+		return usageErrorf("--family %q: want 4 or 6", v)
+	}
+	if o.family == 4 && o.noIPv4 || o.family == 6 && o.noIPv6 {
+		return usageErrorf("--family %d with --no-ipv%d leaves no address family", o.family, o.family)
+	}
+	o.noIPv4, o.noIPv6 = o.noIPv4 || o.family == 6, o.noIPv6 || o.family == 4
+	return nil
 }
 
 // ifacePatterns returns the interface names and globs given with the flag

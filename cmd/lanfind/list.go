@@ -31,6 +31,8 @@ func listCommand() *cli.Command {
 			flagJSON,
 			flagFormat,
 			flagNoColor,
+			flagFamily,
+			flagPreferIPv6,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -28,6 +28,8 @@ func resolveCommand() *cli.Command {
 			flagJSON,
 			flagFormat,
 			flagNoColor, // accepted for symmetry: resolve prints no colour
+			flagFamily,
+			flagPreferIPv6,
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {

@@ -62,7 +62,7 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 		return o, s, usageErrorf("--wait %d: want a number of instances, 1 or more", o.wait)
 	}
 	o.typ = c.String("type")
-	o.printer, err = newPrinter(c, s.Out)
+	o.printer, err = newPrinter(c, s.Out, o.family)
 	return o, s, err
 }
 
@@ -83,6 +83,9 @@ func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Lis
 		Interfaces:        o.ifaces,
 		NoBroadcast:       o.noBroadcast,
 		NoMulticast:       o.noMulticast,
+		NoIPv4:            o.noIPv4,
+		NoIPv6:            o.noIPv6,
+		PreferIPv6:        o.prefer6,
 		Logger:            s.Log,
 		Keys:              o.keys,
 		ExcludeInterfaces: o.excludes,
@@ -175,8 +178,9 @@ func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Resul
 	return rs, err
 }
 
-// newPrinter reads --json, --format and --no-color, for results on w.
-func newPrinter(c *cli.Context, w io.Writer) (output.Printer, error) {
+// newPrinter reads --json, --format and --no-color, for results on w that
+// show addresses of family (4, 6, or 0 for either).
+func newPrinter(c *cli.Context, w io.Writer, family int) (output.Printer, error) {
 	var tmpl *template.Template
 	if c.IsSet("format") {
 		var err error
@@ -185,5 +189,5 @@ func newPrinter(c *cli.Context, w io.Writer) (output.Printer, error) {
 		}
 	}
 	st := tt.StyleFor(w, c.Bool("no-color"))
-	return output.NewPrinter(w, c.Bool("json"), tmpl, st), nil
+	return output.NewPrinter(w, c.Bool("json"), tmpl, st).WithFamily(family), nil
 }

@@ -33,6 +33,8 @@ func watchCommand() *cli.Command {
 			flagFormat,
 			&cli.BoolFlag{Name: "lines", Usage: "one line per event even on a terminal"},
 			flagNoColor,
+			flagFamily,
+			flagPreferIPv6,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -56,7 +58,7 @@ func watchCommand() *cli.Command {
 			var err error
 			opts.common, s, err = bindShared(c, errOut, slog.LevelWarn)
 			if err == nil {
-				opts.printer, err = newPrinter(c, s.Out)
+				opts.printer, err = newPrinter(c, s.Out, opts.family)
 			}
 			if err != nil {
 				return s.exit(err)

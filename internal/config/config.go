@@ -41,6 +41,8 @@ type File struct {
 	ExcludeInterfaces []string
 	NoBroadcast       bool
 	NoMulticast       bool
+	NoIPv4            bool
+	NoIPv6            bool
 	Services          []announce.Service
 	// Lines holds the line where each of Services is defined.
 	Lines []int
@@ -76,6 +78,10 @@ func (f *File) Setting(key string) string {
 		return strconv.FormatBool(f.NoBroadcast)
 	case "no_multicast":
 		return strconv.FormatBool(f.NoMulticast)
+	case "no_ipv4":
+		return strconv.FormatBool(f.NoIPv4)
+	case "no_ipv6":
+		return strconv.FormatBool(f.NoIPv6)
 	}
 	return ""
 }
@@ -158,6 +164,8 @@ type (
 		Group             *string   `toml:"group"`
 		NoBroadcast       *bool     `toml:"no_broadcast"`
 		NoMulticast       *bool     `toml:"no_multicast"`
+		NoIPv4            *bool     `toml:"no_ipv4"`
+		NoIPv6            *bool     `toml:"no_ipv6"`
 		Service           []service `toml:"service"`
 	}
 	service struct {
@@ -260,6 +268,7 @@ func (c *checker) top(s *schema) {
 		"interfaces": s.Interfaces != nil, "exclude_interfaces": s.ExcludeInterfaces != nil,
 		"discovery_port": s.DiscoveryPort != nil, "group": s.Group != nil,
 		"no_broadcast": s.NoBroadcast != nil, "no_multicast": s.NoMulticast != nil,
+		"no_ipv4": s.NoIPv4 != nil, "no_ipv6": s.NoIPv6 != nil,
 	} {
 		f.set[k] = set
 	}
@@ -315,6 +324,12 @@ func (c *checker) top(s *schema) {
 	}
 	if s.NoMulticast != nil {
 		f.NoMulticast = *s.NoMulticast
+	}
+	if s.NoIPv4 != nil {
+		f.NoIPv4 = *s.NoIPv4
+	}
+	if s.NoIPv6 != nil {
+		f.NoIPv6 = *s.NoIPv6
 	}
 	if s.Interfaces != nil {
 		f.Interfaces = c.ifaceList("interfaces", *s.Interfaces)

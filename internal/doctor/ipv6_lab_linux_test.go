@@ -13,8 +13,7 @@ import (
 // back by IPv6 multicast; nothing is a problem.
 func TestNSDoctorIPv6(t *testing.T) {
 	t.Parallel()
-	lab := netnstest.NewLab(t, netnstest.Spec{Segments: 1, Hosts: [][]int{{0}},
-		Stacks: [][]netnstest.Stack{{netnstest.StackIPv6}}})
+	lab := netnstest.NewStacks(t, netnstest.StackIPv6)
 	h := lab.Hosts[0]
 	lister := h.Lister(t)
 	var fs []doctor.Finding

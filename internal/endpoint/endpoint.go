@@ -31,8 +31,8 @@ type Endpoint struct {
 	// mu serializes plan changes and guards conns, joined, failed and
 	// watch.
 	mu     sync.Mutex
-	conns  []udp.Conn      // opened by Listen; closed by Close
-	joined []joined        // the ones whose memberships follow the plan
+	conns  []udp.Conn       // opened by Listen; closed by Close
+	joined []joined         // the ones whose memberships follow the plan
 	failed map[Family]bool  // families already reported as failing
 	errs   map[Family]error // the first failure of each family
 	watch  *Watcher

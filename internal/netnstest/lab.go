@@ -117,6 +117,18 @@ func New(t testing.TB, n int) *Lab {
 	return NewLab(t, spec)
 }
 
+// NewStacks builds a lab of one segment (br0) with one host per stack,
+// each with eth0 set up as its stack says, skipping or failing t like [New].
+func NewStacks(t testing.TB, stacks ...Stack) *Lab {
+	t.Helper()
+	spec := Spec{Segments: 1}
+	for _, st := range stacks {
+		spec.Hosts = append(spec.Hosts, []int{0})
+		spec.Stacks = append(spec.Stacks, []Stack{st})
+	}
+	return NewLab(t, spec)
+}
+
 // NewLab builds the lab described by spec, skipping or failing t like [New].
 func NewLab(t testing.TB, spec Spec) *Lab {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -35,8 +36,9 @@ type jsonService struct {
 }
 
 type jsonPath struct {
-	Iface string `json:"iface"`
-	Addr  string `json:"addr"`
+	Iface  string `json:"iface"`
+	Addr   string `json:"addr"`
+	Family string `json:"family"` // "ipv4" or "ipv6": the family the path used
 }
 
 type jsonEvent struct {
@@ -67,7 +69,11 @@ func toJSON(r discover.Result) jsonService {
 	}
 	maps.Copy(j.Meta, r.Meta)
 	for _, p := range r.Paths {
-		j.Seen = append(j.Seen, jsonPath{Iface: p.Iface, Addr: p.Addr.String()})
+		fam := "ipv4"
+		if p.Addr.Is6() && !p.Addr.Is4In6() {
+			fam = "ipv6"
+		}
+		j.Seen = append(j.Seen, jsonPath{Iface: p.Iface, Addr: p.Addr.String(), Family: fam})
 	}
 	return j
 }
@@ -82,7 +88,7 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 		t.Rows = append(t.Rows, []tt.Cell{
 			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},
 			tt.OrDashCell(tt.Clean(r.Type, tt.CapType), st),
-			{Text: r.Addr.String()},
+			{Text: tableAddr(r.Addr)},
 			{Text: fmt.Sprint(r.Port)},
 			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
 			tt.OrDashCell(tt.Clean(r.Host, tt.CapHost), st),
@@ -92,6 +98,16 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 	}
 	_, err := io.WriteString(w, tt.Render(t.Lines(st), st))
 	return err
+}
+
+// tableAddr shows a in the table's ADDRESS column: an IPv6 address in
+// brackets ("[fe80::1%eth0]"), as in [addr]:port, so that it reads apart
+// from the PORT column; an IPv4 address as it is.
+func tableAddr(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + tt.Clean(a.String(), 64) + "]"
+	}
+	return a.String()
 }
 
 // metaString returns m as sorted key=value pairs, made safe and capped.
