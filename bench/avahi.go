@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lanfind/lanfind/bench/anchors"
 )
 
 // avahi is the Avahi anchor: Debian's avahi-daemon on every lab host, with
@@ -124,8 +126,8 @@ func (a *avahi) Announce(h *Host, svcs []string) ([]*Proc, error) {
 		name, port, _ := strings.Cut(s, ":")
 		xml := fmt.Sprintf(`<?xml version="1.0" standalone='no'?>
 <!DOCTYPE service-group SYSTEM "avahi-service.dtd">
-<service-group><name>%s</name><service><type>_bench._udp</type><port>%s</port><txt-record>bench</txt-record></service></service-group>
-`, name, port)
+<service-group><name>%s</name><service><type>%s</type><port>%s</port><txt-record>bench</txt-record></service></service-group>
+`, name, anchors.Type, port)
 		if err := os.WriteFile(filepath.Join(dir, name+".service"), []byte(xml), 0o644); err != nil {
 			return nil, err
 		}
@@ -200,7 +202,7 @@ func (a *avahi) Fresh(h *Host) error {
 func (a *avahi) env(h *Host) []string { return []string{"DBUS_SYSTEM_BUS_ADDRESS=" + a.busAddr(h)} }
 
 func (a *avahi) List(ctx context.Context, h *Host) (time.Duration, []string, error) {
-	wall, out, err := h.TimedEnv(ctx, a.env(h), "avahi-browse", "-t", "-r", "-p", "_bench._udp")
+	wall, out, err := h.TimedEnv(ctx, a.env(h), "avahi-browse", "-t", "-r", "-p", anchors.Type)
 	var names []string
 	for line := range strings.Lines(string(out)) {
 		// =;IFACE;IPv4;NAME;TYPE;DOMAIN;HOST;ADDR;PORT;TXT
@@ -221,7 +223,7 @@ func (a *avahi) Watch(h *Host) ([]*Proc, error) {
 	if err := a.Fresh(h); err != nil {
 		return nil, err
 	}
-	p, err := h.Start("avahi-browse", []string{"-r", "-p", "_bench._udp"}, StartOpts{Env: a.env(h)})
+	p, err := h.Start("avahi-browse", []string{"-r", "-p", anchors.Type}, StartOpts{Env: a.env(h)})
 	if err != nil {
 		return nil, err
 	}

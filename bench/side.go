@@ -203,7 +203,7 @@ func drawSide(r *Results, path string) error {
 		for _, c := range cols {
 			if cell := s.Cells[c.Key]; cell != nil && len(cell.Samples) > 0 {
 				vals = append(vals, cell.Median)
-				names = append(names, strings.Fields(c.Name)[0])
+				names = append(names, c.Key) // short: the names would overlap
 			}
 		}
 		if len(vals) == 0 {
