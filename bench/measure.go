@@ -451,7 +451,7 @@ func (b *bench) loss(ctx context.Context) error {
 			b.res.Add(Row{Group: g, Name: "list: bytes on the wire at the querier (tap)", Unit: "B", Samples: sizes})
 			b.res.Add(Row{Group: g, Name: "list: datagrams on the wire at the querier (tap)", Samples: frames})
 			b.res.Add(Row{Group: g, Name: "resolve NAME wall", Unit: "ms", Samples: res})
-			b.res.AddSide(lanfindTool, sideFound30, found, "list --timeout 2s")
+			b.res.AddSide(lanfindTool, sideFound30, found, "")
 			b.res.AddSide(lanfindTool, sideBytes30, sizes, "")
 			b.res.AddSide(lanfindTool, sideFrames30, frames, "")
 			b.res.AddSide(lanfindTool, sideResolve30, res, "")
@@ -498,7 +498,7 @@ func (b *bench) loss(ctx context.Context) error {
 			for i, p := range pt.FoundPct {
 				found[i] = p * float64(pt.Expected) / 100
 			}
-			b.res.AddSide(lanfindTool, sideFound50, found, "list --timeout 2s")
+			b.res.AddSide(lanfindTool, sideFound50, found, "")
 		}
 	}
 	return nil

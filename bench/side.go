@@ -125,7 +125,8 @@ func (s SideRow) sideCell(tool string) string {
 // sideColumns returns the tools that have at least one figure, lanfind
 // first.
 func (r *Results) sideColumns() []Tool {
-	cols := []Tool{{Key: lanfindTool, Name: "lanfind"}}
+	cols := []Tool{{Key: lanfindTool, Name: "lanfind",
+		How: r.Mode + "; list: lanfind list --json (at loss --timeout 2s); resolve: lanfind resolve NAME; watch: lanfind watch --json"}}
 	for _, t := range r.Tools {
 		if t.Key != lanfindTool {
 			cols = append(cols, t)
@@ -159,7 +160,7 @@ func (r *Results) SideMarkdown(chart string) string {
 		b.WriteString("\n")
 	}
 	b.WriteString("\nHow each tool was run:\n\n")
-	for _, c := range cols[1:] {
+	for _, c := range cols {
 		fmt.Fprintf(&b, "- %s: %s\n", c.Name, c.How)
 	}
 	for _, s := range r.Side {
