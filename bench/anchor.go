@@ -69,6 +69,7 @@ func newAnchor(key, tmp string) (anchor, error) {
 			t.How = "one process per host, one Conn with every service (WithService); list: Browse for 1 s; " +
 				"resolve: Browse until the instance is found; watch: Browse until killed"
 		}
+		t.How = "built by the harness with the same plain go build as lanfind; " + t.How
 		return &execAnchor{tool: t, argv: []string{bin}}, nil
 	case "zeroconf":
 		py := "/usr/bin/python3" // Debian's, which has python3-zeroconf
