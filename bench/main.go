@@ -12,7 +12,7 @@
 //	go run . -all            # everything (about ten minutes)
 //	go run . -quick -all     # small sizes and few runs, for development
 //	go run . -only loss      # one measurement (scale, quiet, loss, churn, flood, idle, hotplug, anchors)
-//	go run . -quick -only side  # the side-by-side guard: quiet, loss, idle and anchors, few runs
+//	go run . -quick          # the regression guard: -only side (quiet, loss, idle, anchors), few runs
 //
 // Nothing runs on the machine's own interfaces: every namespace is named
 // lfb<PID>-* (the harness's process ID, so that harnesses running at once
@@ -75,7 +75,7 @@ func main() {
 	}
 	var o Options
 	flag.BoolVar(&o.All, "all", false, "run every measurement")
-	flag.BoolVar(&o.Quick, "quick", false, "small sizes and few runs (development; results go to results/quick.*)")
+	flag.BoolVar(&o.Quick, "quick", false, "small sizes and few runs (development; results go to results/quick.*); alone, the regression guard -only side")
 	flag.IntVar(&o.Runs, "runs", 0, "repetitions per measurement (default: as in issue 3, 10 or 20)")
 	flag.StringVar(&o.Only, "only", "", "run only these measurements, comma-separated: "+strings.Join(allNames, ",")+"; side: "+strings.Join(sideNames, ","))
 	flag.StringVar(&o.Lanfind, "lanfind", "", "use this lanfind binary instead of building ../cmd/lanfind")
@@ -91,8 +91,11 @@ func main() {
 		}
 		return
 	}
+	if o.Quick && !o.All && o.Only == "" {
+		o.Only = "side" // the regression guard
+	}
 	if !o.All && o.Only == "" {
-		fmt.Fprintln(os.Stderr, "bench: give -all or -only NAME; see -h")
+		fmt.Fprintln(os.Stderr, "bench: give -all, -only NAME or -quick; see -h")
 		os.Exit(2)
 	}
 	if os.Geteuid() != 0 {
