@@ -203,7 +203,8 @@ func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 			// (host bits zero): older kernels route it as a broadcast,
 			// and in IPv6 it is the subnet-router anycast address.
 			p := ad.Prefix
-			if ad.Broadcast == bare || p.Bits() <= p.Addr().BitLen()-2 && p.Masked().Addr() == bare {
+			subnet := p.Bits() <= p.Addr().BitLen()-2 && p.Masked().Addr() == bare
+			if ad.Broadcast == bare || subnet {
 				return false
 			}
 		}

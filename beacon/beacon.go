@@ -74,7 +74,10 @@ var DefaultGroup = netip.AddrFrom4([4]byte{239, 255, 70, 70})
 // the IPv4 group's address, 239.255.70.70 (RFC 3307 group IDs; above
 // 0x80000000, so it is none of IANA's permanent ones, and its Ethernet
 // address 33:33:ef:ff:46:46 is no solicited-node one, 33:33:ff:...).
-var DefaultGroup6 = netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 12: 0xef, 13: 0xff, 14: 0x46, 15: 0x46})
+var DefaultGroup6 = netip.AddrFrom16([16]byte{
+	0: 0xff, 1: 0x02,
+	12: 0xef, 13: 0xff, 14: 0x46, 15: 0x46,
+})
 
 // Limits on variable-length fields, in bytes or items.
 const (

@@ -136,8 +136,10 @@ func newLab(n int, v6 bool) (*Lab, error) {
 		)
 		if v6 {
 			cmds = append(cmds,
-				[]string{"ip", "netns", "exec", h.NS, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/" + hostIf + "/accept_dad"},
-				[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/64", "dev", hostIf, "nodad"},
+				[]string{"ip", "netns", "exec", h.NS, "sh", "-c",
+					"echo 0 > /proc/sys/net/ipv6/conf/" + hostIf + "/accept_dad"},
+				[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/64",
+					"dev", hostIf, "nodad"},
 				[]string{"ip", "-n", h.NS, "link", "set", hostIf, "up"},
 			)
 			continue

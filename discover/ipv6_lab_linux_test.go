@@ -17,7 +17,11 @@ import (
 // collectOn collects on h within a few seconds.
 func collectOn(t *testing.T, h *netnstest.Host) []discover.Result {
 	t.Helper()
-	l, err := discover.New(discover.Config{ListenPacket: h.ListenPacket, Lister: h.Lister(t), Logger: testLogger(t)})
+	l, err := discover.New(discover.Config{
+		ListenPacket: h.ListenPacket,
+		Lister:       h.Lister(t),
+		Logger:       testLogger(t),
+	})
 	if err != nil {
 		t.Fatalf("discover.New on %s: %v", h.Name, err)
 	}
@@ -63,7 +67,8 @@ func TestNSIPv6Only(t *testing.T) {
 		if len(r.Addrs) == 0 || r.Addrs[0] != h.Addr6("eth0") {
 			t.Errorf("%s: addrs %v, want %v first", r.Name, r.Addrs, h.Addr6("eth0"))
 		}
-		if ap := r.AddrPort().String(); !strings.HasPrefix(ap, "[") || !strings.HasSuffix(ap, "]:7000") {
+		ap := r.AddrPort().String()
+		if !strings.HasPrefix(ap, "[") || !strings.HasSuffix(ap, "]:7000") {
 			t.Errorf("%s: AddrPort %s, want [addr]:7000", r.Name, ap)
 		}
 		if r.Addr.IsLinkLocalUnicast() && r.Addr.Zone() != "eth0" {
@@ -83,10 +88,12 @@ func TestNSDualStack(t *testing.T) {
 	_, ev := startHostWatch(t, lab.Hosts[0])
 	for i, name := range []string{"a", "b"} {
 		h := lab.Hosts[1+i]
-		ev.wait(t, 0, 5*time.Second, name+" heard over both families with both addresses", func(e discover.Event) bool {
+		what := name + " heard over both families with both addresses"
+		ev.wait(t, 0, 5*time.Second, what, func(e discover.Event) bool {
 			v4, v6 := families(e.Service.Paths)
+			as := e.Service.Addrs
 			return e.Service.Name == name && v4 && v6 &&
-				slices.Contains(e.Service.Addrs, h.Addr("eth0")) && slices.Contains(e.Service.Addrs, h.Addr6("eth0"))
+				slices.Contains(as, h.Addr("eth0")) && slices.Contains(as, h.Addr6("eth0"))
 		})
 	}
 	rs := collectOn(t, lab.Hosts[0])
@@ -118,14 +125,18 @@ func TestNSMixedSegment(t *testing.T) {
 		h    *netnstest.Host
 		want []string
 		six  bool
-	}{{lab.Hosts[0], []string{"dual", "four"}, false}, {lab.Hosts[1], []string{"dual", "six"}, true}} {
+	}{
+		{lab.Hosts[0], []string{"dual", "four"}, false},
+		{lab.Hosts[1], []string{"dual", "six"}, true},
+	} {
 		rs := collectOn(t, w.h)
 		if got := names(rs); !slices.Equal(got, w.want) {
 			t.Errorf("%s: got %v, want %v", w.h.Name, got, w.want)
 		}
 		for _, r := range rs {
 			if v4, v6 := families(r.Paths); v4 == w.six || v6 != w.six {
-				t.Errorf("%s: %s heard through %v, want only IPv6 %t", w.h.Name, r.Name, r.Paths, w.six)
+				t.Errorf("%s: %s heard through %v, want only IPv6 %t",
+					w.h.Name, r.Name, r.Paths, w.six)
 			}
 		}
 	}
@@ -148,8 +159,9 @@ func TestNSRemoveFamilyAddr(t *testing.T) {
 	h0.DelAddr(t, "eth0", h0.Prefix6("eth0"))
 	ll := h0.LinkLocal("eth0").WithZone("eth0")
 	n = ev.wait(t, n+1, 2*time.Second, "update without the IPv6 address", func(e discover.Event) bool {
-		return e.Kind == discover.EventUpdate && !slices.Contains(e.Service.Addrs, h0.Addr6("eth0")) &&
-			slices.Contains(e.Service.Addrs, ll) // nothing wider left: the link-local one
+		as := e.Service.Addrs
+		return e.Kind == discover.EventUpdate && !slices.Contains(as, h0.Addr6("eth0")) &&
+			slices.Contains(as, ll) // nothing wider left: the link-local one
 	})
 	t.Logf("IPv6 address removal heard after %v", time.Since(start))
 

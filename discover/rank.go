@@ -37,7 +37,8 @@ var containerNets = []netip.Prefix{
 // else IPv4), then src itself, then the announcer's order; within the
 // others, the announcer's order. IPv6 link-local addresses get zone as
 // their zone, so they can be connected to. addrs is not modified.
-func rankAddrs(addrs []netip.Addr, src netip.Addr, local []netip.Prefix, prefer6 bool, zone string) []netip.Addr {
+func rankAddrs(addrs []netip.Addr, src netip.Addr, local []netip.Prefix,
+	prefer6 bool, zone string) []netip.Addr {
 	type ranked struct {
 		a          netip.Addr
 		rank, fam  int
@@ -46,7 +47,12 @@ func rankAddrs(addrs []netip.Addr, src netip.Addr, local []netip.Prefix, prefer6
 	}
 	rs := make([]ranked, len(addrs))
 	for k, a := range addrs {
-		r := ranked{a: a, rank: addrRank(a, local), notSource: a.Unmap() != src.WithZone(""), announcers: k}
+		r := ranked{
+			a:          a,
+			rank:       addrRank(a, local),
+			notSource:  a.Unmap() != src.WithZone(""),
+			announcers: k,
+		}
 		if r.rank <= rankGlobal && a.Unmap().Is6() != prefer6 {
 			r.fam = 1
 		}

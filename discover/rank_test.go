@@ -16,6 +16,7 @@ func addrs(ss ...string) []netip.Addr {
 
 func TestRankAddrs(t *testing.T) {
 	lan := []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}
+	ula, linkLocal := netip.MustParsePrefix("fd00:77::/64"), netip.MustParsePrefix("fe80::/64")
 	tests := []struct {
 		name    string
 		addrs   []netip.Addr
@@ -92,17 +93,17 @@ func TestRankAddrs(t *testing.T) {
 			want:  addrs("169.254.7.7", "10.0.0.2"),
 		},
 		{
-			name:  "dual stack: same subnet first, IPv4 before IPv6 by default, link-local last with zone",
+			name:  "dual stack: same subnet first, IPv4 first, link-local last with zone",
 			addrs: addrs("fe80::a", "2001:db8::a", "10.1.0.1", "fd00:77::a", "192.168.1.5"),
 			src:   "fe80::a%eth0",
-			local: []netip.Prefix{lan[0], netip.MustParsePrefix("fd00:77::/64"), netip.MustParsePrefix("fe80::/64")},
+			local: []netip.Prefix{lan[0], ula, linkLocal},
 			want:  addrs("192.168.1.5", "fd00:77::a", "10.1.0.1", "2001:db8::a", "fe80::a%eth0"),
 		},
 		{
 			name:    "dual stack, IPv6 preferred",
 			addrs:   addrs("fe80::a", "2001:db8::a", "10.1.0.1", "fd00:77::a", "192.168.1.5"),
 			src:     "192.168.1.5",
-			local:   []netip.Prefix{lan[0], netip.MustParsePrefix("fd00:77::/64")},
+			local:   []netip.Prefix{lan[0], ula},
 			prefer6: true,
 			want:    addrs("fd00:77::a", "192.168.1.5", "2001:db8::a", "10.1.0.1", "fe80::a%eth0"),
 		},
@@ -110,7 +111,7 @@ func TestRankAddrs(t *testing.T) {
 			name:  "IPv6 only: unique local before link-local",
 			addrs: addrs("fe80::b", "fd00:77::b"),
 			src:   "fe80::b%eth0",
-			local: []netip.Prefix{netip.MustParsePrefix("fd00:77::/64"), netip.MustParsePrefix("fe80::/64")},
+			local: []netip.Prefix{ula, linkLocal},
 			want:  addrs("fd00:77::b", "fe80::b%eth0"),
 		},
 	}

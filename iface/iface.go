@@ -308,9 +308,10 @@ func (e *SelectError) Error() string { return e.msg }
 // Temporary reports whether the selection failed only because of the
 // interfaces' current state: an interface it would take is down or has no
 // address yet (a cable not plugged in, Wi-Fi not yet associated, late
-// DHCP, IPv6 duplicate address detection still running), so the same selection may succeed later. A name or glob that picks
-// no interface at all, a malformed pattern, or exclusions that leave nothing
-// are not temporary.
+// DHCP, IPv6 duplicate address detection still running), so the same
+// selection may succeed later. A name or glob that picks no interface at
+// all, a malformed pattern, or exclusions that leave nothing are not
+// temporary.
 func (e *SelectError) Temporary() bool { return e.temporary }
 
 // mayComeUp reports whether one of all that pattern matches (every one
@@ -436,7 +437,8 @@ func named(all []Interface, name string) (Interface, error) {
 		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s is down", name), temporary: true}
 	}
 	if !i.hasAddr() {
-		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s has no address", name), temporary: true}
+		msg := fmt.Sprintf("iface: %s has no address", name)
+		return Interface{}, &SelectError{msg: msg, temporary: true}
 	}
 	return i, nil
 }

@@ -24,8 +24,8 @@ var (
 	wg0 = Interface{Index: 4, Name: "wg0", Flags: FlagUp | FlagRunning | FlagPointToPoint, MTU: 1420,
 		Addrs: []Addr{addr("10.99.0.1/32")}}
 	eth2NoV4 = Interface{Index: 5, Name: "eth2", Flags: FlagUp | FlagBroadcast | FlagMulticast, MTU: 1500}
-	eth3V6   = Interface{Index: 7, Name: "eth3", Flags: FlagUp | FlagRunning | FlagBroadcast | FlagMulticast, MTU: 1500,
-		Addrs: []Addr{{Prefix: netip.MustParsePrefix("fd00:77::10/64")}, {Prefix: netip.MustParsePrefix("fe80::10/64")}}}
+	eth3V6   = Interface{Index: 7, Name: "eth3", Flags: FlagUp | FlagRunning | FlagBroadcast | FlagMulticast,
+		MTU: 1500, Addrs: []Addr{addr("fd00:77::10/64"), addr("fe80::10/64")}}
 	eth4Tentative = Interface{Index: 8, Name: "eth4", Flags: FlagUp | FlagBroadcast | FlagMulticast, MTU: 1500,
 		Addrs: []Addr{{Prefix: netip.MustParsePrefix("fe80::11/64"), Flags: AddrTentative}}}
 	mcOnly = Interface{Index: 6, Name: "mc0", Flags: FlagUp | FlagMulticast, MTU: 1500,
@@ -362,7 +362,7 @@ func TestFromNet(t *testing.T) {
 		&net.IPNet{IP: net.IP{10, 0, 0, 1}.To4(), Mask: net.CIDRMask(31, 32)},   // no broadcast
 		&net.IPNet{IP: net.IPv4(172, 16, 0, 9), Mask: net.CIDRMask(96+20, 128)}, // 16-byte mask
 		&net.IPNet{IP: net.ParseIP("fe80::1"), Mask: net.CIDRMask(64, 128)},     // IPv6 link-local
-		&net.IPNet{IP: net.ParseIP("fd00:77::9"), Mask: net.CIDRMask(64, 32)},   // IPv6, bad mask: dropped
+		&net.IPNet{IP: net.ParseIP("fd00:77::9"), Mask: net.CIDRMask(64, 32)},   // bad mask: dropped
 		&net.IPNet{IP: net.IPv4(10, 1, 1, 1), Mask: net.IPMask{255, 0, 255, 0}}, // non-canonical: dropped
 		&net.IPAddr{IP: net.IPv4(10, 2, 2, 2)},                                  // not an IPNet: dropped
 	}
@@ -374,10 +374,10 @@ func TestFromNet(t *testing.T) {
 		MTU:          1500,
 		HardwareAddr: ni.HardwareAddr,
 		Addrs: []Addr{
-			{Prefix: netip.MustParsePrefix("192.168.1.20/24"), Broadcast: netip.MustParseAddr("192.168.1.255")},
-			{Prefix: netip.MustParsePrefix("10.0.0.1/31")},
-			{Prefix: netip.MustParsePrefix("172.16.0.9/20"), Broadcast: netip.MustParseAddr("172.16.15.255")},
-			{Prefix: netip.MustParsePrefix("fe80::1/64")},
+			addr("192.168.1.20/24"),
+			addr("10.0.0.1/31"),
+			addr("172.16.0.9/20"),
+			addr("fe80::1/64"),
 		},
 	}
 	if got.String() != want.String() || !slices.Equal(got.Addrs, want.Addrs) ||

@@ -26,7 +26,10 @@ func TestNSIPv6Addrs(t *testing.T) {
 		}
 		return find(t, all, "eth0")
 	}
-	want := []iface.Addr{{Prefix: h1.Prefix6("eth0")}, {Prefix: netip.PrefixFrom(h1.LinkLocal("eth0"), 64)}}
+	want := []iface.Addr{
+		{Prefix: h1.Prefix6("eth0")},
+		{Prefix: netip.PrefixFrom(h1.LinkLocal("eth0"), 64)},
+	}
 	if got := eth0(); !slices.Equal(got.Addrs, want) || !got.Has6() || got.Has4() {
 		t.Fatalf("eth0 addresses: got %v, want %v", got.Addrs, want)
 	}
@@ -55,7 +58,8 @@ func TestNSIPv6Addrs(t *testing.T) {
 		return 0, false
 	}
 	if f, usable := state(fresh); f&iface.AddrTentative == 0 || usable {
-		t.Errorf("%v right after adding: flags %v, usable %t; want tentative, not usable", fresh, f, usable)
+		t.Errorf("%v right after adding: flags %v, usable %t; want tentative, not usable",
+			fresh, f, usable)
 	}
 	deadline := time.After(5 * time.Second)
 	for {
@@ -71,7 +75,8 @@ func TestNSIPv6Addrs(t *testing.T) {
 				fresh, fFresh, usable, taken, fTaken)
 		}
 	}
-	if a := (iface.Addr{Prefix: taken, Flags: iface.AddrDADFailed}); a.Usable() || a.String() != taken.String()+" dadfailed" {
+	a := iface.Addr{Prefix: taken, Flags: iface.AddrDADFailed}
+	if a.Usable() || a.String() != taken.String()+" dadfailed" {
 		t.Errorf("a DAD-failed address: usable %t, %q", a.Usable(), a.String())
 	}
 }

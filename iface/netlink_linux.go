@@ -76,8 +76,9 @@ func NewNetlinkAt(ns netns.NsHandle) (*Netlink, error) {
 const dumpAttempts = 5
 
 // Interfaces lists the links of the handle's namespace and their IPv4 and
-// IPv6 addresses (with their DAD and lifetime state), sorted by index. A dump interrupted by a concurrent change is
-// retried a few times before it is reported.
+// IPv6 addresses (with their DAD and lifetime state), sorted by index. A
+// dump interrupted by a concurrent change is retried a few times before it
+// is reported.
 func (n *Netlink) Interfaces() ([]Interface, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -45,7 +45,8 @@ func Targets(ifs []Interface, o TargetOptions) []Target {
 			out = append(out, Target{IfIndex: ifc.Index, IfName: ifc.Name, Dst: netip.AddrPortFrom(o.Group, o.Port)})
 		}
 		if o.Group6.IsValid() && ifc.Has6() {
-			out = append(out, Target{IfIndex: ifc.Index, IfName: ifc.Name, Dst: netip.AddrPortFrom(o.Group6, o.Port)})
+			dst := netip.AddrPortFrom(o.Group6, o.Port)
+			out = append(out, Target{IfIndex: ifc.Index, IfName: ifc.Name, Dst: dst})
 		}
 	}
 	return out

@@ -73,8 +73,9 @@ var (
 	}
 	// Flags of list, resolve and watch.
 	flagFamily = &cli.StringFlag{
-		Name:  "family",
-		Usage: "only IP version `V`, 4 or 6: its paths and addresses, and an address of it to print",
+		Name: "family",
+		Usage: "only IP version `V`, 4 or 6: its paths and addresses, " +
+			"and an address of it to print",
 	}
 	flagPreferIPv6 = &cli.BoolFlag{
 		Name:  "prefer-ipv6",
@@ -194,7 +195,8 @@ func bindFamily(c *cli.Context, o *common) error {
 		return usageErrorf("--family %q: want 4 or 6", v)
 	}
 	if o.family == 4 && o.noIPv4 || o.family == 6 && o.noIPv6 {
-		return usageErrorf("--family %d with --no-ipv%d leaves no address family", o.family, o.family)
+		return usageErrorf("--family %d with --no-ipv%d leaves no address family",
+			o.family, o.family)
 	}
 	o.noIPv4, o.noIPv6 = o.noIPv4 || o.family == 6, o.noIPv6 || o.family == 4
 	return nil

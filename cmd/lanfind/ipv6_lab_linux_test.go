@@ -27,11 +27,13 @@ func TestNSIPv6OnlyCLI(t *testing.T) {
 	for i, s := range ss {
 		h := lab.Hosts[1+i]
 		if s.Addr != h.Addr6("eth0").String() || len(s.Addrs) == 0 || s.Addrs[0] != s.Addr {
-			t.Errorf("%s: addr %q addrs %v, want %v first", s.Name, s.Addr, s.Addrs, h.Addr6("eth0"))
+			t.Errorf("%s: addr %q addrs %v, want %v first",
+				s.Name, s.Addr, s.Addrs, h.Addr6("eth0"))
 		}
 		for _, p := range s.Seen {
 			if p.Family != "ipv6" || !strings.HasSuffix(p.Addr, "%eth0") {
-				t.Errorf("%s: seen %+v, want IPv6 paths from link-local addresses zoned eth0", s.Name, p)
+				t.Errorf("%s: seen %+v, want IPv6 paths from link-local addresses zoned eth0",
+					s.Name, p)
 			}
 		}
 	}
@@ -43,16 +45,18 @@ func TestNSIPv6OnlyCLI(t *testing.T) {
 	// No IPv4 here: IPv4 only leaves no usable interface.
 	r = runCode(t, h0, 2, "resolve", "db", "--family", "4", "--timeout", "500ms")
 	if r.stdout != "" || !strings.Contains(r.stderr, "eth0: no address") {
-		t.Errorf("%s: got %q, %q; want nothing, and eth0 without an address", r.desc, r.stdout, r.stderr)
+		t.Errorf("%s: got %q, %q; want nothing, and eth0 without an address",
+			r.desc, r.stdout, r.stderr)
 	}
 	r = runCode(t, h0, 0, "list", "--no-color")
 	if want := "[" + h1.Addr6("eth0").String() + "]"; !strings.Contains(r.stdout, want) {
 		t.Errorf("%s: table %q lacks %s", r.desc, r.stdout, want)
 	}
 	r = runCode(t, h0, 0, "iface", "--json")
-	if want := `"prefix":"` + h0.Prefix6("eth0").String() + `"`; !strings.Contains(r.stdout, want) ||
-		!strings.Contains(r.stdout, `"[ff02::efff:4646]:28471"`) {
-		t.Errorf("%s: got %s, want the IPv6 address and the IPv6 group as a target", r.desc, r.stdout)
+	prefix := `"prefix":"` + h0.Prefix6("eth0").String() + `"`
+	if !strings.Contains(r.stdout, prefix) || !strings.Contains(r.stdout, `"[ff02::efff:4646]:28471"`) {
+		t.Errorf("%s: got %s, want the IPv6 address and the IPv6 group as a target",
+			r.desc, r.stdout)
 	}
 }
 

@@ -334,10 +334,11 @@ func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Con
 		if cfg.NoMulticast || !plan.Uses(f) {
 			continue
 		}
+		members := endpoint.Members(plan.Selected, f)
 		if f == endpoint.IPv6 {
-			checkMulticast(r, in.Socket(f), endpoint.Members(plan.Selected, f), plan.Group6, igmp6Groups)
+			checkMulticast(r, in.Socket(f), members, plan.Group6, igmp6Groups)
 		} else {
-			checkMulticast(r, in.Socket(f), endpoint.Members(plan.Selected, f), plan.Group, igmpGroups)
+			checkMulticast(r, in.Socket(f), members, plan.Group, igmpGroups)
 		}
 	}
 	out, err := ep.Listen(endpoint.Socket{})
@@ -363,12 +364,14 @@ func reportIPv6(r *report, plan *endpoint.Plan, port uint16, err error) {
 	}
 	switch {
 	case err != nil && len(with) > 0:
-		r.add(LevelProblem, "ipv6", "lanfind works over IPv4 only here; --no-ipv6 says so without this problem",
+		r.add(LevelProblem, "ipv6",
+			"lanfind works over IPv4 only here; --no-ipv6 says so without this problem",
 			"cannot open the IPv6 socket on [::]:%d: %v", port, err)
 	case err != nil:
 		r.add(LevelNote, "ipv6", "", "IPv6 not available (%v): lanfind works over IPv4 only", err)
 	case len(with) == 0:
-		r.add(LevelNote, "ipv6", "", "no interface in use has an IPv6 address: lanfind works over IPv4 only")
+		r.add(LevelNote, "ipv6", "",
+			"no interface in use has an IPv6 address: lanfind works over IPv4 only")
 	default:
 		r.add(LevelOK, "ipv6", "", "UDP port %d can be bound on IPv6; interfaces with IPv6: %s",
 			port, strings.Join(with, ", "))

@@ -61,9 +61,10 @@ func TestReadDrops(t *testing.T) {
 // and fails only when IPv6 is all that is left.
 func TestFamilyFails(t *testing.T) {
 	hub := udptest.NewHub()
-	h := hub.AddHost("h", udptest.Interface{Index: 2, Name: "eth0", Prefix: netip.MustParsePrefix("10.0.0.1/24")})
+	h := hub.AddHost("h", udptest.Interface{Index: 2, Name: "eth0", Prefix: testP0})
 	var warns counter
-	e, err := New(Config{Lister: iface.Static{eth0}, Logger: slog.New(&warns), Seam: &Seam{Listen: h.Listen}})
+	seam := &Seam{Listen: h.Listen}
+	e, err := New(Config{Lister: iface.Static{eth0}, Logger: slog.New(&warns), Seam: seam})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,8 @@ func TestFamilyFails(t *testing.T) {
 	}
 
 	dual := eth0
-	dual.Addrs = append(slices.Clone(dual.Addrs), iface.Addr{Prefix: netip.MustParsePrefix("fe80::1/64")})
+	ll := iface.Addr{Prefix: netip.MustParsePrefix("fe80::1/64")}
+	dual.Addrs = append(slices.Clone(dual.Addrs), ll)
 	e6, err := New(Config{Lister: iface.Static{dual}, NoIPv4: true, Seam: &Seam{Listen: h.Listen}})
 	if err != nil {
 		t.Fatal(err)
@@ -105,13 +107,14 @@ func TestFamilyFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ed.Close()
-	if !slices.ContainsFunc(ed.Plan().Targets, func(t iface.Target) bool { return t.Dst.Addr().Is6() }) {
+	to6 := func(t iface.Target) bool { return t.Dst.Addr().Is6() }
+	if !slices.ContainsFunc(ed.Plan().Targets, to6) {
 		t.Fatalf("targets %v: want the IPv6 group before Listen", ed.Plan().Targets)
 	}
 	if _, err := ed.Listen(Socket{Join: true}); err != nil {
 		t.Fatal(err)
 	}
-	if slices.ContainsFunc(ed.Plan().Targets, func(t iface.Target) bool { return t.Dst.Addr().Is6() }) {
+	if slices.ContainsFunc(ed.Plan().Targets, to6) {
 		t.Errorf("targets %v: want no IPv6 destination once IPv6 failed", ed.Plan().Targets)
 	}
 }

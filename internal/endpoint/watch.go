@@ -61,7 +61,8 @@ func Diff(before, now []iface.Interface) (added, removed []iface.Interface) {
 
 // sameAddrs reports whether a and b hold the same addresses, in any order.
 func sameAddrs(a, b []iface.Addr) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(x iface.Addr) bool { return !slices.Contains(b, x) })
+	missing := func(x iface.Addr) bool { return !slices.Contains(b, x) }
+	return len(a) == len(b) && !slices.ContainsFunc(a, missing)
 }
 
 // Rejoin makes c's group memberships follow a change of the selected

@@ -73,7 +73,8 @@ func (s Spec) validate() error {
 	}
 	for i, segs := range s.Hosts {
 		if i < len(s.Stacks) && len(s.Stacks[i]) > len(segs) {
-			return fmt.Errorf("netnstest: host %d: stacks for %d interfaces, has %d", i, len(s.Stacks[i]), len(segs))
+			return fmt.Errorf("netnstest: host %d: stacks for %d interfaces, has %d",
+				i, len(s.Stacks[i]), len(segs))
 		}
 		for j, seg := range segs {
 			if seg < 0 || seg >= s.Segments {
@@ -295,7 +296,10 @@ func newHostIf(i, j, seg int, st Stack) hostIf {
 			0xfd, 0x00, 0x00, 0x77, 0x00, byte(seg), 15: byte(10 + i)}), 64)
 		// EUI-64 from the MAC (RFC 4291 appendix A): the kernel's default.
 		m := hi.mac
-		hi.linkLocal = netip.AddrFrom16([16]byte{0xfe, 0x80, 8: m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]})
+		hi.linkLocal = netip.AddrFrom16([16]byte{
+			0xfe, 0x80,
+			8: m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5],
+		})
 	}
 	return hi
 }
@@ -373,7 +377,10 @@ func (h *Host) setUp(hi hostIf) (netlink.Link, error) {
 	}
 	var addrs []*netlink.Addr
 	if hi.stack.has4() {
-		addrs = append(addrs, &netlink.Addr{IPNet: prefixIPNet(hi.prefix), Broadcast: hi.broadcast().AsSlice()})
+		addrs = append(addrs, &netlink.Addr{
+			IPNet:     prefixIPNet(hi.prefix),
+			Broadcast: hi.broadcast().AsSlice(),
+		})
 	}
 	if hi.stack.has6() {
 		addrs = append(addrs, &netlink.Addr{IPNet: prefixIPNet(hi.prefix6)})
@@ -398,7 +405,8 @@ func (h *Host) sysctl(ifname, key, val string) error {
 		return err
 	}
 	if werr != nil {
-		return fmt.Errorf("netnstest: %s: set net.ipv6.conf.%s.%s=%s: %w", h.Name, ifname, key, val, werr)
+		return fmt.Errorf("netnstest: %s: set net.ipv6.conf.%s.%s=%s: %w",
+			h.Name, ifname, key, val, werr)
 	}
 	return nil
 }

@@ -42,7 +42,8 @@ func View(r discover.Result, f int) discover.Result {
 	if f != 0 {
 		of := func(a netip.Addr) bool { return (f == 6) != (a.Is6() && !a.Is4In6()) }
 		r.Addrs = slices.DeleteFunc(slices.Clone(r.Addrs), of)
-		r.Paths = slices.DeleteFunc(slices.Clone(r.Paths), func(p discover.Path) bool { return of(p.Addr) })
+		r.Paths = slices.DeleteFunc(slices.Clone(r.Paths),
+			func(p discover.Path) bool { return of(p.Addr) })
 	}
 	return r
 }

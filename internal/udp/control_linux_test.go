@@ -124,7 +124,8 @@ func checkOpts(t *testing.T, uc *net.UDPConn, opts []sockopt) {
 	for _, o := range opts {
 		var got int
 		var gerr error
-		if err := rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), o.level, o.opt) }); err != nil {
+		get := func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), o.level, o.opt) }
+		if err := rc.Control(get); err != nil {
 			t.Fatal(err)
 		}
 		if gerr != nil || got != o.want {

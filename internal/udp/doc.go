@@ -2,10 +2,11 @@
 //
 // [Listen] opens a UDP socket of one address family through [ListenConfig]
 // (or an injected [ListenFunc]), wraps it with golang.org/x/net/ipv4 or
-// golang.org/x/net/ipv6 and returns it as a [Conn]: a small interface that reads a datagram together with its arrival
-// interface and destination address ([Meta]), writes a datagram out of a
-// chosen interface, joins and leaves multicast groups by interface index, and
-// supports read deadlines and Close. Package udptest implements the same
+// golang.org/x/net/ipv6 and returns it as a [Conn]: a small interface that
+// reads a datagram together with its arrival interface and destination
+// address ([Meta]), writes a datagram out of a chosen interface, joins and
+// leaves multicast groups by interface index, and supports read deadlines
+// and Close. Package udptest implements the same
 // interface in memory for tests that must not touch a network.
 //
 // The package knows nothing about beacons, interface lists or loops; callers

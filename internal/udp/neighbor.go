@@ -34,7 +34,8 @@ func (c *conn) WriteToNeighbor(b []byte, dst netip.AddrPort, ifIndex int) (int, 
 
 // sendDontRoute sends b to sa (dst, for errors) with sendmsg, the control
 // message oob and MSG_DONTROUTE.
-func sendDontRoute(uc *net.UDPConn, b, oob []byte, sa unix.Sockaddr, dst netip.AddrPort, ifIndex int) (int, error) {
+func sendDontRoute(uc *net.UDPConn, b, oob []byte, sa unix.Sockaddr,
+	dst netip.AddrPort, ifIndex int) (int, error) {
 	rc, err := uc.SyscallConn()
 	if err != nil {
 		return 0, fmt.Errorf("udp: write to %s via ifindex %d: %w", dst, ifIndex, err)

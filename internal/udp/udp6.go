@@ -148,12 +148,15 @@ func (c *conn6) LeaveGroup(ifIndex int, group netip.Addr) error {
 // membership joins or leaves through x/net/ipv6, which names the interface
 // by index only (MCAST_JOIN_GROUP or ipv6_mreq), with no lookup in the
 // calling thread's namespace.
-func (c *conn6) membership(op string, ifIndex int, group netip.Addr, f func(*net.Interface, net.Addr) error) error {
+func (c *conn6) membership(op string, ifIndex int, group netip.Addr,
+	f func(*net.Interface, net.Addr) error) error {
 	if !group.Is6() || group.Is4In6() || !group.IsMulticast() {
-		return fmt.Errorf("udp: %s %s on ifindex %d: not an IPv6 multicast group", op, group, ifIndex)
+		return fmt.Errorf("udp: %s %s on ifindex %d: not an IPv6 multicast group",
+			op, group, ifIndex)
 	}
 	if ifIndex <= 0 {
-		return fmt.Errorf("udp: %s %s on ifindex %d: an IPv6 group needs an interface", op, group, ifIndex)
+		return fmt.Errorf("udp: %s %s on ifindex %d: an IPv6 group needs an interface",
+			op, group, ifIndex)
 	}
 	if err := f(&net.Interface{Index: ifIndex}, &net.UDPAddr{IP: group.AsSlice()}); err != nil {
 		return fmt.Errorf("udp: %s %s on ifindex %d: %w", op, group, ifIndex, err)

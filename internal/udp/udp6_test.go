@@ -70,8 +70,10 @@ func TestInvalid6(t *testing.T) {
 		{"bad zone", write6(c, "[fe80::1%eth0]:9", 0), "not an interface index"},
 		{"neighbour multicast", neighbour6(c, "[ff02::1]:9", lo.Index), "not a unicast neighbour"},
 		{"neighbour port 0", neighbour6(c, "[::1]:0", lo.Index), "not a unicast neighbour"},
-		{"join IPv4 group", c.JoinGroup(lo.Index, netip.MustParseAddr("239.255.70.70")), "not an IPv6 multicast group"},
-		{"join without interface", c.JoinGroup(0, netip.MustParseAddr("ff02::efff:4646")), "needs an interface"},
+		{"join IPv4 group", c.JoinGroup(lo.Index, netip.MustParseAddr("239.255.70.70")),
+			"not an IPv6 multicast group"},
+		{"join without interface", c.JoinGroup(0, netip.MustParseAddr("ff02::efff:4646")),
+			"needs an interface"},
 	} {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, tc.err, tc.want)
