@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"net"
@@ -146,6 +147,7 @@ type Sender struct {
 	closing chan struct{}      // closed by Close
 	hw      net.HardwareAddr   // seeds instance IDs; see buildRecords
 	recs    recordSet          // what to announce; see update.go
+	seed    maphash.Seed       // of queryKey.digest
 
 	netChanged chan struct{}         // a pending notice that ep's plan changed
 	failing    map[iface.Target]bool // targets whose last send failed; Run's goroutine only
@@ -167,9 +169,18 @@ type Sender struct {
 	}
 }
 
+// queryKey names one copy of a query attempt for answering it once: the
+// same query by broadcast and by multicast. Besides (sender, request,
+// attempt) it holds what a forger would have to copy as well to pass for
+// the querier: the source address and port and a digest of the query's
+// filter and known answers. A forged attempt that differs in any of them is
+// another query, so it cannot make the querier's real attempt look like a
+// copy already answered.
 type queryKey struct {
 	sender, request uint64
 	attempt         uint8
+	src             netip.AddrPort
+	digest          uint64
 }
 
 // New validates cfg, lists interfaces, opens the discovery socket and joins
@@ -213,6 +224,7 @@ func New(cfg Config) (_ *Sender, err error) {
 		netChanged: make(chan struct{}, 1),
 		failing:    map[iface.Target]bool{},
 		limiter:    newReplyLimiter(nil),
+		seed:       maphash.MakeSeed(),
 	}
 	replayMemory := endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second)
 	s.queries = dedup.New[queryKey](4096, replayMemory, ep.Codec.Now)

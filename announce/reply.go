@@ -2,8 +2,10 @@ package announce
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -109,14 +111,6 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
 	}
-	s.mu.Lock()
-	dup := s.queries.Seen(queryKey{b.Sender, b.RequestID, b.Query.Attempt})
-	s.mu.Unlock()
-	if dup {
-		s.stats.dups.Add(1)
-		return reply{}, false
-	}
-	s.stats.queries.Add(1)
 	q := b.Query
 	var match []beacon.Service
 	for _, r := range s.recs.current() {
@@ -127,8 +121,18 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		match = append(match, r)
 	}
 	if len(match) == 0 {
+		// Nothing to send, and nothing remembered: only a query that is
+		// answered is marked answered.
 		return reply{}, false
 	}
+	s.mu.Lock()
+	dup := s.queries.Seen(queryKey{b.Sender, b.RequestID, q.Attempt, src, s.digest(q)})
+	s.mu.Unlock()
+	if dup {
+		s.stats.dups.Add(1)
+		return reply{}, false
+	}
+	s.stats.queries.Add(1)
 	size := replyBytes(match, s.ep.Codec.Budget())
 	if !s.allowReply(src.Addr(), size) {
 		return reply{}, false
@@ -157,6 +161,22 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		records: match,
 		again:   again,
 	}, true
+}
+
+// digest hashes what a query asks: its filter and known answers.
+func (s *Sender) digest(q *beacon.Query) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(q.Name)
+	h.WriteByte(0)
+	h.WriteString(q.Type)
+	h.WriteByte(0)
+	for _, id := range q.Known {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], id)
+		h.Write(b[:])
+	}
+	return h.Sum64()
 }
 
 // answerable reports whether a reply may go to src, which sent a query

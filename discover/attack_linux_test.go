@@ -1,0 +1,172 @@
+package discover_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/udp"
+)
+
+// The attacks of the reply path (issue "Hardening", findings 1, 2, 12 and
+// 13): an attacker host of the lab forges queries with the sources it
+// chooses, and a genuine list must still find everything.
+
+// quietAnnouncer starts a Sender on h announcing n services named
+// prefix000, prefix001, ... and waits until its fast repeat has gone, so
+// that from then on only replies bring its records to a Collect (the
+// next beacon is a minute away).
+func quietAnnouncer(t *testing.T, h *netnstest.Host, prefix string, n int) *announce.Sender {
+	t.Helper()
+	svcs := make([]announce.Service, n)
+	for i := range svcs {
+		svcs[i] = announce.Service{Name: fmt.Sprintf("%s%03d", prefix, i), Port: uint16(1000 + i)}
+	}
+	s, _ := startSender(t, announce.Config{
+		Services:     svcs,
+		Interval:     time.Minute,
+		Lister:       h.Lister(t),
+		ListenPacket: h.ListenPacket,
+	})
+	return s
+}
+
+// waitFastRepeat waits until the announcers started just before have sent
+// their second beacon (one second after the first).
+func waitFastRepeat() { time.Sleep(1200 * time.Millisecond) }
+
+// listFrom runs a Collect on h with a timeout and counts the results per
+// announcer address.
+func listFrom(t *testing.T, h *netnstest.Host, cfg discover.Config,
+	timeout time.Duration) (map[netip.Addr]int, discover.Stats) {
+	t.Helper()
+	cfg.ListenPacket, cfg.Lister = h.ListenPacket, h.Lister(t)
+	if cfg.QuietWindow == 0 {
+		cfg.QuietWindow = 150 * time.Millisecond // a loaded 2-core machine
+	}
+	l, err := discover.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	rs, err := l.Collect(ctx)
+	if err != nil && ctx.Err() == nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	n := map[netip.Addr]int{}
+	for _, r := range rs {
+		n[r.Addr]++
+	}
+	return n, l.Stats()
+}
+
+// sniffQueries returns the queries h hears on the discovery port (the
+// broadcast copies), with their sources, until the test ends.
+func sniffQueries(t *testing.T, h *netnstest.Host) <-chan sniffed {
+	t.Helper()
+	c, err := udp.Listen(t.Context(), netip.AddrPortFrom(netip.IPv4Unspecified(), beacon.DefaultPort),
+		udp.Options{ListenPacket: h.ListenPacket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	out := make(chan sniffed, 64)
+	go func() {
+		buf := make([]byte, beacon.MaxSize+1)
+		for {
+			n, src, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			b, err := beacon.Parse(buf[:n])
+			if err != nil || b.Kind != beacon.KindQuery {
+				continue
+			}
+			select {
+			case out <- sniffed{b, src}:
+			default:
+			}
+		}
+	}()
+	return out
+}
+
+type sniffed struct {
+	b   beacon.Beacon
+	src netip.AddrPort
+}
+
+// forgeQuery sends a query from src to the subnet broadcast address of
+// f's host.
+func forgeQuery(t *testing.T, f *netnstest.Forger, bcast netip.Addr, src netip.AddrPort,
+	b beacon.Beacon) {
+	t.Helper()
+	p, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Send(src, netip.AddrPortFrom(bcast, beacon.DefaultPort), p); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestNSRepeatPreemption is finding 12: an attacker that hears a
+// querier's first attempt forges attempts 1 to 40 of the same request,
+// from the querier's address and port, for a name that matches nothing.
+// The announcer must still answer the querier's real repeats, which
+// bring the records its first, capped reply left out: a list finds all
+// 200 services of the host.
+func TestNSRepeatPreemption(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	const services = 200
+	quietAnnouncer(t, h0, "s", services)
+	queries := sniffQueries(t, h2)
+	f := h2.Forger(t)
+	forged := make(chan int, 1)
+	go func() {
+		seen := map[uint64]bool{}
+		n := 0
+		defer func() { forged <- n }()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case q := <-queries:
+				if q.src.Addr() != h1.Addr("eth0") || seen[q.b.RequestID] {
+					continue
+				}
+				seen[q.b.RequestID] = true
+				for a := 1; a <= 40; a++ {
+					forgeQuery(t, f, h2.Broadcast("eth0"), q.src, beacon.Beacon{
+						Kind:      beacon.KindQuery,
+						Sender:    q.b.Sender,
+						Seq:       q.b.Seq + uint32(a)*1000,
+						RequestID: q.b.RequestID,
+						Query:     &beacon.Query{Attempt: uint8(a), Name: "no-such-service"},
+					})
+					n++
+				}
+			case <-timeout:
+				return
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
+	waitFastRepeat()
+	got, st := listFrom(t, h1, discover.Config{}, 8*time.Second)
+	if n := got[h0.Addr("eth0")]; n != services {
+		t.Errorf("list found %d of %d services while forged repeats pre-empted the real ones "+
+			"(listener stats %+v)", n, services, st)
+	}
+	t.Logf("found %d of %d", got[h0.Addr("eth0")], services)
+}
