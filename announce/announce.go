@@ -172,10 +172,12 @@ type Sender struct {
 // queryKey names one copy of a query attempt for answering it once: the
 // same query by broadcast and by multicast. Besides (sender, request,
 // attempt) it holds what a forger would have to copy as well to pass for
-// the querier: the source address and port and a digest of the query's
-// filter and known answers. A forged attempt that differs in any of them is
-// another query, so it cannot make the querier's real attempt look like a
-// copy already answered.
+// the querier: a digest of the query's filter and known answers and, in
+// clear mode, the source address and port. A forged attempt that differs
+// in any of them is another query, so it cannot make the querier's real
+// attempt look like a copy already answered. (A sealed query can only be
+// replayed, from any source: keyed, the source is left out, so a replay
+// is a copy.)
 type queryKey struct {
 	sender, request uint64
 	attempt         uint8

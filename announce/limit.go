@@ -28,10 +28,10 @@ import (
 // to a few a second.
 const (
 	// MaxReplyDatagrams caps the datagrams that answer one query: 4
-	// datagrams hold up to 128 service records (beacon.MaxServices each),
-	// as many as one query can list as already known (beacon.MaxKnown),
-	// so a querier can always ask for the rest with a repeat that lists
-	// what it has. A reply is thus at most 4800 bytes, to a query of at
+	// datagrams hold up to 128 service records (beacon.MaxServices each).
+	// The records left out come with the repeats: each attempt's answer
+	// starts further into the list (see rotate), so a querier always gets
+	// the rest. A reply is thus at most 4800 bytes, to a query of at
 	// least 32.
 	MaxReplyDatagrams = 4
 	// ReplyBytesPerSecond is how many reply bytes per second one source
@@ -99,8 +99,8 @@ func replyBytes(recs []beacon.Service, budget int) int {
 }
 
 // capReply keeps the first MaxReplyDatagrams of a reply's datagrams. The
-// records left out are answered when the querier repeats its query, which
-// lists what it already has.
+// records left out are answered when the querier repeats its query: the
+// answer to each attempt starts further into the list (rotate).
 func capReply(ps [][]byte) [][]byte {
 	return ps[:min(len(ps), MaxReplyDatagrams)]
 }

@@ -114,19 +114,25 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 	q := b.Query
 	var match []beacon.Service
 	for _, r := range s.recs.current() {
-		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) ||
-			slices.Contains(q.Known, r.Instance) {
-			continue
+		if (q.Name == "" || q.Name == r.Name) && (q.Type == "" || q.Type == r.Type) {
+			match = append(match, r)
 		}
-		match = append(match, r)
 	}
+	match = slices.DeleteFunc(rotate(match, q.Attempt, s.ep.Codec.Budget()),
+		func(r beacon.Service) bool { return slices.Contains(q.Known, r.Instance) })
 	if len(match) == 0 {
 		// Nothing to send, and nothing remembered: only a query that is
 		// answered is marked answered.
 		return reply{}, false
 	}
+	key := queryKey{b.Sender, b.RequestID, q.Attempt, src, s.digest(q)}
+	if s.ep.Codec.Keyed() {
+		// A sealed query cannot be forged, only replayed, and the source
+		// address is not sealed: a replay from anywhere is a copy.
+		key.src = netip.AddrPort{}
+	}
 	s.mu.Lock()
-	dup := s.queries.Seen(queryKey{b.Sender, b.RequestID, q.Attempt, src, s.digest(q)})
+	dup := s.queries.Seen(key)
 	s.mu.Unlock()
 	if dup {
 		s.stats.dups.Add(1)
@@ -161,6 +167,29 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		records: match,
 		again:   again,
 	}, true
+}
+
+// rotate orders the records that answer attempt of a query so that the
+// attempt's share comes first: attempt k starts k times a capped reply's
+// smallest capacity into recs and wraps around. A reply is cut at
+// MaxReplyDatagrams, and a known-answer list holds at most
+// beacon.MaxKnown IDs, which may be fewer than the querier has heard
+// (and then not all of them ours): without rotation every repeat would
+// start from the same records, bring back ones the querier has and leave
+// the same tail out, so that the querier settles without it. Rotated,
+// the repeats of a request cover every record within one round of
+// len(recs)/capacity attempts, whatever the known-answer lists hold.
+func rotate(recs []beacon.Service, attempt uint8, budget int) []beacon.Service {
+	if len(recs) == 0 {
+		return recs
+	}
+	largest := 0
+	for i := range recs {
+		largest = max(largest, recs[i].Size())
+	}
+	perDatagram := min(beacon.MaxServices, max(1, (budget-beacon.HeaderSize-1)/largest))
+	start := int(attempt) * perDatagram * MaxReplyDatagrams % len(recs)
+	return slices.Concat(recs[start:], recs[:start])
 }
 
 // digest hashes what a query asks: its filter and known answers.

@@ -170,3 +170,56 @@ func TestNSRepeatPreemption(t *testing.T) {
 	}
 	t.Logf("found %d of %d", got[h0.Addr("eth0")], services)
 }
+
+// TestNSLargeHost is finding 13 (no attacker): one host announces 200
+// services whose records fill a datagram at 18 each, so that a reply
+// capped at MaxReplyDatagrams holds 72 of them, and another host 51. A
+// known-answer list holds at most beacon.MaxKnown IDs, fewer than the 251
+// heard, so the repeats must still bring every record the first replies
+// left out.
+func TestNSLargeHost(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	meta := map[string]string{"role": "a service among very many"}
+	bigSvcs := make([]announce.Service, 200)
+	for i := range bigSvcs {
+		bigSvcs[i] = announce.Service{Name: fmt.Sprintf("big%03d", i), Type: "large-host",
+			Port: uint16(1000 + i), Meta: meta}
+	}
+	startSender(t, announce.Config{Services: bigSvcs, Interval: time.Minute,
+		Lister: h0.Lister(t), ListenPacket: h0.ListenPacket})
+	quietAnnouncer(t, h2, "other", 51)
+	waitFastRepeat()
+	got, st := listFrom(t, h1, discover.Config{}, 10*time.Second)
+	if got[h0.Addr("eth0")] != 200 || got[h2.Addr("eth0")] != 51 {
+		t.Errorf("list found %d of 200 services of the large host and %d of 51 of the other "+
+			"(listener stats %+v)", got[h0.Addr("eth0")], got[h2.Addr("eth0")], st)
+	}
+	t.Logf("found %d of 200 and %d of 51", got[h0.Addr("eth0")], got[h2.Addr("eth0")])
+}
+
+// TestNSManyServices is the other half of finding 13: 5,100 services on
+// three hosts, more than the 4,096 instances one operation used to keep,
+// are all listed with the default bound.
+func TestNSManyServices(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 4)
+	const each = 1700
+	hosts := []*netnstest.Host{lab.Hosts[0], lab.Hosts[2], lab.Hosts[3]}
+	for i, h := range hosts {
+		quietAnnouncer(t, h, fmt.Sprintf("h%d-", i), each)
+	}
+	waitFastRepeat()
+	start := time.Now()
+	got, st := listFrom(t, lab.Hosts[1], discover.Config{}, 20*time.Second)
+	total := 0
+	for _, h := range hosts {
+		total += got[h.Addr("eth0")]
+	}
+	if total != each*len(hosts) {
+		t.Errorf("list found %d of %d services (per host %v; listener stats %+v)",
+			total, each*len(hosts), got, st)
+	}
+	t.Logf("found %d of %d in %v", total, each*len(hosts), time.Since(start))
+}

@@ -24,6 +24,12 @@ var flagWait = &cli.IntFlag{
 	Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
 }
 
+var flagMaxEntries = &cli.IntFlag{
+	Name:  "max-entries",
+	Usage: "keep at most `N` instances (more are dropped and counted)",
+	Value: discover.DefaultMaxEntries,
+}
+
 // waitFlag returns --wait, 0 when not given.
 func waitFlag(c *cli.Context) (int, error) {
 	n := c.Int("wait")
@@ -46,6 +52,7 @@ func listCommand() *cli.Command {
 		Flags: commonFlags(
 			&cli.DurationFlag{Name: "timeout", Usage: "give up after `D` at most", Value: defaultTimeout},
 			flagWait,
+			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
@@ -68,6 +75,7 @@ func resolveCommand() *cli.Command {
 		Flags: commonFlags(
 			&cli.DurationFlag{Name: "timeout", Usage: "give up after `D` at most", Value: defaultTimeout},
 			flagWait,
+			flagMaxEntries,
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
 			flagFormat,
@@ -86,6 +94,10 @@ func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Lis
 	if err := checkName("--type", c.String("type"), false); err != nil {
 		return nil, err
 	}
+	maxEntries := c.Int("max-entries")
+	if maxEntries < 1 {
+		return nil, usageErrorf("--max-entries %d: want a number of instances, 1 or more", maxEntries)
+	}
 	return discover.New(discover.Config{
 		Name:              name,
 		Type:              c.String("type"),
@@ -97,6 +109,7 @@ func newListener(c *cli.Context, o common, nameFlag, name string) (*discover.Lis
 		Logger:            o.log,
 		Keys:              o.keys,
 		ExcludeInterfaces: o.excludes,
+		MaxEntries:        maxEntries,
 	})
 }
 

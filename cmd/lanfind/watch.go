@@ -26,6 +26,7 @@ func watchCommand() *cli.Command {
 			"or iface-down (it was heard only through interfaces that went away).\n" +
 			"--json prints one object per line: {\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
 		Flags: commonFlags(
+			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
