@@ -133,6 +133,7 @@ type Stats struct {
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Limited     uint64 // queries not answered because their source used up its reply budget
+	Unresolved  uint64 // replies dropped because no neighbour answered for their destination
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -157,15 +158,16 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries, limiter and closed.
+	// mu guards queries, limiter, closed and probes.reachable.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
 	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
 	closed  bool
+	probes  probing // see probe.go
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups atomic.Uint64
-		badSource, overload, limited                atomic.Uint64
+		badSource, overload, limited, unresolved    atomic.Uint64
 	}
 }
 
@@ -226,6 +228,7 @@ func New(cfg Config) (_ *Sender, err error) {
 		netChanged: make(chan struct{}, 1),
 		failing:    map[iface.Target]bool{},
 		limiter:    newReplyLimiter(nil),
+		probes:     probing{reachable: map[netip.Addr]time.Time{}},
 		seed:       maphash.MakeSeed(),
 	}
 	replayMemory := endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second)
@@ -430,6 +433,7 @@ func (s *Sender) Stats() Stats {
 		Rejected:    d.Rejected,
 		Stale:       d.Stale,
 		Limited:     s.stats.limited.Load(),
+		Unresolved:  s.stats.unresolved.Load(),
 	}
 }
 
@@ -499,6 +503,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	replyTimer := time.NewTimer(time.Hour)
 	replyTimer.Stop()
 	defer replyTimer.Stop()
+	probeTimer := time.NewTimer(time.Hour)
+	probeTimer.Stop()
+	defer probeTimer.Stop()
+	defer s.closeProbes()
 	var pending replyQueue
 
 	for {
@@ -539,7 +547,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			now := time.Now()
 			for len(pending) > 0 && !pending[0].at.After(now) {
 				r := heap.Pop(&pending).(reply)
-				s.sendReply(&r)
+				if s.sendReply(&r) {
+					continue // probing
+				}
 				if r.again > 0 {
 					r.again--
 					r.at = now.Add(repeatCopyGap)
@@ -548,6 +558,22 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 			if len(pending) > 0 {
 				replyTimer.Reset(time.Until(pending[0].at))
+			}
+			if !s.probes.armed && len(s.probes.inflight) > 0 {
+				s.probes.armed = true
+				probeTimer.Reset(probePoll)
+			}
+		case <-probeTimer.C:
+			s.probes.armed = false
+			for _, r := range s.pollProbes(time.Now()) {
+				heap.Push(&pending, r)
+			}
+			if len(pending) > 0 {
+				replyTimer.Reset(time.Until(pending[0].at))
+			}
+			if len(s.probes.inflight) > 0 {
+				s.probes.armed = true
+				probeTimer.Reset(probePoll)
 			}
 		}
 	}

@@ -47,7 +47,9 @@ const (
 	// forgotten only once idle long enough for its budget to be full again
 	// (2 s); while the table is full, new sources share one more budget of
 	// the same size, so churning through more sources than the cap cannot
-	// give any one address a fresh budget.
+	// give any one address a fresh budget. A source enters the table only
+	// once it has answered ARP (probe.go): forged sources that no host
+	// owns cannot fill it and crowd genuine queriers into that budget.
 	maxSources = 1024
 )
 

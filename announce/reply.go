@@ -26,6 +26,9 @@ type reply struct {
 	records []beacon.Service
 	again   int      // copies still to send after this one
 	packets [][]byte // the datagrams, packed at the first send
+	size    int      // bytes charged to dst's budget (replyBytes)
+	repeat  bool     // answers a repeated query (attempt > 0)
+	probe   bool     // dst must answer a probe first; nothing charged yet
 }
 
 // Answers to a repeated query go twice, repeatCopyGap apart, and with a
@@ -54,7 +57,9 @@ func (q *replyQueue) Pop() any {
 // (Stats.Overload) rather than growing memory.
 const maxPending = 1024
 
-func (s *Sender) sendReply(r *reply) {
+// sendReply sends r, or its probe when r.probe is set: it then reports
+// true, and the probe owns r (see probe.go).
+func (s *Sender) sendReply(r *reply) (probing bool) {
 	if r.packets == nil {
 		// The records were matched when the query arrived. Update or an
 		// interface change may have replaced them since (even before
@@ -65,6 +70,11 @@ func (s *Sender) sendReply(r *reply) {
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
 		}
+		if r.probe && len(r.packets) > 0 {
+			r.probe = false
+			s.startProbe(*r, time.Now())
+			return true
+		}
 	}
 	for _, p := range r.packets {
 		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
@@ -74,6 +84,7 @@ func (s *Sender) sendReply(r *reply) {
 		}
 		s.stats.replies.Add(1)
 	}
+	return false
 }
 
 // readLoop reads queries until the socket closes or ctx ends.
@@ -140,16 +151,21 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 	}
 	s.stats.queries.Add(1)
 	size := replyBytes(match, s.ep.Codec.Budget())
-	if !s.allowReply(src.Addr(), size) {
+	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
+	// A source not proven reachable is charged once its probe shows it
+	// is (probe.go): forged sources nobody answers ARP for never reach
+	// the limiter's table, so they cannot crowd genuine queriers into its
+	// shared overflow budget.
+	probe := s.mustProbe(src.Addr(), at)
+	if !probe && !s.allowReply(src.Addr(), size) {
 		return reply{}, false
 	}
-	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
 	if q.Attempt > 0 {
 		// A repeat means the querier may be losing datagrams: answer
 		// sooner, and twice, if the source's byte budget allows the copy
 		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
-		if s.takeBudget(src.Addr(), size) {
+		if !probe && s.takeBudget(src.Addr(), size) {
 			again = 1
 		}
 	}
@@ -166,6 +182,9 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		request: b.RequestID,
 		records: match,
 		again:   again,
+		size:    size,
+		repeat:  q.Attempt > 0,
+		probe:   probe,
 	}, true
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,4 +223,79 @@ func TestNSManyServices(t *testing.T) {
 			total, each*len(hosts), got, st)
 	}
 	t.Logf("found %d of %d in %v", total, each*len(hosts), time.Since(start))
+}
+
+// unresolvedFlood forges browse-all queries to the broadcast address from
+// unused addresses of f's subnet (10.77.0.100 to .249, which no host
+// answers ARP for), at rate a second for d, and returns how many it sent.
+func unresolvedFlood(t *testing.T, f *netnstest.Forger, bcast netip.Addr, rate int,
+	d time.Duration) int {
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	end := time.After(d)
+	for i := 0; i < rate*int(d/time.Second+1); i++ {
+		select {
+		case <-tick.C:
+		case <-end:
+			return i
+		}
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 77, 0, byte(100 + i%150)}), 40000)
+		forgeQuery(t, f, bcast, src, beacon.Beacon{
+			Kind:      beacon.KindQuery,
+			Sender:    uint64(1000 + i),
+			Seq:       1,
+			RequestID: uint64(1 + i),
+			Query:     &beacon.Query{},
+		})
+	}
+	return rate * int(d/time.Second+1)
+}
+
+// TestNSReplyStall is finding 1: browse-all queries forged from unused
+// addresses of the subnet, 30 a second, each from another address. Every
+// reply to such an address waits in the kernel for a neighbour that never
+// answers (about 3 s) and holds the socket's send buffer meanwhile. A list
+// from a real host during the flood must still find everything, and a
+// goodbye must still reach a watch at once.
+func TestNSReplyStall(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	const services = 60 // a reply of 4 datagrams
+	meta := map[string]string{"role": strings.Repeat("r", 40)}
+	svcs := make([]announce.Service, services)
+	for i := range svcs {
+		svcs[i] = announce.Service{Name: fmt.Sprintf("s%03d", i), Port: uint16(1000 + i), Meta: meta}
+	}
+	sender, stopSender := startSender(t, announce.Config{Services: svcs, Interval: time.Minute,
+		Lister: h0.Lister(t), ListenPacket: h0.ListenPacket})
+	_, ev, _ := startWatch(t, discover.Config{ListenPacket: h1.ListenPacket, Lister: h1.Lister(t)})
+	ev.waitUp(t, "s000")
+	waitFastRepeat()
+	f := h2.Forger(t)
+	sent := make(chan int, 1)
+	go func() { sent <- unresolvedFlood(t, f, h2.Broadcast("eth0"), 30, 5*time.Second) }()
+	time.Sleep(2 * time.Second) // the stall builds up
+	start := time.Now()
+	got, st := listFrom(t, h1, discover.Config{}, 2*time.Second)
+	took := time.Since(start)
+	if n := got[h0.Addr("eth0")]; n != services {
+		t.Errorf("list during the flood found %d of %d services in %v (listener stats %+v, "+
+			"announcer stats %+v)", n, services, took, st, sender.Stats())
+	}
+
+	// The announcer stops while the flood goes on: its goodbye reaches the
+	// watch at once, not seconds later behind the stalled replies.
+	stopped := time.Now()
+	stopSender()
+	for ev.isUp("s000") && time.Since(stopped) < 2*time.Second {
+		time.Sleep(10 * time.Millisecond)
+	}
+	byeTook := time.Since(stopped)
+	if ev.isUp("s000") || byeTook > 500*time.Millisecond {
+		t.Errorf("the goodbye sent during the flood took %v to reach the watch, want under 500ms",
+			byeTook)
+	}
+	t.Logf("list during the flood: %d of %d in %v; goodbye after %v; flood: %d queries; "+
+		"announcer %+v", got[h0.Addr("eth0")], services, took, byeTook, <-sent, sender.Stats())
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package udp
+
+import "errors"
+
+// Unsent reports errors.ErrUnsupported here: see the Linux version.
+func Unsent(Conn) (int, error) { return 0, errors.ErrUnsupported }
