@@ -134,6 +134,7 @@ type Stats struct {
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Limited     uint64 // queries not answered because their source used up its reply budget
 	Unresolved  uint64 // replies dropped because no neighbour answered for their destination
+	Slipped     uint64 // queries over their source's budget answered with one datagram (a slip)
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -158,16 +159,20 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries, limiter, closed and probes.reachable.
+	// mu guards queries, limiter, refused, slips, closed and
+	// probes.reachable.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
 	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
+	refused *dedup.Cache[flowKey]          // requests refused for their budget
+	slips   *ratelimit.Limiter[netip.Addr] // slips per source address
 	closed  bool
 	probes  probing // see probe.go
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups atomic.Uint64
 		badSource, overload, limited, unresolved    atomic.Uint64
+		slipped                                     atomic.Uint64
 	}
 }
 
@@ -228,6 +233,8 @@ func New(cfg Config) (_ *Sender, err error) {
 		netChanged: make(chan struct{}, 1),
 		failing:    map[iface.Target]bool{},
 		limiter:    newReplyLimiter(nil),
+		refused:    dedup.New[flowKey](maxRefused, refusedMemory, nil),
+		slips:      newSlipLimiter(nil),
 		probes:     probing{reachable: map[netip.Addr]time.Time{}},
 		seed:       maphash.MakeSeed(),
 	}
@@ -434,6 +441,7 @@ func (s *Sender) Stats() Stats {
 		Stale:       d.Stale,
 		Limited:     s.stats.limited.Load(),
 		Unresolved:  s.stats.unresolved.Load(),
+		Slipped:     s.stats.slipped.Load(),
 	}
 }
 

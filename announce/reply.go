@@ -29,6 +29,7 @@ type reply struct {
 	size    int      // bytes charged to dst's budget (replyBytes)
 	repeat  bool     // answers a repeated query (attempt > 0)
 	probe   bool     // dst must answer a probe first; nothing charged yet
+	slip    bool     // over budget: one datagram only (see slip)
 }
 
 // Answers to a repeated query go twice, repeatCopyGap apart, and with a
@@ -67,6 +68,9 @@ func (s *Sender) sendReply(r *reply) (probing bool) {
 		// no reply brings back a removed service or an old port.
 		r.records = s.recs.currentOf(r.records)
 		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
+		if r.slip {
+			r.packets = r.packets[:min(len(r.packets), 1)]
+		}
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
 		}
@@ -123,14 +127,13 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		return reply{}, false
 	}
 	q := b.Query
-	var match []beacon.Service
+	var all []beacon.Service
 	for _, r := range s.recs.current() {
 		if (q.Name == "" || q.Name == r.Name) && (q.Type == "" || q.Type == r.Type) {
-			match = append(match, r)
+			all = append(all, r)
 		}
 	}
-	match = slices.DeleteFunc(rotate(match, q.Attempt, s.ep.Codec.Budget()),
-		func(r beacon.Service) bool { return slices.Contains(q.Known, r.Instance) })
+	match := answer(all, q, s.ep.Codec.Budget(), MaxReplyDatagrams)
 	if len(match) == 0 {
 		// Nothing to send, and nothing remembered: only a query that is
 		// answered is marked answered.
@@ -156,16 +159,21 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 	// is (probe.go): forged sources nobody answers ARP for never reach
 	// the limiter's table, so they cannot crowd genuine queriers into its
 	// shared overflow budget.
-	probe := s.mustProbe(src.Addr(), at)
-	if !probe && !s.allowReply(src.Addr(), size) {
-		return reply{}, false
+	probe, slip := s.mustProbe(src.Addr(), at), false
+	if !probe && !s.takeBudget(src.Addr(), size) {
+		if !s.slip(src, b) {
+			s.noteLimited(src.Addr(), size)
+			return reply{}, false
+		}
+		slip = true
+		match = answer(all, q, s.ep.Codec.Budget(), 1)
 	}
 	if q.Attempt > 0 {
 		// A repeat means the querier may be losing datagrams: answer
 		// sooner, and twice, if the source's byte budget allows the copy
 		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
-		if !probe && s.takeBudget(src.Addr(), size) {
+		if !probe && !slip && s.takeBudget(src.Addr(), size) {
 			again = 1
 		}
 	}
@@ -185,12 +193,21 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		size:    size,
 		repeat:  q.Attempt > 0,
 		probe:   probe,
+		slip:    slip,
 	}, true
 }
 
+// answer returns the records that answer q, a query all matches, in a
+// reply of at most datagrams datagrams: rotated for q's attempt, without
+// those q lists as known.
+func answer(all []beacon.Service, q *beacon.Query, budget, datagrams int) []beacon.Service {
+	return slices.DeleteFunc(rotate(all, q.Attempt, budget, datagrams),
+		func(r beacon.Service) bool { return slices.Contains(q.Known, r.Instance) })
+}
+
 // rotate orders the records that answer attempt of a query so that the
-// attempt's share comes first: attempt k starts k times a capped reply's
-// smallest capacity into recs and wraps around. A reply is cut at
+// attempt's share comes first: attempt k starts k times the smallest
+// capacity of a reply of datagrams datagrams into recs and wraps around. A reply is cut at
 // MaxReplyDatagrams, and a known-answer list holds at most
 // beacon.MaxKnown IDs, which may be fewer than the querier has heard
 // (and then not all of them ours): without rotation every repeat would
@@ -198,7 +215,7 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 // the same tail out, so that the querier settles without it. Rotated,
 // the repeats of a request cover every record within one round of
 // len(recs)/capacity attempts, whatever the known-answer lists hold.
-func rotate(recs []beacon.Service, attempt uint8, budget int) []beacon.Service {
+func rotate(recs []beacon.Service, attempt uint8, budget, datagrams int) []beacon.Service {
 	if len(recs) == 0 {
 		return recs
 	}
@@ -207,7 +224,7 @@ func rotate(recs []beacon.Service, attempt uint8, budget int) []beacon.Service {
 		largest = max(largest, recs[i].Size())
 	}
 	perDatagram := min(beacon.MaxServices, max(1, (budget-beacon.HeaderSize-1)/largest))
-	start := int(attempt) * perDatagram * MaxReplyDatagrams % len(recs)
+	start := int(attempt) * perDatagram * datagrams % len(recs)
 	return slices.Concat(recs[start:], recs[:start])
 }
 

@@ -95,7 +95,7 @@ func TestRotateCovers(t *testing.T) {
 		budget := beacon.MaxSize
 		got := map[uint64]bool{}
 		for attempt := range 256 {
-			for _, r := range packedRecords(rotate(recs, uint8(attempt), budget), budget) {
+			for _, r := range packedRecords(rotate(recs, uint8(attempt), budget, MaxReplyDatagrams), budget) {
 				got[r.Instance] = true
 			}
 			if len(got) == n {

@@ -38,6 +38,22 @@ func quietAnnouncer(t *testing.T, h *netnstest.Host, prefix string, n int) *anno
 	return s
 }
 
+// bulkyAnnouncer is a quietAnnouncer whose records carry metadata, so
+// that n = 60 of them answer a browse-all query with 4 datagrams. It
+// also returns a function that stops it.
+func bulkyAnnouncer(t *testing.T, h *netnstest.Host, prefix string,
+	n int) (*announce.Sender, func()) {
+	t.Helper()
+	meta := map[string]string{"role": strings.Repeat("r", 40)}
+	svcs := make([]announce.Service, n)
+	for i := range svcs {
+		svcs[i] = announce.Service{Name: fmt.Sprintf("%s%03d", prefix, i), Port: uint16(1000 + i),
+			Meta: meta}
+	}
+	return startSender(t, announce.Config{Services: svcs, Interval: time.Minute,
+		Lister: h.Lister(t), ListenPacket: h.ListenPacket})
+}
+
 // waitFastRepeat waits until the announcers started just before have sent
 // their second beacon (one second after the first).
 func waitFastRepeat() { time.Sleep(1200 * time.Millisecond) }
@@ -252,7 +268,7 @@ func unresolvedFlood(t *testing.T, f *netnstest.Forger, bcast netip.Addr, rate i
 }
 
 // TestNSReplyStall is finding 1: browse-all queries forged from unused
-// addresses of the subnet, 30 a second, each from another address. Every
+// addresses of the subnet, 200 a second, from 150 addresses in turn. Every
 // reply to such an address waits in the kernel for a neighbour that never
 // answers (about 3 s) and holds the socket's send buffer meanwhile. A list
 // from a real host during the flood must still find everything, and a
@@ -261,20 +277,14 @@ func TestNSReplyStall(t *testing.T) {
 	t.Parallel()
 	lab := netnstest.New(t, 3)
 	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
-	const services = 60 // a reply of 4 datagrams
-	meta := map[string]string{"role": strings.Repeat("r", 40)}
-	svcs := make([]announce.Service, services)
-	for i := range svcs {
-		svcs[i] = announce.Service{Name: fmt.Sprintf("s%03d", i), Port: uint16(1000 + i), Meta: meta}
-	}
-	sender, stopSender := startSender(t, announce.Config{Services: svcs, Interval: time.Minute,
-		Lister: h0.Lister(t), ListenPacket: h0.ListenPacket})
+	const services = 60
+	sender, stopSender := bulkyAnnouncer(t, h0, "s", services)
 	_, ev, _ := startWatch(t, discover.Config{ListenPacket: h1.ListenPacket, Lister: h1.Lister(t)})
 	ev.waitUp(t, "s000")
 	waitFastRepeat()
 	f := h2.Forger(t)
 	sent := make(chan int, 1)
-	go func() { sent <- unresolvedFlood(t, f, h2.Broadcast("eth0"), 30, 5*time.Second) }()
+	go func() { sent <- unresolvedFlood(t, f, h2.Broadcast("eth0"), 200, 5*time.Second) }()
 	time.Sleep(2 * time.Second) // the stall builds up
 	start := time.Now()
 	got, st := listFrom(t, h1, discover.Config{}, 2*time.Second)
@@ -298,4 +308,52 @@ func TestNSReplyStall(t *testing.T) {
 	}
 	t.Logf("list during the flood: %d of %d in %v; goodbye after %v; flood: %d queries; "+
 		"announcer %+v", got[h0.Addr("eth0")], services, took, byeTook, <-sent, sender.Stats())
+}
+
+// TestNSBudgetDrain is finding 2: browse-all queries forged from the
+// victim's address, 500 a second to the broadcast address, spend the
+// victim's reply budget at every announcer. The victim's own list must
+// still find everything.
+func TestNSBudgetDrain(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 4)
+	h0, h1, h2, h3 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2], lab.Hosts[3]
+	// Each announcer's answer fills 4 datagrams, so an empty budget
+	// refills for few answers a second.
+	a0, _ := bulkyAnnouncer(t, h0, "a", 60)
+	a3, _ := bulkyAnnouncer(t, h3, "b", 60)
+	waitFastRepeat()
+	f := h2.Forger(t)
+	victim := h1.Addr("eth0")
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	go func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		n := 0
+		defer func() { sent <- n }()
+		for ; n < 4000; n++ { // 8 s at most
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			}
+			src := netip.AddrPortFrom(victim, uint16(30000+n%20000))
+			forgeQuery(t, f, h2.Broadcast("eth0"), src, beacon.Beacon{
+				Kind: beacon.KindQuery, Sender: uint64(5000 + n), Seq: 1, RequestID: uint64(1 + n),
+				Query: &beacon.Query{},
+			})
+		}
+	}()
+	time.Sleep(time.Second) // the budget drains
+	got, st := listFrom(t, h1, discover.Config{}, 3*time.Second)
+	close(stop)
+	n := <-sent
+	found := got[h0.Addr("eth0")] + got[h3.Addr("eth0")]
+	if found != 120 {
+		t.Errorf("the victim's list found %d of 120 services while its address was forged "+
+			"(listener stats %+v; announcers %+v and %+v)", found, st, a0.Stats(), a3.Stats())
+	}
+	t.Logf("the victim found %d of 120; %d forged queries; announcers limited %d and %d",
+		found, n, a0.Stats().Limited, a3.Stats().Limited)
 }

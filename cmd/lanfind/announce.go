@@ -87,7 +87,7 @@ func runAnnounce(c *cli.Context) error {
 	st := s.Stats()
 	o.log.Debug("stats", "beacons", st.Beacons, "queries", st.Queries, "replies", st.Replies, "duplicates", st.Duplicates,
 		"foreign", st.Foreign, "malformed", st.Malformed, "unsupported", st.Unsupported, "bad_source", st.BadSource,
-		"other_iface", st.OtherIface, "overload", st.Overload, "limited", st.Limited, "unresolved", st.Unresolved, "send_errors", st.SendErrors,
+		"other_iface", st.OtherIface, "overload", st.Overload, "limited", st.Limited, "unresolved", st.Unresolved, "slipped", st.Slipped, "send_errors", st.SendErrors,
 		"sealed", st.Sealed, "unsealed", st.Unsealed, "rejected", st.Rejected, "stale", st.Stale)
 	return runtimeError(err)
 }
