@@ -44,14 +44,16 @@ const (
 	// that start together, each listing everything.
 	ReplyBurstBytes = 128 << 10
 	// maxSources caps the reply limiter's table. Queries are answered only
-	// from on-link sources, so this exceeds the hosts of a /22. A source is
+	// from on-link sources, so this exceeds the hosts of a /20. A source is
 	// forgotten only once idle long enough for its budget to be full again
 	// (2 s); while the table is full, new sources share one more budget of
 	// the same size, so churning through more sources than the cap cannot
 	// give any one address a fresh budget. A source enters the table only
 	// once it has answered ARP (probe.go): forged sources that no host
-	// owns cannot fill it and crowd genuine queriers into that budget.
-	maxSources = 1024
+	// owns cannot fill it and crowd genuine queriers into that budget, and
+	// filling it with addresses that do answer takes more neighbours than
+	// Linux keeps by default (gc_thresh3, 1024).
+	maxSources = 4096
 )
 
 func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
