@@ -97,7 +97,10 @@ type Config struct {
 	// [iface.Subscriber] (the system listers are) the Sender follows
 	// interface changes while it lives; see [Interface changes].
 	Lister iface.Lister
-	// ListenPacket opens the socket. Defaults to the internal/udp opener.
+	// ListenPacket opens the socket, and the short-lived sockets of reply
+	// probes while Run runs. Defaults to the internal/udp opener, which
+	// opens them in the network namespace of the calling goroutine: New's
+	// for the socket, Run's for the probes.
 	ListenPacket udp.ListenFunc
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger

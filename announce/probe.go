@@ -79,7 +79,14 @@ func (s *Sender) startProbe(r reply, now time.Time) {
 		s.giveUp(s.probes.inflight[0])
 		s.probes.inflight = s.probes.inflight[1:]
 	}
-	c, err := udp.Listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), 0),
+	// Opened as the endpoint opens the discovery socket: through
+	// Config.ListenPacket (or the test seam), else in the network
+	// namespace of the goroutine running Run.
+	listen := udp.Listen
+	if s.cfg.Seam != nil && s.cfg.Seam.Listen != nil {
+		listen = s.cfg.Seam.Listen
+	}
+	c, err := listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), 0),
 		udp.Options{ListenPacket: s.cfg.ListenPacket})
 	if err != nil {
 		s.stats.sendErrors.Add(1)
