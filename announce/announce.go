@@ -130,7 +130,7 @@ type Stats struct {
 	BadSource   uint64 // queries from a source that may not be answered
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
-	Overload    uint64 // replies not sent because too many were already pending
+	Overload    uint64 // replies not sent: too many were pending, or the socket was backlogged
 	Sealed      uint64 // sealed datagrams dropped because no key is configured
 	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key

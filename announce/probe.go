@@ -51,12 +51,44 @@ type probe struct {
 }
 
 // probing is the Sender's state of probes. reachable is guarded by
-// Sender.mu (the reader consults it); the probes belong to Run's
+// Sender.mu (the reader consults it); the rest belongs to Run's
 // goroutine.
 type probing struct {
 	reachable map[netip.Addr]time.Time // when proven
 	inflight  []probe                  // oldest first
 	armed     bool                     // Run's probe timer is set
+	sendBuf   int                      // the discovery socket's; 0: not known yet
+}
+
+// A neighbour proven reachable may still vanish: its kernel entry fails or
+// is forgotten while this Sender still counts it as reachable, and
+// replies to it wait in the kernel again. So replies also go out as
+// probes while the discovery socket holds more than half its send buffer
+// unsent (backlogged); the Sender then forgets which neighbours it had
+// proven, and a probe that succeeds sends the rest of its reply from its
+// own socket. Beacons and goodbyes, sent on the discovery socket from
+// Run's goroutine as replies are, thus always find half the buffer free.
+
+// backlogged reports whether the discovery socket holds more than half
+// its send buffer unsent, and if so forgets every proven neighbour.
+func (s *Sender) backlogged() bool {
+	n, err := udp.Unsent(s.conn)
+	if err != nil {
+		return false
+	}
+	if s.probes.sendBuf == 0 {
+		if s.probes.sendBuf, err = udp.SendBuffer(s.conn); err != nil || s.probes.sendBuf <= 0 {
+			s.probes.sendBuf = 0
+			return false
+		}
+	}
+	if n <= s.probes.sendBuf/2 {
+		return false
+	}
+	s.mu.Lock()
+	clear(s.probes.reachable)
+	s.mu.Unlock()
+	return true
 }
 
 // mustProbe reports whether a reply to dst must be probed first: the
@@ -118,21 +150,47 @@ func (s *Sender) pollProbes(now time.Time) []reply {
 			s.giveUp(p)
 			continue
 		}
-		p.conn.Close()
 		s.noteReachable(p.r.dst.Addr(), now)
 		r := p.r
-		if !s.allowReply(r.dst.Addr(), r.size) {
+		if r.probe { // not charged yet
+			r.probe = false
+			if !s.allowReply(r.dst.Addr(), r.size) {
+				p.conn.Close()
+				continue
+			}
+			if r.repeat && len(r.packets)*2 <= MaxReplyDatagrams &&
+				s.takeBudget(r.dst.Addr(), r.size) {
+				r.again = 1
+			}
+		}
+		if s.backlogged() {
+			// The discovery socket is held up: the probe's socket
+			// reaches dst, and sends the rest.
+			s.sendRest(p.conn, r)
+			p.conn.Close()
 			continue
 		}
-		if r.repeat && len(r.packets)*2 <= MaxReplyDatagrams && s.takeBudget(r.dst.Addr(), r.size) {
-			r.again = 1
-		}
+		p.conn.Close()
 		r.at = now
 		ready = append(ready, r)
 	}
 	clear(s.probes.inflight[len(kept):])
 	s.probes.inflight = kept
 	return ready
+}
+
+// sendRest sends the datagrams of r after the first, which went as the
+// probe, from the probe's socket c.
+func (s *Sender) sendRest(c udp.Conn, r reply) {
+	s.stats.replies.Add(1)
+	for _, p := range r.packets[1:] {
+		if _, err := c.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
+			s.stats.sendErrors.Add(1)
+			s.log.Warn("reply failed", "dst", r.dst.String(), "err", err)
+			continue
+		}
+		s.stats.replies.Add(1)
+	}
 }
 
 // giveUp drops a probe whose neighbour did not answer.

@@ -58,10 +58,12 @@ func (q *replyQueue) Pop() any {
 // (Stats.Overload) rather than growing memory.
 const maxPending = 1024
 
-// sendReply sends r, or its probe when r.probe is set: it then reports
-// true, and the probe owns r (see probe.go).
+// sendReply sends r, or its probe when r.probe is set or the discovery
+// socket is backlogged: it then reports true, and the probe owns r (see
+// probe.go).
 func (s *Sender) sendReply(r *reply) (probing bool) {
-	if r.packets == nil {
+	first := r.packets == nil
+	if first {
 		// The records were matched when the query arrived. Update or an
 		// interface change may have replaced them since (even before
 		// Run queued the reply): answer with what is announced now, so
@@ -74,11 +76,19 @@ func (s *Sender) sendReply(r *reply) (probing bool) {
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
 		}
-		if r.probe && len(r.packets) > 0 {
-			r.probe = false
-			s.startProbe(*r, time.Now())
-			return true
-		}
+	}
+	if len(r.packets) == 0 {
+		return false
+	}
+	backlogged := s.backlogged()
+	if first && (r.probe || backlogged) {
+		s.startProbe(*r, time.Now())
+		return true
+	}
+	if backlogged {
+		s.stats.overload.Add(1)
+		s.log.Debug("dropped reply: the socket is backlogged", "dst", r.dst.String())
+		return false
 	}
 	for _, p := range r.packets {
 		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {

@@ -267,6 +267,55 @@ func unresolvedFlood(t *testing.T, f *netnstest.Forger, bcast netip.Addr, rate i
 	return rate * int(d/time.Second+1)
 }
 
+// stallLab is the lab of the stall tests: h0 announces stallServices
+// services whose answer fills 4 datagrams, h1 watches them, h2 attacks.
+type stallLab struct {
+	h0, h1, h2 *netnstest.Host
+	sender     *announce.Sender
+	stop       func()
+	ev         *eventLog
+}
+
+const stallServices = 60
+
+func newStallLab(t *testing.T) *stallLab {
+	t.Helper()
+	lab := netnstest.New(t, 3)
+	l := &stallLab{h0: lab.Hosts[0], h1: lab.Hosts[1], h2: lab.Hosts[2]}
+	l.sender, l.stop = bulkyAnnouncer(t, l.h0, "s", stallServices)
+	_, l.ev, _ = startWatch(t, discover.Config{ListenPacket: l.h1.ListenPacket,
+		Lister: l.h1.Lister(t)})
+	l.ev.waitUp(t, "s000")
+	waitFastRepeat()
+	return l
+}
+
+// listAndBye lists from h1, which must find every service, then stops the
+// announcer, whose goodbye must reach the watch at once, not seconds later
+// behind stalled replies; during names the attack for the messages.
+func (l *stallLab) listAndBye(t *testing.T, during string) {
+	t.Helper()
+	start := time.Now()
+	got, st := listFrom(t, l.h1, discover.Config{}, 2*time.Second)
+	took := time.Since(start)
+	n := got[l.h0.Addr("eth0")]
+	if n != stallServices {
+		t.Errorf("list %s found %d of %d services in %v (listener stats %+v, announcer stats %+v)",
+			during, n, stallServices, took, st, l.sender.Stats())
+	}
+	stopped := time.Now()
+	l.stop()
+	for l.ev.isUp("s000") && time.Since(stopped) < 2*time.Second {
+		time.Sleep(10 * time.Millisecond)
+	}
+	bye := time.Since(stopped)
+	if l.ev.isUp("s000") || bye > 500*time.Millisecond {
+		t.Errorf("the goodbye sent %s took %v to reach the watch, want under 500ms", during, bye)
+	}
+	t.Logf("list %s: %d of %d in %v; goodbye after %v; announcer %+v",
+		during, n, stallServices, took, bye, l.sender.Stats())
+}
+
 // TestNSReplyStall is finding 1: browse-all queries forged from unused
 // addresses of the subnet, 200 a second, from 150 addresses in turn. Every
 // reply to such an address waits in the kernel for a neighbour that never
@@ -275,85 +324,55 @@ func unresolvedFlood(t *testing.T, f *netnstest.Forger, bcast netip.Addr, rate i
 // goodbye must still reach a watch at once.
 func TestNSReplyStall(t *testing.T) {
 	t.Parallel()
-	lab := netnstest.New(t, 3)
-	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
-	const services = 60
-	sender, stopSender := bulkyAnnouncer(t, h0, "s", services)
-	_, ev, _ := startWatch(t, discover.Config{ListenPacket: h1.ListenPacket, Lister: h1.Lister(t)})
-	ev.waitUp(t, "s000")
-	waitFastRepeat()
-	f := h2.Forger(t)
+	l := newStallLab(t)
+	f := l.h2.Forger(t)
 	sent := make(chan int, 1)
-	go func() { sent <- unresolvedFlood(t, f, h2.Broadcast("eth0"), 200, 5*time.Second) }()
+	go func() { sent <- unresolvedFlood(t, f, l.h2.Broadcast("eth0"), 200, 5*time.Second) }()
 	time.Sleep(2 * time.Second) // the stall builds up
-	start := time.Now()
-	got, st := listFrom(t, h1, discover.Config{}, 2*time.Second)
-	took := time.Since(start)
-	if n := got[h0.Addr("eth0")]; n != services {
-		t.Errorf("list during the flood found %d of %d services in %v (listener stats %+v, "+
-			"announcer stats %+v)", n, services, took, st, sender.Stats())
-	}
-
-	// The announcer stops while the flood goes on: its goodbye reaches the
-	// watch at once, not seconds later behind the stalled replies.
-	stopped := time.Now()
-	stopSender()
-	for ev.isUp("s000") && time.Since(stopped) < 2*time.Second {
-		time.Sleep(10 * time.Millisecond)
-	}
-	byeTook := time.Since(stopped)
-	if ev.isUp("s000") || byeTook > 500*time.Millisecond {
-		t.Errorf("the goodbye sent during the flood took %v to reach the watch, want under 500ms",
-			byeTook)
-	}
-	t.Logf("list during the flood: %d of %d in %v; goodbye after %v; flood: %d queries; "+
-		"announcer %+v", got[h0.Addr("eth0")], services, took, byeTook, <-sent, sender.Stats())
+	l.listAndBye(t, "during the flood")
+	t.Logf("flood: %d queries", <-sent)
 }
 
-// TestNSBudgetDrain is finding 2: browse-all queries forged from the
-// victim's address, 500 a second to the broadcast address, spend the
-// victim's reply budget at every announcer. The victim's own list must
-// still find everything.
-func TestNSBudgetDrain(t *testing.T) {
+// TestNSReplyStallStaleNeighbour is finding 1 through addresses the
+// announcer has proven reachable: the attacker queries from three
+// addresses of its own, which answer ARP, then drops them, and the
+// announcer's kernel forgets their neighbour entries. Queries forged from
+// them, as many as their reply budgets allow, must not hold the discovery
+// socket either.
+func TestNSReplyStallStaleNeighbour(t *testing.T) {
 	t.Parallel()
-	lab := netnstest.New(t, 4)
-	h0, h1, h2, h3 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2], lab.Hosts[3]
-	// Each announcer's answer fills 4 datagrams, so an empty budget
-	// refills for few answers a second.
-	a0, _ := bulkyAnnouncer(t, h0, "a", 60)
-	a3, _ := bulkyAnnouncer(t, h3, "b", 60)
-	waitFastRepeat()
-	f := h2.Forger(t)
-	victim := h1.Addr("eth0")
-	stop := make(chan struct{})
-	sent := make(chan int, 1)
-	go func() {
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		n := 0
-		defer func() { sent <- n }()
-		for ; n < 4000; n++ { // 8 s at most
-			select {
-			case <-tick.C:
-			case <-stop:
-				return
-			}
-			src := netip.AddrPortFrom(victim, uint16(30000+n%20000))
-			forgeQuery(t, f, h2.Broadcast("eth0"), src, beacon.Beacon{
-				Kind: beacon.KindQuery, Sender: uint64(5000 + n), Seq: 1, RequestID: uint64(1 + n),
-				Query: &beacon.Query{},
-			})
+	l := newStallLab(t)
+	announcer := netip.AddrPortFrom(l.h0.Addr("eth0"), beacon.DefaultPort)
+	var stale []netip.AddrPort
+	for i := range 3 {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, 0, byte(200 + i)}), 24)
+		l.h2.AddAddr(t, "eth0", p)
+		c, err := udp.Listen(t.Context(), netip.AddrPortFrom(p.Addr(), 0),
+			udp.Options{ListenPacket: l.h2.ListenPacket})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	time.Sleep(time.Second) // the budget drains
-	got, st := listFrom(t, h1, discover.Config{}, 3*time.Second)
-	close(stop)
-	n := <-sent
-	found := got[h0.Addr("eth0")] + got[h3.Addr("eth0")]
-	if found != 120 {
-		t.Errorf("the victim's list found %d of 120 services while its address was forged "+
-			"(listener stats %+v; announcers %+v and %+v)", found, st, a0.Stats(), a3.Stats())
+		defer c.Close()
+		q := beacon.Beacon{Kind: beacon.KindQuery, Sender: uint64(77 + i), Seq: 1,
+			RequestID: uint64(77 + i), Query: &beacon.Query{Name: "s000"}}
+		pkt, _ := q.Marshal()
+		if _, err := c.WriteTo(pkt, announcer, 0); err != nil {
+			t.Fatal(err)
+		}
+		stale = append(stale, netip.AddrPortFrom(p.Addr(), c.LocalAddr().Port()))
 	}
-	t.Logf("the victim found %d of 120; %d forged queries; announcers limited %d and %d",
-		found, n, a0.Stats().Limited, a3.Stats().Limited)
+	time.Sleep(200 * time.Millisecond) // the probes prove them reachable
+	for _, src := range stale {
+		l.h2.DelAddr(t, "eth0", netip.PrefixFrom(src.Addr(), 24))
+		mustRun(t, l.h0, "ip", "neigh", "del", src.Addr().String(), "dev", "eth0")
+	}
+	f := l.h2.Forger(t)
+	for i := range 100 {
+		for _, src := range stale {
+			forgeQuery(t, f, l.h2.Broadcast("eth0"), src, beacon.Beacon{Kind: beacon.KindQuery,
+				Sender: uint64(9000 + i), Seq: 1, RequestID: uint64(1 + i), Query: &beacon.Query{}})
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // past the reply jitter
+	l.listAndBye(t, "after queries forged from stale neighbours")
 }

@@ -13,6 +13,20 @@ import (
 // not a socket of [Listen] (a test double or a wrapper) reports
 // errors.ErrUnsupported, as do systems without the call.
 func Unsent(c Conn) (int, error) {
+	return intOf(c, func(fd int) (int, error) { return unix.IoctlGetInt(fd, unix.SIOCOUTQ) })
+}
+
+// SendBuffer reports c's send buffer size (SO_SNDBUF), the bytes [Unsent]
+// may reach before a write waits. It fails like Unsent for a Conn that is
+// not a socket of [Listen].
+func SendBuffer(c Conn) (int, error) {
+	return intOf(c, func(fd int) (int, error) {
+		return unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	})
+}
+
+// intOf runs get on the descriptor of c, a socket of Listen.
+func intOf(c Conn, get func(fd int) (int, error)) (int, error) {
 	k, ok := c.(*conn)
 	if !ok {
 		return 0, errors.ErrUnsupported
@@ -22,9 +36,9 @@ func Unsent(c Conn) (int, error) {
 		return 0, err
 	}
 	var n int
-	var ierr error
-	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ) }); err != nil {
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { n, gerr = get(int(fd)) }); err != nil {
 		return 0, err
 	}
-	return n, ierr
+	return n, gerr
 }

@@ -45,8 +45,12 @@ func TestNSUnsent(t *testing.T) {
 	if n := settled(there); n != 0 {
 		t.Errorf("to a neighbour: %d bytes still held after a second, want 0", n)
 	}
-	if n, err := udp.Unsent(nobody); err != nil || n == 0 {
-		t.Errorf("to an unused address: Unsent = %d, %v; want the datagram held", n, err)
+	held, err := udp.Unsent(nobody)
+	if err != nil || held == 0 {
+		t.Errorf("to an unused address: Unsent = %d, %v; want the datagram held", held, err)
+	}
+	if buf, err := udp.SendBuffer(nobody); err != nil || buf <= held {
+		t.Errorf("SendBuffer = %d, %v; want more than the %d bytes held", buf, err, held)
 	}
 	hub := udptest.NewHub()
 	fake, err := hub.AddHost("a", udptest.Interface{Index: 2, Name: "eth0",
@@ -58,5 +62,8 @@ func TestNSUnsent(t *testing.T) {
 	defer fake.Close()
 	if _, err := udp.Unsent(fake); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Unsent of a test double: %v, want errors.ErrUnsupported", err)
+	}
+	if _, err := udp.SendBuffer(fake); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("SendBuffer of a test double: %v, want errors.ErrUnsupported", err)
 	}
 }
