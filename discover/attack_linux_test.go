@@ -368,9 +368,10 @@ func TestNSReplyStallStaleNeighbour(t *testing.T) {
 	}
 	f := l.h2.Forger(t)
 	for i := range 100 {
-		for _, src := range stale {
+		for k, src := range stale {
+			id := uint64(1 + i*len(stale) + k)
 			forgeQuery(t, f, l.h2.Broadcast("eth0"), src, beacon.Beacon{Kind: beacon.KindQuery,
-				Sender: uint64(9000 + i), Seq: 1, RequestID: uint64(1 + i), Query: &beacon.Query{}})
+				Sender: 9000 + id, Seq: 1, RequestID: id, Query: &beacon.Query{}})
 		}
 	}
 	time.Sleep(100 * time.Millisecond) // past the reply jitter
