@@ -122,9 +122,9 @@ type Config struct {
 type Stats struct {
 	Beacons     uint64 // announcement and goodbye datagrams sent
 	SendErrors  uint64 // datagrams the kernel refused
-	Queries     uint64 // distinct query attempts received
+	Queries     uint64 // distinct query attempts received that match a record
 	Replies     uint64 // reply datagrams sent
-	Duplicates  uint64 // copies of a query attempt already answered
+	Duplicates  uint64 // copies of a matching query attempt already received
 	Foreign     uint64 // datagrams on the port without the lanfind magic
 	Malformed   uint64 // lanfind datagrams that failed to parse
 	BadSource   uint64 // queries from a source that may not be answered
