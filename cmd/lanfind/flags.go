@@ -92,6 +92,7 @@ type common struct {
 	noBroadcast bool
 	noMulticast bool
 	keys        seal.Keys // from --secret-file; nil: unkeyed
+	maxEntries  int       // --max-entries of list, resolve and watch
 }
 
 // bindShared reads the shared flags and builds the command's streams, with
@@ -113,6 +114,7 @@ func bindShared(c *cli.Context, errOut io.Writer, level slog.Level) (common, str
 // bindNetwork reads the shared flags that say where lanfind talks.
 func bindNetwork(c *cli.Context) (common, error) {
 	var o common
+	o.maxEntries = c.Int("max-entries") // 0 for commands without the flag
 	ps := c.String("discovery-port")
 	if ps == "" { // an empty LANFIND_PORT means the default, as for the other variables
 		ps = strconv.Itoa(beacon.DefaultPort)
