@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"net"
@@ -105,7 +106,10 @@ type Config struct {
 	// [iface.Subscriber] (the system listers are) the Sender follows
 	// interface changes while it lives; see [Interface changes].
 	Lister iface.Lister
-	// ListenPacket opens the socket. Defaults to the internal/udp opener.
+	// ListenPacket opens the socket, and the short-lived sockets of reply
+	// probes while Run runs. Defaults to the internal/udp opener, which
+	// opens them in the network namespace of the calling goroutine: New's
+	// for the socket, Run's for the probes.
 	ListenPacket udp.ListenFunc
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
@@ -127,20 +131,22 @@ type Config struct {
 type Stats struct {
 	Beacons     uint64 // announcement and goodbye datagrams sent
 	SendErrors  uint64 // datagrams the kernel refused
-	Queries     uint64 // distinct query attempts received
+	Queries     uint64 // distinct query attempts received that match a record
 	Replies     uint64 // reply datagrams sent
-	Duplicates  uint64 // copies of a query attempt already answered
+	Duplicates  uint64 // copies of a matching query attempt already received
 	Foreign     uint64 // datagrams on the port without the lanfind magic
 	Malformed   uint64 // lanfind datagrams that failed to parse
 	BadSource   uint64 // queries from a source that may not be answered
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
-	Overload    uint64 // replies not sent because too many were already pending
+	Overload    uint64 // replies not sent: too many were pending, or the socket was backlogged
 	Sealed      uint64 // sealed datagrams dropped because no key is configured
 	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Limited     uint64 // queries not answered because their source used up its reply budget
+	Unresolved  uint64 // replies dropped because no neighbour answered for their destination
+	Slipped     uint64 // queries over their source's budget answered with one datagram (a slip)
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -155,6 +161,7 @@ type Sender struct {
 	closing chan struct{}      // closed by Close
 	hw      net.HardwareAddr   // seeds instance IDs; see buildRecords
 	recs    recordSet          // what to announce; see update.go
+	seed    maphash.Seed       // of queryKey.digest
 
 	netChanged chan struct{}         // a pending notice that ep's plan changed
 	failing    map[iface.Target]bool // targets whose last send failed; Run's goroutine only
@@ -164,21 +171,37 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries, limiter and closed.
+	// mu guards queries, limiter, refused, slips, closed and
+	// probes.reachable.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
 	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
+	refused *dedup.Cache[flowKey]          // requests refused for their budget
+	slips   *ratelimit.Limiter[netip.Addr] // slips per source address
 	closed  bool
+	probes  probing // see probe.go
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups atomic.Uint64
-		badSource, overload, limited                atomic.Uint64
+		badSource, overload, limited, unresolved    atomic.Uint64
+		slipped                                     atomic.Uint64
 	}
 }
 
+// queryKey names one copy of a query attempt for answering it once: the
+// same query by broadcast and by multicast. Besides (sender, request,
+// attempt) it holds what a forger would have to copy as well to pass for
+// the querier: a digest of the query's filter and known answers and, in
+// clear mode, the source address and port. A forged attempt that differs
+// in any of them is another query, so it cannot make the querier's real
+// attempt look like a copy already answered. (A sealed query can only be
+// replayed, from any source: keyed, the source is left out, so a replay
+// is a copy.)
 type queryKey struct {
 	sender, request uint64
 	attempt         uint8
+	src             netip.AddrPort
+	digest          uint64
 }
 
 // New validates cfg, lists interfaces, opens the discovery socket and joins
@@ -225,6 +248,10 @@ func New(cfg Config) (_ *Sender, err error) {
 		netChanged: make(chan struct{}, 1),
 		failing:    map[iface.Target]bool{},
 		limiter:    newReplyLimiter(nil),
+		refused:    dedup.New[flowKey](maxRefused, refusedMemory, nil),
+		slips:      newSlipLimiter(nil),
+		probes:     probing{reachable: map[netip.Addr]time.Time{}},
+		seed:       maphash.MakeSeed(),
 	}
 	replayMemory := endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second)
 	s.queries = dedup.New[queryKey](4096, replayMemory, ep.Codec.Now)
@@ -428,6 +455,8 @@ func (s *Sender) Stats() Stats {
 		Rejected:    d.Rejected,
 		Stale:       d.Stale,
 		Limited:     s.stats.limited.Load(),
+		Unresolved:  s.stats.unresolved.Load(),
+		Slipped:     s.stats.slipped.Load(),
 	}
 }
 
@@ -497,6 +526,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	replyTimer := time.NewTimer(time.Hour)
 	replyTimer.Stop()
 	defer replyTimer.Stop()
+	probeTimer := time.NewTimer(time.Hour)
+	probeTimer.Stop()
+	defer probeTimer.Stop()
+	defer s.closeProbes()
 	var pending replyQueue
 
 	for {
@@ -537,7 +570,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			now := time.Now()
 			for len(pending) > 0 && !pending[0].at.After(now) {
 				r := heap.Pop(&pending).(reply)
-				s.sendReply(&r)
+				if s.sendReply(&r) {
+					continue // probing
+				}
 				if r.again > 0 {
 					r.again--
 					r.at = now.Add(repeatCopyGap)
@@ -546,6 +581,22 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 			if len(pending) > 0 {
 				replyTimer.Reset(time.Until(pending[0].at))
+			}
+			if !s.probes.armed && len(s.probes.inflight) > 0 {
+				s.probes.armed = true
+				probeTimer.Reset(probePoll)
+			}
+		case <-probeTimer.C:
+			s.probes.armed = false
+			for _, r := range s.pollProbes(time.Now()) {
+				heap.Push(&pending, r)
+			}
+			if len(pending) > 0 {
+				replyTimer.Reset(time.Until(pending[0].at))
+			}
+			if len(s.probes.inflight) > 0 {
+				s.probes.armed = true
+				probeTimer.Reset(probePoll)
 			}
 		}
 	}

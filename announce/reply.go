@@ -2,8 +2,10 @@ package announce
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -25,6 +27,10 @@ type reply struct {
 	records []beacon.Service
 	again   int      // copies still to send after this one
 	packets [][]byte // the datagrams, packed at the first send
+	size    int      // bytes charged to dst's budget (replyBytes)
+	repeat  bool     // answers a repeated query (attempt > 0)
+	probe   bool     // dst must answer a probe first; nothing charged yet
+	slip    bool     // over budget: one datagram only (see slip)
 }
 
 // Answers to a repeated query go twice, repeatCopyGap apart, and with a
@@ -53,17 +59,37 @@ func (q *replyQueue) Pop() any {
 // (Stats.Overload) rather than growing memory.
 const maxPending = 1024
 
-func (s *Sender) sendReply(r *reply) {
-	if r.packets == nil {
+// sendReply sends r, or its probe when r.probe is set or the discovery
+// socket is backlogged: it then reports true, and the probe owns r (see
+// probe.go).
+func (s *Sender) sendReply(r *reply) (probing bool) {
+	first := r.packets == nil
+	if first {
 		// The records were matched when the query arrived. Update or an
 		// interface change may have replaced them since (even before
 		// Run queued the reply): answer with what is announced now, so
 		// no reply brings back a removed service or an old port.
 		r.records = s.recs.currentOf(r.records)
 		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
+		if r.slip {
+			r.packets = r.packets[:min(len(r.packets), 1)]
+		}
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
 		}
+	}
+	if len(r.packets) == 0 {
+		return false
+	}
+	backlogged := s.backlogged()
+	if first && (r.probe || backlogged) {
+		s.startProbe(*r, time.Now())
+		return true
+	}
+	if backlogged {
+		s.stats.overload.Add(1)
+		s.log.Debug("dropped reply: the socket is backlogged", "dst", r.dst.String())
+		return false
 	}
 	for _, p := range r.packets {
 		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
@@ -73,6 +99,7 @@ func (s *Sender) sendReply(r *reply) {
 		}
 		s.stats.replies.Add(1)
 	}
+	return false
 }
 
 // readLoop reads queries from every socket, one loop per address family,
@@ -130,37 +157,54 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
 	}
+	q := b.Query
+	var all []beacon.Service
+	for _, r := range s.recs.current() {
+		if (q.Name == "" || q.Name == r.Name) && (q.Type == "" || q.Type == r.Type) {
+			all = append(all, r)
+		}
+	}
+	match := answer(all, q, s.ep.Codec.Budget(), MaxReplyDatagrams)
+	if len(match) == 0 {
+		// Nothing to send, and nothing remembered: only a query that is
+		// answered is marked answered.
+		return reply{}, false
+	}
+	key := queryKey{b.Sender, b.RequestID, q.Attempt, src, s.digest(q)}
+	if s.ep.Codec.Keyed() {
+		// A sealed query cannot be forged, only replayed, and the source
+		// address is not sealed: a replay from anywhere is a copy.
+		key.src = netip.AddrPort{}
+	}
 	s.mu.Lock()
-	dup := s.queries.Seen(queryKey{b.Sender, b.RequestID, b.Query.Attempt})
+	dup := s.queries.Seen(key)
 	s.mu.Unlock()
 	if dup {
 		s.stats.dups.Add(1)
 		return reply{}, false
 	}
 	s.stats.queries.Add(1)
-	q := b.Query
-	var match []beacon.Service
-	for _, r := range s.recs.current() {
-		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) ||
-			slices.Contains(q.Known, r.Instance) {
-			continue
-		}
-		match = append(match, r)
-	}
-	if len(match) == 0 {
-		return reply{}, false
-	}
 	size := replyBytes(match, s.ep.Codec.Budget())
-	if !s.allowReply(src.Addr(), size) {
-		return reply{}, false
-	}
 	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
+	// A source not proven reachable is charged once its probe shows it
+	// is (probe.go): forged sources nobody answers ARP for never reach
+	// the limiter's table, so they cannot crowd genuine queriers into its
+	// shared overflow budget.
+	probe, slip := s.mustProbe(src.Addr(), at), false
+	if !probe && !s.takeBudget(src.Addr(), size) {
+		if !s.slip(src, b) {
+			s.noteLimited(src.Addr(), size)
+			return reply{}, false
+		}
+		slip = true
+		match = answer(all, q, s.ep.Codec.Budget(), 1)
+	}
 	if q.Attempt > 0 {
 		// A repeat means the querier may be losing datagrams: answer
 		// sooner, and twice, if the source's byte budget allows the copy
 		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
-		if s.takeBudget(src.Addr(), size) {
+		if !probe && !slip && s.takeBudget(src.Addr(), size) {
 			again = 1
 		}
 	}
@@ -177,7 +221,58 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		request: b.RequestID,
 		records: match,
 		again:   again,
+		size:    size,
+		repeat:  q.Attempt > 0,
+		probe:   probe,
+		slip:    slip,
 	}, true
+}
+
+// answer returns the records that answer q, a query all matches, in a
+// reply of at most datagrams datagrams: rotated for q's attempt, without
+// those q lists as known.
+func answer(all []beacon.Service, q *beacon.Query, budget, datagrams int) []beacon.Service {
+	return slices.DeleteFunc(rotate(all, q.Attempt, budget, datagrams),
+		func(r beacon.Service) bool { return slices.Contains(q.Known, r.Instance) })
+}
+
+// rotate orders the records that answer attempt of a query so that the
+// attempt's share comes first: attempt k starts k times the smallest
+// capacity of a reply of datagrams datagrams into recs and wraps around. A reply is cut at
+// MaxReplyDatagrams, and a known-answer list holds at most
+// beacon.MaxKnown IDs, which may be fewer than the querier has heard
+// (and then not all of them ours): without rotation every repeat would
+// start from the same records, bring back ones the querier has and leave
+// the same tail out, so that the querier settles without it. Rotated,
+// the repeats of a request cover every record within one round of
+// len(recs)/capacity attempts, whatever the known-answer lists hold.
+func rotate(recs []beacon.Service, attempt uint8, budget, datagrams int) []beacon.Service {
+	if len(recs) == 0 {
+		return recs
+	}
+	largest := 0
+	for i := range recs {
+		largest = max(largest, recs[i].Size())
+	}
+	perDatagram := min(beacon.MaxServices, max(1, (budget-beacon.HeaderSize-1)/largest))
+	start := int(attempt) * perDatagram * datagrams % len(recs)
+	return slices.Concat(recs[start:], recs[:start])
+}
+
+// digest hashes what a query asks: its filter and known answers.
+func (s *Sender) digest(q *beacon.Query) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(q.Name)
+	h.WriteByte(0)
+	h.WriteString(q.Type)
+	h.WriteByte(0)
+	for _, id := range q.Known {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], id)
+		h.Write(b[:])
+	}
+	return h.Sum64()
 }
 
 // answerable reports whether a reply may go to src, which sent a query

@@ -66,7 +66,8 @@ type Config struct {
 	QuietWindow time.Duration
 	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
 	// a flood of forged announcements costs bounded memory; more are
-	// dropped and counted in Stats.TableFull. Defaults to 4096.
+	// dropped and counted in Stats.TableFull. Defaults to
+	// [DefaultMaxEntries].
 	MaxEntries int
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
@@ -260,6 +261,13 @@ type packet struct {
 	at  time.Time
 }
 
+// DefaultMaxEntries is the default of Config.MaxEntries: room for a LAN of
+// 200 hosts with 80 services each, far more than one operation is
+// expected to meet, while a flood of forged instances still holds the
+// table to a bounded size. A larger LAN sets Config.MaxEntries (the
+// command's --max-entries).
+const DefaultMaxEntries = 16384
+
 // New validates cfg, lists interfaces, opens both sockets and joins the
 // group, on the calling goroutine (and so in its network namespace). It
 // fails when no interface is usable, although a Listener survives losing
@@ -273,7 +281,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		cfg.QuietWindow = 60 * time.Millisecond
 	}
 	if cfg.MaxEntries <= 0 {
-		cfg.MaxEntries = 4096
+		cfg.MaxEntries = DefaultMaxEntries
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

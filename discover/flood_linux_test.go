@@ -149,8 +149,8 @@ func TestNSFloodAndGarbage(t *testing.T) {
 	}
 	stopSender()
 	sources := aLog.get("reply_sources")
-	if sources < 0 || sources > 1024 {
-		t.Errorf("announcer reply limiter holds %d sources, want 0 to 1024", sources)
+	if sources < 0 || sources > 4096 {
+		t.Errorf("announcer reply limiter holds %d sources, want 0 to 4096", sources)
 	}
 	flooder.Close()
 	t.Logf("collect during the flood: %d results in %v", len(rs), collectTime)

@@ -367,19 +367,6 @@ func CompareResults(a, b Result) int {
 	)
 }
 
-// known lists up to beacon.MaxKnown instance IDs already heard.
-func (s *session) known() []uint64 {
-	var out []uint64
-	for inst := range s.byInstance {
-		if len(out) == beacon.MaxKnown {
-			break
-		}
-		out = append(out, inst)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // logTables logs, at debug level, how full the session's tables are when
 // an operation ends: the instance table (capped by Config.MaxEntries) and
 // the message IDs kept for duplicate suppression (capped at maxSeen).

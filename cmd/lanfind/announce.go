@@ -148,6 +148,8 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		"other_iface", st.OtherIface,
 		"overload", st.Overload,
 		"limited", st.Limited,
+		"unresolved", st.Unresolved,
+		"slipped", st.Slipped,
 		"send_errors", st.SendErrors,
 		"sealed", st.Sealed,
 		"unsealed", st.Unsealed,

@@ -118,6 +118,7 @@ type common struct {
 	family      int       // --family: 4, 6, or 0 for either
 	prefer6     bool      // --prefer-ipv6
 	keys        seal.Keys // from --secret-file; nil: unkeyed
+	maxEntries  int       // --max-entries of list, resolve and watch
 }
 
 // bindShared reads the shared flags and builds the command's streams, with
@@ -139,6 +140,7 @@ func bindShared(c *cli.Context, errOut io.Writer, level slog.Level) (common, str
 // bindNetwork reads the shared flags that say where lanfind talks.
 func bindNetwork(c *cli.Context) (common, error) {
 	var o common
+	o.maxEntries = c.Int("max-entries") // 0 for commands without the flag
 	ps := c.String("discovery-port")
 	if ps == "" { // an empty LANFIND_PORT means the default, as for the other variables
 		ps = strconv.Itoa(beacon.DefaultPort)

@@ -26,6 +26,7 @@ func listCommand() *cli.Command {
 		Flags: commonFlags(
 			flagTimeout,
 			flagWait,
+			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,

@@ -24,6 +24,7 @@ func resolveCommand() *cli.Command {
 		Flags: commonFlags(
 			flagTimeout,
 			flagWait,
+			flagMaxEntries,
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
 			flagFormat,

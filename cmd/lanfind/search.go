@@ -28,6 +28,11 @@ var (
 		Name:  "wait",
 		Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
 	}
+	flagMaxEntries = &cli.IntFlag{
+		Name:  "max-entries",
+		Usage: "keep at most `N` instances (more are dropped and counted)",
+		Value: discover.DefaultMaxEntries,
+	}
 	flagTimeout = &cli.DurationFlag{
 		Name:  "timeout",
 		Usage: "give up after `D` at most",
@@ -75,6 +80,9 @@ func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Lis
 	if err := checkName("--type", typ, false); err != nil {
 		return nil, err
 	}
+	if o.maxEntries < 1 {
+		return nil, usageErrorf("--max-entries %d: want a number of instances, 1 or more", o.maxEntries)
+	}
 	return discover.New(discover.Config{
 		Name:              name,
 		Type:              typ,
@@ -89,6 +97,7 @@ func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Lis
 		Logger:            s.Log,
 		Keys:              o.keys,
 		ExcludeInterfaces: o.excludes,
+		MaxEntries:        o.maxEntries,
 	})
 }
 

@@ -27,6 +27,7 @@ func watchCommand() *cli.Command {
 			"--json prints one object per line: " +
 			"{\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
 		Flags: commonFlags(
+			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
