@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
@@ -69,15 +70,17 @@ type probing struct {
 // own socket. Beacons and goodbyes, sent on the discovery socket from
 // Run's goroutine as replies are, thus always find half the buffer free.
 
-// backlogged reports whether the discovery socket holds more than half
-// its send buffer unsent, and if so forgets every proven neighbour.
-func (s *Sender) backlogged() bool {
-	n, err := udp.Unsent(s.conn)
+// backlogged reports whether the discovery socket of dst's family holds
+// more than half its send buffer unsent, and if so forgets every proven
+// neighbour.
+func (s *Sender) backlogged(dst netip.Addr) bool {
+	c := s.conn.Socket(endpoint.FamilyOf(dst))
+	n, err := udp.Unsent(c)
 	if err != nil {
 		return false
 	}
 	if s.probes.sendBuf == 0 {
-		if s.probes.sendBuf, err = udp.SendBuffer(s.conn); err != nil || s.probes.sendBuf <= 0 {
+		if s.probes.sendBuf, err = udp.SendBuffer(c); err != nil || s.probes.sendBuf <= 0 {
 			s.probes.sendBuf = 0
 			return false
 		}
@@ -95,7 +98,7 @@ func (s *Sender) backlogged() bool {
 // discovery socket is a kernel socket whose queue can be watched, and dst
 // has not been proven reachable lately.
 func (s *Sender) mustProbe(dst netip.Addr, now time.Time) bool {
-	if _, err := udp.Unsent(s.conn); err != nil {
+	if _, err := udp.Unsent(s.conn.Socket(endpoint.FamilyOf(dst))); err != nil {
 		return false
 	}
 	s.mu.Lock()
@@ -118,7 +121,11 @@ func (s *Sender) startProbe(r reply, now time.Time) {
 	if s.cfg.Seam != nil && s.cfg.Seam.Listen != nil {
 		listen = s.cfg.Seam.Listen
 	}
-	c, err := listen(context.Background(), netip.AddrPortFrom(netip.IPv4Unspecified(), 0),
+	any := netip.IPv4Unspecified()
+	if endpoint.FamilyOf(r.dst.Addr()) == endpoint.IPv6 {
+		any = netip.IPv6Unspecified()
+	}
+	c, err := listen(context.Background(), netip.AddrPortFrom(any, 0),
 		udp.Options{ListenPacket: s.cfg.ListenPacket})
 	if err != nil {
 		s.stats.sendErrors.Add(1)
@@ -163,7 +170,7 @@ func (s *Sender) pollProbes(now time.Time) []reply {
 				r.again = 1
 			}
 		}
-		if s.backlogged() {
+		if s.backlogged(r.dst.Addr()) {
 			// The discovery socket is held up: the probe's socket
 			// reaches dst, and sends the rest.
 			s.sendRest(p.conn, r)

@@ -81,7 +81,7 @@ func (s *Sender) sendReply(r *reply) (probing bool) {
 	if len(r.packets) == 0 {
 		return false
 	}
-	backlogged := s.backlogged()
+	backlogged := s.backlogged(r.dst.Addr())
 	if first && (r.probe || backlogged) {
 		s.startProbe(*r, time.Now())
 		return true

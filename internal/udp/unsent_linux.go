@@ -2,6 +2,7 @@ package udp
 
 import (
 	"errors"
+	"net"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,11 +28,16 @@ func SendBuffer(c Conn) (int, error) {
 
 // intOf runs get on the descriptor of c, a socket of Listen.
 func intOf(c Conn, get func(fd int) (int, error)) (int, error) {
-	k, ok := c.(*conn)
-	if !ok {
+	var uc *net.UDPConn
+	switch k := c.(type) {
+	case *conn:
+		uc = k.uc
+	case *conn6:
+		uc = k.uc
+	default:
 		return 0, errors.ErrUnsupported
 	}
-	rc, err := k.uc.SyscallConn()
+	rc, err := uc.SyscallConn()
 	if err != nil {
 		return 0, err
 	}
