@@ -11,46 +11,19 @@ import (
 )
 
 // addrsOf lists the addresses of ifs, each once, at most beacon.MaxAddrs:
-// the IPv4 ones, and the usable IPv6 ones of each interface with the
-// link-local one only where the interface has nothing wider, and a
-// deprecated one only where it has no preferred one. (The wire carries
-// no zone: a listener zones a link-local address with the interface it
-// heard the beacon on.)
+// those each interface advertises ([iface.Interface.Advertised]). (The
+// wire carries no zone: a listener zones a link-local address with the
+// interface it heard the beacon on.)
 func addrsOf(ifs []iface.Interface) []netip.Addr {
 	var addrs []netip.Addr
 	for _, ifc := range ifs {
-		for _, a := range advertised(ifc.Addrs) {
+		for _, a := range ifc.Advertised() {
 			if len(addrs) < beacon.MaxAddrs && !slices.Contains(addrs, a) {
 				addrs = append(addrs, a)
 			}
 		}
 	}
 	return addrs
-}
-
-// advertised returns the addresses of one interface that addrsOf lists.
-func advertised(all []iface.Addr) []netip.Addr {
-	wide := func(a iface.Addr) bool { return !a.Prefix.Addr().IsLinkLocalUnicast() }
-	preferred := func(a iface.Addr) bool { return a.Flags&iface.AddrDeprecated == 0 }
-	var v6 []iface.Addr
-	for _, a := range all {
-		if a.Is6() && a.Usable() {
-			v6 = append(v6, a)
-		}
-	}
-	if slices.ContainsFunc(v6, wide) {
-		v6 = slices.DeleteFunc(v6, func(a iface.Addr) bool { return !wide(a) })
-	}
-	if slices.ContainsFunc(v6, preferred) {
-		v6 = slices.DeleteFunc(v6, func(a iface.Addr) bool { return !preferred(a) })
-	}
-	var out []netip.Addr
-	for _, a := range all {
-		if !a.Is6() || slices.Contains(v6, a) {
-			out = append(out, a.Prefix.Addr())
-		}
-	}
-	return out
 }
 
 // applyPlan takes a new interface plan, from the endpoint's watcher

@@ -2,6 +2,8 @@ package discover_test
 
 import (
 	"context"
+	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/seal"
 	"net/netip"
 	"slices"
 	"strings"
@@ -171,4 +173,42 @@ func TestNSRemoveFamilyAddr(t *testing.T) {
 		return e.Kind == discover.EventUpdate && slices.Equal(e.Service.Addrs, []netip.Addr{ll})
 	})
 	t.Logf("IPv4 address removal heard after %v", time.Since(start))
+}
+
+// TestNSIPv6Keyed: keyed mode works over IPv6, where beacons and replies
+// come from link-local addresses while the records list the unique local
+// ones.
+func TestNSIPv6Keyed(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.NewStacks(t, netnstest.StackIPv6, netnstest.StackIPv6)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	k, err := seal.NewKey([]byte("a lab key of at least thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := seal.Keys{k}
+	s, err := announce.New(announce.Config{Keys: keys, Interval: time.Minute,
+		Services:     []announce.Service{{Name: "db", Port: 5432}},
+		ListenPacket: h1.ListenPacket, Lister: h1.Lister(t), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	stop := runInBackground(t, "announce Run", s.Run)
+	t.Cleanup(stop)
+	l, err := discover.New(discover.Config{Keys: keys, ListenPacket: h0.ListenPacket,
+		Lister: h0.Lister(t), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	rs, err := l.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || !rs[0].Verified || rs[0].Addrs[0] != h1.Addr6("eth0") {
+		t.Fatalf("got %v (stats %+v), want db, verified, at %v", rs, l.Stats(), h1.Addr6("eth0"))
+	}
 }

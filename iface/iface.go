@@ -264,6 +264,48 @@ func (i Interface) Contains(a netip.Addr) bool {
 	return OnLink(i, a)
 }
 
+// Advertised returns the addresses of i that lanfind lists for it: the
+// IPv4 ones, and the usable IPv6 ones, the link-local one only where i has
+// nothing wider, and a deprecated one only where it has no preferred one.
+func (i Interface) Advertised() []netip.Addr {
+	wide := func(a Addr) bool { return !a.Prefix.Addr().IsLinkLocalUnicast() }
+	preferred := func(a Addr) bool { return a.Flags&AddrDeprecated == 0 }
+	var v6 []Addr
+	for _, a := range i.Addrs {
+		if a.Is6() && a.Usable() {
+			v6 = append(v6, a)
+		}
+	}
+	if slices.ContainsFunc(v6, wide) {
+		v6 = slices.DeleteFunc(v6, func(a Addr) bool { return !wide(a) })
+	}
+	if slices.ContainsFunc(v6, preferred) {
+		v6 = slices.DeleteFunc(v6, func(a Addr) bool { return !preferred(a) })
+	}
+	var out []netip.Addr
+	for _, a := range i.Addrs {
+		if !a.Is6() || slices.Contains(v6, a) {
+			out = append(out, a.Prefix.Addr())
+		}
+	}
+	return out
+}
+
+// Source6 returns the IPv6 address lanfind sends from out of i: the first
+// IPv6 address it advertises ([Interface.Advertised]) where that is wider
+// than link-local, else the zero Addr (the kernel's choice, link-local,
+// which i then advertises). The kernel alone would pick the link-local
+// address for link-local-scope destinations (RFC 6724 rule 2), an address
+// a keyed listener does not find in the records.
+func (i Interface) Source6() netip.Addr {
+	for _, a := range i.Advertised() {
+		if a.Is6() && !a.IsLinkLocalUnicast() {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
 // Families returns a copy of all with only the addresses of the families
 // kept: IPv4 when v4, IPv6 when v6. An interface left with no address is
 // not [Interface.Usable]; that is how a family is switched off.

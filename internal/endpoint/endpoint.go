@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
@@ -175,7 +176,24 @@ func (e *Endpoint) Listen(s Socket) (*Conn, error) {
 	}
 	e.conns = append(e.conns, c.Sockets()...)
 	e.joined = append(e.joined, opened...)
+	if c.v6 != nil {
+		udp.SetSources(c.v6, Sources(e.Plan().Selected))
+	}
 	return &c, nil
+}
+
+// Sources returns the IPv6 source address of each interface of ifs that
+// has one wider than link-local ([iface.Interface.Source6]), by index: what
+// the endpoint's IPv6 sockets send from ([udp.SetSources]), so that a
+// keyed listener finds the source among the addresses the records list.
+func Sources(ifs []iface.Interface) map[int]netip.Addr {
+	out := map[int]netip.Addr{}
+	for _, i := range ifs {
+		if s := i.Source6(); s.IsValid() {
+			out[i.Index] = s
+		}
+	}
+	return out
 }
 
 // familyFailed reports the first failure of family f as a warning and
@@ -265,6 +283,10 @@ func (e *Endpoint) Watch(onPlan func(*Plan)) {
 			for _, j := range e.joined {
 				Rejoin(j.c, Members(old, j.fam), Members(p.Selected, j.fam), p.group(j.fam), e.log)
 			}
+		}
+		src := Sources(p.Selected)
+		for _, c := range e.conns {
+			udp.SetSources(c, src) // IPv6 sockets only
 		}
 		e.plan.Store(&p)
 		onPlan(&p)

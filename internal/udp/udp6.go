@@ -1,10 +1,13 @@
 package udp
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +23,55 @@ type conn6 struct {
 	uc    *net.UDPConn
 	pc    *ipv6.PacketConn
 	local netip.AddrPort
+
+	// mu guards sources.
+	mu      sync.Mutex
+	sources map[int]netip.Addr // see SetSources
+}
+
+// SetSources gives c, a socket of [Listen], the source address to send
+// from out of each interface (by index); an interface not in src gets the
+// kernel's choice. It matters for IPv6 sockets only, and does nothing for
+// others: the kernel picks the link-local address for a link-local-scope
+// group or destination (RFC 6724 rule 2), while lanfind's records list a
+// wider address where the interface has one, and a keyed listener accepts
+// only sources the records list. Safe for concurrent use with writes.
+func SetSources(c Conn, src map[int]netip.Addr) {
+	k, ok := c.(*conn6)
+	if !ok {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sources = maps.Clone(src)
+}
+
+// control returns the control message of a write out of ifIndex (nil
+// when 0 and no source is set): the interface, and the source set for it.
+func (c *conn6) control(ifIndex int) *ipv6.ControlMessage {
+	if ifIndex == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// IPV6_PKTINFO (RFC 3542) picks the interface of any write, multicast
+	// included, on every system x/net/ipv6 supports, and the source.
+	cm := &ipv6.ControlMessage{IfIndex: ifIndex}
+	if s, ok := c.sources[ifIndex]; ok {
+		cm.Src = s.AsSlice()
+	}
+	return cm
+}
+
+// withoutSource reports whether a write that failed with err named a
+// source (cm.Src) the kernel refused, as when the address has just gone:
+// the write is then tried again with the kernel's choice.
+func withoutSource(cm *ipv6.ControlMessage, err error) bool {
+	if cm == nil || cm.Src == nil {
+		return false
+	}
+	cm.Src = nil
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EINVAL)
 }
 
 func newConn6(uc *net.UDPConn, hops int, loop bool, readBuffer int) (*conn6, error) {
@@ -99,14 +151,12 @@ func (c *conn6) WriteTo(b []byte, dst netip.AddrPort, ifIndex int) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	var cm *ipv6.ControlMessage
-	if ifIndex != 0 {
-		// IPV6_PKTINFO (RFC 3542) picks the interface of any write,
-		// multicast included, on every system x/net/ipv6 supports.
-		cm = &ipv6.ControlMessage{IfIndex: ifIndex}
-	}
+	cm := c.control(ifIndex)
 	ua := &net.UDPAddr{IP: dst.Addr().AsSlice(), Port: int(dst.Port())}
 	n, err := c.pc.WriteTo(b, cm, ua)
+	if err != nil && withoutSource(cm, err) {
+		n, err = c.pc.WriteTo(b, cm, ua)
+	}
 	if err != nil {
 		return n, fmt.Errorf("udp: write to %s via ifindex %d: %w", dst, ifIndex, err)
 	}
@@ -126,15 +176,16 @@ func (c *conn6) WriteToNeighbor(b []byte, dst netip.AddrPort, ifIndex int) (int,
 	if a.IsMulticast() || a.IsUnspecified() || dst.Port() == 0 {
 		return 0, fmt.Errorf("udp: write to %s: not a unicast neighbour: %w", dst, syscall.EINVAL)
 	}
-	var oob []byte
-	if ifIndex != 0 {
-		oob = (&ipv6.ControlMessage{IfIndex: ifIndex}).Marshal()
-	}
 	sa := &unix.SockaddrInet6{Port: int(dst.Port()), Addr: a.As16()}
 	if a.IsLinkLocalUnicast() {
 		sa.ZoneId = uint32(ifIndex)
 	}
-	return sendDontRoute(c.uc, b, oob, sa, dst, ifIndex)
+	cm := c.control(ifIndex)
+	n, err := sendDontRoute(c.uc, b, cm.Marshal(), sa, dst, ifIndex)
+	if err != nil && withoutSource(cm, err) {
+		n, err = sendDontRoute(c.uc, b, cm.Marshal(), sa, dst, ifIndex)
+	}
+	return n, err
 }
 
 func (c *conn6) JoinGroup(ifIndex int, group netip.Addr) error {

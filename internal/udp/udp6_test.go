@@ -90,3 +90,28 @@ func neighbour6(c udp.Conn, dst string, ifIndex int) error {
 	_, err := c.WriteToNeighbor([]byte("x"), netip.MustParseAddrPort(dst), ifIndex)
 	return err
 }
+
+// TestSetSources: a write goes from the source set for its interface; a
+// source the kernel refuses (not an address of this host) falls back to
+// the kernel's choice.
+func TestSetSources(t *testing.T) {
+	a := listen6(t, udp.Options{})
+	b := listen6(t, udp.Options{})
+	lo := loopback(t)
+	udp.SetSources(a, map[int]netip.Addr{lo.Index: netip.MustParseAddr("::1")})
+	write(t, a, []byte("1"), b.LocalAddr(), lo.Index)
+	if _, src, _ := read(t, b, 8); src.Addr() != netip.MustParseAddr("::1") {
+		t.Errorf("got source %v, want ::1", src)
+	}
+	udp.SetSources(a, map[int]netip.Addr{lo.Index: netip.MustParseAddr("fd00:77::dead")})
+	write(t, a, []byte("2"), b.LocalAddr(), lo.Index)
+	if _, err := a.WriteToNeighbor([]byte("3"), b.LocalAddr(), lo.Index); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2", "3"} {
+		if got, src, _ := read(t, b, 8); string(got) != want || src.Addr() != netip.MustParseAddr("::1") {
+			t.Errorf("got %q from %v, want %q from ::1", got, src, want)
+		}
+	}
+	udp.SetSources(listen(t, localhost, udp.Options{}), nil) // IPv4: nothing to do
+}
