@@ -108,6 +108,9 @@ func TestNSDualStack(t *testing.T) {
 		if len(r.Addrs) != 2 || !r.Addrs[0].Is4() || !r.Addrs[1].Is6() {
 			t.Errorf("%s: addrs %v, want [IPv4 IPv6-ULA]", r.Name, r.Addrs)
 		}
+		if r.Conflict {
+			t.Errorf("%s: marked conflict, heard over two families from one sender", r.Name)
+		}
 	}
 }
 
