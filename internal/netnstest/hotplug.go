@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/lanfind/lanfind/iface"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // AddLink gives host h one more interface at runtime, on segment seg (an
@@ -91,7 +91,7 @@ func (h *Host) changeAddr(t testing.TB, ifname string, p netip.Prefix, add bool)
 	}
 	a := &netlink.Addr{IPNet: prefixIPNet(p)}
 	if p.Addr().Is6() {
-		a.Flags = unix.IFA_F_NODAD // usable at once, as the lab's own
+		a.Flags = syscall.IFA_F_NODAD // usable at once, as the lab's own
 	}
 	if add {
 		if brd := iface.BroadcastOf(p); brd.IsValid() {

@@ -439,7 +439,8 @@ func (h *Host) check() error {
 }
 
 // waitLinkLocal waits until each IPv6 interface of ifs has its
-// link-local address, which the kernel adds when the link gets carrier.
+// link-local address, which the kernel adds when the link gets carrier,
+// and none of its addresses is tentative any more.
 func (h *Host) waitLinkLocal(ifs []hostIf) error {
 	return poll(func() ([]string, error) {
 		var pending []string
@@ -460,6 +461,13 @@ func (h *Host) waitLinkLocal(ifs []hostIf) error {
 				return ip == hi.linkLocal
 			}) {
 				pending = append(pending, h.Name+" "+hi.name+" "+hi.linkLocal.String())
+			}
+			// With DAD off an address is usable at once, but the kernel
+			// clears its tentative flag from a work queue.
+			for _, a := range addrs {
+				if a.Flags&syscall.IFA_F_TENTATIVE != 0 {
+					pending = append(pending, h.Name+" "+hi.name+" "+a.IPNet.String()+" tentative")
+				}
 			}
 		}
 		return pending, nil
