@@ -211,6 +211,14 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 		if svc.Meta == nil {
 			svc.Meta = map[string]string{}
 		}
+		// Lengths are the library's to check (announce.New); the text
+		// rule is the one --name and --hostname follow.
+		if err := announce.CheckText(k); err != nil {
+			return nil, usageErrorf("--meta %q: key: %v", kv, err)
+		}
+		if err := announce.CheckText(v); err != nil {
+			return nil, usageErrorf("--meta %q: value: %v", kv, err)
+		}
 		if _, dup := svc.Meta[k]; dup {
 			return nil, usageErrorf("--meta %q: key %q given twice", kv, k)
 		}
