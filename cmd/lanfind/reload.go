@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/lanfind/lanfind/announce"
@@ -100,6 +103,7 @@ func (r *reloader) reload() (int, error) {
 	if err := r.s.Update(svcs); err != nil {
 		return len(r.services), err
 	}
+	d := diffServices(r.services, svcs)
 	r.services = svcs
 	for _, key := range config.Keys {
 		if r.as.explicit[key] {
@@ -110,8 +114,95 @@ func (r *reloader) reload() (int, error) {
 				"restart lanfind to apply it", path, key, old, now))
 		}
 	}
-	r.log.Info("reloaded", "file", path, "services", len(svcs))
+	d.log(r.log)
+	r.log.Info("reloaded",
+		"file", path,
+		"services", len(svcs),
+		"added", len(d.added),
+		"removed", len(d.removed),
+		"changed", len(d.changed))
 	return len(svcs), nil
+}
+
+// serviceDiff is what a reload changed, each list in the new (or, for
+// removed services, the old) order.
+type serviceDiff struct {
+	added, removed []announce.Service
+	changed        []serviceChange
+}
+
+type serviceChange struct {
+	svc  announce.Service // as it is now
+	what []string         // "port 5432 -> 5433", "meta version added", ...
+}
+
+// diffServices compares the services announced before a reload with those
+// after it, by name and type (what identifies an instance).
+func diffServices(before, after []announce.Service) serviceDiff {
+	var d serviceDiff
+	old := make(map[announce.Key]announce.Service, len(before))
+	for _, s := range before {
+		old[s.Key()] = s
+	}
+	kept := make(map[announce.Key]bool, len(after))
+	for _, s := range after {
+		o, ok := old[s.Key()]
+		kept[s.Key()] = true
+		switch {
+		case !ok:
+			d.added = append(d.added, s)
+		default:
+			if what := changes(o, s); len(what) > 0 {
+				d.changed = append(d.changed, serviceChange{s, what})
+			}
+		}
+	}
+	for _, s := range before {
+		if !kept[s.Key()] {
+			d.removed = append(d.removed, s)
+		}
+	}
+	return d
+}
+
+// changes says what differs between two versions of one service.
+func changes(o, s announce.Service) []string {
+	var what []string
+	if o.Port != s.Port {
+		what = append(what, fmt.Sprintf("port %d -> %d", o.Port, s.Port))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Meta)) {
+		ov, had := o.Meta[k]
+		switch {
+		case !had:
+			what = append(what, fmt.Sprintf("meta %s added", k))
+		case ov != s.Meta[k]:
+			what = append(what, fmt.Sprintf("meta %s changed", k))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Meta)) {
+		if _, has := s.Meta[k]; !has {
+			what = append(what, fmt.Sprintf("meta %s removed", k))
+		}
+	}
+	return what
+}
+
+// log writes one record per added, removed and changed service.
+func (d serviceDiff) log(log *slog.Logger) {
+	for _, s := range d.added {
+		log.Info("reload: added", "name", s.Name, "type", s.Type, "port", s.Port)
+	}
+	for _, s := range d.removed {
+		log.Info("reload: removed", "name", s.Name, "type", s.Type, "port", s.Port)
+	}
+	for _, c := range d.changed {
+		log.Info("reload: changed",
+			"name", c.svc.Name,
+			"type", c.svc.Type,
+			"port", c.svc.Port,
+			"what", strings.Join(c.what, ", "))
+	}
 }
 
 // logError logs why a reload failed, one record per problem.

@@ -135,7 +135,17 @@ port = 9000
 	if got, want := nextState("reload done"), "READY=1\nSTATUS=announcing 2 services"; got != want {
 		t.Fatalf("notify after reload: got %q, want %q", got, want)
 	}
-	a.waitLog(t, "reloaded")
+	// The log says what the reload did, service by service.
+	for msg, want := range map[string]string{
+		"reload: added":   "name=api type=\"\" port=9000",
+		"reload: removed": "name=web type=\"\" port=80",
+		"reload: changed": "name=db type=postgres port=5433 what=\"port 5432 -> 5433, meta version added\"",
+		"reloaded":        "services=2 added=1 removed=1 changed=1",
+	} {
+		if line := a.waitLog(t, msg); !strings.HasSuffix(line, " "+want) {
+			t.Errorf("%s: got log line %q, want it to end %q", a.desc, line, want)
+		}
+	}
 
 	// A bad file: an error on stderr, the old services stay.
 	writeFile(t, cfg, `[[service]]
