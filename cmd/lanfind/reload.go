@@ -27,10 +27,14 @@ import (
 func startDaemon(
 	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
 ) (stop func()) {
-	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), log)
-	n.Notify(readyState(len(as.services)))
+	n := sdnotify.New(log)
+	n.Ready(readyStatus(len(as.services)))
+	stopWatchdog := n.Watchdog(ctx)
 	if as.file == nil {
-		return func() { n.Notify("STOPPING=1") }
+		return func() {
+			stopWatchdog()
+			n.Stopping()
+		}
 	}
 	r := &reloader{
 		s:   s,
@@ -48,12 +52,12 @@ func startDaemon(
 			case <-ctx.Done():
 				return
 			case <-hup:
-				n.Notify("RELOADING=1")
+				n.Reloading()
 				count, err := r.reload()
 				if err != nil {
 					r.logError(err)
 				}
-				n.Notify(readyState(count))
+				n.Ready(readyStatus(count))
 			}
 		}
 	}()
@@ -61,12 +65,13 @@ func startDaemon(
 		signal.Stop(hup)
 		cancel()
 		<-done
-		n.Notify("STOPPING=1")
+		stopWatchdog()
+		n.Stopping()
 	}
 }
 
-func readyState(services int) string {
-	return fmt.Sprintf("READY=1\nSTATUS=announcing %d services", services)
+func readyStatus(services int) string {
+	return fmt.Sprintf("announcing %d services", services)
 }
 
 // reloader reloads announce's configuration file.

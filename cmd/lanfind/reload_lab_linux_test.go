@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,8 +130,12 @@ port = 9000
 			t.Errorf("changed db: got instance %s meta %v, want instance %s and version=17", ev.Service.Instance, ev.Service.Meta, dbInstance)
 		}
 	}
-	if got, want := nextState("reload"), "RELOADING=1"; got != want {
-		t.Fatalf("notify on SIGHUP: got %q, want %q", got, want)
+	// RELOADING=1 carries the time of the reload, as Type=notify-reload
+	// wants (systemd 253 and later).
+	if got, want := nextState("reload"), "RELOADING=1\nMONOTONIC_USEC="; !strings.HasPrefix(got, want) {
+		t.Fatalf("notify on SIGHUP: got %q, want %q and the time", got, want)
+	} else if usec, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(got, want)), 10, 64); err != nil || usec == 0 {
+		t.Fatalf("notify on SIGHUP: got %q, want MONOTONIC_USEC a positive integer", got)
 	}
 	if got, want := nextState("reload done"), "READY=1\nSTATUS=announcing 2 services"; got != want {
 		t.Fatalf("notify after reload: got %q, want %q", got, want)

@@ -8,9 +8,9 @@ import (
 	"github.com/lanfind/lanfind/announce"
 )
 
-func TestReadyState(t *testing.T) {
-	if got := readyState(3); got != "READY=1\nSTATUS=announcing 3 services" {
-		t.Fatalf("readyState(3): got %q", got)
+func TestReadyStatus(t *testing.T) {
+	if got := readyStatus(3); got != "announcing 3 services" {
+		t.Fatalf("readyStatus(3): got %q", got)
 	}
 }
 

@@ -70,8 +70,12 @@ var allowedImports = map[string][]string{
 	"internal/termtext": {"github.com/rivo/uniseg", "golang.org/x/term"},
 	// lanfind's log lines and terminal-safe JSON records.
 	"internal/clilog": {mod + "/internal/termtext"},
-	// The service manager's notification protocol (sd_notify).
-	"internal/sdnotify": nil,
+	// The service manager's notification protocol (sd_notify) and the
+	// journal check, both go-systemd's.
+	"internal/sdnotify": {
+		"github.com/coreos/go-systemd/v22/daemon",
+		"github.com/coreos/go-systemd/v22/journal",
+	},
 	// What lanfind prints for the services it finds: JSON, --format, tables.
 	"internal/output": {mod + "/discover", mod + "/iface", mod + "/internal/termtext"},
 	// The live table of "lanfind watch" on a terminal (STYLE §10 exception),
@@ -113,6 +117,11 @@ var allowedModules = []string{
 	"github.com/rivo/uniseg",
 	"golang.org/x/term",
 	"golang.org/x/text",
+	// github.com/coreos/go-systemd/v22 (daemon, journal; internal/sdnotify
+	// only): systemd's own Go implementation of sd_notify (RELOADING=1 with
+	// MONOTONIC_USEC, the watchdog) and of the JOURNAL_STREAM check, instead
+	// of a hand-written copy to keep in step with systemd.
+	"github.com/coreos/go-systemd/v22",
 }
 
 // testHelpers are the only production packages that may import "testing";
