@@ -19,7 +19,8 @@ func announceCommand() *cli.Command {
 		UsageText: "lanfind announce --name NAME [--type TYPE] [--port N] [--meta k=v]... " +
 			"[--interval D] [--ttl D] [--iface IF]...\n" +
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
-			"lanfind announce --config FILE [flags]",
+			"lanfind announce --config FILE [flags]\n" +
+			"lanfind announce --config-dir DIR [flags]",
 		Description: "Sends each service's beacon on every selected interface, " +
 			"to the subnet broadcast address and\n" +
 			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM " +
@@ -28,9 +29,13 @@ func announceCommand() *cli.Command {
 			"Several services: repeat --service, or list them in a --config file " +
 			"(see \"lanfind check-config\");\n" +
 			"flags given explicitly override the file's top-level settings. " +
-			"With --config, SIGHUP reloads the\n" +
-			"file: added services are announced at once, removed ones say goodbye, " +
-			"changed ones are updated.",
+			"--config-dir reads every *.toml file of DIR in name order " +
+			"(after --config FILE, if given): each\n" +
+			"adds its services; a top-level setting may be set by one file only. " +
+			"With --config or --config-dir,\n" +
+			"SIGHUP reloads the files: added services are announced at once, " +
+			"removed ones say goodbye, changed\n" +
+			"ones are updated.",
 		Flags: commonFlags(
 			&cli.StringFlag{
 				Name:  "name",
@@ -64,6 +69,12 @@ func announceCommand() *cli.Command {
 			&cli.StringFlag{
 				Name:      "config",
 				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",
+				TakesFile: true,
+			},
+			&cli.StringFlag{
+				Name: "config-dir",
+				Usage: "read every *.toml file of `DIR` in name order, as --config does; " +
+					"SIGHUP reloads them",
 				TakesFile: true,
 			},
 		),

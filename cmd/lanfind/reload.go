@@ -92,8 +92,8 @@ func (r *reloader) reload() (int, error) {
 	if r.services == nil {
 		r.services = r.as.services
 	}
-	path := r.as.file.Path
-	fc, err := config.Load(path)
+	path := r.as.configName()
+	fc, err := r.as.loadConfig()
 	if err != nil {
 		return len(r.services), err
 	}

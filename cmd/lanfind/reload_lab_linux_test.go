@@ -252,3 +252,35 @@ func TestNSConfigSettings(t *testing.T) {
 		t.Errorf("list on the default port: got %q, want nothing", got)
 	}
 }
+
+// TestNSReloadConfigDir runs "announce --config-dir DIR": a file dropped
+// into the directory, or taken out of it, takes effect on SIGHUP.
+func TestNSReloadConfigDir(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "20-web.toml"), "interval = \"20s\"\n[[service]]\nname = \"web\"\nport = 80\n")
+	w := startWatch(t, h0, "--json")
+	a := startAnnouncer(t, h1, "--config-dir", dir)
+	w.expectEvents(t, "up web:80")
+
+	// A package drops in its own file; another file goes.
+	writeFile(t, filepath.Join(dir, "10-db.toml"), "[[service]]\nname = \"db\"\nport = 5432\n")
+	writeFile(t, filepath.Join(dir, "30-api.toml"), "[[service]]\nname = \"api\"\nport = 9000\n")
+	a.signal(t, syscall.SIGHUP)
+	w.expectEvents(t, "up db:5432", "up api:9000")
+	if err := os.Remove(filepath.Join(dir, "30-api.toml")); err != nil {
+		t.Fatal(err)
+	}
+	// A file that is not *.toml is not read.
+	writeFile(t, filepath.Join(dir, "40-x.toml.disabled"), "[[service]]\nname = \"x\"\n")
+	a.signal(t, syscall.SIGHUP)
+	w.expectEvents(t, "down (goodbye) api:9000")
+	a.waitLine(t, a.stderr, 0, "reload summary", func(s string) bool {
+		return isLog(s, "reloaded") && strings.Contains(s, " services=2 added=0 removed=1 changed=0")
+	})
+	if got, want := names(list(t, h0)), []string{"db", "web"}; !slices.Equal(got, want) {
+		t.Errorf("list after the reloads: got %q, want %q", got, want)
+	}
+}

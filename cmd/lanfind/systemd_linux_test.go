@@ -46,7 +46,8 @@ func TestSystemdUnit(t *testing.T) {
 	settings := unitSettings(t, unit)
 	for _, want := range []string{
 		"Type=notify",
-		"ExecStart=/usr/local/bin/lanfind announce --config /etc/lanfind/lanfind.toml",
+		"ExecStart=/usr/local/bin/lanfind announce --config /etc/lanfind/lanfind.toml " +
+			"--config-dir /etc/lanfind/services.d",
 		"ExecReload=/bin/kill -HUP $MAINPID",
 		"DynamicUser=yes",
 		"NoNewPrivileges=yes",
