@@ -71,6 +71,11 @@ func announceCommand() *cli.Command {
 				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",
 				TakesFile: true,
 			},
+			&cli.BoolFlag{
+				Name: "take-over",
+				Usage: "take over services another lanfind process on this host announces " +
+					"(it stops announcing them) instead of failing",
+			},
 			&cli.StringFlag{
 				Name: "config-dir",
 				Usage: "read every *.toml file of `DIR` in name order, as --config does; " +
@@ -93,6 +98,7 @@ func announceCommand() *cli.Command {
 			opts := announceOptions{
 				common:   o,
 				settings: as,
+				takeOver: c.Bool("take-over"),
 			}
 			return s.exit(runAnnounce(c.Context, s, opts))
 		},
@@ -103,6 +109,7 @@ func announceCommand() *cli.Command {
 type announceOptions struct {
 	common
 	settings *announceSettings
+	takeOver bool // take services over from another lanfind process on this host
 }
 
 func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
@@ -125,6 +132,11 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		return runtimeError(err)
 	}
 	defer snd.Close()
+	claims := newInstanceClaims(s.Log)
+	defer claims.Close()
+	if err := claims.claimAll(snd.Instances(), opts.takeOver); err != nil {
+		return runtimeError(err)
+	}
 	for _, r := range snd.Instances() {
 		s.Log.Info("service",
 			"name", r.Name,
@@ -141,7 +153,9 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
 		defer stop()
 	}
-	stopDaemon := startDaemon(ctx, snd, as, s.Log)
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+	stopDaemon := startDaemon(ctx, snd, as, claims, quit, s.Log)
 	err = snd.Run(ctx)
 	stopDaemon()
 	st := snd.Stats()

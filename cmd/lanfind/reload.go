@@ -20,29 +20,33 @@ import (
 	"github.com/lanfind/lanfind/internal/sdnotify"
 )
 
-// startDaemon tells the service manager (if any) that s is ready and, with
-// a configuration file, reloads it on SIGHUP until ctx ends or stop is
-// called. stop waits for the reloads to finish and tells the service
-// manager that lanfind is stopping.
+// startDaemon tells the service manager (if any) that s is ready, serves
+// take-overs of its instances by other processes (ending the run through
+// quit when none is left) and, with a configuration, reloads it on SIGHUP,
+// until ctx ends or stop is called. stop waits for the loop to finish and
+// tells the service manager that lanfind is stopping.
 func startDaemon(
-	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
+	ctx context.Context,
+	s *announce.Sender,
+	as *announceSettings,
+	claims *instanceClaims,
+	quit context.CancelFunc,
+	log *slog.Logger,
 ) (stop func()) {
 	n := sdnotify.New(log)
 	n.Ready(readyStatus(len(as.services)))
 	stopWatchdog := n.Watchdog(ctx)
-	if as.file == nil {
-		return func() {
-			stopWatchdog()
-			n.Stopping()
-		}
-	}
 	r := &reloader{
-		s:   s,
-		as:  as,
-		log: log,
+		s:        s,
+		as:       as,
+		claims:   claims,
+		log:      log,
+		services: as.services,
 	}
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	if as.file != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -58,6 +62,12 @@ func startDaemon(
 					r.logError(err)
 				}
 				n.Ready(readyStatus(count))
+			case t := <-claims.takeOvers:
+				if r.takeOver(t) == 0 {
+					quit()
+					return
+				}
+				n.Ready(readyStatus(len(r.services)))
 			}
 		}
 	}()
@@ -76,11 +86,42 @@ func readyStatus(services int) string {
 
 // reloader reloads announce's configuration file.
 type reloader struct {
-	s   *announce.Sender
-	as  *announceSettings // as the process started: the file's settings in effect
-	log *slog.Logger
-	// services in effect; only the reload goroutine uses it
+	s      *announce.Sender
+	as     *announceSettings // as the process started: the file's settings in effect
+	claims *instanceClaims
+	log    *slog.Logger
+	// services in effect; only the daemon goroutine uses it
 	services []announce.Service
+}
+
+// takeOver stops announcing the instance another process takes over, with
+// a goodbye, and lets go of its claim. It returns the number of services
+// left; with none, the caller ends the run.
+func (r *reloader) takeOver(t takeOver) int {
+	recs := r.s.Instances()
+	svcs := without(r.services, recs, t.instance)
+	for _, rec := range recs {
+		if rec.Instance == t.instance {
+			r.log.Warn("another lanfind process takes this service over; stopping announcing it",
+				"name", rec.Name, "type", rec.Type, "pid", t.pid)
+		}
+	}
+	if len(svcs) == len(r.services) {
+		r.claims.Release(t.instance) // not (or no longer) ours
+		return len(r.services)
+	}
+	if len(svcs) == 0 {
+		// The run's goodbye says goodbye; the process's end lets go.
+		r.services = nil
+		return 0
+	}
+	if err := r.s.Update(svcs); err != nil {
+		r.log.Error("take-over: "+err.Error(), "services", len(r.services))
+		return len(r.services)
+	}
+	r.services = svcs
+	r.claims.Release(t.instance)
+	return len(svcs)
 }
 
 // reload reads the configuration file again and makes its services the ones
@@ -89,9 +130,6 @@ type reloader struct {
 // logged as a warning and ignored. It returns the number of services
 // announced afterwards.
 func (r *reloader) reload() (int, error) {
-	if r.services == nil {
-		r.services = r.as.services
-	}
 	path := r.as.configName()
 	fc, err := r.as.loadConfig()
 	if err != nil {
@@ -106,6 +144,15 @@ func (r *reloader) reload() (int, error) {
 		return len(r.services), err
 	}
 	if err := r.s.Update(svcs); err != nil {
+		return len(r.services), err
+	}
+	// A service added that another process announces: back to the old
+	// services (Update of what ran before cannot fail).
+	if err := r.claims.claimAll(r.s.Instances(), false); err != nil {
+		if err := r.s.Update(r.services); err != nil {
+			r.log.Error("reload: restoring the services announced before: " + err.Error())
+		}
+		r.claims.claimAll(r.s.Instances(), false) // releases the ones just claimed
 		return len(r.services), err
 	}
 	d := diffServices(r.services, svcs)

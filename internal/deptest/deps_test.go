@@ -62,6 +62,7 @@ var allowedImports = map[string][]string{
 		mod + "/internal/output",
 		mod + "/internal/clilog",
 		mod + "/internal/sdnotify",
+		mod + "/internal/instlock",
 		mod + "/internal/watchtable",
 		mod + "/internal/clidoc",
 		"github.com/urfave/cli/v2",
@@ -70,6 +71,9 @@ var allowedImports = map[string][]string{
 	"internal/termtext": {"github.com/rivo/uniseg", "golang.org/x/term"},
 	// lanfind's log lines and terminal-safe JSON records.
 	"internal/clilog": {mod + "/internal/termtext"},
+	// One announcer per instance on a host: claims as abstract unix
+	// sockets; nothing of lanfind.
+	"internal/instlock": nil,
 	// The service manager's notification protocol (sd_notify) and the
 	// journal check, both go-systemd's.
 	"internal/sdnotify": {
