@@ -137,6 +137,12 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 	if err := claims.claimAll(snd.Instances(), opts.takeOver); err != nil {
 		return runtimeError(err)
 	}
+	if len(opts.keys) > 0 {
+		s.Log.Info("keyed: every datagram is sealed; only listeners with the same "+
+			"--secret-file see these services, and clear queries are ignored",
+			"keys", len(opts.keys),
+			"sealing_key_id", fmt.Sprintf("%016x", opts.keys[0].ID()))
+	}
 	for _, r := range snd.Instances() {
 		s.Log.Info("service",
 			"name", r.Name,

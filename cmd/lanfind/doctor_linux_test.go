@@ -199,6 +199,26 @@ func TestNSDoctorGoodbye(t *testing.T) {
 	expectFinding(t, fs, doctor.LevelProblem, "peer", `^"db" said goodbye from `+regexp.QuoteMeta(h1.Addr("eth0").String())+` on eth0 \S+ ago: its announcer stopped$`)
 }
 
+// TestNSDoctorMixedKeys: on a LAN that mixes a keyed and a clear
+// announcer, doctor without the key notes the sealed traffic but finds
+// nothing wrong (exit 0); TestNSDoctorKeys keeps it a problem on a LAN
+// where every announcer is keyed.
+func TestNSDoctorMixedKeys(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	key := filepath.Join(t.TempDir(), "key")
+	runCode(t, h0, 0, "keygen", key)
+	startAnnouncer(t, h1, "--name", "secret", "--interval", "200ms", "--secret-file", key)
+	startAnnouncer(t, h2, "--name", "open", "--interval", "200ms")
+	// --peer: doctor listens for the whole timeout, and hears both.
+	fs := runDoctorJSON(t, h0, 0, "--peer", "open", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelNote, "keys", `^\d+ datagrams? sealed with a shared key were heard, `+
+		`and this host has no key: they are ignored; clear lanfind traffic was heard too, so the LAN mixes `+
+		`keyed and clear services, and without a key lanfind sees only the clear ones$`)
+	noProblems(t, fs)
+}
+
 // TestNSDoctorKeys: doctor names a key problem when the announcer seals
 // its traffic: no key here, another key here, and the right key (found).
 func TestNSDoctorKeys(t *testing.T) {

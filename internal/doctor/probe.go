@@ -342,8 +342,19 @@ func (p *probe) reportOthers(r *report) {
 
 // reportKeys explains the keyed-mode drops: traffic that lanfind on this
 // host ignores because the two ends do not share a key, or their clocks
-// disagree.
+// disagree. Sealed traffic heard without a key is a problem on a keyed
+// LAN, but only a note on one that mixes keyed and clear services (clear
+// lanfind traffic from other hosts was heard too): there the keyed ones
+// are not meant for this host, or doctor is run without the key on
+// purpose.
 func (p *probe) reportKeys(r *report) {
+	sealedLevel, sealedMsg := LevelProblem, "sealed with a shared key were heard, and this host has "+
+		"no key: they are ignored"
+	if len(p.others) > 0 {
+		sealedLevel, sealedMsg = LevelNote, "sealed with a shared key were heard, and this host has "+
+			"no key: they are ignored; clear lanfind traffic was heard too, so the LAN mixes keyed "+
+			"and clear services, and without a key lanfind sees only the clear ones"
+	}
 	for _, k := range []struct {
 		n     uint64 // datagrams dropped for this reason
 		level string
@@ -352,10 +363,10 @@ func (p *probe) reportKeys(r *report) {
 		msg   string // the message after the count
 	}{{
 		n:     p.drops.Sealed,
-		level: LevelProblem,
+		level: sealedLevel,
 		hint:  "run with --secret-file and the LAN's key file to see them",
 		what:  "datagram",
-		msg:   "sealed with a shared key were heard, and this host has no key: they are ignored",
+		msg:   sealedMsg,
 	}, {
 		n:     p.drops.Rejected,
 		level: LevelProblem,
