@@ -16,6 +16,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/internal/doctor"
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 )
 
 // runDoctorJSON runs "lanfind doctor --json" with args in h, requires exit code
@@ -175,6 +176,34 @@ func TestNSDoctorPeer(t *testing.T) {
 	expectFinding(t, fs, doctor.LevelProblem, "peer", `^no beacon from "nosuch" was heard on any interface within 1s; 1 other service heard, so this host does hear the LAN$`)
 	fs = runDoctorJSON(t, h0, 1, "--peer", "DB", "--timeout", "1s")
 	expectFinding(t, fs, doctor.LevelProblem, "peer", `names differ in case only: "db"$`)
+}
+
+// TestNSDoctorPeerFirewall: the peer's host firewall drops what comes in
+// on lanfind's port, so its beacons go out but queries never reach it.
+// doctor --peer tries the query -> reply path and says so (exit 1): with
+// the default 5s interval, resolve and list fail there.
+func TestNSDoctorPeerFirewall(t *testing.T) {
+	t.Parallel()
+	requiretest.Need(t, "nft")
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	startAnnouncer(t, h1, "--name", "db", "--port", "5432", "--interval", "200ms")
+	a1 := regexp.QuoteMeta(h1.Addr("eth0").String())
+	fs := runDoctorJSON(t, h0, 0, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
+
+	for _, args := range [][]string{
+		{"add", "table", "inet", "labfw"},
+		{"add", "chain", "inet", "labfw", "input", "{ type filter hook input priority 0; policy accept; }"},
+		{"add", "rule", "inet", "labfw", "input", "udp", "dport", "28471", "drop"},
+	} {
+		if out, err := h1.Run(t, "nft", args...); err != nil {
+			t.Fatalf("nft %q in %s: %v\n%s", args, h1.Name, err, out)
+		}
+	}
+	fs = runDoctorJSON(t, h0, 1, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer",
+		`^"db": beacons heard from `+a1+` on eth0, queries not answered: check the firewall on `+a1+`$`)
 }
 
 // TestNSDoctorGoodbye has the announcer stop while doctor --peer listens.

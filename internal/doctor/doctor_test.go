@@ -110,7 +110,8 @@ func TestReportPeer(t *testing.T) {
 		return beacon.Service{Instance: 7, Name: "db", Type: typ, Port: 5432, Host: "nas", TTL: ttl}
 	}
 	seen := func(at time.Duration, kind beacon.Kind, ifIndex int, s beacon.Service) sighting {
-		return sighting{at: now.Add(at), kind: kind, src: src, ifIndex: ifIndex, svc: s}
+		// A reply here answers the probe's query.
+		return sighting{at: now.Add(at), kind: kind, src: src, ifIndex: ifIndex, svc: s, answer: kind == beacon.KindReply}
 	}
 	for _, tc := range []struct {
 		name  string
@@ -121,8 +122,12 @@ func TestReportPeer(t *testing.T) {
 	}{
 		{"heard", "", []sighting{seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: port 5432, host "nas", TTL 15s$`}},
-		{"used and other interface", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", 15*time.Second)), seen(time.Millisecond, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
+		{"used and other interface", "", []sighting{seen(0, beacon.KindReply, 2, svc("", 15*time.Second)), seen(time.Millisecond, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: `}},
+		{"queries not answered", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", 15*time.Second)), seen(time.Second, beacon.KindAnnounce, 2, svc("", 15*time.Second))},
+			[]string{"db"}, []string{`^problem: "db": beacons heard from 10\.0\.0\.7 on eth0, queries not answered: check the firewall on 10\.0\.0\.7$`}},
+		{"reply to another query", "", []sighting{{at: now, kind: beacon.KindReply, src: src, ifIndex: 2, svc: svc("", 15*time.Second)}},
+			[]string{"db"}, []string{`queries not answered: check the firewall on 10\.0\.0\.7$`}},
 		{"one of two instances fine", "postgres", []sighting{
 			seen(0, beacon.KindReply, 2, beacon.Service{Instance: 8, Name: "db", Type: "mysql", TTL: time.Minute}),
 			seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},

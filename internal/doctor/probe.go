@@ -76,6 +76,9 @@ type sighting struct {
 	src     netip.Addr
 	ifIndex int
 	svc     beacon.Service
+	// answer: the record came in a reply to the probe's own query, so
+	// the query -> reply path to its host works.
+	answer bool
 }
 
 // probe sends queries on every destination lanfind would use and listens on
@@ -216,7 +219,14 @@ func (p *probe) receive(pkt packet) {
 			p.names[s.Name] = true
 		}
 		if p.cfg.Peer != "" && s.Name == p.cfg.Peer {
-			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: meta.IfIndex, svc: s})
+			p.sight(sighting{
+				at:      pkt.at,
+				kind:    b.Kind,
+				src:     src,
+				ifIndex: meta.IfIndex,
+				svc:     s,
+				answer:  b.Kind == beacon.KindReply && b.RequestID == p.request,
+			})
 		}
 	}
 }
@@ -451,6 +461,16 @@ func (p *probe) reportPeer(r *report) {
 					gap.Round(time.Millisecond), ttl)
 				continue
 			}
+			if !p.answered(inst) {
+				// What list and resolve do: ask, and wait for the
+				// unicast answer. Beacons go out; queries do not get in.
+				per.add(LevelProblem, "peer",
+					fmt.Sprintf("list and resolve ask by query and wait for the answer: "+
+						"let UDP port %d in on that host (run \"lanfind doctor\" there)", p.cfg.Port),
+					"%s: beacons heard %s, queries not answered: check the firewall on %s",
+					name, where, s.src)
+				continue
+			}
 			found = true
 			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where,
 				s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
@@ -486,6 +506,12 @@ func (p *probe) reportPeer(r *report) {
 			plural(len(p.names), "other service"))
 	}
 	r.add(LevelProblem, "peer", hint, "%s", msg)
+}
+
+// answered reports whether instance inst answered one of the probe's
+// queries.
+func (p *probe) answered(inst uint64) bool {
+	return slices.ContainsFunc(p.peer, func(s sighting) bool { return s.svc.Instance == inst && s.answer })
 }
 
 // expires reports whether instance inst was heard announcing with gaps
