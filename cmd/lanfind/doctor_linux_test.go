@@ -268,3 +268,56 @@ func TestNSDoctorKeys(t *testing.T) {
 	fs = runDoctorJSON(t, h0, 0, "--peer", "db", "--timeout", "1s", "--secret-file", key)
 	expectFinding(t, fs, doctor.LevelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
 }
+
+// TestNSDoctorBridge makes a real Linux bridge in a lab host and runs
+// doctor on it, with /sys mounted afresh in a mount namespace of its own so
+// that /sys/class/net shows the host's interfaces: a bridge that snoops
+// multicast without a querier is reported, one that is the querier is not.
+func TestNSDoctorBridge(t *testing.T) {
+	t.Parallel()
+	requiretest.Need(t, "ip", "unshare")
+	lab := netnstest.New(t, 1)
+	h0 := lab.Hosts[0]
+	for _, args := range [][]string{
+		{"link", "add", "br0", "type", "bridge", "mcast_snooping", "1", "mcast_querier", "0"},
+		// A port with carrier: one end of a veth pair.
+		{"link", "add", "v0", "type", "veth", "peer", "name", "v1"},
+		{"link", "set", "v0", "master", "br0"},
+		{"addr", "add", "10.99.0.1/24", "dev", "br0"},
+		{"link", "set", "v1", "up"},
+		{"link", "set", "v0", "up"},
+		{"link", "set", "br0", "up"},
+	} {
+		if out, err := h0.Run(t, "ip", args...); err != nil {
+			t.Fatalf("ip %q: %v\n%s", args, err, out)
+		}
+	}
+	doctorOnBridge := func() []doctor.Finding {
+		t.Helper()
+		r := runInWith(t, h0, func(cmd *exec.Cmd) {
+			unshare, err := exec.LookPath("unshare")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Args = append([]string{"unshare", "--mount", "sh", "-c",
+				`mount -t sysfs sysfs /sys && exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = unshare
+		}, "doctor", "--json", "--iface", "br0", "--timeout", "300ms")
+		var fs []doctor.Finding
+		if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
+			t.Fatalf("%s: %v in %q (stderr %q)", r.desc, err, r.stdout, r.stderr)
+		}
+		t.Logf("%s:\n%s", r.desc, formatFindings(fs))
+		return fs
+	}
+	fs := doctorOnBridge()
+	expectFinding(t, fs, doctor.LevelNote, "bridge", `^bridge br0 snoops multicast without a querier: `+
+		`multicast to the group stops reaching the hosts behind it a few minutes after their last join; `+
+		`broadcast is not snooped, so lanfind still works by broadcast$`)
+
+	if out, err := h0.Run(t, "ip", "link", "set", "br0", "type", "bridge", "mcast_querier", "1"); err != nil {
+		t.Fatalf("ip: %v\n%s", err, out)
+	}
+	fs = doctorOnBridge()
+	expectFinding(t, fs, doctor.LevelOK, "bridge", `^bridge br0: multicast snooping on, querier on$`)
+}

@@ -3,6 +3,8 @@ package doctor
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -206,4 +208,39 @@ func TestProbeFlood(t *testing.T) {
 			t.Errorf("finding %q does not say the list of hosts was cut", f.Message)
 		}
 	}
+}
+
+// TestCheckBridges reads a stand-in for /sys/class/net: a bridge that
+// snoops without a querier (a note, or a problem without broadcast), one
+// that is its own querier, one that does not snoop, and an interface that
+// is no bridge.
+func TestCheckBridges(t *testing.T) {
+	dir := t.TempDir()
+	for name, flags := range map[string][2]string{
+		"vmbr0": {"1", "0"}, "br-q": {"1", "1"}, "br-off": {"0", "0"},
+	} {
+		b := filepath.Join(dir, name, "bridge")
+		if err := os.MkdirAll(b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(b, "multicast_snooping"), []byte(flags[0]+"\n"), 0o644)
+		os.WriteFile(filepath.Join(b, "multicast_querier"), []byte(flags[1]+"\n"), 0o644)
+	}
+	os.MkdirAll(filepath.Join(dir, "eth0"), 0o755)
+	defer func(old string) { sysClassNet = old }(sysClassNet)
+	sysClassNet = dir
+	sel := []iface.Interface{{Name: "eth0"}, {Name: "vmbr0"}, {Name: "br-q"}, {Name: "br-off"}}
+	var r report
+	checkBridges(&r, sel, false)
+	checkFindings(t, r.findings, []string{
+		`^note: bridge vmbr0 snoops multicast without a querier: multicast to the group stops reaching ` +
+			`the hosts behind it a few minutes after their last join; broadcast is not snooped, so ` +
+			`lanfind still works by broadcast$`,
+		`^ok: bridge br-q: multicast snooping on, querier on$`,
+		`^ok: bridge br-off: multicast snooping off, querier off$`,
+	})
+	r = report{}
+	checkBridges(&r, sel[:2], true)
+	checkFindings(t, r.findings, []string{`^problem: bridge vmbr0 snoops multicast without a querier: .*; ` +
+		`--no-broadcast leaves lanfind nothing that still works$`})
 }
