@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,6 +61,37 @@ func TestNSSameServiceTwiceOnOneHost(t *testing.T) {
 		ss := list(t, h0, "--name", "db", "--type", "postgres")
 		if len(ss) != 1 || ss[0].Port != 5433 || ss[0].Conflict {
 			t.Fatalf("list %d after the take-over: got %+v, want one db on 5433 without conflict", i, ss)
+		}
+	}
+}
+
+// TestNSReloadClaimsHeldService: a reload that would add a service another
+// process on the host announces fails, naming it, and keeps the services
+// announced before.
+func TestNSReloadClaimsHeldService(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	other := startAnnouncer(t, h1, "--name", "api", "--port", "9000", "--interval", "200ms")
+	cfg := filepath.Join(t.TempDir(), "lanfind.toml")
+	writeFile(t, cfg, "interval = \"200ms\"\n[[service]]\nname = \"web\"\nport = 80\n")
+	a := startAnnouncer(t, h1, "--config", cfg)
+	writeFile(t, cfg, "interval = \"200ms\"\n[[service]]\nname = \"web\"\nport = 80\n"+
+		"[[service]]\nname = \"api\"\nport = 9001\n")
+	a.signal(t, syscall.SIGHUP)
+	want := fmt.Sprintf("lanfind: error: reload: service \"api\" of type \"\": another lanfind process "+
+		"on this host (pid %d) announces it", other.cmd.Process.Pid)
+	a.waitLine(t, a.stderr, 0, "reload error", func(s string) bool { return strings.HasPrefix(s, want) })
+	a.waitLog(t, "reload: keeping the services announced before")
+	for i := range 3 {
+		ss := list(t, h0)
+		if got := fmt.Sprint(names(ss)); got != "[api web]" {
+			t.Fatalf("list %d: got %s, want [api web]", i, got)
+		}
+		for _, s := range ss {
+			if s.Name == "api" && (s.Port != 9000 || s.Conflict) {
+				t.Fatalf("list %d: got api %+v, want port 9000 without conflict", i, s)
+			}
 		}
 	}
 }
