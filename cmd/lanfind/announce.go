@@ -19,7 +19,8 @@ func announceCommand() *cli.Command {
 		UsageText: "lanfind announce --name NAME [--type TYPE] [--port N] [--meta k=v]... " +
 			"[--interval D] [--ttl D] [--iface IF]...\n" +
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
-			"lanfind announce --config FILE [flags]",
+			"lanfind announce --config FILE [flags]\n" +
+			"lanfind announce --config-dir DIR [flags]",
 		Description: "Sends each service's beacon on every selected interface, " +
 			"to the subnet broadcast address and\n" +
 			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM " +
@@ -28,9 +29,13 @@ func announceCommand() *cli.Command {
 			"Several services: repeat --service, or list them in a --config file " +
 			"(see \"lanfind check-config\");\n" +
 			"flags given explicitly override the file's top-level settings. " +
-			"With --config, SIGHUP reloads the\n" +
-			"file: added services are announced at once, removed ones say goodbye, " +
-			"changed ones are updated.",
+			"--config-dir reads every *.toml file of DIR in name order " +
+			"(after --config FILE, if given): each\n" +
+			"adds its services; a top-level setting may be set by one file only. " +
+			"With --config or --config-dir,\n" +
+			"SIGHUP reloads the files: added services are announced at once, " +
+			"removed ones say goodbye, changed\n" +
+			"ones are updated.",
 		Flags: commonFlags(
 			&cli.StringFlag{
 				Name:  "name",
@@ -66,6 +71,17 @@ func announceCommand() *cli.Command {
 				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",
 				TakesFile: true,
 			},
+			&cli.BoolFlag{
+				Name: "take-over",
+				Usage: "take over services another lanfind process on this host announces " +
+					"(it stops announcing them) instead of failing",
+			},
+			&cli.StringFlag{
+				Name: "config-dir",
+				Usage: "read every *.toml file of `DIR` in name order, as --config does; " +
+					"SIGHUP reloads them",
+				TakesFile: true,
+			},
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -82,6 +98,7 @@ func announceCommand() *cli.Command {
 			opts := announceOptions{
 				common:   o,
 				settings: as,
+				takeOver: c.Bool("take-over"),
 			}
 			return s.exit(runAnnounce(c.Context, s, opts))
 		},
@@ -92,6 +109,7 @@ func announceCommand() *cli.Command {
 type announceOptions struct {
 	common
 	settings *announceSettings
+	takeOver bool // take services over from another lanfind process on this host
 }
 
 func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
@@ -116,6 +134,17 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		return runtimeError(err)
 	}
 	defer snd.Close()
+	claims := newInstanceClaims(s.Log)
+	defer claims.Close()
+	if err := claims.claimAll(snd.Instances(), opts.takeOver); err != nil {
+		return runtimeError(err)
+	}
+	if len(opts.keys) > 0 {
+		s.Log.Info("keyed: every datagram is sealed; only listeners with the same "+
+			"--secret-file see these services, and clear queries are ignored",
+			"keys", len(opts.keys),
+			"sealing_key_id", fmt.Sprintf("%016x", opts.keys[0].ID()))
+	}
 	for _, r := range snd.Instances() {
 		s.Log.Info("service",
 			"name", r.Name,
@@ -132,7 +161,9 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
 		defer stop()
 	}
-	stopDaemon := startDaemon(ctx, snd, as, s.Log)
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+	stopDaemon := startDaemon(ctx, snd, as, claims, quit, s.Log)
 	err = snd.Run(ctx)
 	stopDaemon()
 	st := snd.Stats()

@@ -57,7 +57,9 @@ func configFailure(err error, code int) error {
 // its configuration file.
 type announceSettings struct {
 	flagServices []announce.Service // from --name/--type/--port/--meta and --service
-	file         *config.File       // nil without --config
+	file         *config.File       // nil without --config and --config-dir
+	configPath   string             // --config
+	configDir    string             // --config-dir
 	services     []announce.Service // flagServices, then the file's
 	interval     time.Duration
 	ttl          time.Duration
@@ -104,8 +106,9 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	for key, flag := range overrides {
 		as.explicit[key] = c.IsSet(flag)
 	}
-	if path := c.String("config"); path != "" {
-		fc, err := config.Load(path)
+	as.configPath, as.configDir = c.String("config"), c.String("config-dir")
+	if as.configPath != "" || as.configDir != "" {
+		fc, err := as.loadConfig()
 		if err != nil {
 			return nil, configFailure(err, exitUsage)
 		}
@@ -121,7 +124,7 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	}
 	if len(as.services) == 0 {
 		return nil, usageErrorf("no service to announce: %s has no [[service]] table "+
-			"and no --service or --name was given", as.file.Path)
+			"and no --service or --name was given", as.configName())
 	}
 	if err := announce.CheckInterval(as.interval); err != nil {
 		return nil, usageErrorf("%s %v: %v", as.source("interval"), as.interval, err)
@@ -145,11 +148,43 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	return as, nil
 }
 
+// loadConfig reads --config FILE, then every *.toml of --config-dir DIR
+// in name order, as one configuration.
+func (as *announceSettings) loadConfig() (*config.File, error) {
+	switch {
+	case as.configDir == "":
+		return config.Load(as.configPath)
+	case as.configPath == "":
+		return config.LoadDir(as.configDir)
+	}
+	f, err := config.Load(as.configPath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := config.LoadDir(as.configDir)
+	if err != nil {
+		return nil, err
+	}
+	return config.Merge(as.configPath, f, d)
+}
+
+// configName names the configuration in messages: its file, directory,
+// or both.
+func (as *announceSettings) configName() string {
+	switch {
+	case as.configDir == "":
+		return as.configPath
+	case as.configPath == "":
+		return as.configDir
+	}
+	return as.configPath + " and " + as.configDir
+}
+
 // source names where a setting comes from, for messages: its flag, or its
 // key in the configuration file.
 func (as *announceSettings) source(key string) string {
 	if as.file != nil && as.file.Sets(key) && !as.explicit[key] {
-		return fmt.Sprintf("%s (in %s)", key, as.file.Path)
+		return fmt.Sprintf("%s (in %s)", key, as.configName())
 	}
 	return "--" + overrides[key]
 }
@@ -223,6 +258,14 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 		if svc.Meta == nil {
 			svc.Meta = map[string]string{}
 		}
+		// Lengths are the library's to check (announce.New); the text
+		// rule is the one --name and --hostname follow.
+		if err := announce.CheckText(k); err != nil {
+			return nil, usageErrorf("--meta %q: key: %v", kv, err)
+		}
+		if err := announce.CheckText(v); err != nil {
+			return nil, usageErrorf("--meta %q: value: %v", kv, err)
+		}
 		if _, dup := svc.Meta[k]; dup {
 			return nil, usageErrorf("--meta %q: key %q given twice", kv, k)
 		}
@@ -246,8 +289,8 @@ func combineServices(flags []announce.Service, fc *config.File) ([]announce.Serv
 				s.Name, s.Type)
 		case first < len(flags):
 			return nil, usageErrorf("service %q of type %q is given both on the command line and "+
-				"at %s:%d",
-				s.Name, s.Type, fc.Path, fc.Lines[i-len(flags)])
+				"at %s",
+				s.Name, s.Type, fc.Where(i-len(flags)))
 		}
 		// Two in the file: config.Load refused them.
 	}

@@ -76,7 +76,9 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	}
 	logStats(s.Log, l)
 	if errors.Is(err, discover.ErrNotFound) || (err == nil && len(rs) == 0) {
-		return notFound(opts.name, opts.typ, within(ctx, opts.timeout))
+		e := notFound(opts.name, opts.typ, within(ctx, opts.timeout))
+		e.hint = keyHint(l, len(opts.keys) > 0)
+		return e
 	}
 	if err != nil {
 		return searchError(err)

@@ -123,6 +123,33 @@ func logStats(log *slog.Logger, l *discover.Listener) {
 		"relayed", s.Relayed)
 }
 
+// keyHint explains an empty search by what the listener dropped in keyed
+// mode, or returns "": sealed datagrams heard without a key (a keyed LAN,
+// or keyed services on a mixed one), clear ones heard with a key, sealed
+// ones under another key.
+func keyHint(l *discover.Listener, keyed bool) string {
+	st := l.Stats()
+	switch {
+	case !keyed && st.Sealed > 0:
+		return fmt.Sprintf("%s sealed with a shared key heard: services here are keyed; "+
+			"give --secret-file FILE with their key to see them", plural(st.Sealed, "datagram"))
+	case keyed && st.Rejected > 0:
+		return fmt.Sprintf("%s sealed with another key heard: "+
+			"is --secret-file the key the announcers use?", plural(st.Rejected, "datagram"))
+	case keyed && st.Unsealed > 0:
+		return fmt.Sprintf("%s without a seal heard: with --secret-file only keyed services "+
+			"are seen; run without it to see the others", plural(st.Unsealed, "clear datagram"))
+	}
+	return ""
+}
+
+func plural(n uint64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
 // notFound is the exit status 1 of a search for name (if any) of type typ
 // (if any) that nothing answered; when (if not "") says until when.
 func notFound(name, typ, when string) *exitError {

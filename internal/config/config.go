@@ -46,6 +46,9 @@ type File struct {
 	Services          []announce.Service
 	// Lines holds the line where each of Services is defined.
 	Lines []int
+	// Files holds the file where each of Services is defined, when not
+	// Path (a directory, see [LoadDir]); see [File.Where].
+	Files []string
 
 	set map[string]bool // top-level keys the file sets
 }
@@ -87,10 +90,13 @@ func (f *File) Setting(key string) string {
 }
 
 // Problem is one problem in a configuration file. Line and Col count from
-// 1; both are 0 for a problem of the whole file.
+// 1; both are 0 for a problem of the whole file. File names the file when
+// it is not the Error's Path (a file of a directory); "-" when Msg names
+// it already.
 type Problem struct {
 	Line, Col int
 	Msg       string
+	File      string
 }
 
 // Error is every problem found in one configuration file, in file order.
@@ -105,11 +111,15 @@ func (e *Error) Error() string { return strings.Join(e.Lines(), "\n") }
 func (e *Error) Lines() []string {
 	var out []string
 	for _, p := range e.Problems {
-		if p.Line == 0 {
-			out = append(out, fmt.Sprintf("%s: %s", e.Path, p.Msg))
-			continue
+		path := cmp.Or(p.File, e.Path)
+		switch {
+		case p.File == "-":
+			out = append(out, p.Msg)
+		case p.Line == 0:
+			out = append(out, fmt.Sprintf("%s: %s", path, p.Msg))
+		default:
+			out = append(out, fmt.Sprintf("%s:%d:%d: %s", path, p.Line, p.Col, p.Msg))
 		}
-		out = append(out, fmt.Sprintf("%s:%d:%d: %s", e.Path, p.Line, p.Col, p.Msg))
 	}
 	return out
 }
@@ -220,7 +230,7 @@ func decodeProblems(err error) []Problem {
 		var out []Problem
 		for _, e := range strict.Errors {
 			line, col := e.Position()
-			out = append(out, Problem{line, col, unknownKey(e.Key())})
+			out = append(out, Problem{Line: line, Col: col, Msg: unknownKey(e.Key())})
 		}
 		return out
 	}
@@ -235,7 +245,7 @@ func decodeProblems(err error) []Problem {
 	} else {
 		msg = strings.Join(de.Key(), ".") + ": " + msg
 	}
-	return []Problem{{line, col, msg}}
+	return []Problem{{Line: line, Col: col, Msg: msg}}
 }
 
 // unknownKey describes a key the schema does not have.
@@ -258,7 +268,7 @@ type checker struct {
 
 func (c *checker) errorf(path, format string, args ...any) {
 	at := c.idx[path]
-	c.problems = append(c.problems, Problem{at.line, at.col, fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, Problem{Line: at.line, Col: at.col, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *checker) top(s *schema) {

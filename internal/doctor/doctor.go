@@ -61,7 +61,7 @@ const (
 // Finding is one line of the doctor's report; its JSON form is documented.
 type Finding struct {
 	Level   string `json:"level"`   // ok, note or problem
-	Check   string `json:"check"`   // iface, port, ipv6, firewall, multicast, self, keys, peer
+	Check   string `json:"check"`   // iface, bridge, port, ipv6, firewall, multicast, self, keys, peer
 	Message string `json:"message"` // plain words
 	Hint    string `json:"hint,omitempty"`
 }
@@ -154,6 +154,9 @@ func Run(ctx context.Context, cfg Config) ([]Finding, error) {
 	var r report
 	all = iface.Families(all, !cfg.NoIPv4, !cfg.NoIPv6)
 	sel := checkInterfaces(&r, all, cfg)
+	if len(sel) > 0 && !cfg.NoMulticast {
+		checkBridges(&r, sel, cfg.NoBroadcast)
+	}
 	if len(sel) > 0 {
 		checkNetwork(ctx, &r, all, cfg)
 	}

@@ -81,6 +81,9 @@ type sighting struct {
 	src     netip.Addr
 	ifIndex int
 	svc     beacon.Service
+	// answer: the record came in a reply to the probe's own query, so
+	// the query -> reply path to its host works.
+	answer bool
 }
 
 // probe sends queries on every destination lanfind would use and listens on
@@ -221,7 +224,14 @@ func (p *probe) receive(pkt packet) {
 			p.names[s.Name] = true
 		}
 		if p.cfg.Peer != "" && s.Name == p.cfg.Peer {
-			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: meta.IfIndex, svc: s})
+			p.sight(sighting{
+				at:      pkt.at,
+				kind:    b.Kind,
+				src:     src,
+				ifIndex: meta.IfIndex,
+				svc:     s,
+				answer:  b.Kind == beacon.KindReply && b.RequestID == p.request,
+			})
 		}
 	}
 }
@@ -347,8 +357,19 @@ func (p *probe) reportOthers(r *report) {
 
 // reportKeys explains the keyed-mode drops: traffic that lanfind on this
 // host ignores because the two ends do not share a key, or their clocks
-// disagree.
+// disagree. Sealed traffic heard without a key is a problem on a keyed
+// LAN, but only a note on one that mixes keyed and clear services (clear
+// lanfind traffic from other hosts was heard too): there the keyed ones
+// are not meant for this host, or doctor is run without the key on
+// purpose.
 func (p *probe) reportKeys(r *report) {
+	sealedLevel, sealedMsg := LevelProblem, "sealed with a shared key were heard, and this host has "+
+		"no key: they are ignored"
+	if len(p.others) > 0 {
+		sealedLevel, sealedMsg = LevelNote, "sealed with a shared key were heard, and this host has "+
+			"no key: they are ignored; clear lanfind traffic was heard too, so the LAN mixes keyed "+
+			"and clear services, and without a key lanfind sees only the clear ones"
+	}
 	for _, k := range []struct {
 		n     uint64 // datagrams dropped for this reason
 		level string
@@ -357,10 +378,10 @@ func (p *probe) reportKeys(r *report) {
 		msg   string // the message after the count
 	}{{
 		n:     p.drops.Sealed,
-		level: LevelProblem,
+		level: sealedLevel,
 		hint:  "run with --secret-file and the LAN's key file to see them",
 		what:  "datagram",
-		msg:   "sealed with a shared key were heard, and this host has no key: they are ignored",
+		msg:   sealedMsg,
 	}, {
 		n:     p.drops.Rejected,
 		level: LevelProblem,
@@ -445,6 +466,16 @@ func (p *probe) reportPeer(r *report) {
 					gap.Round(time.Millisecond), ttl)
 				continue
 			}
+			if !p.answered(inst) {
+				// What list and resolve do: ask, and wait for the
+				// unicast answer. Beacons go out; queries do not get in.
+				per.add(LevelProblem, "peer",
+					fmt.Sprintf("list and resolve ask by query and wait for the answer: "+
+						"let UDP port %d in on that host (run \"lanfind doctor\" there)", p.cfg.Port),
+					"%s: beacons heard %s, queries not answered: check the firewall on %s",
+					name, where, s.src)
+				continue
+			}
 			found = true
 			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where,
 				s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
@@ -480,6 +511,12 @@ func (p *probe) reportPeer(r *report) {
 			plural(len(p.names), "other service"))
 	}
 	r.add(LevelProblem, "peer", hint, "%s", msg)
+}
+
+// answered reports whether instance inst answered one of the probe's
+// queries.
+func (p *probe) answered(inst uint64) bool {
+	return slices.ContainsFunc(p.peer, func(s sighting) bool { return s.svc.Instance == inst && s.answer })
 }
 
 // expires reports whether instance inst was heard announcing with gaps
