@@ -36,7 +36,7 @@ func parseServiceFlag(spec string) (announce.Service, error) {
 	}
 	port, err := strconv.ParseUint(parts[1], 10, 16)
 	if err != nil {
-		return svc, usageErrorf("--service %q: port %q: want 0 to 65535", spec, parts[1])
+		return svc, usageErrorf("--service %q: port %q: want %s", spec, parts[1], flagWants["port"])
 	}
 	svc.Port = uint16(port)
 	return svc, nil
@@ -200,7 +200,7 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 	}
 	p := c.Uint("port")
 	if p > 65535 {
-		return nil, usageErrorf("--port %d: want 0 to 65535", p)
+		return nil, usageErrorf("--port %d: want %s", p, flagWants["port"])
 	}
 	svc.Port = uint16(p)
 	for _, kv := range c.StringSlice("meta") {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"text/template"
 	"time"
 
@@ -24,7 +25,9 @@ import (
 const defaultTimeout = 3 * time.Second
 
 var (
-	flagWait = &cli.IntFlag{
+	// A string, parsed by bindSearch: as an IntFlag, help would show a
+	// default of 0, which --wait refuses.
+	flagWait = &cli.StringFlag{
 		Name:  "wait",
 		Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
 	}
@@ -57,9 +60,14 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 	if o.timeout <= 0 {
 		return o, s, usageErrorf("--timeout %v: want a positive duration such as 2s", o.timeout)
 	}
-	o.wait = c.Int("wait")
-	if o.wait < 0 || o.wait == 0 && c.IsSet("wait") {
-		return o, s, usageErrorf("--wait %d: want a number of instances, 1 or more", o.wait)
+	if c.IsSet("wait") {
+		ws := c.String("wait")
+		if o.wait, err = strconv.Atoi(ws); err != nil {
+			ws = strconv.Quote(ws)
+		}
+		if err != nil || o.wait < 1 {
+			return o, s, usageErrorf("--wait %s: want %s", ws, flagWants["wait"])
+		}
 	}
 	o.typ = c.String("type")
 	o.printer, err = newPrinter(c, s.Out)
