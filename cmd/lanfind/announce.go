@@ -38,8 +38,10 @@ func announceCommand() *cli.Command {
 			},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
 			&cli.UintFlag{
-				Name:  "port",
-				Usage: "the announced service's `PORT` (not lanfind's own)",
+				Name: "port",
+				Usage: "the announced service's `PORT` (not lanfind's own); " +
+					"0 for a service without one",
+				DefaultText: "0, with a warning",
 			},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
 			&cli.DurationFlag{
@@ -114,6 +116,9 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		return runtimeError(err)
 	}
 	defer snd.Close()
+	for _, w := range as.warnings {
+		s.Log.Warn(w)
+	}
 	for _, r := range snd.Instances() {
 		s.Log.Info("service",
 			"name", r.Name,

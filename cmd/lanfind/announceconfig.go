@@ -63,6 +63,7 @@ type announceSettings struct {
 	ttl          time.Duration
 	hostname     string
 	explicit     map[string]bool // file keys a flag overrides
+	warnings     []string        // for the log, once the services are about to be announced
 }
 
 // Flags that override a configuration file's top-level keys.
@@ -88,6 +89,13 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	}
 	if svc != nil {
 		as.flagServices = append(as.flagServices, *svc)
+		if !c.IsSet("port") {
+			// Scripts would get ADDR:0. "--port 0" says the service has
+			// no port, and is not warned about.
+			as.warnings = append(as.warnings, fmt.Sprintf("service %q has no --port: "+
+				"listeners get port 0 (give --port N, or --port 0 if it has none)",
+				svc.Name))
+		}
 	}
 	for _, spec := range c.StringSlice("service") {
 		svc, err := parseServiceFlag(spec)
