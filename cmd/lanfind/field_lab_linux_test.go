@@ -5,8 +5,10 @@ package main
 // listens.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lanfind/lanfind/internal/netnstest"
 )
@@ -27,5 +29,47 @@ func TestNSAnnounceWithoutPort(t *testing.T) {
 	p = startAnnouncer(t, h, "--name", "db", "--type", "postgres", "--port", "0")
 	if got := p.stderr.String(); strings.Contains(got, "warning") {
 		t.Errorf("%s: got stderr %q, want no warning", p.desc, got)
+	}
+}
+
+// TestNSWatchEventTime checks that watch says when each event happened: a
+// "time" field in RFC 3339 in --json, .Time in --format, and that
+// {{.LastSeen}} prints no monotonic clock reading ("m=+1.234").
+func TestNSWatchEventTime(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	js := startWatch(t, h0, "--json")
+	tmpl := startWatch(t, h0, "--format", "{{.Event}}|{{.Time}}|{{.LastSeen}}")
+	before := time.Now()
+	startAnnouncer(t, h1, "--name", "db", "--port", "5432")
+
+	line := js.nextLine(t, "up event")
+	var ev struct {
+		Event string `json:"event"`
+		Time  string `json:"time"`
+	}
+	if err := json.Unmarshal([]byte(line), &ev); err != nil {
+		t.Fatalf("%s: %q: %v", js.desc, line, err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, ev.Time)
+	if err != nil || ev.Event != "up" {
+		t.Fatalf("%s: got %q, want an up event with an RFC 3339 time (%v)", js.desc, line, err)
+	}
+	if after := time.Now(); at.Before(before.Add(-time.Second)) || at.After(after) {
+		t.Errorf("%s: time %v, want between %v and %v", js.desc, at, before, after)
+	}
+
+	line = tmpl.nextLine(t, "up line")
+	const layout = "2006-01-02 15:04:05.999999999 -0700 MST" // time.Time's String
+	parts := strings.Split(line, "|")
+	if len(parts) != 3 || parts[0] != "up" || strings.Contains(line, "m=") {
+		t.Fatalf("%s: got %q, want up|TIME|LASTSEEN without a monotonic clock reading",
+			tmpl.desc, line)
+	}
+	for _, p := range parts[1:] {
+		if _, err := time.Parse(layout, p); err != nil {
+			t.Errorf("%s: %q: %v", tmpl.desc, p, err)
+		}
 	}
 }

@@ -25,7 +25,8 @@ func watchCommand() *cli.Command {
 			"down with reason goodbye (the announcer stopped), expired (its TTL ran out)\n" +
 			"or iface-down (it was heard only through interfaces that went away).\n" +
 			"--json prints one object per line: " +
-			"{\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
+			"{\"event\":…,\"reason\":…,\"service\":{…as in list…},\"time\":…},\n" +
+			"time being when the event happened (RFC 3339); --format templates get it as .Time.",
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},

@@ -45,9 +45,15 @@ type tmplService struct {
 	// and for down "goodbye", "expired" or another reason.
 	Event  string
 	Reason string
+	// Time is when the event happened (watch), or when the result was
+	// printed (list, resolve).
+	Time time.Time
 }
 
-func toTemplate(r discover.Result) tmplService {
+// toTemplate returns what a template sees of r, printed at now. Times
+// lose their monotonic clock reading, which {{.LastSeen}} would otherwise
+// print as "m=+0.000123".
+func toTemplate(r discover.Result, now time.Time) tmplService {
 	t := tmplService{
 		Name:     tt.Clean(r.Name, -1),
 		Type:     tt.Clean(r.Type, -1),
@@ -59,9 +65,10 @@ func toTemplate(r discover.Result) tmplService {
 		Instance: fmt.Sprintf("%016x", r.Instance),
 		Meta:     make(map[string]string, len(r.Meta)),
 		TTL:      r.TTL,
-		LastSeen: r.LastSeen,
+		LastSeen: r.LastSeen.Round(0),
 		Conflict: r.Conflict,
 		Verified: r.Verified,
+		Time:     now.Round(0),
 	}
 	for _, a := range r.Addrs {
 		t.Addrs = append(t.Addrs, a.String())
@@ -100,6 +107,7 @@ var sampleService = tmplService{
 	TTL:      15 * time.Second,
 	LastSeen: time.Unix(0, 0),
 	Event:    "up",
+	Time:     time.Unix(0, 0),
 }
 
 // ParseFormat returns the template of --format text (asJSON: --json was

@@ -78,8 +78,9 @@ func (p Printer) Resolved(rs []discover.Result) error {
 }
 
 func (p Printer) lines(rs []discover.Result) error {
+	now := p.now()
 	for _, r := range rs {
-		if err := formatLine(p.w, p.tmpl, toTemplate(r)); err != nil {
+		if err := formatLine(p.w, p.tmpl, toTemplate(r, now)); err != nil {
 			return err
 		}
 	}
@@ -87,16 +88,20 @@ func (p Printer) lines(rs []discover.Result) error {
 }
 
 // Event prints one watch event as one line: JSON, a template line, or text.
+// Listener.Run calls back the moment it notices an event, so the time
+// printed for it (JSON "time", template .Time) is when it happened.
 func (p Printer) Event(ev discover.Event) error {
+	now := p.now()
 	switch {
 	case p.json:
 		return tt.WriteJSON(p.w, jsonEvent{
 			Event:   ev.Kind.String(),
 			Reason:  ev.Reason,
 			Service: toJSON(ev.Service),
+			Time:    jsonTime(now),
 		})
 	case p.tmpl != nil:
-		t := toTemplate(ev.Service)
+		t := toTemplate(ev.Service, now)
 		t.Event, t.Reason = ev.Kind.String(), ev.Reason
 		return formatLine(p.w, p.tmpl, t)
 	}
