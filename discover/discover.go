@@ -75,6 +75,11 @@ type Config struct {
 	// [seal.DefaultWindow]; used only with Keys.
 	ReplayWindow time.Duration
 
+	// Refreshes makes Run report [EventRefresh] too, each time an instance
+	// is heard again unchanged, so that a display can show the age of its
+	// last beacon or answer. Defaults to false: Run reports changes only.
+	Refreshes bool
+
 	// Seam replaces sockets and clock in this module's tests; its type is
 	// internal, so other modules leave it nil.
 	Seam *endpoint.Seam
@@ -139,6 +144,9 @@ const (
 	EventUp     EventKind = iota + 1 // first heard
 	EventUpdate                      // metadata, port, addresses or paths changed
 	EventDown                        // gone; see Event.Reason
+	// EventRefresh: heard again, unchanged but for Service.LastSeen;
+	// reported only with Config.Refreshes.
+	EventRefresh
 )
 
 func (k EventKind) String() string {
@@ -149,6 +157,8 @@ func (k EventKind) String() string {
 		return "update"
 	case EventDown:
 		return "down"
+	case EventRefresh:
+		return "refresh"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }

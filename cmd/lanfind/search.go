@@ -77,13 +77,23 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 // newListener checks the name filter (given as nameFlag) and the type, and
 // opens a Listener for them.
 func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Listener, error) {
-	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+	cfg, err := listenerConfig(s, o, nameFlag, name, typ)
+	if err != nil {
 		return nil, err
+	}
+	return discover.New(cfg)
+}
+
+// listenerConfig checks the name filter (given as nameFlag) and the type,
+// and returns the configuration of a Listener for them.
+func listenerConfig(s streams, o common, nameFlag, name, typ string) (discover.Config, error) {
+	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+		return discover.Config{}, err
 	}
 	if err := checkName("--type", typ, false); err != nil {
-		return nil, err
+		return discover.Config{}, err
 	}
-	return discover.New(discover.Config{
+	return discover.Config{
 		Name:              name,
 		Type:              typ,
 		Port:              o.port,
@@ -94,7 +104,7 @@ func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Lis
 		Logger:            s.Log,
 		Keys:              o.keys,
 		ExcludeInterfaces: o.excludes,
-	})
+	}, nil
 }
 
 func logStats(log *slog.Logger, l *discover.Listener) {

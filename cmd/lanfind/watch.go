@@ -77,7 +77,13 @@ type watchOptions struct {
 }
 
 func runWatch(ctx context.Context, s streams, opts watchOptions) error {
-	l, err := newListener(s, opts.common, "--name", opts.name, opts.typ)
+	cfg, err := listenerConfig(s, opts.common, "--name", opts.name, opts.typ)
+	if err != nil {
+		return runtimeError(err)
+	}
+	// The live table's SEEN is the age of the last beacon or answer.
+	cfg.Refreshes = opts.live
+	l, err := discover.New(cfg)
 	if err != nil {
 		return runtimeError(err)
 	}
@@ -99,7 +105,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	defer cancel()
 	var werr error
 	err = l.Run(ctx, func(ev discover.Event) {
-		if werr != nil {
+		if werr != nil || ev.Kind == discover.EventRefresh { // lines are for changes
 			return
 		}
 		if werr = opts.printer.Event(ev); werr != nil {
