@@ -73,3 +73,32 @@ func TestNSWatchEventTime(t *testing.T) {
 		}
 	}
 }
+
+// TestNSDoctorUnprivileged checks that doctor run by a user who may not
+// read the firewall rules says so in one line: nft's several lines of
+// error output used to reach the message as an escaped "\x0a".
+func TestNSDoctorUnprivileged(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 1)
+	h := lab.Hosts[0]
+	r := runInWith(t, h, asNobody, "doctor")
+	if r.code != 0 || !strings.Contains(r.stdout, "summary:") {
+		t.Fatalf("%s as nobody: exit %d, want 0 and a summary\nstdout:\n%s\nstderr:\n%s",
+			r.desc, r.code, r.stdout, r.stderr)
+	}
+	for _, out := range []string{r.stdout, r.stderr} {
+		if strings.Contains(out, `\x0a`) || strings.Contains(out, `\n`) {
+			t.Errorf("%s as nobody: an escaped newline in\n%s", r.desc, out)
+		}
+	}
+	r = runInWith(t, h, asNobody, "doctor", "--json")
+	var findings []struct{ Message string }
+	if err := json.Unmarshal([]byte(r.stdout), &findings); err != nil {
+		t.Fatalf("%s as nobody: %v in %q", r.desc, err, r.stdout)
+	}
+	for _, f := range findings {
+		if strings.ContainsAny(f.Message, "\n\r") || strings.Contains(f.Message, `\x0a`) {
+			t.Errorf("%s as nobody: message %q spans lines", r.desc, f.Message)
+		}
+	}
+}

@@ -123,7 +123,7 @@ func ParseFormat(text string, asJSON bool) (*template.Template, error) {
 	}
 	t, err := template.New("--format").Funcs(templateFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
-		return nil, formatErrorf("%s", oneLine(err.Error()))
+		return nil, formatErrorf("%s", tt.OneLine(err.Error(), 300))
 	}
 	if f := unknownTopField(t); f != "" {
 		return nil, formatErrorf("--format: no field .%s; the fields are %s", f, templateFields())
@@ -134,7 +134,7 @@ func ParseFormat(text string, asJSON bool) (*template.Template, error) {
 			return nil, formatErrorf("--format: no field .%s; the fields are %s",
 				m[1], templateFields())
 		}
-		return nil, formatErrorf("%s", oneLine(err.Error()))
+		return nil, formatErrorf("%s", tt.OneLine(err.Error(), 300))
 	}
 	return t, nil
 }
@@ -231,7 +231,7 @@ func isFieldError(err error) bool {
 func formatLine(w io.Writer, t *template.Template, data tmplService) error {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
-		return formatErrorf("%s", oneLine(err.Error()))
+		return formatErrorf("%s", tt.OneLine(err.Error(), 300))
 	}
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
@@ -247,10 +247,4 @@ func (e *FormatError) Error() string { return e.msg }
 
 func formatErrorf(format string, args ...any) error {
 	return &FormatError{msg: fmt.Sprintf(format, args...)}
-}
-
-// oneLine joins the lines of a message so that stderr gets one line.
-// Template text is the user's, but it may hold control characters too.
-func oneLine(s string) string {
-	return tt.Clean(strings.Join(strings.Fields(s), " "), 300)
 }
