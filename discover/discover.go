@@ -272,7 +272,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		Seam:              cfg.Seam,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	defer func() {
 		if err != nil {
@@ -294,10 +294,10 @@ func New(cfg Config) (_ *Listener, err error) {
 	const readBuffer = 1 << 20
 	beacons := endpoint.Socket{Port: cfg.Port, ReadBuffer: readBuffer, Join: true}
 	if l.bconn, err = ep.Listen(beacons); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	if l.qconn, err = ep.Listen(endpoint.Socket{ReadBuffer: readBuffer}); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	ep.Watch(l.applyPlan)
 	l.wg.Add(2)

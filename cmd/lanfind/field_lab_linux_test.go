@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,34 @@ func TestNSDoctorUnprivileged(t *testing.T) {
 		if strings.ContainsAny(f.Message, "\n\r") || strings.Contains(f.Message, `\x0a`) {
 			t.Errorf("%s as nobody: message %q spans lines", r.desc, f.Message)
 		}
+	}
+}
+
+// TestNSErrorsReadAsLanfinds checks errors that only come once lanfind has
+// its interfaces: a service whose metadata makes its beacon too big, and a
+// socket that cannot be bound, read as lanfind's own ("service …", "listen
+// …"), not as its packages' ("announce: beacon: …", "discover: …").
+func TestNSErrorsReadAsLanfinds(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 1)
+	h := lab.Hosts[0]
+	args := []string{"announce", "--name", "big", "--port", "1"}
+	for i := range 6 {
+		args = append(args, "--meta", fmt.Sprintf("k%d=%s", i, strings.Repeat("v", 250)))
+	}
+	r := runCode(t, h, 2, args...)
+	const want = `lanfind: error: service "big": metadata makes the beacon `
+	if !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("%s: got stderr %q, want it to start with %q", r.desc, r.stderr, want)
+	}
+
+	// A port below 1024 that an unprivileged user may not bind.
+	r = runInWith(t, h, asNobody, "list", "--discovery-port", "99", "--timeout", "200ms")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "lanfind: error: listen udp") {
+		t.Errorf("%s as nobody: exit %d, stderr %q; want 2 and lanfind: error: listen udp…",
+			r.desc, r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "discover: ") || strings.Contains(r.stderr, "udp: ") {
+		t.Errorf("%s: a package prefix in %q", r.desc, r.stderr)
 	}
 }

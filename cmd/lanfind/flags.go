@@ -220,7 +220,7 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 		}
 		ks, warning, err := seal.LoadKeyFile(p)
 		if err != nil {
-			return nil, usageErrorf("--secret-file: %s", strings.TrimPrefix(err.Error(), "seal: "))
+			return nil, usageErrorf("--secret-file: %s", ownText(err))
 		}
 		if warning != "" {
 			log.Warn(warning)
