@@ -232,7 +232,7 @@ func New(cfg Config) (_ *Sender, err error) {
 		Seam:              cfg.Seam,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("announce: %w", err)
+		return nil, endpoint.Wrap("announce", err)
 	}
 	defer func() {
 		if err != nil {
@@ -264,7 +264,7 @@ func New(cfg Config) (_ *Sender, err error) {
 	}
 	s.recs.init(records, addrs)
 	if s.conn, err = ep.Listen(endpoint.Socket{Port: plan.Port, Join: true}); err != nil {
-		return nil, fmt.Errorf("announce: %w", err)
+		return nil, endpoint.Wrap("announce", err)
 	}
 	ep.Watch(s.applyPlan)
 	return s, nil
@@ -397,9 +397,11 @@ func tooBig(rec beacon.Service, size, limit int, err error) error {
 			biggest, n = k, l
 		}
 	}
-	msg := fmt.Sprintf("announce: service %q: beacon is %d bytes, %d over the maximum of %d", rec.Name, size, over, limit)
+	msg := fmt.Sprintf("service %q: beacon is %d bytes, %d over the maximum of %d",
+		rec.Name, size, over, limit)
 	if biggest != "" {
-		msg = fmt.Sprintf("announce: service %q: metadata makes the beacon %d bytes, %d over the maximum of %d; the largest pair is meta %q (%d bytes)",
+		msg = fmt.Sprintf("service %q: metadata makes the beacon %d bytes, "+
+			"%d over the maximum of %d; the largest pair is meta %q (%d bytes)",
 			rec.Name, size, over, limit, biggest, n)
 	}
 	if limit < beacon.MaxSize {
@@ -410,12 +412,16 @@ func tooBig(rec beacon.Service, size, limit int, err error) error {
 
 // wrapped is an error with its own text that still matches err.
 type wrapped struct {
-	msg string
+	msg string // without the "announce: " prefix
 	err error
 }
 
-func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Error() string { return "announce: " + w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
+
+// Reason returns the error's text without the package prefix, for a
+// program that reports it as its own.
+func (w *wrapped) Reason() string { return w.msg }
 
 func cloneMeta(m map[string]string) map[string]string {
 	if len(m) == 0 {

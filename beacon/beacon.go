@@ -235,15 +235,20 @@ var _ encoding.BinaryAppender = (*Beacon)(nil)
 
 // wireError is an error with its own text that matches a sentinel.
 type wireError struct {
-	text string
-	err  error // one of the sentinels above
+	reason string // the text, without the "beacon: " prefix
+	err    error  // one of the sentinels above
 }
 
-func (e *wireError) Error() string { return e.text }
+func (e *wireError) Error() string { return "beacon: " + e.reason }
 func (e *wireError) Unwrap() error { return e.err }
+
+// Reason returns the error's text without the package prefix, for a program
+// that reports a Beacon it was given as its own problem: 'service "db":
+// 33 meta pairs, max 32'.
+func (e *wireError) Reason() string { return e.reason }
 
 // errorf returns an error reading "beacon: " and the formatted text that
 // matches sentinel.
 func errorf(sentinel error, format string, args ...any) error {
-	return &wireError{text: "beacon: " + fmt.Sprintf(format, args...), err: sentinel}
+	return &wireError{reason: fmt.Sprintf(format, args...), err: sentinel}
 }

@@ -88,6 +88,11 @@ type Config struct {
 	// [seal.DefaultWindow]; used only with Keys.
 	ReplayWindow time.Duration
 
+	// Refreshes makes Run report [EventRefresh] too, each time an instance
+	// is heard again unchanged, so that a display can show the age of its
+	// last beacon or answer. Defaults to false: Run reports changes only.
+	Refreshes bool
+
 	// Seam replaces sockets and clock in this module's tests; its type is
 	// internal, so other modules leave it nil.
 	Seam *endpoint.Seam
@@ -172,6 +177,9 @@ const (
 	EventUp     EventKind = iota + 1 // first heard
 	EventUpdate                      // metadata, port, addresses or paths changed
 	EventDown                        // gone; see Event.Reason
+	// EventRefresh: heard again, unchanged but for Service.LastSeen;
+	// reported only with Config.Refreshes.
+	EventRefresh
 )
 
 func (k EventKind) String() string {
@@ -182,6 +190,8 @@ func (k EventKind) String() string {
 		return "update"
 	case EventDown:
 		return "down"
+	case EventRefresh:
+		return "refresh"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -305,7 +315,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		Seam:              cfg.Seam,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	defer func() {
 		if err != nil {
@@ -327,10 +337,10 @@ func New(cfg Config) (_ *Listener, err error) {
 	const readBuffer = 1 << 20
 	beacons := endpoint.Socket{Port: cfg.Port, ReadBuffer: readBuffer, Join: true}
 	if l.bconn, err = ep.Listen(beacons); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	if l.qconn, err = ep.Listen(endpoint.Socket{ReadBuffer: readBuffer}); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	ep.Watch(l.applyPlan)
 	// One read loop per socket: each Conn has one per address family.

@@ -212,8 +212,11 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
 		s.nextExpiry = e.expires
 	}
-	if changed {
+	switch {
+	case changed:
 		s.emitEvent(kind, "", e)
+	case s.l.cfg.Refreshes:
+		s.emitEvent(EventRefresh, "", e)
 	}
 }
 

@@ -341,11 +341,15 @@ func cloneAll(all []Interface) []Interface {
 // be used: a configuration problem rather than a failure of the system, or,
 // when [SelectError.Temporary], the interfaces' current state.
 type SelectError struct {
-	msg       string
+	msg       string // without the "iface: " prefix
 	temporary bool
 }
 
-func (e *SelectError) Error() string { return e.msg }
+func (e *SelectError) Error() string { return "iface: " + e.msg }
+
+// Reason returns the error's text without the package prefix, for a
+// program that reports it as its own: 'no interface named "eth9"'.
+func (e *SelectError) Reason() string { return e.msg }
 
 // Temporary reports whether the selection failed only because of the
 // interfaces' current state: an interface it would take is down or has no
@@ -387,7 +391,7 @@ func mayComeUp(all []Interface, pattern string, excludes []string) bool {
 func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 	for _, p := range slices.Concat(names, excludes) {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, &SelectError{msg: fmt.Sprintf("iface: bad interface pattern %q: %v", p, err)}
+			return nil, &SelectError{msg: fmt.Sprintf("bad interface pattern %q: %v", p, err)}
 		}
 	}
 	var picked []Interface
@@ -404,7 +408,10 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			if len(all) == 0 {
 				why = []string{"no interfaces"}
 			}
-			return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; ")), temporary: mayComeUp(all, "", excludes)}
+			return nil, &SelectError{
+				msg:       fmt.Sprintf("no usable interface (%s)", strings.Join(why, "; ")),
+				temporary: mayComeUp(all, "", excludes),
+			}
 		}
 	} else {
 		seen := make(map[int]bool, len(names))
@@ -439,9 +446,12 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			}
 			switch {
 			case matched == 0:
-				return nil, &SelectError{msg: fmt.Sprintf("iface: no interface matches %q", name)}
+				return nil, &SelectError{msg: fmt.Sprintf("no interface matches %q", name)}
 			case usable == 0:
-				return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface matches %q (%s)", name, strings.Join(skipped, "; ")), temporary: mayComeUp(all, name, excludes)}
+				return nil, &SelectError{
+					msg:       fmt.Sprintf("no usable interface matches %q (%s)", name, strings.Join(skipped, "; ")),
+					temporary: mayComeUp(all, name, excludes),
+				}
 			}
 		}
 	}
@@ -459,9 +469,14 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			for _, n := range excluded {
 				why = append(why, n+": excluded")
 			}
-			return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; ")), temporary: mayComeUp(all, "", excludes)}
+			return nil, &SelectError{
+				msg:       fmt.Sprintf("no usable interface (%s)", strings.Join(why, "; ")),
+				temporary: mayComeUp(all, "", excludes),
+			}
 		}
-		return nil, &SelectError{msg: fmt.Sprintf("iface: every interface selected is excluded (%s)", strings.Join(excluded, ", "))}
+		return nil, &SelectError{
+			msg: fmt.Sprintf("every interface selected is excluded (%s)", strings.Join(excluded, ", ")),
+		}
 	}
 	sortByIndex(out)
 	return out, nil
@@ -472,15 +487,17 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 func named(all []Interface, name string) (Interface, error) {
 	k := slices.IndexFunc(all, func(i Interface) bool { return i.Name == name })
 	if k < 0 {
-		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: no interface named %q", name)}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("no interface named %q", name)}
 	}
 	i := all[k]
 	if i.Flags&FlagUp == 0 {
-		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s is down", name), temporary: true}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("%s is down", name), temporary: true}
 	}
 	if !i.hasAddr() {
-		msg := fmt.Sprintf("iface: %s has no address", name)
-		return Interface{}, &SelectError{msg: msg, temporary: true}
+		return Interface{}, &SelectError{
+			msg:       fmt.Sprintf("%s has no address", name),
+			temporary: true,
+		}
 	}
 	return i, nil
 }

@@ -43,8 +43,10 @@ func announceCommand() *cli.Command {
 			},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
 			&cli.UintFlag{
-				Name:  "port",
-				Usage: "the announced service's `PORT` (not lanfind's own)",
+				Name: "port",
+				Usage: "the announced service's `PORT` (not lanfind's own); " +
+					"0 for a service without one",
+				DefaultText: "0, with a warning",
 			},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
 			&cli.DurationFlag{
@@ -144,6 +146,9 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 			"--secret-file see these services, and clear queries are ignored",
 			"keys", len(opts.keys),
 			"sealing_key_id", fmt.Sprintf("%016x", opts.keys[0].ID()))
+	}
+	for _, w := range as.warnings {
+		s.Log.Warn(w)
 	}
 	for _, r := range snd.Instances() {
 		s.Log.Info("service",

@@ -36,7 +36,7 @@ func parseServiceFlag(spec string) (announce.Service, error) {
 	}
 	port, err := strconv.ParseUint(parts[1], 10, 16)
 	if err != nil {
-		return svc, usageErrorf("--service %q: port %q: want 0 to 65535", spec, parts[1])
+		return svc, usageErrorf("--service %q: port %q: want %s", spec, parts[1], flagWants["port"])
 	}
 	svc.Port = uint16(port)
 	return svc, nil
@@ -65,6 +65,7 @@ type announceSettings struct {
 	ttl          time.Duration
 	hostname     string
 	explicit     map[string]bool // file keys a flag overrides
+	warnings     []string        // for the log, once the services are about to be announced
 }
 
 // Flags that override a configuration file's top-level keys.
@@ -92,6 +93,13 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	}
 	if svc != nil {
 		as.flagServices = append(as.flagServices, *svc)
+		if !c.IsSet("port") {
+			// Scripts would get ADDR:0. "--port 0" says the service has
+			// no port, and is not warned about.
+			as.warnings = append(as.warnings, fmt.Sprintf("service %q has no --port: "+
+				"listeners get port 0 (give --port N, or --port 0 if it has none)",
+				svc.Name))
+		}
 	}
 	for _, spec := range c.StringSlice("service") {
 		svc, err := parseServiceFlag(spec)
@@ -247,7 +255,7 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 	}
 	p := c.Uint("port")
 	if p > 65535 {
-		return nil, usageErrorf("--port %d: want 0 to 65535", p)
+		return nil, usageErrorf("--port %d: want %s", p, flagWants["port"])
 	}
 	svc.Port = uint16(p)
 	for _, kv := range c.StringSlice("meta") {

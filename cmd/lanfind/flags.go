@@ -26,12 +26,15 @@ var (
 		Usage:   "UDP `PORT` lanfind itself uses for discovery",
 		EnvVars: []string{"LANFIND_PORT"},
 		Value:   strconv.Itoa(beacon.DefaultPort),
+		// A number, not the quoted string urfave/cli shows for a string.
+		DefaultText: strconv.Itoa(beacon.DefaultPort),
 	}
 	flagGroup = &cli.StringFlag{
-		Name:    "group",
-		Usage:   "IPv4 multicast `GROUP` (239.0.0.0/8 recommended)",
-		EnvVars: []string{"LANFIND_GROUP"},
-		Value:   beacon.DefaultGroup.String(),
+		Name:        "group",
+		Usage:       "IPv4 multicast `GROUP` (239.0.0.0/8 recommended)",
+		EnvVars:     []string{"LANFIND_GROUP"},
+		Value:       beacon.DefaultGroup.String(),
+		DefaultText: beacon.DefaultGroup.String(),
 	}
 	flagIface = &cli.StringSliceFlag{
 		Name: "iface",
@@ -49,8 +52,9 @@ var (
 		Name: "log-format",
 		Usage: "log to stderr as `FORMAT` text or json " +
 			"(one JSON object per line, for journald and collectors)",
-		EnvVars: []string{"LANFIND_LOG_FORMAT"},
-		Value:   "text",
+		EnvVars:     []string{"LANFIND_LOG_FORMAT"},
+		Value:       "text",
+		DefaultText: "text",
 	}
 	flagSecretFile = &cli.StringSliceFlag{
 		Name: "secret-file",
@@ -88,6 +92,32 @@ var (
 	}
 	flagJSON = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"}
 )
+
+// flagWants says, by flag name, what a flag's value must be where its type
+// says too little, for every message about a bad value: "--port abc: want
+// 0 to 65535", "--wait 0: want …". See wantOf.
+var flagWants = map[string]string{
+	"port":           "0 to 65535",
+	"wait":           "a number of instances, 1 or more",
+	"discovery-port": "1 to 65535",
+}
+
+// wantOf says what the value of f must be: its entry in flagWants, or what
+// its type parses.
+func wantOf(f cli.Flag) string {
+	if w, ok := flagWants[f.Names()[0]]; ok {
+		return w
+	}
+	switch f.(type) {
+	case *cli.DurationFlag:
+		return "a duration with a unit, such as 2s or 500ms"
+	case *cli.BoolFlag:
+		return "true or false"
+	case *cli.IntFlag, *cli.UintFlag, *cli.Int64Flag, *cli.Uint64Flag:
+		return "a whole number"
+	}
+	return "a valid value" // a string flag takes any: not reached
+}
 
 func commonFlags(extra ...cli.Flag) []cli.Flag {
 	return append(extra,
@@ -154,7 +184,7 @@ func bindNetwork(c *cli.Context) (common, error) {
 		if _, numErr := strconv.ParseInt(ps, 10, 64); numErr != nil {
 			ps = strconv.Quote(ps)
 		}
-		return o, usageErrorf("%s %s: want 1 to 65535", src, ps)
+		return o, usageErrorf("%s %s: want %s", src, ps, flagWants["discovery-port"])
 	}
 	o.port = uint16(p)
 	gs := c.String("group")
@@ -241,7 +271,7 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 		}
 		ks, warning, err := seal.LoadKeyFile(p)
 		if err != nil {
-			return nil, usageErrorf("--secret-file: %s", strings.TrimPrefix(err.Error(), "seal: "))
+			return nil, usageErrorf("--secret-file: %s", ownText(err))
 		}
 		if warning != "" {
 			log.Warn(warning)

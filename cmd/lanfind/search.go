@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"text/template"
 	"time"
 
@@ -24,7 +25,9 @@ import (
 const defaultTimeout = 3 * time.Second
 
 var (
-	flagWait = &cli.IntFlag{
+	// A string, parsed by bindSearch: as an IntFlag, help would show a
+	// default of 0, which --wait refuses.
+	flagWait = &cli.StringFlag{
 		Name:  "wait",
 		Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
 	}
@@ -62,9 +65,14 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 	if o.timeout <= 0 {
 		return o, s, usageErrorf("--timeout %v: want a positive duration such as 2s", o.timeout)
 	}
-	o.wait = c.Int("wait")
-	if o.wait < 0 || o.wait == 0 && c.IsSet("wait") {
-		return o, s, usageErrorf("--wait %d: want a number of instances, 1 or more", o.wait)
+	if c.IsSet("wait") {
+		ws := c.String("wait")
+		if o.wait, err = strconv.Atoi(ws); err != nil {
+			ws = strconv.Quote(ws)
+		}
+		if err != nil || o.wait < 1 {
+			return o, s, usageErrorf("--wait %s: want %s", ws, flagWants["wait"])
+		}
 	}
 	o.typ = c.String("type")
 	o.printer, err = newPrinter(c, s.Out, o.family)
@@ -74,16 +82,27 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 // newListener checks the name filter (given as nameFlag) and the type, and
 // opens a Listener for them.
 func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Listener, error) {
-	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+	cfg, err := listenerConfig(s, o, nameFlag, name, typ)
+	if err != nil {
 		return nil, err
+	}
+	return discover.New(cfg)
+}
+
+// listenerConfig checks the name filter (given as nameFlag) and the type,
+// and returns the configuration of a Listener for them.
+func listenerConfig(s streams, o common, nameFlag, name, typ string) (discover.Config, error) {
+	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+		return discover.Config{}, err
 	}
 	if err := checkName("--type", typ, false); err != nil {
-		return nil, err
+		return discover.Config{}, err
 	}
 	if o.maxEntries < 1 {
-		return nil, usageErrorf("--max-entries %d: want a number of instances, 1 or more", o.maxEntries)
+		return discover.Config{}, usageErrorf("--max-entries %d: want a number of instances, 1 or more",
+			o.maxEntries)
 	}
-	return discover.New(discover.Config{
+	return discover.Config{
 		Name:              name,
 		Type:              typ,
 		Port:              o.port,
@@ -98,7 +117,7 @@ func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Lis
 		Keys:              o.keys,
 		ExcludeInterfaces: o.excludes,
 		MaxEntries:        o.maxEntries,
-	})
+	}, nil
 }
 
 func logStats(log *slog.Logger, l *discover.Listener) {

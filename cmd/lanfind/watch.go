@@ -25,7 +25,8 @@ func watchCommand() *cli.Command {
 			"down with reason goodbye (the announcer stopped), expired (its TTL ran out)\n" +
 			"or iface-down (it was heard only through interfaces that went away).\n" +
 			"--json prints one object per line: " +
-			"{\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
+			"{\"event\":…,\"reason\":…,\"service\":{…as in list…},\"time\":…},\n" +
+			"time being when the event happened (RFC 3339); --format templates get it as .Time.",
 		Flags: commonFlags(
 			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
@@ -79,7 +80,13 @@ type watchOptions struct {
 }
 
 func runWatch(ctx context.Context, s streams, opts watchOptions) error {
-	l, err := newListener(s, opts.common, "--name", opts.name, opts.typ)
+	cfg, err := listenerConfig(s, opts.common, "--name", opts.name, opts.typ)
+	if err != nil {
+		return runtimeError(err)
+	}
+	// The live table's SEEN is the age of the last beacon or answer.
+	cfg.Refreshes = opts.live
+	l, err := discover.New(cfg)
 	if err != nil {
 		return runtimeError(err)
 	}
@@ -101,7 +108,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	defer cancel()
 	var werr error
 	err = l.Run(ctx, func(ev discover.Event) {
-		if werr != nil {
+		if werr != nil || ev.Kind == discover.EventRefresh { // lines are for changes
 			return
 		}
 		if werr = opts.printer.Event(ev); werr != nil {

@@ -33,13 +33,14 @@ func checkFirewall(ctx context.Context, r *report, port uint16) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			msg := strings.TrimSpace(stderr.String())
-			if msg == "" {
+			msg := stderr.String()
+			if strings.TrimSpace(msg) == "" {
 				msg = err.Error()
 			}
+			// One line: nft explains itself in several.
 			r.add(LevelNote, "firewall", "run lanfind doctor as root to check the firewall",
 				"could not read the %s rules (%s): %s", tool,
-				strings.Join(append([]string{name}, args...), " "), termtext.Clean(msg, 200))
+				strings.Join(append([]string{name}, args...), " "), termtext.OneLine(msg, 200))
 			return true
 		}
 		fs, drops, err := judge(out)

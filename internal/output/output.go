@@ -45,7 +45,12 @@ type jsonEvent struct {
 	Event   string      `json:"event"`
 	Reason  string      `json:"reason"`
 	Service jsonService `json:"service"`
+	Time    string      `json:"time"` // when the event happened, as last_seen
 }
+
+// jsonTime is the JSON form of a time: RFC 3339 in UTC, with as many
+// fractional digits as it has.
+func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func toJSON(r discover.Result) jsonService {
 	j := jsonService{
@@ -59,7 +64,7 @@ func toJSON(r discover.Result) jsonService {
 		Instance:   fmt.Sprintf("%016x", r.Instance),
 		Meta:       map[string]string{},
 		TTLSeconds: r.TTL.Seconds(),
-		LastSeen:   r.LastSeen.UTC().Format(time.RFC3339Nano),
+		LastSeen:   jsonTime(r.LastSeen),
 		Seen:       []jsonPath{},
 		Conflict:   r.Conflict,
 		Verified:   r.Verified,

@@ -114,8 +114,9 @@ func (p Printer) Resolved(rs []discover.Result) error {
 }
 
 func (p Printer) lines(rs []discover.Result) error {
+	now := p.now()
 	for _, r := range p.views(rs) {
-		if err := formatLine(p.w, p.tmpl, toTemplate(r)); err != nil {
+		if err := formatLine(p.w, p.tmpl, toTemplate(r, now)); err != nil {
 			return err
 		}
 	}
@@ -123,17 +124,21 @@ func (p Printer) lines(rs []discover.Result) error {
 }
 
 // Event prints one watch event as one line: JSON, a template line, or text.
+// Listener.Run calls back the moment it notices an event, so the time
+// printed for it (JSON "time", template .Time) is when it happened.
 func (p Printer) Event(ev discover.Event) error {
 	ev.Service = View(ev.Service, p.fam)
+	now := p.now()
 	switch {
 	case p.json:
 		return tt.WriteJSON(p.w, jsonEvent{
 			Event:   ev.Kind.String(),
 			Reason:  ev.Reason,
 			Service: toJSON(ev.Service),
+			Time:    jsonTime(now),
 		})
 	case p.tmpl != nil:
-		t := toTemplate(ev.Service)
+		t := toTemplate(ev.Service, now)
 		t.Event, t.Reason = ev.Kind.String(), ev.Reason
 		return formatLine(p.w, p.tmpl, t)
 	}
