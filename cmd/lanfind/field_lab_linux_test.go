@@ -27,7 +27,8 @@ func TestNSAnnounceWithoutPort(t *testing.T) {
 	if got := p.stderr.String(); !strings.Contains(got, warning+"\n") {
 		t.Errorf("%s: got stderr %q, want the line %q", p.desc, got, warning)
 	}
-	p = startAnnouncer(t, h, "--name", "db", "--type", "postgres", "--port", "0")
+	// Another name: one host announces one instance in one process.
+	p = startAnnouncer(t, h, "--name", "db2", "--type", "postgres", "--port", "0")
 	if got := p.stderr.String(); strings.Contains(got, "warning") {
 		t.Errorf("%s: got stderr %q, want no warning", p.desc, got)
 	}
