@@ -223,7 +223,8 @@ type Stats struct {
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
 	// OffLink: datagrams whose source lies outside every subnet of
-	// their arrival interface.
+	// their arrival interface, or is a subnet's broadcast or network
+	// address (no host's: forged).
 	OffLink uint64
 	// TableFull: new instances dropped because MaxEntries were held, or
 	// because 8 senders already claimed the instance ID.

@@ -15,9 +15,11 @@
 // lanfind talks to hosts on the same link. A datagram whose source address
 // lies outside every subnet of the interface it arrived on (routed here,
 // or forged by someone far away) is dropped before it is parsed and
-// counted in Stats.OffLink. Datagrams this host sends itself arrive on the
-// loopback interface and count as arriving on the interface that owns
-// their source address.
+// counted in Stats.OffLink; so is one from a subnet's broadcast or
+// network address, which no host owns (a service listed there would make
+// its clients broadcast to the whole LAN). Datagrams this host sends
+// itself arrive on the loopback interface and count as arriving on the
+// interface that owns their source address.
 //
 // # One-shot and streaming forms
 //
