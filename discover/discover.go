@@ -140,7 +140,10 @@ type Result struct {
 	Paths    []Path
 	LastSeen time.Time
 	// Conflict reports whether another sender claims the same instance ID
-	// from a different address (for example a cloned machine).
+	// from a different address (for example a cloned machine), or whether
+	// datagrams of its one sender contradicted each other within the last
+	// minute: sequence numbers that went back, or jumped far ahead and back,
+	// which only a forger (in clear mode) makes.
 	Conflict bool
 	// Sender is the announcing process's random sender ID.
 	Sender uint64
@@ -237,6 +240,10 @@ type Stats struct {
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered, other key
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Relayed     uint64 // sealed datagrams from a source address their announcer does not claim
+	// Implausible: records and goodbyes whose sequence number lay too
+	// far from their sender's to be believed (clear mode; see
+	// [Result.Conflict]).
+	Implausible uint64
 }
 
 // Listener finds services. Its methods are safe for concurrent use, but only
@@ -261,7 +268,7 @@ type Listener struct {
 
 	stats struct {
 		accepted, dups, unknownReq, tableFull, idle, sent, sendErrors atomic.Uint64
-		relayed                                                       atomic.Uint64
+		relayed, implausible                                          atomic.Uint64
 	}
 }
 
@@ -377,6 +384,7 @@ func (l *Listener) Stats() Stats {
 		Rejected:       d.Rejected,
 		Stale:          d.Stale,
 		Relayed:        l.stats.relayed.Load(),
+		Implausible:    l.stats.implausible.Load(),
 	}
 }
 

@@ -64,6 +64,20 @@
 // that is handled after it, such as a reply that took the other socket,
 // does not bring it back.
 //
+// # Sequence numbers in clear mode
+//
+// Without keys anyone can forge a sender's datagrams, sequence number
+// included, so a Listener believes the order they give only as far as
+// reordering needs it. A record rules out older ones of its sender, and a
+// goodbye the records sent before it, for a second after it was heard;
+// then an older record is taken again, and marks the instance as a
+// conflict (Result.Conflict) for a minute: one sender's datagrams that go
+// back are forged. A sequence number more than 65536 away from the record
+// held is not believed until a second datagram continues it, and a
+// goodbye that far ahead never is; both are counted in
+// Stats.Implausible. In keyed mode sequence numbers are sealed: the order
+// holds for as long as the replay window lets a captured datagram in.
+//
 // # Interface changes
 //
 // With a lister that reports changes (the default system lister does) a

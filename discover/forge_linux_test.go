@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"golang.org/x/net/ipv4"
 
+	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/internal/netnstest"
@@ -21,6 +24,88 @@ import (
 // The attacks of a LAN host without a key on listeners in clear mode, each
 // as the hardening review described it. The attacker reads every clear
 // beacon (they are broadcast) and sends what it likes.
+
+// clearAttacker is a socket of a lab host on the lanfind port, bound to
+// one of the host's addresses, that keeps the clear beacons it hears and
+// passes on the sources of the queries.
+type clearAttacker struct {
+	c       *net.UDPConn
+	mu      sync.Mutex // guards got
+	got     []beacon.Beacon
+	queries chan netip.AddrPort
+	byes    atomic.Int64 // goodbyes sent by byeOnQuery
+	done    chan struct{}
+}
+
+// newClearAttacker opens the attacker's socket on h, bound to addr (the
+// unspecified address: any of h's).
+func newClearAttacker(t *testing.T, h *netnstest.Host, addr netip.Addr) *clearAttacker {
+	t.Helper()
+	la := netip.AddrPortFrom(addr, beacon.DefaultPort)
+	pc, err := h.ListenPacket(t.Context(), "udp4", la.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &clearAttacker{c: pc.(*net.UDPConn), queries: make(chan netip.AddrPort, 64),
+		done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		buf := make([]byte, beacon.MaxSize+1)
+		for {
+			n, src, err := a.c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			b, err := beacon.Parse(buf[:n])
+			switch {
+			case err != nil:
+			case b.Kind == beacon.KindAnnounce:
+				a.mu.Lock()
+				a.got = append(a.got, b)
+				a.mu.Unlock()
+			case b.Kind == beacon.KindQuery:
+				select {
+				case a.queries <- src:
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		a.c.Close()
+		<-a.done
+	})
+	return a
+}
+
+// heard waits for a beacon of the service name and returns the latest.
+func (a *clearAttacker) heard(t *testing.T, name string) beacon.Beacon {
+	t.Helper()
+	var b beacon.Beacon
+	waitFor(t, "a beacon of "+name, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for i := len(a.got) - 1; i >= 0; i-- {
+			if len(a.got[i].Services) > 0 && a.got[i].Services[0].Name == name {
+				b = a.got[i]
+				return true
+			}
+		}
+		return false
+	})
+	return b
+}
+
+func (a *clearAttacker) send(t *testing.T, b beacon.Beacon, dst netip.AddrPort) {
+	t.Helper()
+	p, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.WriteToUDPAddrPort(p, dst); err != nil {
+		t.Fatalf("attacker: send to %v: %v", dst, err)
+	}
+}
 
 // spoofer sends UDP datagrams with any source address from a lab host,
 // through a raw socket that writes the IP header itself.
@@ -57,6 +142,28 @@ func (s *spoofer) send(t *testing.T, b beacon.Beacon, src, dst netip.AddrPort) {
 		TTL: 64, Protocol: 17, Src: src.Addr().AsSlice(), Dst: dst.Addr().AsSlice()}
 	if err := s.c.WriteTo(h, udp, nil); err != nil {
 		t.Fatalf("spoofer: send from %v to %v: %v", src, dst, err)
+	}
+}
+
+// byeOnQuery answers every query with a goodbye of svc from sender, 2³⁰
+// ahead of its latest beacon, until the attacker is closed.
+func (a *clearAttacker) byeOnQuery(sender uint64, svc beacon.Service) {
+	svc.TTL = 0
+	for {
+		select {
+		case src := <-a.queries:
+			a.mu.Lock()
+			seq := a.got[len(a.got)-1].Seq + 1<<30
+			a.mu.Unlock()
+			bye := beacon.Beacon{Kind: beacon.KindGoodbye, Sender: sender, Seq: seq,
+				Services: []beacon.Service{svc}}
+			p, _ := bye.Marshal()
+			if _, err := a.c.WriteToUDPAddrPort(p, src); err == nil {
+				a.byes.Add(1)
+			}
+		case <-a.done:
+			return
+		}
 	}
 }
 
@@ -147,4 +254,133 @@ func TestNSBroadcastSourceRefused(t *testing.T) {
 	if st := l.Stats(); st.OffLink != 2 {
 		t.Errorf("got off_link=%d, want 2 (both refused beacons counted)", st.OffLink)
 	}
+}
+
+// labCollect runs Collect on a new Listener of h, for 5s at most, and
+// returns the results and the Listener's stats.
+func labCollect(t *testing.T, h *netnstest.Host) ([]discover.Result, discover.Stats) {
+	t.Helper()
+	l, err := discover.New(discover.Config{ListenPacket: h.ListenPacket, Lister: h.Lister(t),
+		Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	rs, err := l.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs, l.Stats()
+}
+
+// attackLab is a lab of three hosts: a watch on h0, the victim announcer
+// of "db" on h1 and the attacker on h2, which returns the victim's latest
+// beacon and its destination at the watch.
+func attackLab(t *testing.T) (lab *netnstest.Lab, w *watchLog, evil *clearAttacker,
+	b beacon.Beacon, dst netip.AddrPort) {
+	t.Helper()
+	lab = netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	_, w = runWatch(t, h0, discover.Config{})
+	evil = newClearAttacker(t, h2, netip.IPv4Unspecified())
+	b = victim(t, h1, w, evil)
+	return lab, w, evil, b, netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort)
+}
+
+// victim starts an announcer of "db" on h with a 200ms interval and waits
+// until w lists it; it returns the attacker's copy of its latest beacon.
+func victim(t *testing.T, h *netnstest.Host, w *watchLog, evil *clearAttacker) beacon.Beacon {
+	t.Helper()
+	startSender(t, announce.Config{
+		Services:     []announce.Service{{Name: "db", Port: 5432}},
+		Interval:     200 * time.Millisecond,
+		ListenPacket: h.ListenPacket,
+		Lister:       h.Lister(t),
+	})
+	w.waitLive(t, "db up", func(m map[string]discover.Result) bool { return m["db"].Port == 5432 })
+	return evil.heard(t, "db")
+}
+
+// stays reports whether cond holds for the live services at every check
+// during d (polled every 10ms).
+func (w *watchLog) stays(d time.Duration, cond func(map[string]discover.Result) bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if !cond(w.live()) {
+			return false
+		}
+	}
+	return cond(w.live())
+}
+
+// TestNSForgedGoodbye: a goodbye forged with the victim's sender ID and a
+// sequence number 2³⁰ ahead does not hide the service; one with the next
+// sequence number (clear mode cannot tell it from the real one) hides it
+// only until the next beacon after the goodbye memory (a second) has
+// passed. A Collect while the attacker answers every query with such a
+// goodbye still lists the service.
+func TestNSForgedGoodbye(t *testing.T) {
+	t.Parallel()
+	lab, w, evil, b, dst := attackLab(t)
+	bye := beacon.Beacon{Kind: beacon.KindGoodbye, Sender: b.Sender, Seq: b.Seq + 1<<30,
+		Services: []beacon.Service{b.Services[0]}}
+	bye.Services[0].TTL = 0
+	evil.send(t, bye, dst)
+	up := func(m map[string]discover.Result) bool { return m["db"].Name != "" }
+	if !w.stays(time.Second, up) {
+		t.Errorf("a goodbye 2^30 ahead hid db; want it ignored")
+		if !w.stays(0, up) {
+			w.waitLive(t, "db back after the goodbye 2^30 ahead", up)
+		}
+	}
+
+	bye.Seq = evil.heard(t, "db").Seq + 1
+	evil.send(t, bye, dst)
+	start := time.Now()
+	w.waitLive(t, "db down after a goodbye with the next seq", func(m map[string]discover.Result) bool { return !up(m) })
+	w.waitLive(t, "db back after a goodbye with the next seq", up)
+	t.Logf("a goodbye with the next sequence number hid db for %v", time.Since(start))
+
+	// list: every query is answered by a goodbye 2^30 ahead, to the
+	// querier's query socket, before the announcer's reply.
+	go evil.byeOnQuery(bye.Sender, bye.Services[0])
+	rs, _ := labCollect(t, lab.Hosts[0])
+	if n := evil.byes.Load(); n == 0 || !slices.ContainsFunc(rs, func(r discover.Result) bool { return r.Name == "db" }) {
+		t.Errorf("Collect with a forged goodbye on each of %d queries: got %v, want db", n, names(rs))
+	}
+}
+
+// TestNSSeqPoisoning: an announcement forged with the victim's sender ID,
+// a sequence number 2³⁰ ahead and a 24-hour TTL does not replace the
+// record; one a thousand ahead (clear mode cannot tell it from a genuine
+// one that follows lost datagrams) replaces it only until the next genuine
+// beacon after a second, which marks the record as a conflict.
+func TestNSSeqPoisoning(t *testing.T) {
+	t.Parallel()
+	lab, w, evil, b, dst := attackLab(t)
+	h2 := lab.Hosts[2]
+	forged := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: b.Sender, Seq: b.Seq + 1<<30,
+		Services: []beacon.Service{b.Services[0]}}
+	forged.Services[0].Port, forged.Services[0].TTL = 6666, 24*time.Hour
+	forged.Services[0].Host, forged.Services[0].Addrs = "evil", []netip.Addr{h2.Addr("eth0")}
+	evil.send(t, forged, dst)
+	genuine := func(m map[string]discover.Result) bool { return m["db"].Port == 5432 }
+	if !w.stays(time.Second, genuine) {
+		t.Errorf("an announcement 2^30 ahead replaced db (port %d); want it ignored", w.live()["db"].Port)
+		if !w.stays(0, genuine) {
+			w.waitLive(t, "db genuine again after the announcement 2^30 ahead", genuine)
+		}
+	}
+
+	forged.Seq = evil.heard(t, "db").Seq + 1000
+	evil.send(t, forged, dst)
+	start := time.Now()
+	w.waitLive(t, "the forged port after an announcement 1000 ahead", func(m map[string]discover.Result) bool {
+		return m["db"].Port == 6666
+	})
+	w.waitLive(t, "db genuine again, marked as a conflict", func(m map[string]discover.Result) bool {
+		return genuine(m) && m["db"].Conflict
+	})
+	t.Logf("an announcement 1000 ahead replaced db for %v", time.Since(start))
 }

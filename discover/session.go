@@ -28,26 +28,35 @@ type session struct {
 	ifs     []iface.Interface // the selected interfaces the session last acted on
 	requery requery           // the repeat of a query sent on new interfaces
 
-	// byes holds the sequence number of the latest goodbye of each
-	// instance and sender (at most maxByes): a datagram that sender sent
-	// before it and that is handled after it (a reply reaches the query
-	// socket, the goodbye the beacon socket, and their readers race) must
-	// not bring the instance back.
-	byes map[instanceSender]uint32
+	// byes holds the latest goodbye of each instance and sender (at most
+	// maxByes, each for byeMemory): a datagram that sender sent before it
+	// and that is handled after it (a reply reaches the query socket, the
+	// goodbye the beacon socket, and their readers race) must not bring
+	// the instance back.
+	byes map[instanceSender]goodbyeMark
+	// byeMemory is reorderHorizon in clear mode; in keyed mode, where a
+	// captured beacon can be replayed for as long as the replay window
+	// lets it through, the replay memory.
+	byeMemory time.Duration
 }
 
 func (l *Listener) newSession(emit func(Event)) *session {
 	replayMemory := endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute)
-	return &session{
+	s := &session{
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
 		seen:       dedup.New[msgKey](maxSeen, replayMemory, l.ep.Codec.Now),
 		requests:   make(map[uint64]bool),
-		byes:       make(map[instanceSender]uint32),
+		byes:       make(map[instanceSender]goodbyeMark),
+		byeMemory:  reorderHorizon,
 		emit:       emit,
 		ifs:        l.ep.Plan().Selected,
 	}
+	if l.ep.Codec.Keyed() {
+		s.byeMemory = replayMemory
+	}
+	return s
 }
 
 // loop feeds packets to s until ctx ends, the Listener closes or stop
