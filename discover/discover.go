@@ -240,6 +240,9 @@ type Stats struct {
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered, other key
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Relayed     uint64 // sealed datagrams from a source address their announcer does not claim
+	// Superseded: sealed records of a process that an instance's newer
+	// process already replaced (a replay across a restart).
+	Superseded uint64
 	// Implausible: records and goodbyes whose sequence number lay too
 	// far from their sender's to be believed (clear mode; see
 	// [Result.Conflict]).
@@ -268,15 +271,16 @@ type Listener struct {
 
 	stats struct {
 		accepted, dups, unknownReq, tableFull, idle, sent, sendErrors atomic.Uint64
-		relayed, implausible                                          atomic.Uint64
+		relayed, implausible, superseded                              atomic.Uint64
 	}
 }
 
 type packet struct {
-	b   beacon.Beacon
-	src netip.AddrPort
-	m   udp.Meta
-	at  time.Time
+	b    beacon.Beacon
+	src  netip.AddrPort
+	m    udp.Meta
+	at   time.Time // when it was read
+	sent time.Time // when it was sealed, by the sender's clock; zero in clear mode
 }
 
 // DefaultMaxEntries is the default of Config.MaxEntries: room for a LAN of
@@ -385,6 +389,7 @@ func (l *Listener) Stats() Stats {
 		Stale:          d.Stale,
 		Relayed:        l.stats.relayed.Load(),
 		Implausible:    l.stats.implausible.Load(),
+		Superseded:     l.stats.superseded.Load(),
 	}
 }
 
@@ -437,7 +442,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		select {
-		case l.in <- packet{b: b, src: src, m: m, at: time.Now()}:
+		case l.in <- packet{b: b, src: src, m: m, at: time.Now(), sent: d.Sent}:
 		case <-l.done:
 			return
 		}

@@ -76,7 +76,11 @@
 // held is not believed until a second datagram continues it, and a
 // goodbye that far ahead never is; both are counted in
 // Stats.Implausible. In keyed mode sequence numbers are sealed: the order
-// holds for as long as the replay window lets a captured datagram in.
+// holds for as long as the replay window lets a captured datagram in. A
+// sealed record of a new sender of an instance, sealed before the first
+// datagram of a process of that instance already heard, comes from an
+// older process (a replay across a restart): it neither replaces the newer
+// process nor shows a conflict, and is counted in Stats.Superseded.
 //
 // # Interface changes
 //

@@ -127,13 +127,19 @@ func newSpoofer(t *testing.T, h *netnstest.Host) *spoofer {
 	return &spoofer{c}
 }
 
-// send sends b from src to dst (UDP checksum 0: none).
+// send sends b from src to dst.
 func (s *spoofer) send(t *testing.T, b beacon.Beacon, src, dst netip.AddrPort) {
 	t.Helper()
 	p, err := b.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.sendRaw(t, p, src, dst)
+}
+
+// sendRaw sends the datagram p from src to dst (UDP checksum 0: none).
+func (s *spoofer) sendRaw(t *testing.T, p []byte, src, dst netip.AddrPort) {
+	t.Helper()
 	udp := binary.BigEndian.AppendUint16(nil, src.Port())
 	udp = binary.BigEndian.AppendUint16(udp, dst.Port())
 	udp = binary.BigEndian.AppendUint16(udp, uint16(8+len(p)))
@@ -383,4 +389,38 @@ func TestNSSeqPoisoning(t *testing.T) {
 		return genuine(m) && m["db"].Conflict
 	})
 	t.Logf("an announcement 1000 ahead replaced db for %v", time.Since(start))
+}
+
+// TestNSSealedReplayAcrossRestart: a sealed beacon of an announcer's
+// previous process, captured and replayed (from the announcer's address)
+// after the announcer restarted with another port, inside the replay
+// window, neither rolls a fresh listener's record back nor shows a
+// conflict: an older process of an instance never replaces a newer one.
+func TestNSSealedReplayAcrossRestart(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	keys := labKeys(t)
+	evil := newAttacker(t, h2, keys)
+	cfg := announce.Config{
+		Keys:         keys,
+		Services:     []announce.Service{{Name: "db", Port: 5432}},
+		Interval:     200 * time.Millisecond,
+		ListenPacket: h1.ListenPacket,
+		Lister:       h1.Lister(t),
+	}
+	_, stop := startSender(t, cfg)
+	old := evil.last(t, beacon.KindAnnounce)
+	stop()
+	cfg.Services[0].Port = 5433
+	startSender(t, cfg)
+	_, w := runWatch(t, h0, discover.Config{Keys: keys})
+	now := func(m map[string]discover.Result) bool { return m["db"].Port == 5433 && !m["db"].Conflict }
+	w.waitLive(t, "db on its new port", now)
+	src := netip.AddrPortFrom(h1.Addr("eth0"), beacon.DefaultPort)
+	newSpoofer(t, h2).sendRaw(t, old, src, netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort))
+	if !w.stays(time.Second, now) {
+		r := w.live()["db"]
+		t.Errorf("after the replay: db on port %d, conflict %t; want 5433 and no conflict", r.Port, r.Conflict)
+	}
 }

@@ -135,6 +135,9 @@ type entry struct {
 	// other (zero: never, or longer than contestMemory ago).
 	contested time.Time
 	replaced  uint64 // the sender this entry took over from at a restart
+	// firstSent is when the first sealed datagram heard from sender was
+	// sealed (zero in clear mode): that process ran from then on.
+	firstSent time.Time
 }
 
 // maxSeen caps the message IDs a session keeps for duplicate suppression.
@@ -233,6 +236,12 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	bySender := s.byInstance[rec.Instance]
 	e := bySender[sender] // not older than p: handle checked
 	kind := EventUpdate
+	if e == nil && s.superseded(bySender, p) {
+		s.l.stats.superseded.Add(1)
+		s.l.log.Debug("ignored a record of a process older than the one heard",
+			"name", rec.Name, "src", src.String(), "sender", fmt.Sprintf("%016x", sender))
+		return
+	}
 	if e == nil && !s.replacedBy(bySender, sender) {
 		// A restarted announcer comes back from an address we already know
 		// under a new sender ID: it replaces its old entry. (Unless the
@@ -241,7 +250,7 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		for oldSender, old := range bySender {
 			if _, ok := old.paths[pathKey{p.m.IfIndex, src}]; ok {
 				delete(bySender, oldSender)
-				old.sender, old.replaced = sender, oldSender
+				old.sender, old.replaced, old.firstSent = sender, oldSender, p.sent
 				bySender[sender] = old
 				e = old
 				s.l.log.Debug("instance restarted",
@@ -272,9 +281,10 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		}
 		kind = EventUp
 		e = &entry{
-			sender:  sender,
-			primary: pathKey{p.m.IfIndex, src},
-			paths:   make(map[pathKey]time.Time),
+			sender:    sender,
+			primary:   pathKey{p.m.IfIndex, src},
+			paths:     make(map[pathKey]time.Time),
+			firstSent: p.sent,
 		}
 		bySender[sender] = e
 		s.entries++
@@ -318,6 +328,25 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	case s.l.cfg.Refreshes:
 		s.emitEvent(EventRefresh, "", e)
 	}
+}
+
+// superseded reports whether p, sealed by a sender that bySender does not
+// hold, was sealed before any of bySender's processes started: it comes
+// from a process older than one already heard, which stopped before that
+// one started (a restart) or had not been heard since. Such a record is a
+// replay: it must neither replace the newer process nor stand beside it as
+// a conflict. A genuine second process of the instance is heard again
+// with a later datagram.
+func (s *session) superseded(bySender map[uint64]*entry, p packet) bool {
+	if p.sent.IsZero() {
+		return false
+	}
+	for _, e := range bySender {
+		if p.sent.Before(e.firstSent) {
+			return true
+		}
+	}
+	return false
 }
 
 // replacedBy reports whether an entry of bySender took over from sender as
