@@ -65,9 +65,13 @@ type Config struct {
 	// Defaults to 60ms.
 	QuietWindow time.Duration
 	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
-	// a flood of forged announcements costs bounded memory; more are
-	// dropped and counted in Stats.TableFull. Defaults to
-	// [DefaultMaxEntries].
+	// a flood of forged announcements costs bounded memory. One source
+	// address, or one sender, may hold a quarter of them; past that its
+	// least recently heard instance makes room for its new one. When the
+	// table is full a new instance evicts the least recently heard one of
+	// a source that holds more (reported down with [ReasonEvicted],
+	// counted in Stats.Evicted), or is dropped (Stats.TableFull); the
+	// first time, a warning is logged. Defaults to [DefaultMaxEntries].
 	MaxEntries int
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
@@ -206,6 +210,9 @@ const (
 	// ReasonIfaceDown: heard only through interfaces that went away;
 	// see [Interface changes].
 	ReasonIfaceDown = "iface-down"
+	// ReasonEvicted: forgotten to make room for a new instance (see
+	// Config.MaxEntries).
+	ReasonEvicted = "evicted"
 )
 
 // Event is one change reported by [Listener.Run].
@@ -229,9 +236,13 @@ type Stats struct {
 	// their arrival interface, or is a subnet's broadcast or network
 	// address (no host's: forged).
 	OffLink uint64
-	// TableFull: new instances dropped because MaxEntries were held, or
-	// because 8 senders already claimed the instance ID.
-	TableFull   uint64
+	// TableFull: new instances dropped because MaxEntries were held and
+	// their source held as many as any, or because 8 senders already
+	// claimed the instance ID.
+	TableFull uint64
+	// Evicted: instances forgotten to make room for new ones (see
+	// Config.MaxEntries).
+	Evicted     uint64
 	Idle        uint64 // datagrams dropped because no Run, Collect or Resolve was active
 	QueriesSent uint64 // query datagrams sent
 	SendErrors  uint64 // query datagrams the kernel refused
@@ -271,7 +282,7 @@ type Listener struct {
 
 	stats struct {
 		accepted, dups, unknownReq, tableFull, idle, sent, sendErrors atomic.Uint64
-		relayed, implausible, superseded                              atomic.Uint64
+		relayed, implausible, superseded, evicted                     atomic.Uint64
 	}
 }
 
@@ -380,6 +391,7 @@ func (l *Listener) Stats() Stats {
 		OtherIface:     d.OtherIface,
 		OffLink:        d.OffLink,
 		TableFull:      l.stats.tableFull.Load(),
+		Evicted:        l.stats.evicted.Load(),
 		Idle:           l.stats.idle.Load(),
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),

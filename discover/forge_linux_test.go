@@ -3,6 +3,7 @@ package discover_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -299,14 +300,21 @@ func attackLab(t *testing.T) (lab *netnstest.Lab, w *watchLog, evil *clearAttack
 // until w lists it; it returns the attacker's copy of its latest beacon.
 func victim(t *testing.T, h *netnstest.Host, w *watchLog, evil *clearAttacker) beacon.Beacon {
 	t.Helper()
+	startVictim(t, h, w, "db")
+	return evil.heard(t, "db")
+}
+
+// startVictim starts an announcer of name on port 5432 of h with a 200ms
+// interval and waits until w lists it.
+func startVictim(t *testing.T, h *netnstest.Host, w *watchLog, name string) {
+	t.Helper()
 	startSender(t, announce.Config{
-		Services:     []announce.Service{{Name: "db", Port: 5432}},
+		Services:     []announce.Service{{Name: name, Port: 5432}},
 		Interval:     200 * time.Millisecond,
 		ListenPacket: h.ListenPacket,
 		Lister:       h.Lister(t),
 	})
-	w.waitLive(t, "db up", func(m map[string]discover.Result) bool { return m["db"].Port == 5432 })
-	return evil.heard(t, "db")
+	w.waitLive(t, name+" up", func(m map[string]discover.Result) bool { return m[name].Port == 5432 })
 }
 
 // stays reports whether cond holds for the live services at every check
@@ -423,4 +431,49 @@ func TestNSSealedReplayAcrossRestart(t *testing.T) {
 		r := w.live()["db"]
 		t.Errorf("after the replay: db on port %d, conflict %t; want 5433 and no conflict", r.Port, r.Conflict)
 	}
+}
+
+// TestNSTableFilling: 300 forged datagrams with 24-hour TTLs, full of
+// records, from the attacker's address and from forged ones, fill a
+// watch's 4096-entry table; a genuine service started afterwards is still
+// reported, and the watch warns once that its table is full.
+func TestNSTableFilling(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	var warns atomic.Int64
+	l, w := runWatch(t, h0, discover.Config{Logger: slog.New(warnCounter{testLogger(t).Handler(), &warns})})
+	evil := newSpoofer(t, h2)
+	dst := netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort)
+	base := h2.Addr("eth0").As4()
+	n := 0
+	for i := range 300 {
+		b := beacon.Beacon{Kind: beacon.KindAnnounce, Sender: uint64(1000 + i), Seq: 1}
+		for len(b.Services) < beacon.MaxServices {
+			rec := beacon.Service{Instance: uint64(n + 1), Name: fmt.Sprintf("f%d", n+1), TTL: 24 * time.Hour}
+			if b.Size()+rec.Size() > beacon.MaxSize {
+				break
+			}
+			b.Services = append(b.Services, rec)
+			n++
+		}
+		src := base
+		if i%2 == 1 { // every other one from a forged address of the subnet
+			src[3] = byte(100 + i%100)
+		}
+		evil.send(t, b, netip.AddrPortFrom(netip.AddrFrom4(src), beacon.DefaultPort), dst)
+		if i%50 == 49 {
+			time.Sleep(5 * time.Millisecond) // let the watch read: the attack is 300 datagrams, not a flood
+		}
+	}
+	waitFor(t, "the table full", func() bool {
+		st := l.Stats()
+		return st.TableFull+st.Evicted > 0
+	})
+	startVictim(t, h1, w, "genuine")
+	if got := warns.Load(); got != 1 {
+		t.Errorf("got %d warnings, want 1 (that the table is full)", got)
+	}
+	st := l.Stats()
+	t.Logf("%d forged records; the watch dropped %d and evicted %d", n, st.TableFull, st.Evicted)
 }

@@ -21,7 +21,7 @@ import (
 // does not undo a newer record (a port changed).
 func TestLateDatagramAfterGoodbye(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q, _, evs, stop := fakeWatch(t, func(ev discover.Event) string {
+		q, _, evs, stop := fakeWatch(t, discover.Config{}, func(ev discover.Event) string {
 			return fmt.Sprintf("%v %s %s:%d", ev.Kind, ev.Reason, ev.Service.Name, ev.Service.Port)
 		})
 		port := uint16(1)
@@ -60,7 +60,7 @@ func TestLateDatagramAfterGoodbye(t *testing.T) {
 // as a conflict; a goodbye is remembered for a second only.
 func TestSequenceBelief(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q, l, evs, stop := fakeWatch(t, func(ev discover.Event) string {
+		q, l, evs, stop := fakeWatch(t, discover.Config{}, func(ev discover.Event) string {
 			return fmt.Sprintf("%v %s %d %t", ev.Kind, ev.Reason, ev.Service.Port, ev.Service.Conflict)
 		})
 		send := func(kind beacon.Kind, seq uint32, port uint16) {
@@ -120,6 +120,13 @@ func TestSequenceBelief(t *testing.T) {
 // goodbye) to q's beacon port, from 10.1.0.5, and waits for the listener.
 func inject(t *testing.T, q fakeHost, kind beacon.Kind, sender uint64, seq uint32, rec beacon.Service) {
 	t.Helper()
+	injectFrom(t, q, "10.1.0.5", kind, sender, seq, rec)
+}
+
+// injectFrom is inject from the address src.
+func injectFrom(t *testing.T, q fakeHost, src string, kind beacon.Kind, sender uint64, seq uint32,
+	rec beacon.Service) {
+	t.Helper()
 	if kind == beacon.KindGoodbye {
 		rec.TTL = 0
 	}
@@ -128,9 +135,9 @@ func inject(t *testing.T, q fakeHost, kind beacon.Kind, sender uint64, seq uint3
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := netip.MustParseAddrPort("10.1.0.5:28471")
+	from := netip.AddrPortFrom(netip.MustParseAddr(src), beacon.DefaultPort)
 	dst := netip.AddrPortFrom(netip.MustParseAddr("10.1.0.255"), beacon.DefaultPort)
-	q.h.Inject(2, src, dst, p)
+	q.h.Inject(2, from, dst, p)
 	synctest.Wait()
 }
 
@@ -143,13 +150,13 @@ func expectEvents(t *testing.T, what string, evs *[]string, want []string) {
 	*evs = nil
 }
 
-// fakeWatch runs a listener on host q (10.1.0.1/24) of a new hub, inside a
-// synctest bubble, and records its events as describe writes them.
-func fakeWatch(t *testing.T, describe func(discover.Event) string) (q fakeHost, l *discover.Listener,
-	evs *[]string, stop func()) {
+// fakeWatch runs a listener with cfg on host q (10.1.0.1/24) of a new hub,
+// inside a synctest bubble, and records its events as describe writes them.
+func fakeWatch(t *testing.T, cfg discover.Config, describe func(discover.Event) string) (q fakeHost,
+	l *discover.Listener, evs *[]string, stop func()) {
 	t.Helper()
 	q = addHost(udptest.NewHub(), "q", "10.1.0.1/24")
-	l = q.listener(t, discover.Config{})
+	l = q.listener(t, cfg)
 	evs = new([]string)
 	stop = runListener(t, l, func(ev discover.Event) { *evs = append(*evs, describe(ev)) })
 	synctest.Wait()

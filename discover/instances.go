@@ -138,6 +138,7 @@ type entry struct {
 	// firstSent is when the first sealed datagram heard from sender was
 	// sealed (zero in clear mode): that process ran from then on.
 	firstSent time.Time
+	source    netip.Addr // the address it was first heard from: its share
 }
 
 // maxSeen caps the message IDs a session keeps for duplicate suppression.
@@ -250,7 +251,9 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		for oldSender, old := range bySender {
 			if _, ok := old.paths[pathKey{p.m.IfIndex, src}]; ok {
 				delete(bySender, oldSender)
+				s.shares.del(old)
 				old.sender, old.replaced, old.firstSent = sender, oldSender, p.sent
+				s.shares.add(old)
 				bySender[sender] = old
 				e = old
 				s.l.log.Debug("instance restarted",
@@ -269,12 +272,13 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 				"name", rec.Name, "src", src.String(), "max", maxSenders)
 			return
 		}
-		if s.entries >= s.l.cfg.MaxEntries {
+		if !s.makeRoom(src, sender) {
 			s.l.stats.tableFull.Add(1)
-			s.l.log.Debug("dropped new instance: table full",
+			s.l.log.Debug("dropped new instance: table full, and its source holds as many as any",
 				"name", rec.Name, "src", src.String(), "max", s.l.cfg.MaxEntries)
 			return
 		}
+		bySender = s.byInstance[rec.Instance] // makeRoom may have emptied it
 		if bySender == nil {
 			bySender = make(map[uint64]*entry)
 			s.byInstance[rec.Instance] = bySender
@@ -285,8 +289,10 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 			primary:   pathKey{p.m.IfIndex, src},
 			paths:     make(map[pathKey]time.Time),
 			firstSent: p.sent,
+			source:    src,
 		}
 		bySender[sender] = e
+		s.shares.add(e)
 		s.entries++
 		s.newCount++
 		if len(bySender) > 1 {
@@ -414,8 +420,9 @@ func (s *session) goodbye(instance, sender uint64, src netip.Addr) {
 
 func (s *session) remove(instance, sender uint64) {
 	bySender := s.byInstance[instance]
-	if _, ok := bySender[sender]; ok {
+	if e, ok := bySender[sender]; ok {
 		s.entries--
+		s.shares.del(e)
 	}
 	delete(bySender, sender)
 	if len(bySender) == 0 {

@@ -22,6 +22,8 @@ type session struct {
 	emit       func(Event)     // may be nil
 	newCount   int             // instances first heard, total
 	entries    int             // live entries, at most Config.MaxEntries
+	shares     shares          // the live entries by source and by sender
+	warnedFull bool            // the table filled up once and it was logged
 
 	nextExpiry time.Time // zero when nothing expires
 
@@ -46,6 +48,7 @@ func (l *Listener) newSession(emit func(Event)) *session {
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
+		shares:     newShares(),
 		seen:       dedup.New[msgKey](maxSeen, replayMemory, l.ep.Codec.Now),
 		requests:   make(map[uint64]bool),
 		byes:       make(map[instanceSender]goodbyeMark),
