@@ -101,6 +101,9 @@ func TestSequenceBelief(t *testing.T) {
 				[]string{"down goodbye 1 false"}},
 			{"a record a second after a goodbye", 2 * time.Second, []msg{ann(108, 1)},
 				[]string{"up  1 false"}},
+			{"the same record 1000 ahead", 0, []msg{ann(1108, 1)}, nil},
+			{"the same record older, a second later", 2 * time.Second, []msg{ann(109, 1)},
+				[]string{"update  1 true"}},
 		} {
 			time.Sleep(step.after)
 			for _, m := range step.send {

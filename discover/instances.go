@@ -134,6 +134,7 @@ type entry struct {
 	// contested is when its sender's datagrams last contradicted each
 	// other (zero: never, or longer than contestMemory ago).
 	contested time.Time
+	shown     bool   // Conflict as the last event reported it
 	replaced  uint64 // the sender this entry took over from at a restart
 	// firstSent is when the first sealed datagram heard from sender was
 	// sealed (zero in clear mode): that process ran from then on.
@@ -319,8 +320,8 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 		e.contested = time.Time{}
 		changed = true
 	}
-	if !e.contested.IsZero() && !e.rec.SameAs(rec) {
-		changed = true
+	if (e.conflict || !e.contested.IsZero()) != e.shown {
+		changed = true // a conflict began or ended: say so even if nothing else changed
 	}
 	e.rec = *rec
 	e.seq, e.seqAt = p.b.Seq, p.at
@@ -456,6 +457,7 @@ func (s *session) expire(now time.Time) {
 }
 
 func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
+	e.shown = e.conflict || !e.contested.IsZero()
 	if s.emit != nil {
 		s.emit(Event{Kind: kind, Reason: reason, Service: s.result(e)})
 	}
