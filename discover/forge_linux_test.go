@@ -222,6 +222,8 @@ func runWatch(t *testing.T, h *netnstest.Host, cfg discover.Config) (*discover.L
 	t.Cleanup(func() { l.Close() })
 	w := &watchLog{}
 	runInBackground(t, "watch Run", func(ctx context.Context) error { return l.Run(ctx, w.add) })
+	// Run drops what comes before it starts; its first query says it has.
+	waitFor(t, "the watch running", func() bool { return l.Stats().QueriesSent > 0 })
 	return l, w
 }
 
