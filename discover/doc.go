@@ -31,7 +31,9 @@
 // a lossy LAN, where the answer to the repeat may be lost as well. Repeats
 // that go unanswered back off exponentially (0, 100, 300, 700 ms, …).
 // [Listener.Resolve] returns the first instance
-// matching Config.Name the moment it arrives. [Listener.Run] streams
+// matching Config.Name once the answers to its query are in (a quiet
+// window), so that an instance two announcers claim comes back marked as a
+// conflict. [Listener.Run] streams
 // [Event]s (up, update, down) until its context ends.
 //
 // # Duplicates, restarts and conflicts

@@ -33,8 +33,8 @@ type clearAttacker struct {
 	c       *net.UDPConn
 	mu      sync.Mutex // guards got
 	got     []beacon.Beacon
-	queries chan netip.AddrPort
-	byes    atomic.Int64 // goodbyes sent by byeOnQuery
+	queries chan heardQuery
+	answers atomic.Int64 // datagrams sent by onQuery
 	done    chan struct{}
 }
 
@@ -47,7 +47,7 @@ func newClearAttacker(t *testing.T, h *netnstest.Host, addr netip.Addr) *clearAt
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &clearAttacker{c: pc.(*net.UDPConn), queries: make(chan netip.AddrPort, 64),
+	a := &clearAttacker{c: pc.(*net.UDPConn), queries: make(chan heardQuery, 64),
 		done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
@@ -66,7 +66,7 @@ func newClearAttacker(t *testing.T, h *netnstest.Host, addr netip.Addr) *clearAt
 				a.mu.Unlock()
 			case b.Kind == beacon.KindQuery:
 				select {
-				case a.queries <- src:
+				case a.queries <- heardQuery{src, b.RequestID}:
 				default:
 				}
 			}
@@ -152,26 +152,34 @@ func (s *spoofer) sendRaw(t *testing.T, p []byte, src, dst netip.AddrPort) {
 	}
 }
 
-// byeOnQuery answers every query with a goodbye of svc from sender, 2³⁰
-// ahead of its latest beacon, until the attacker is closed.
-func (a *clearAttacker) byeOnQuery(sender uint64, svc beacon.Service) {
-	svc.TTL = 0
+// heardQuery is a query the attacker heard: its source and request ID.
+type heardQuery struct {
+	src     netip.AddrPort
+	request uint64
+}
+
+// onQuery answers every query with the datagram answer makes for it, until
+// the attacker is closed.
+func (a *clearAttacker) onQuery(answer func(heardQuery) beacon.Beacon) {
 	for {
 		select {
-		case src := <-a.queries:
-			a.mu.Lock()
-			seq := a.got[len(a.got)-1].Seq + 1<<30
-			a.mu.Unlock()
-			bye := beacon.Beacon{Kind: beacon.KindGoodbye, Sender: sender, Seq: seq,
-				Services: []beacon.Service{svc}}
-			p, _ := bye.Marshal()
-			if _, err := a.c.WriteToUDPAddrPort(p, src); err == nil {
-				a.byes.Add(1)
+		case q := <-a.queries:
+			b := answer(q)
+			p, _ := b.Marshal()
+			if _, err := a.c.WriteToUDPAddrPort(p, q.src); err == nil {
+				a.answers.Add(1)
 			}
 		case <-a.done:
 			return
 		}
 	}
+}
+
+// latestSeq returns the sequence number of the latest beacon heard.
+func (a *clearAttacker) latestSeq() uint32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.got[len(a.got)-1].Seq
 }
 
 // watchLog records the events of a Run.
@@ -331,10 +339,9 @@ func (w *watchLog) stays(d time.Duration, cond func(map[string]discover.Result) 
 }
 
 // TestNSForgedGoodbye: a goodbye forged with the victim's sender ID and a
-// sequence number 2³⁰ ahead does not hide the service; one with the next
-// sequence number (clear mode cannot tell it from the real one) hides it
-// only until the next beacon after the goodbye memory (a second) has
-// passed. A Collect while the attacker answers every query with such a
+// sequence number 2³⁰ ahead does not hide the service; one 100 ahead
+// (clear mode cannot tell it from the real one) hides it only until the
+// next beacon after the goodbye memory (a second) has passed. A Collect while the attacker answers every query with such a
 // goodbye still lists the service.
 func TestNSForgedGoodbye(t *testing.T) {
 	t.Parallel()
@@ -351,18 +358,21 @@ func TestNSForgedGoodbye(t *testing.T) {
 		}
 	}
 
-	bye.Seq = evil.heard(t, "db").Seq + 1
+	bye.Seq = evil.heard(t, "db").Seq + 100
 	evil.send(t, bye, dst)
 	start := time.Now()
-	w.waitLive(t, "db down after a goodbye with the next seq", func(m map[string]discover.Result) bool { return !up(m) })
-	w.waitLive(t, "db back after a goodbye with the next seq", up)
-	t.Logf("a goodbye with the next sequence number hid db for %v", time.Since(start))
+	w.waitLive(t, "db down after a goodbye 100 ahead", func(m map[string]discover.Result) bool { return !up(m) })
+	w.waitLive(t, "db back after a goodbye 100 ahead", up)
+	t.Logf("a goodbye 100 ahead hid db for %v", time.Since(start))
 
 	// list: every query is answered by a goodbye 2^30 ahead, to the
 	// querier's query socket, before the announcer's reply.
-	go evil.byeOnQuery(bye.Sender, bye.Services[0])
+	go evil.onQuery(func(heardQuery) beacon.Beacon {
+		bye.Seq = evil.latestSeq() + 1<<30
+		return bye
+	})
 	rs, _ := labCollect(t, lab.Hosts[0])
-	if n := evil.byes.Load(); n == 0 || !slices.ContainsFunc(rs, func(r discover.Result) bool { return r.Name == "db" }) {
+	if n := evil.answers.Load(); n == 0 || !slices.ContainsFunc(rs, func(r discover.Result) bool { return r.Name == "db" }) {
 		t.Errorf("Collect with a forged goodbye on each of %d queries: got %v, want db", n, names(rs))
 	}
 }
@@ -478,4 +488,43 @@ func TestNSTableFilling(t *testing.T) {
 	}
 	st := l.Stats()
 	t.Logf("%d forged records; the watch dropped %d and evicted %d", n, st.TableFull, st.Evicted)
+}
+
+// TestNSResolveContested: an impostor that answers every query with the
+// genuine service's instance ID, its own address and another port (a
+// second announcer of the same instance) makes Resolve report a conflict,
+// whichever answer comes first.
+func TestNSResolveContested(t *testing.T) {
+	t.Parallel()
+	lab, _, evil, b, _ := attackLab(t)
+	h0, h2 := lab.Hosts[0], lab.Hosts[2]
+	fake := b.Services[0]
+	fake.Port, fake.Addrs = 6666, []netip.Addr{h2.Addr("eth0")}
+	var seq atomic.Uint32
+	go evil.onQuery(func(q heardQuery) beacon.Beacon {
+		return beacon.Beacon{Kind: beacon.KindReply, Sender: 666, Seq: seq.Add(1), RequestID: q.request,
+			Services: []beacon.Service{fake}}
+	})
+	l, err := discover.New(discover.Config{Name: "db", ListenPacket: h0.ListenPacket, Lister: h0.Lister(t),
+		Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	unmarked := 0
+	for range 5 {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		r, err := l.Resolve(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Conflict {
+			unmarked++
+			t.Logf("Resolve returned %v (port %d) without a conflict", r.AddrPort(), r.Port)
+		}
+	}
+	if unmarked > 0 {
+		t.Errorf("%d of 5 Resolves returned an answer without its conflict, want none", unmarked)
+	}
 }

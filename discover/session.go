@@ -26,6 +26,7 @@ type session struct {
 	warnedFull bool            // the table filled up once and it was logged
 
 	nextExpiry time.Time // zero when nothing expires
+	wakeAt     time.Time // when the operation wants to look at its stop condition; zero: never
 
 	ifs     []iface.Interface // the selected interfaces the session last acted on
 	requery requery           // the repeat of a query sent on new interfaces
@@ -82,6 +83,9 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		if !s.requery.at.IsZero() && (wake.IsZero() || s.requery.at.Before(wake)) {
 			wake = s.requery.at
 		}
+		if !s.wakeAt.IsZero() && (wake.IsZero() || s.wakeAt.Before(wake)) {
+			wake = s.wakeAt
+		}
 		if !wake.IsZero() {
 			timer.Reset(max(time.Until(wake), 0))
 		}
@@ -135,9 +139,14 @@ func (l *Listener) Collect(ctx context.Context) ([]Result, error) {
 	return s.results(), nil
 }
 
-// Resolve returns the first instance matching Config.Name (and Config.Type)
-// the moment it is heard. Queries repeat with backoff until ctx ends, when
-// Resolve returns [ErrNotFound].
+// Resolve returns the first instance matching Config.Name (and
+// Config.Type) that is heard, once the answers to the query it answered
+// are in: Config.QuietWindow after that query was sent (a query is sent
+// at once when the instance was heard by its beacon later than that).
+// Another announcer that claims the same instance ID answers the same
+// query, so a contested instance comes back with Result.Conflict set.
+// Queries repeat with backoff until ctx ends, when Resolve returns
+// [ErrNotFound].
 func (l *Listener) Resolve(ctx context.Context) (Result, error) {
 	if l.cfg.Name == "" {
 		return Result{}, errNoName
@@ -148,15 +157,25 @@ func (l *Listener) Resolve(ctx context.Context) (Result, error) {
 	}
 	defer release()
 	var found *Result
-	s := l.newSession(func(ev Event) {
-		if ev.Kind == EventUp && found == nil {
+	var q *querier
+	s := l.newSession(nil)
+	s.emit = func(ev Event) {
+		switch {
+		case found == nil && ev.Kind == EventUp:
 			r := ev.Service
 			found = &r
+			now := s.now()
+			if now.After(q.sentAt.Add(l.cfg.QuietWindow)) {
+				q.send(q.attempt+1, now) // heard by its beacon: ask who else claims it
+			}
+			s.wakeAt = q.sentAt.Add(l.cfg.QuietWindow)
+		case found != nil && ev.Service.Instance == found.Instance && ev.Service.Conflict:
+			found.Conflict = true
 		}
-	})
-	q := newQuerier(s, false)
+	}
+	q = newQuerier(s, false)
 	q.forever = true
-	err = l.loop(ctx, s, q, func() bool { return found != nil })
+	err = l.loop(ctx, s, q, func() bool { return found != nil && !s.now().Before(s.wakeAt) })
 	if found != nil {
 		return *found, nil
 	}
