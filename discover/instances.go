@@ -253,7 +253,7 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 			if _, ok := old.paths[pathKey{p.m.IfIndex, src}]; ok {
 				delete(bySender, oldSender)
 				s.shares.del(old)
-				old.sender, old.replaced, old.firstSent = sender, oldSender, p.sent
+				old.sender, old.replaced, old.firstSent, old.jump = sender, oldSender, p.sent, nil
 				s.shares.add(old)
 				bySender[sender] = old
 				e = old
