@@ -12,10 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"encoding/binary"
-
-	"golang.org/x/net/ipv4"
-
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
@@ -108,47 +104,15 @@ func (a *clearAttacker) send(t *testing.T, b beacon.Beacon, dst netip.AddrPort) 
 	}
 }
 
-// spoofer sends UDP datagrams with any source address from a lab host,
-// through a raw socket that writes the IP header itself.
-type spoofer struct{ c *ipv4.RawConn }
-
-func newSpoofer(t *testing.T, h *netnstest.Host) *spoofer {
-	t.Helper()
-	var pc net.PacketConn
-	var err error
-	h.Do(t, func() { pc, err = net.ListenPacket("ip4:udp", "0.0.0.0") })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	c, err := ipv4.NewRawConn(pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &spoofer{c}
-}
-
-// send sends b from src to dst.
-func (s *spoofer) send(t *testing.T, b beacon.Beacon, src, dst netip.AddrPort) {
+// forge sends b from src to dst through the lab host's raw socket f.
+func forge(t *testing.T, f *netnstest.Forger, b beacon.Beacon, src, dst netip.AddrPort) {
 	t.Helper()
 	p, err := b.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.sendRaw(t, p, src, dst)
-}
-
-// sendRaw sends the datagram p from src to dst (UDP checksum 0: none).
-func (s *spoofer) sendRaw(t *testing.T, p []byte, src, dst netip.AddrPort) {
-	t.Helper()
-	udp := binary.BigEndian.AppendUint16(nil, src.Port())
-	udp = binary.BigEndian.AppendUint16(udp, dst.Port())
-	udp = binary.BigEndian.AppendUint16(udp, uint16(8+len(p)))
-	udp = append(binary.BigEndian.AppendUint16(udp, 0), p...)
-	h := &ipv4.Header{Version: 4, Len: ipv4.HeaderLen, TotalLen: ipv4.HeaderLen + len(udp),
-		TTL: 64, Protocol: 17, Src: src.Addr().AsSlice(), Dst: dst.Addr().AsSlice()}
-	if err := s.c.WriteTo(h, udp, nil); err != nil {
-		t.Fatalf("spoofer: send from %v to %v: %v", src, dst, err)
+	if err := f.Send(src, dst, p); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -250,7 +214,7 @@ func TestNSBroadcastSourceRefused(t *testing.T) {
 	lab := netnstest.New(t, 2)
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	l, w := runWatch(t, h0, discover.Config{})
-	evil := newSpoofer(t, h1)
+	evil := h1.Forger(t)
 	from := func(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, beacon.DefaultPort) }
 	bcast, network := h1.Broadcast("eth0"), h1.Prefix("eth0").Masked().Addr()
 	dst := netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort)
@@ -258,9 +222,9 @@ func TestNSBroadcastSourceRefused(t *testing.T) {
 		return beacon.Beacon{Kind: beacon.KindAnnounce, Sender: sender, Seq: 1,
 			Services: []beacon.Service{{Instance: sender, Name: name, Port: 514, TTL: time.Minute}}}
 	}
-	evil.send(t, rec("from-broadcast", 1), from(bcast), dst)
-	evil.send(t, rec("from-network", 2), from(network), dst)
-	evil.send(t, rec("from-host", 3), from(h1.Addr("eth0")), dst) // after the others
+	forge(t, evil, rec("from-broadcast", 1), from(bcast), dst)
+	forge(t, evil, rec("from-network", 2), from(network), dst)
+	forge(t, evil, rec("from-host", 3), from(h1.Addr("eth0")), dst) // after the others
 	w.waitLive(t, "from-host up", func(m map[string]discover.Result) bool { return m["from-host"].Name != "" })
 	live := w.live()
 	for _, name := range []string{"from-broadcast", "from-network"} {
@@ -438,7 +402,9 @@ func TestNSSealedReplayAcrossRestart(t *testing.T) {
 	now := func(m map[string]discover.Result) bool { return m["db"].Port == 5433 && !m["db"].Conflict }
 	w.waitLive(t, "db on its new port", now)
 	src := netip.AddrPortFrom(h1.Addr("eth0"), beacon.DefaultPort)
-	newSpoofer(t, h2).sendRaw(t, old, src, netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort))
+	if err := h2.Forger(t).Send(src, netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort), old); err != nil {
+		t.Fatal(err)
+	}
 	if !w.stays(time.Second, now) {
 		r := w.live()["db"]
 		t.Errorf("after the replay: db on port %d, conflict %t; want 5433 and no conflict", r.Port, r.Conflict)
@@ -447,15 +413,18 @@ func TestNSSealedReplayAcrossRestart(t *testing.T) {
 
 // TestNSTableFilling: 300 forged datagrams with 24-hour TTLs, full of
 // records, from the attacker's address and from forged ones, fill a
-// watch's 4096-entry table; a genuine service started afterwards is still
+// watch's 4096-entry table (the default before the hardening); a genuine service started afterwards is still
 // reported, and the watch warns once that its table is full.
 func TestNSTableFilling(t *testing.T) {
 	t.Parallel()
 	lab := netnstest.New(t, 3)
 	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	var warns atomic.Int64
-	l, w := runWatch(t, h0, discover.Config{Logger: slog.New(warnCounter{testLogger(t).Handler(), &warns})})
-	evil := newSpoofer(t, h2)
+	l, w := runWatch(t, h0, discover.Config{
+		MaxEntries: 4096, // the table of the attack as reported (the default is larger now)
+		Logger:     slog.New(warnCounter{testLogger(t).Handler(), &warns}),
+	})
+	evil := h2.Forger(t)
 	dst := netip.AddrPortFrom(h0.Addr("eth0"), beacon.DefaultPort)
 	base := h2.Addr("eth0").As4()
 	n := 0
@@ -473,7 +442,7 @@ func TestNSTableFilling(t *testing.T) {
 		if i%2 == 1 { // every other one from a forged address of the subnet
 			src[3] = byte(100 + i%100)
 		}
-		evil.send(t, b, netip.AddrPortFrom(netip.AddrFrom4(src), beacon.DefaultPort), dst)
+		forge(t, evil, b, netip.AddrPortFrom(netip.AddrFrom4(src), beacon.DefaultPort), dst)
 		if i%50 == 49 {
 			time.Sleep(5 * time.Millisecond) // let the watch read: the attack is 300 datagrams, not a flood
 		}
