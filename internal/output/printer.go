@@ -152,6 +152,9 @@ func (p Printer) Event(ev discover.Event) error {
 		discover.EventUpdate: p.st.Update,
 		discover.EventDown:   p.st.Down,
 	}[ev.Kind]
+	if r.Conflict {
+		what, sgr = what+" "+ConflictMark, p.st.Down
+	}
 	_, err := fmt.Fprintf(p.w, "%s %s %s %s %s %s %s\n",
 		p.st.Paint(sgr, fmt.Sprintf("%-16s", what)),
 		p.st.Paint(p.st.Name, tt.Clean(r.Name, tt.CapName)),

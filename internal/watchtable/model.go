@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
@@ -131,7 +132,7 @@ func (m *model) cells(rw *row, now time.Time) []tt.Cell {
 		state = tt.Cell{Text: "updated", SGR: m.st.Update}
 	}
 	if r.Conflict {
-		state = tt.Cell{Text: state.Text + " (conflict)", SGR: m.st.Down}
+		state = tt.Cell{Text: state.Text + " " + output.ConflictMark, SGR: m.st.Down}
 	}
 	var addrs []string
 	for _, a := range r.Addrs {
