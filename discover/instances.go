@@ -440,6 +440,10 @@ func (s *session) remove(instance, sender uint64) {
 }
 
 // expire removes entries whose TTL has run out and recomputes nextExpiry.
+// The scan looks at every entry, so it runs at most every expiryStep: a
+// flood of instances that expire a few microseconds apart would otherwise
+// cost a scan of the whole table for each (quadratic), and an entry is
+// reported expired at most expiryStep late.
 func (s *session) expire(now time.Time) {
 	s.nextExpiry = time.Time{}
 	for inst, bySender := range s.byInstance {
@@ -454,7 +458,13 @@ func (s *session) expire(now time.Time) {
 			}
 		}
 	}
+	if step := now.Add(expiryStep); !s.nextExpiry.IsZero() && s.nextExpiry.Before(step) {
+		s.nextExpiry = step
+	}
 }
+
+// expiryStep is the shortest pause between two scans for expired entries.
+const expiryStep = 100 * time.Millisecond
 
 func (s *session) emitEvent(kind EventKind, reason string, e *entry) {
 	e.shown = e.conflict || !e.contested.IsZero()

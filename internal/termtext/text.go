@@ -76,6 +76,9 @@ func Clean(s string, max int) string {
 // U+FE00-U+FE0F, U+E0100-U+E01EF) and the Braille pattern blank U+2800.
 // Format characters (category Cf) are not printable and need no list.
 func invisible(r rune) bool {
+	if r < '\u034f' { // the first of them: Latin, Greek and the rest cost one comparison
+		return false
+	}
 	return r == '\u2800' ||
 		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
 		unicode.Is(unicode.Variation_Selector, r)
