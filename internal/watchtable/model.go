@@ -25,6 +25,8 @@ type rowKey struct {
 	addr     netip.Addr
 }
 
+func keyOf(r discover.Result) rowKey { return rowKey{r.Instance, r.Addr} }
+
 type row struct {
 	r       discover.Result
 	changed time.Time // last up or update event
@@ -45,10 +47,11 @@ func newModel(st tt.Style, now func() time.Time) *model {
 	return &model{now: now, st: st, rows: make(map[rowKey]*row)}
 }
 
-// apply records one event.
+// apply records one event. Rows that went down long enough ago stay
+// until prune.
 func (m *model) apply(ev discover.Event) {
 	now := m.now()
-	k := rowKey{ev.Service.Instance, ev.Service.Addr}
+	k := keyOf(ev.Service)
 	rw := m.rows[k]
 	if rw == nil {
 		rw = &row{}
@@ -65,7 +68,6 @@ func (m *model) apply(ev discover.Event) {
 		rw.changed, rw.updated = now, ev.Kind == discover.EventUpdate
 		rw.gone, rw.reason = time.Time{}, ""
 	}
-	m.prune()
 }
 
 // prune drops the rows of instances that went down linger ago or more.
