@@ -64,6 +64,14 @@ type Config struct {
 	// the responders' reply jitter (announce.DefaultReplyJitter, 40ms).
 	// Defaults to 60ms.
 	QuietWindow time.Duration
+	// ContestWindow is how long Resolve waits, after the first answer,
+	// for a second announcer claiming the same instance, so that a
+	// contested answer comes back with Result.Conflict set. A query for
+	// one name is answered without jitter, so every claimant's answer
+	// comes within a round trip of the first. Defaults to
+	// [DefaultContestWindow]; negative means none. With Keys, Resolve does
+	// not wait: only a key holder can claim an instance there.
+	ContestWindow time.Duration
 	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
 	// a flood of forged announcements costs bounded memory. One source
 	// address, or one sender, may hold a quarter of them; past that its
@@ -301,6 +309,11 @@ type packet struct {
 // command's --max-entries).
 const DefaultMaxEntries = 16384
 
+// DefaultContestWindow is Config.ContestWindow's default: a round trip on
+// a LAN with room for a loaded responder, far below the reply jitter of a
+// browse, and the only wait a clear-mode resolve adds to the first answer.
+const DefaultContestWindow = 20 * time.Millisecond
+
 // New validates cfg, lists interfaces, opens both sockets and joins the
 // group, on the calling goroutine (and so in its network namespace). It
 // fails when no interface is usable, although a Listener survives losing
@@ -312,6 +325,12 @@ func New(cfg Config) (_ *Listener, err error) {
 	}
 	if cfg.QuietWindow <= 0 {
 		cfg.QuietWindow = 60 * time.Millisecond
+	}
+	switch {
+	case len(cfg.Keys) > 0 || cfg.ContestWindow < 0:
+		cfg.ContestWindow = 0
+	case cfg.ContestWindow == 0:
+		cfg.ContestWindow = DefaultContestWindow
 	}
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = DefaultMaxEntries

@@ -140,11 +140,11 @@ func (l *Listener) Collect(ctx context.Context) ([]Result, error) {
 }
 
 // Resolve returns the first instance matching Config.Name (and
-// Config.Type) that is heard, once the answers to the query it answered
-// are in: Config.QuietWindow after that query was sent (a query is sent
-// at once when the instance was heard by its beacon later than that).
-// Another announcer that claims the same instance ID answers the same
-// query, so a contested instance comes back with Result.Conflict set.
+// Config.Type) that is heard, once Config.ContestWindow has passed since
+// (a query is sent at once when the instance was heard by its beacon, not
+// in answer to a query of this Resolve). Another announcer that claims
+// the same instance ID answers the same query, so a contested instance
+// comes back with Result.Conflict set.
 // Queries repeat with backoff until ctx ends, when Resolve returns
 // [ErrNotFound].
 func (l *Listener) Resolve(ctx context.Context) (Result, error) {
@@ -165,10 +165,10 @@ func (l *Listener) Resolve(ctx context.Context) (Result, error) {
 			r := ev.Service
 			found = &r
 			now := s.now()
-			if now.After(q.sentAt.Add(l.cfg.QuietWindow)) {
+			if l.cfg.ContestWindow > 0 && now.After(q.sentAt.Add(l.cfg.QuietWindow)) {
 				q.send(q.attempt+1, now) // heard by its beacon: ask who else claims it
 			}
-			s.wakeAt = q.sentAt.Add(l.cfg.QuietWindow)
+			s.wakeAt = now.Add(l.cfg.ContestWindow)
 		case found != nil && ev.Service.Instance == found.Instance && ev.Service.Conflict:
 			found.Conflict = true
 		}
