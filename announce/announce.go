@@ -139,7 +139,7 @@ type Stats struct {
 	BadSource   uint64 // queries from a source that may not be answered
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
-	Overload    uint64 // replies not sent: too many were pending, or the socket was backlogged
+	Overload    uint64 // replies not sent: too many pending, socket backlogged, or address probing
 	Sealed      uint64 // sealed datagrams dropped because no key is configured
 	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key
@@ -171,8 +171,8 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries, limiter, refused, slips, closed and
-	// probes.reachable.
+	// mu guards queries, limiter, refused, slips, closed,
+	// probes.reachable and probes.waiting.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
 	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
@@ -250,8 +250,11 @@ func New(cfg Config) (_ *Sender, err error) {
 		limiter:    newReplyLimiter(nil),
 		refused:    dedup.New[flowKey](maxRefused, refusedMemory, nil),
 		slips:      newSlipLimiter(nil),
-		probes:     probing{reachable: map[netip.Addr]time.Time{}},
-		seed:       maphash.MakeSeed(),
+		probes: probing{
+			reachable: map[netip.Addr]time.Time{},
+			waiting:   map[netip.Addr]bool{},
+		},
+		seed: maphash.MakeSeed(),
 	}
 	replayMemory := endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second)
 	s.queries = dedup.New[queryKey](4096, replayMemory, ep.Codec.Now)
@@ -514,6 +517,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.conn.SetReadDeadline(time.Unix(1, 0))
 		<-readDone
 		s.conn.SetReadDeadline(time.Time{})
+		s.dropClaims()
 	}()
 
 	st := s.ep.Plan()
@@ -568,6 +572,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		case r := <-replies:
 			if len(pending) >= maxPending {
 				s.stats.overload.Add(1)
+				s.unclaim(r)
 				continue
 			}
 			heap.Push(&pending, r)

@@ -63,7 +63,7 @@
 // [SlipsPerSecond] single datagrams to repeats of refused requests), so a
 // flood of queries, forged or not, cannot make a Sender send anyone more
 // than that. Refused queries are counted in [Stats] (BadSource, Limited,
-// Unresolved).
+// Unresolved, Overload).
 //
 // # What it does not do
 //

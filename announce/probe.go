@@ -51,14 +51,56 @@ type probe struct {
 	until time.Time
 }
 
-// probing is the Sender's state of probes. reachable is guarded by
-// Sender.mu (the reader consults it); the rest belongs to Run's
-// goroutine.
+// probing is the Sender's state of probes. reachable and waiting are
+// guarded by Sender.mu (the reader consults them); the rest belongs to
+// Run's goroutine.
 type probing struct {
 	reachable map[netip.Addr]time.Time // when proven
+	waiting   map[netip.Addr]bool      // addresses a claimed reply waits for
 	inflight  []probe                  // oldest first
 	armed     bool                     // Run's probe timer is set
 	sendBuf   int                      // the discovery socket's; 0: not known yet
+}
+
+// Claims: one reply at a time waits for the neighbour of an address. A
+// query from an address whose reply waits for its probe (queued for Run
+// or in flight) is dropped as it is read and counted (Stats.Overload),
+// before it costs a socket, a packing and a place in Run's queue. Queries
+// forged from a few addresses that never answer ARP thus cost the Sender
+// one probe per address every probeWait, however many there are, and the
+// reader, never blocked behind them, reads a genuine query at once. A
+// genuine querier's probe resolves within milliseconds, which frees its
+// address for its repeats; a query of its own dropped meanwhile is
+// answered by the reply that waits. The claim is taken where a reply is
+// decided to be a probe (handle, or sendReply for a backlogged socket)
+// and given back when the probe ends or the reply is dropped.
+
+// claimProbe claims dst for a reply that is to be probed, unless another
+// reply already holds it.
+func (s *Sender) claimProbe(dst netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.probes.waiting[dst] {
+		return false
+	}
+	s.probes.waiting[dst] = true
+	return true
+}
+
+// unclaim gives back the claim of r, a reply that was to be probed and
+// is dropped or done with its probe.
+func (s *Sender) unclaim(r reply) {
+	if !r.probe {
+		return
+	}
+	s.release(r.dst.Addr())
+}
+
+// release frees dst for the next reply to be probed.
+func (s *Sender) release(dst netip.Addr) {
+	s.mu.Lock()
+	delete(s.probes.waiting, dst)
+	s.mu.Unlock()
 }
 
 // A neighbour proven reachable may still vanish: its kernel entry fails or
@@ -128,12 +170,14 @@ func (s *Sender) startProbe(r reply, now time.Time) {
 	c, err := listen(context.Background(), netip.AddrPortFrom(any, 0),
 		udp.Options{ListenPacket: s.cfg.ListenPacket})
 	if err != nil {
+		s.release(r.dst.Addr())
 		s.stats.sendErrors.Add(1)
 		s.log.Warn("reply probe: socket", "err", err)
 		return
 	}
 	if _, err := c.WriteToNeighbor(r.packets[0], r.dst, r.ifIndex); err != nil {
 		c.Close()
+		s.release(r.dst.Addr())
 		s.stats.sendErrors.Add(1)
 		s.log.Warn("reply probe failed", "dst", r.dst.String(), "err", err)
 		return
@@ -158,6 +202,7 @@ func (s *Sender) pollProbes(now time.Time) []reply {
 			continue
 		}
 		s.noteReachable(p.r.dst.Addr(), now)
+		s.release(p.r.dst.Addr())
 		r := p.r
 		if r.probe { // not charged yet
 			r.probe = false
@@ -203,6 +248,7 @@ func (s *Sender) sendRest(c udp.Conn, r reply) {
 // giveUp drops a probe whose neighbour did not answer.
 func (s *Sender) giveUp(p probe) {
 	p.conn.Close()
+	s.release(p.r.dst.Addr())
 	s.stats.unresolved.Add(1)
 	s.log.Debug("dropped reply: no neighbour answered for its destination",
 		"dst", p.r.dst.String())
@@ -232,4 +278,12 @@ func (s *Sender) closeProbes() {
 	}
 	clear(s.probes.inflight)
 	s.probes.inflight = s.probes.inflight[:0]
+}
+
+// dropClaims forgets every claim once Run and its reader have ended: the
+// replies still queued for Run end with it.
+func (s *Sender) dropClaims() {
+	s.mu.Lock()
+	clear(s.probes.waiting)
+	s.mu.Unlock()
 }

@@ -79,10 +79,17 @@ func (s *Sender) sendReply(r *reply) (probing bool) {
 		}
 	}
 	if len(r.packets) == 0 {
+		s.unclaim(*r)
 		return false
 	}
 	backlogged := s.backlogged(r.dst.Addr())
 	if first && (r.probe || backlogged) {
+		if !r.probe && !s.claimProbe(r.dst.Addr()) {
+			s.stats.overload.Add(1)
+			s.log.Debug("dropped reply: another to its destination waits for the neighbour",
+				"dst", r.dst.String())
+			return false
+		}
 		s.startProbe(*r, time.Now())
 		return true
 	}
@@ -140,6 +147,7 @@ func (s *Sender) readSocket(ctx context.Context, c udp.Conn, replies chan<- repl
 		select {
 		case replies <- r:
 		case <-ctx.Done():
+			s.unclaim(r)
 			return nil
 		}
 	}
@@ -176,21 +184,32 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		// address is not sealed: a replay from anywhere is a copy.
 		key.src = netip.AddrPort{}
 	}
+	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
+	// A source not proven reachable is charged once its probe shows it
+	// is (probe.go): forged sources nobody answers ARP for never reach
+	// the limiter's table, so they cannot crowd genuine queriers into its
+	// shared overflow budget. While a reply to the same address waits
+	// for its probe, the query is dropped (probe.go, claims).
+	probe, slip := s.mustProbe(src.Addr(), at), false
 	s.mu.Lock()
-	dup := s.queries.Seen(key)
+	busy := probe && s.probes.waiting[src.Addr()]
+	dup := !busy && s.queries.Seen(key)
+	if probe && !busy && !dup {
+		s.probes.waiting[src.Addr()] = true
+	}
 	s.mu.Unlock()
+	if busy {
+		s.stats.overload.Add(1)
+		s.log.Debug("dropped query: a reply to its source waits for the neighbour",
+			"src", src.String())
+		return reply{}, false
+	}
 	if dup {
 		s.stats.dups.Add(1)
 		return reply{}, false
 	}
 	s.stats.queries.Add(1)
 	size := replyBytes(match, s.ep.Codec.Budget())
-	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
-	// A source not proven reachable is charged once its probe shows it
-	// is (probe.go): forged sources nobody answers ARP for never reach
-	// the limiter's table, so they cannot crowd genuine queriers into its
-	// shared overflow budget.
-	probe, slip := s.mustProbe(src.Addr(), at), false
 	if !probe && !s.takeBudget(src.Addr(), size) {
 		if !s.slip(src, b) {
 			s.noteLimited(src.Addr(), size)

@@ -50,10 +50,13 @@ func (s *Sender) write(pkts [][]byte, targets []iface.Target) {
 func (s *Sender) pack(kind beacon.Kind, request uint64, recs []beacon.Service) [][]byte {
 	var out [][]byte
 	for len(recs) > 0 {
-		n := 1
+		// A datagram's size is its header and record count plus its
+		// records' sizes (beacon.Beacon.Size), summed as records are
+		// added rather than recounted for each.
+		n, size := 1, beacon.HeaderSize+1+recs[0].Size()
 		for n < len(recs) && n < beacon.MaxServices {
-			b := beacon.Beacon{Kind: kind, Sender: s.id, RequestID: request, Services: recs[:n+1]}
-			if b.Size() > s.ep.Codec.Budget() {
+			size += recs[n].Size()
+			if size > s.ep.Codec.Budget() {
 				break
 			}
 			n++

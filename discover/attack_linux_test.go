@@ -376,4 +376,14 @@ func TestNSReplyStallStaleNeighbour(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // past the reply jitter
 	l.listAndBye(t, "after queries forged from stale neighbours")
+	// One reply at a time waits for a neighbour's answer per address: the
+	// queries forged meanwhile are dropped as they are read, so they cost
+	// no probe each, and cannot hold up the genuine query behind them on
+	// a loaded host. The forging takes well under a second, in which each
+	// address gives up a probe every half second at most.
+	if st := l.sender.Stats(); st.Unresolved > uint64(4*len(stale)) {
+		t.Errorf("the announcer gave up %d probes to %d stale addresses, want at most %d "+
+			"(one at a time per address; announcer stats %+v)",
+			st.Unresolved, len(stale), 4*len(stale), st)
+	}
 }
