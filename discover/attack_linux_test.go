@@ -387,3 +387,51 @@ func TestNSReplyStallStaleNeighbour(t *testing.T) {
 			st.Unresolved, len(stale), 4*len(stale), st)
 	}
 }
+
+// TestNSBudgetDrain is finding 2: browse-all queries forged from the
+// victim's address, 500 a second to the broadcast address, spend the
+// victim's reply budget at every announcer. The victim's own list must
+// still find everything.
+func TestNSBudgetDrain(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 4)
+	h0, h1, h2, h3 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2], lab.Hosts[3]
+	// Each announcer's answer fills 4 datagrams, so an empty budget
+	// refills for few answers a second.
+	a0, _ := bulkyAnnouncer(t, h0, "a", 60)
+	a3, _ := bulkyAnnouncer(t, h3, "b", 60)
+	waitFastRepeat()
+	f := h2.Forger(t)
+	victim := h1.Addr("eth0")
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	go func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		n := 0
+		defer func() { sent <- n }()
+		for ; n < 4000; n++ { // 8 s at most
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			}
+			src := netip.AddrPortFrom(victim, uint16(30000+n%20000))
+			forgeQuery(t, f, h2.Broadcast("eth0"), src, beacon.Beacon{
+				Kind: beacon.KindQuery, Sender: uint64(5000 + n), Seq: 1, RequestID: uint64(1 + n),
+				Query: &beacon.Query{},
+			})
+		}
+	}()
+	time.Sleep(time.Second) // the budget drains
+	got, st := listFrom(t, h1, discover.Config{}, 3*time.Second)
+	close(stop)
+	n := <-sent
+	found := got[h0.Addr("eth0")] + got[h3.Addr("eth0")]
+	if found != 120 {
+		t.Errorf("the victim's list found %d of 120 services while its address was forged "+
+			"(listener stats %+v; announcers %+v and %+v)", found, st, a0.Stats(), a3.Stats())
+	}
+	t.Logf("the victim found %d of 120; %d forged queries; announcers limited %d and %d",
+		found, n, a0.Stats().Limited, a3.Stats().Limited)
+}
