@@ -1,0 +1,681 @@
+package browse
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/mdnsnet"
+	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/mdns"
+)
+
+// Limits of the cache and of what is reported.
+const (
+	// MaxRecords is the most records the cache holds.
+	MaxRecords = 4096
+	// MaxEntries is the most entries a Browser reports at once.
+	MaxEntries = 1024
+	// MaxTypes is the most service types browsed when enumerating.
+	MaxTypes = 256
+)
+
+// Timing of one-shot queries (see the package comment).
+const (
+	firstRetry = 200 * time.Millisecond
+	settle     = 250 * time.Millisecond
+)
+
+// Config configures [New]. Only Lister is required.
+type Config struct {
+	// Lister lists the interfaces. Required.
+	Lister iface.Lister
+	// Interfaces and Exclude choose interfaces as iface.Select does.
+	// Default: every usable interface.
+	Interfaces, Exclude []string
+	// Types are the service types browsed. Defaults to every type the
+	// LAN announces (DNS-SD service type enumeration).
+	Types []mdns.ServiceType
+	// Name, if set, keeps only instances with this label (case-insensitive).
+	// Defaults to every instance.
+	Name string
+	// ListenPacket opens the socket. Defaults to internal/udp's.
+	ListenPacket udp.ListenFunc
+	// Logger receives debug messages. Defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// Entry is one DNS-SD service instance.
+type Entry struct {
+	// ID is a stable ID of the full instance name (mdns.InstanceID).
+	ID uint64
+	// Instance is the full instance name without its trailing dot.
+	Instance string
+	// Name is the instance label.
+	Name string
+	Type mdns.ServiceType
+	Port uint16
+	// Host is the SRV target without its trailing dot.
+	Host string
+	// Addrs are the host's addresses from A and AAAA records, IPv4 first.
+	Addrs []netip.Addr
+	Meta  map[string]string
+	// TTL is the shortest TTL of the instance's PTR and SRV records.
+	TTL time.Duration
+	// Addr is the source address of the responder; Iface the interface
+	// its answer arrived on.
+	Addr     netip.Addr
+	Iface    string
+	LastSeen time.Time
+}
+
+// AddrPort returns the address to connect to: the first of Addrs, else
+// the responder's address, with the port.
+func (e Entry) AddrPort() netip.AddrPort {
+	a := e.Addr
+	if len(e.Addrs) > 0 {
+		a = e.Addrs[0]
+	}
+	return netip.AddrPortFrom(a, e.Port)
+}
+
+// Kind is the kind of an Event.
+type Kind int
+
+// Event kinds.
+const (
+	// Up: a new instance.
+	Up Kind = iota + 1
+	// Update: an instance's port, host, addresses or metadata changed.
+	Update
+	// Down: an instance left; Reason says why.
+	Down
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Up:
+		return "up"
+	case Update:
+		return "update"
+	case Down:
+		return "down"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Event is a change of an instance.
+type Event struct {
+	Kind Kind
+	// Reason is "goodbye" or "expired" for Down, else "".
+	Reason string
+	Entry  Entry
+}
+
+// Browser queries for DNS-SD instances. Close may be called from any
+// goroutine; Run and Collect must not run at the same time.
+type Browser struct {
+	ep    *mdnsnet.Endpoint
+	log   *slog.Logger
+	types []mdns.ServiceType
+	name  string
+	now   func() time.Time
+
+	// mu guards the fields below; the loop goroutine holds it while it
+	// handles a packet or a tick.
+	mu      sync.Mutex
+	cache   map[string]*cached
+	found   map[string]bool // enumerated type FQDNs, lower case
+	view    map[uint64]Entry
+	dropped int // records or entries beyond the limits
+	changed time.Time
+
+	closeOnce sync.Once
+}
+
+type cached struct {
+	rec      mdns.Record
+	received time.Time
+	expires  time.Time
+	// gone marks a record that a goodbye or a cache flush removed; it is
+	// deleted at expires.
+	gone    bool
+	goodbye bool
+	src     netip.AddrPort
+	iface   string
+	// refreshed counts refresh queries sent for it (0 to 4).
+	refreshed int
+}
+
+// New opens the mDNS socket (see internal/mdnsnet) on the calling
+// goroutine.
+func New(ctx context.Context, cfg Config) (*Browser, error) {
+	for _, t := range cfg.Types {
+		if err := mdns.ValidServiceName(t.Name); err != nil || (t.Proto != "tcp" && t.Proto != "udp") {
+			return nil, fmt.Errorf("browse: bad service type %v", t)
+		}
+	}
+	ep, err := mdnsnet.New(ctx, mdnsnet.Config{
+		Lister:       cfg.Lister,
+		Interfaces:   cfg.Interfaces,
+		Exclude:      cfg.Exclude,
+		ListenPacket: cfg.ListenPacket,
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("browse: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Browser{
+		ep:    ep,
+		log:   log,
+		types: slices.Clone(cfg.Types),
+		name:  cfg.Name,
+		now:   time.Now,
+		cache: map[string]*cached{},
+		found: map[string]bool{},
+		view:  map[uint64]Entry{},
+	}, nil
+}
+
+// Stats returns the socket's traffic counters.
+func (b *Browser) Stats() mdnsnet.Stats { return b.ep.Stats() }
+
+// Close closes the socket. It is idempotent.
+func (b *Browser) Close() error {
+	var err error
+	b.closeOnce.Do(func() { err = b.ep.Close() })
+	return err
+}
+
+// Collect queries until the answers settle (see the package comment) or
+// ctx ends, and returns the instances found, sorted by type and name.
+// It returns ctx's error only if ctx ended before the first query was
+// sent.
+func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
+	start := b.now()
+	b.changed = start
+	var lastQuery time.Time
+	queries := 0
+	next := start
+	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
+		if !now.Before(next) {
+			if err := b.query(now, false); err != nil {
+				b.log.Warn("mdns: query", "err", err)
+			}
+			lastQuery = now
+			next = now.Add(firstRetry << min(queries, 10))
+			queries++
+		}
+		b.mu.Lock()
+		complete := b.complete()
+		changed := b.changed
+		b.mu.Unlock()
+		quietSince := changed
+		if lastQuery.After(quietSince) {
+			quietSince = lastQuery
+		}
+		if queries >= 2 && complete && now.Sub(quietSince) >= settle {
+			return 0, true
+		}
+		wake := min(next.Sub(now), quietSince.Add(settle).Sub(now))
+		return max(wake, time.Millisecond), false
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Entry, 0, len(b.view))
+	for _, e := range b.view {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, compareEntries)
+	return out, nil
+}
+
+func compareEntries(a, b Entry) int {
+	if c := strings.Compare(a.Type.String(), b.Type.String()); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+// Run queries continuously and calls fn for every change, synchronously
+// in the browser's loop (fn must return quickly and must not call the
+// Browser), until ctx ends; then it returns nil.
+func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
+	start := b.now()
+	next := start
+	interval := time.Second
+	return b.loop(ctx, fn, func(now time.Time) (time.Duration, bool) {
+		if !now.Before(next) {
+			if err := b.query(now, false); err != nil {
+				b.log.Warn("mdns: query", "err", err)
+			}
+			next = now.Add(interval)
+			interval = min(2*interval, time.Hour)
+		} else if err := b.query(now, true); err != nil {
+			b.log.Warn("mdns: refresh query", "err", err)
+		}
+		b.mu.Lock()
+		wake := b.nextExpiry(now)
+		b.mu.Unlock()
+		return max(min(next.Sub(now), wake, 250*time.Millisecond), time.Millisecond), false
+	})
+}
+
+// loop runs the endpoint's read loop in a goroutine, handles its packets
+// and calls tick at start and whenever the duration tick returned has
+// passed, until ctx ends, the socket fails or tick returns done.
+func (b *Browser) loop(ctx context.Context, fn func(Event), tick func(time.Time) (time.Duration, bool)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	packets := make(chan mdnsnet.Packet, 64)
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() {
+		runErr = b.ep.Run(ctx, func(p mdnsnet.Packet) {
+			select {
+			case packets <- p:
+			case <-ctx.Done():
+			}
+		})
+		cancel()
+	})
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return runErr
+		case p := <-packets:
+			b.handle(p, fn)
+		case <-timer.C:
+			now := b.now()
+			b.mu.Lock()
+			b.expire(now, fn)
+			b.mu.Unlock()
+			d, done := tick(now)
+			if done {
+				return nil
+			}
+			timer.Reset(d)
+		}
+	}
+}
+
+// handle puts a response's records into the cache and reports changes.
+func (b *Browser) handle(p mdnsnet.Packet, fn func(Event)) {
+	if !p.Msg.Response || p.Src.Port() != mdns.Port {
+		return // a query, or a reply to some legacy unicast querier
+	}
+	now := b.now()
+	b.log.Debug("mdns: response", "src", p.Src, "records", len(p.Msg.Records()), "answers", len(p.Msg.Answers))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range p.Msg.Records() {
+		if !b.wanted(&r) {
+			continue
+		}
+		b.add(r, now, p)
+	}
+	b.update(now, fn, "goodbye")
+}
+
+// wanted reports whether r is a record the browser may need: a PTR of a
+// browsed or enumerated type, or an SRV, TXT, A or AAAA record of the
+// local domain.
+func (b *Browser) wanted(r *mdns.Record) bool {
+	name := strings.ToLower(r.Name)
+	if !strings.HasSuffix(strings.TrimSuffix(name, "."), ".local") {
+		return false
+	}
+	if r.Type == dnsmessage.TypePTR {
+		return name == mdns.ServicesName || b.browsing(name)
+	}
+	return true
+}
+
+// browsing reports whether fqdn (lower case) is a type being browsed.
+func (b *Browser) browsing(fqdn string) bool {
+	if len(b.types) == 0 {
+		return b.found[fqdn]
+	}
+	for _, t := range b.types {
+		if t.FQDN() == fqdn {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Browser) add(r mdns.Record, now time.Time, p mdnsnet.Packet) {
+	key := r.Key()
+	if r.TTL == 0 {
+		if c, ok := b.cache[key]; ok && !c.gone {
+			c.gone, c.goodbye = true, true
+			c.expires = now.Add(time.Second)
+		}
+		return
+	}
+	if r.Flush {
+		set := r.SetKey()
+		for k, c := range b.cache {
+			if k != key && !c.gone && c.rec.SetKey() == set && now.Sub(c.received) > time.Second {
+				c.gone = true
+				c.expires = now.Add(time.Second)
+			}
+		}
+	}
+	if r.Type == dnsmessage.TypePTR && strings.EqualFold(r.Name, mdns.ServicesName) {
+		t := strings.ToLower(r.Target)
+		if !b.found[t] && len(b.found) < MaxTypes && len(b.types) == 0 {
+			if _, err := mdns.ParseServiceType(t); err == nil {
+				b.found[t] = true
+				b.changed = now
+			}
+		}
+	}
+	c, ok := b.cache[key]
+	if !ok {
+		if len(b.cache) >= MaxRecords {
+			b.dropped++
+			return
+		}
+		c = &cached{}
+		b.cache[key] = c
+		b.changed = now
+	}
+	*c = cached{
+		rec:      r,
+		received: now,
+		expires:  now.Add(time.Duration(r.TTL) * time.Second),
+		src:      p.Src,
+		iface:    p.Iface.Name,
+	}
+}
+
+// expire removes records whose time has come and reports what that
+// changed.
+func (b *Browser) expire(now time.Time, fn func(Event)) {
+	n := len(b.cache)
+	for k, c := range b.cache {
+		if !now.Before(c.expires) {
+			delete(b.cache, k)
+		}
+	}
+	if len(b.cache) != n {
+		b.update(now, fn, "expired")
+	}
+}
+
+func (b *Browser) nextExpiry(now time.Time) time.Duration {
+	d := time.Hour
+	for _, c := range b.cache {
+		d = min(d, c.expires.Sub(now))
+	}
+	return max(d, 0)
+}
+
+// live returns the live records with this owner name and type.
+func (b *Browser) live(name string, t dnsmessage.Type) []*cached {
+	var out []*cached
+	for _, c := range b.cache {
+		if !c.gone && c.rec.Type == t && mdns.EqualNames(c.rec.Name, name) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(x, y *cached) int { return strings.Compare(x.rec.Key(), y.rec.Key()) })
+	return out
+}
+
+// instances returns the live PTR records of browsed types.
+func (b *Browser) instances() []*cached {
+	var out []*cached
+	for _, c := range b.cache {
+		if !c.gone && c.rec.Type == dnsmessage.TypePTR && b.browsing(strings.ToLower(c.rec.Name)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// assemble builds the entries the cache holds now: instances with an SRV
+// record.
+func (b *Browser) assemble() map[uint64]Entry {
+	view := map[uint64]Entry{}
+	for _, ptr := range b.instances() {
+		label, typ, ok := mdns.SplitInstance(ptr.rec.Target)
+		if !ok || !mdns.EqualNames(typ.FQDN(), ptr.rec.Name) {
+			continue
+		}
+		if b.name != "" && !strings.EqualFold(label, b.name) {
+			continue
+		}
+		srvs := b.live(ptr.rec.Target, dnsmessage.TypeSRV)
+		if len(srvs) == 0 {
+			continue
+		}
+		srv := srvs[0]
+		id := mdns.InstanceID(ptr.rec.Target)
+		if _, dup := view[id]; dup {
+			continue
+		}
+		if len(view) >= MaxEntries {
+			b.dropped++
+			continue
+		}
+		e := Entry{
+			ID:       id,
+			Instance: strings.TrimSuffix(ptr.rec.Target, "."),
+			Name:     label,
+			Type:     typ,
+			Port:     srv.rec.Port,
+			Host:     mdns.HostName(srv.rec.Target),
+			TTL:      time.Duration(min(ptr.rec.TTL, srv.rec.TTL)) * time.Second,
+			Addr:     srv.src.Addr(),
+			Iface:    srv.iface,
+			LastSeen: srv.received,
+		}
+		if txt := b.live(ptr.rec.Target, dnsmessage.TypeTXT); len(txt) > 0 {
+			e.Meta, _ = mdns.Meta(txt[0].rec.Text)
+		}
+		for _, t := range []dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA} {
+			for _, a := range b.live(srv.rec.Target, t) {
+				if len(e.Addrs) < beacon.MaxAddrs {
+					e.Addrs = append(e.Addrs, a.rec.Addr)
+				}
+			}
+		}
+		view[id] = e
+	}
+	return view
+}
+
+// update recomputes the view and reports its differences; reason is the
+// Down reason for entries that vanished.
+func (b *Browser) update(now time.Time, fn func(Event), reason string) {
+	view := b.assemble()
+	var events []Event
+	for id, e := range view {
+		old, ok := b.view[id]
+		switch {
+		case !ok:
+			events = append(events, Event{Kind: Up, Entry: e})
+		case !sameEntry(old, e):
+			events = append(events, Event{Kind: Update, Entry: e})
+		}
+	}
+	for id, e := range b.view {
+		if _, ok := view[id]; !ok {
+			events = append(events, Event{Kind: Down, Reason: reason, Entry: e})
+		}
+	}
+	b.view = view
+	if len(events) > 0 {
+		b.changed = now
+	}
+	if fn == nil {
+		return
+	}
+	slices.SortFunc(events, func(x, y Event) int { return compareEntries(x.Entry, y.Entry) })
+	for _, ev := range events {
+		fn(ev)
+	}
+}
+
+func sameEntry(a, b Entry) bool {
+	if a.Port != b.Port || a.Host != b.Host || !slices.Equal(a.Addrs, b.Addrs) || len(a.Meta) != len(b.Meta) {
+		return false
+	}
+	for k, v := range a.Meta {
+		if w, ok := b.Meta[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// complete reports whether every instance whose PTR is known has an SRV
+// record and every SRV target an address.
+func (b *Browser) complete() bool {
+	q := b.missing()
+	return len(q) == 0
+}
+
+// missing returns questions for what incomplete instances lack.
+func (b *Browser) missing() []mdns.Question {
+	var qs []mdns.Question
+	seen := map[string]bool{}
+	ask := func(name string, t dnsmessage.Type) {
+		k := fmt.Sprintf("%s\x00%d", strings.ToLower(name), t)
+		if !seen[k] {
+			seen[k] = true
+			qs = append(qs, mdns.Question{Name: name, Type: t})
+		}
+	}
+	for _, ptr := range b.instances() {
+		label, _, ok := mdns.SplitInstance(ptr.rec.Target)
+		if !ok || (b.name != "" && !strings.EqualFold(label, b.name)) {
+			continue
+		}
+		srvs := b.live(ptr.rec.Target, dnsmessage.TypeSRV)
+		if len(srvs) == 0 {
+			ask(ptr.rec.Target, dnsmessage.TypeSRV)
+			ask(ptr.rec.Target, dnsmessage.TypeTXT)
+			continue
+		}
+		if len(b.live(srvs[0].rec.Target, dnsmessage.TypeA)) == 0 &&
+			len(b.live(srvs[0].rec.Target, dnsmessage.TypeAAAA)) == 0 {
+			ask(srvs[0].rec.Target, dnsmessage.TypeA)
+		}
+	}
+	return qs
+}
+
+// query sends one query: the browsed types' PTR questions with their
+// known answers and questions for what is missing, or, with refreshOnly,
+// only the questions for records due for a refresh (nothing if none).
+func (b *Browser) query(now time.Time, refreshOnly bool) error {
+	b.mu.Lock()
+	var m mdns.Message
+	if refreshOnly {
+		m.Questions = b.refreshes(now)
+	} else {
+		m.Questions, m.Answers = b.questions(now)
+	}
+	b.mu.Unlock()
+	if len(m.Questions) == 0 {
+		return nil
+	}
+	return b.ep.Send(&m, 0)
+}
+
+func (b *Browser) questions(now time.Time) ([]mdns.Question, []mdns.Record) {
+	var qs []mdns.Question
+	var known []mdns.Record
+	names := []string{}
+	if len(b.types) == 0 {
+		names = append(names, mdns.ServicesName)
+		names = append(names, slices.Sorted(maps.Keys(b.found))...)
+	} else {
+		for _, t := range b.types {
+			names = append(names, t.FQDN())
+		}
+	}
+	for _, n := range names {
+		qs = append(qs, mdns.Question{Name: n, Type: dnsmessage.TypePTR})
+	}
+	for _, c := range b.cache {
+		if c.gone || c.rec.Type != dnsmessage.TypePTR || strings.Contains(c.rec.Target, `\`) {
+			continue // an escaped label cannot be packed (mdns.ErrEscaped)
+		}
+		left := c.expires.Sub(now)
+		if left > time.Duration(c.rec.TTL)*time.Second/2 {
+			r := c.rec
+			r.TTL = uint32(left / time.Second)
+			known = append(known, r)
+		}
+	}
+	slices.SortFunc(known, func(x, y mdns.Record) int { return strings.Compare(x.Key(), y.Key()) })
+	return append(qs, b.missing()...), known
+}
+
+// refreshes returns questions for the records of reported entries that
+// have reached 80, 85, 90 or 95 % of their TTL (plus up to 2 % jitter).
+func (b *Browser) refreshes(now time.Time) []mdns.Question {
+	var qs []mdns.Question
+	seen := map[string]bool{}
+	for _, c := range b.cache {
+		if c.gone || c.refreshed >= 4 || !b.reported(&c.rec) {
+			continue
+		}
+		ttl := time.Duration(c.rec.TTL) * time.Second
+		due := c.received.Add(ttl * time.Duration(80+5*c.refreshed+rand.N(3)) / 100)
+		if now.Before(due) {
+			continue
+		}
+		c.refreshed++
+		if k := c.rec.SetKey(); !seen[k] {
+			seen[k] = true
+			qs = append(qs, mdns.Question{Name: c.rec.Name, Type: c.rec.Type})
+		}
+	}
+	return qs
+}
+
+// reported reports whether r belongs to an entry in the view.
+func (b *Browser) reported(r *mdns.Record) bool {
+	for _, e := range b.view {
+		inst := e.Instance + "."
+		switch {
+		case r.Type == dnsmessage.TypePTR && mdns.EqualNames(r.Target, inst),
+			mdns.EqualNames(r.Name, inst),
+			(r.Type == dnsmessage.TypeA || r.Type == dnsmessage.TypeAAAA) && mdns.EqualNames(r.Name, e.Host):
+			return true
+		}
+	}
+	return false
+}
