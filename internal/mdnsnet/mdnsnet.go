@@ -367,3 +367,51 @@ func (e *Endpoint) Close() error {
 	e.closeOnce.Do(func() { e.closeErr = e.conn.Close() })
 	return e.closeErr
 }
+
+// Loop runs the read loop ([Endpoint.Run]) in a goroutine and serves its
+// packets and a timer on the calling goroutine, so that handle and tick
+// never run at the same time: handle for each packet, tick at once, after
+// every packet, when the delay tick last returned has passed and when
+// wake receives. Loop returns nil when ctx ends, tick reports done or the
+// endpoint is closed, and the read loop's error if the socket fails. It waits for its goroutine.
+func (e *Endpoint) Loop(ctx context.Context, wake <-chan struct{}, handle func(Packet),
+	tick func(now time.Time) (time.Duration, bool)) error {
+	rctx, cancel := context.WithCancel(ctx)
+	packets := make(chan Packet, 64)
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() {
+		runErr = e.Run(rctx, func(p Packet) {
+			select {
+			case packets <- p:
+			case <-rctx.Done():
+			}
+		})
+		cancel()
+	})
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-rctx.Done():
+			if ctx.Err() != nil {
+				return nil
+			}
+			wg.Wait()
+			return runErr // nil after Close
+		case p := <-packets:
+			handle(p)
+		case <-wake:
+		case <-timer.C:
+		}
+		d, done := tick(time.Now())
+		if done {
+			return nil
+		}
+		timer.Reset(d)
+	}
+}

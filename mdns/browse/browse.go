@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/mdnsnet"
 	"github.com/lanfind/lanfind/internal/udp"
@@ -54,73 +53,6 @@ type Config struct {
 	ListenPacket udp.ListenFunc
 	// Logger receives debug messages. Defaults to discarding them.
 	Logger *slog.Logger
-}
-
-// Entry is one DNS-SD service instance.
-type Entry struct {
-	// ID is a stable ID of the full instance name (mdns.InstanceID).
-	ID uint64
-	// Instance is the full instance name without its trailing dot.
-	Instance string
-	// Name is the instance label.
-	Name string
-	Type mdns.ServiceType
-	Port uint16
-	// Host is the SRV target without its trailing dot.
-	Host string
-	// Addrs are the host's addresses from A and AAAA records, IPv4 first.
-	Addrs []netip.Addr
-	Meta  map[string]string
-	// TTL is the shortest TTL of the instance's PTR and SRV records.
-	TTL time.Duration
-	// Addr is the source address of the responder; Iface the interface
-	// its answer arrived on.
-	Addr     netip.Addr
-	Iface    string
-	LastSeen time.Time
-}
-
-// AddrPort returns the address to connect to: the first of Addrs, else
-// the responder's address, with the port.
-func (e Entry) AddrPort() netip.AddrPort {
-	a := e.Addr
-	if len(e.Addrs) > 0 {
-		a = e.Addrs[0]
-	}
-	return netip.AddrPortFrom(a, e.Port)
-}
-
-// Kind is the kind of an Event.
-type Kind int
-
-// Event kinds.
-const (
-	// Up: a new instance.
-	Up Kind = iota + 1
-	// Update: an instance's port, host, addresses or metadata changed.
-	Update
-	// Down: an instance left; Reason says why.
-	Down
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Up:
-		return "up"
-	case Update:
-		return "update"
-	case Down:
-		return "down"
-	}
-	return fmt.Sprintf("kind(%d)", int(k))
-}
-
-// Event is a change of an instance.
-type Event struct {
-	Kind Kind
-	// Reason is "goodbye" or "expired" for Down, else "".
-	Reason string
-	Entry  Entry
 }
 
 // Browser queries for DNS-SD instances. Close may be called from any
@@ -279,51 +211,22 @@ func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
 	})
 }
 
-// loop runs the endpoint's read loop in a goroutine, handles its packets
-// and calls tick at start and whenever the duration tick returned has
-// passed, until ctx ends, the socket fails or tick returns done.
+// loop serves packets and ticks (mdnsnet.Endpoint.Loop); every tick first
+// expires what is due.
 func (b *Browser) loop(ctx context.Context, fn func(Event), tick func(time.Time) (time.Duration, bool)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	packets := make(chan mdnsnet.Packet, 64)
-	var wg sync.WaitGroup
-	var runErr error
-	wg.Go(func() {
-		runErr = b.ep.Run(ctx, func(p mdnsnet.Packet) {
-			select {
-			case packets <- p:
-			case <-ctx.Done():
-			}
-		})
-		cancel()
+	err := b.ep.Loop(ctx, nil, func(p mdnsnet.Packet) { b.handle(p, fn) }, func(now time.Time) (time.Duration, bool) {
+		b.mu.Lock()
+		b.expire(now, fn)
+		b.mu.Unlock()
+		return tick(now)
 	})
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			return runErr
-		case p := <-packets:
-			b.handle(p, fn)
-		case <-timer.C:
-			now := b.now()
-			b.mu.Lock()
-			b.expire(now, fn)
-			b.mu.Unlock()
-			d, done := tick(now)
-			if done {
-				return nil
-			}
-			timer.Reset(d)
-		}
+	if err != nil {
+		return fmt.Errorf("browse: %w", err)
 	}
+	return nil
 }
 
 // handle puts a response's records into the cache and reports changes.
@@ -437,162 +340,6 @@ func (b *Browser) nextExpiry(now time.Time) time.Duration {
 		d = min(d, c.expires.Sub(now))
 	}
 	return max(d, 0)
-}
-
-// live returns the live records with this owner name and type.
-func (b *Browser) live(name string, t dnsmessage.Type) []*cached {
-	var out []*cached
-	for _, c := range b.cache {
-		if !c.gone && c.rec.Type == t && mdns.EqualNames(c.rec.Name, name) {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(x, y *cached) int { return strings.Compare(x.rec.Key(), y.rec.Key()) })
-	return out
-}
-
-// instances returns the live PTR records of browsed types.
-func (b *Browser) instances() []*cached {
-	var out []*cached
-	for _, c := range b.cache {
-		if !c.gone && c.rec.Type == dnsmessage.TypePTR && b.browsing(strings.ToLower(c.rec.Name)) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// assemble builds the entries the cache holds now: instances with an SRV
-// record.
-func (b *Browser) assemble() map[uint64]Entry {
-	view := map[uint64]Entry{}
-	for _, ptr := range b.instances() {
-		label, typ, ok := mdns.SplitInstance(ptr.rec.Target)
-		if !ok || !mdns.EqualNames(typ.FQDN(), ptr.rec.Name) {
-			continue
-		}
-		if b.name != "" && !strings.EqualFold(label, b.name) {
-			continue
-		}
-		srvs := b.live(ptr.rec.Target, dnsmessage.TypeSRV)
-		if len(srvs) == 0 {
-			continue
-		}
-		srv := srvs[0]
-		id := mdns.InstanceID(ptr.rec.Target)
-		if _, dup := view[id]; dup {
-			continue
-		}
-		if len(view) >= MaxEntries {
-			b.dropped++
-			continue
-		}
-		e := Entry{
-			ID:       id,
-			Instance: strings.TrimSuffix(ptr.rec.Target, "."),
-			Name:     label,
-			Type:     typ,
-			Port:     srv.rec.Port,
-			Host:     mdns.HostName(srv.rec.Target),
-			TTL:      time.Duration(min(ptr.rec.TTL, srv.rec.TTL)) * time.Second,
-			Addr:     srv.src.Addr(),
-			Iface:    srv.iface,
-			LastSeen: srv.received,
-		}
-		if txt := b.live(ptr.rec.Target, dnsmessage.TypeTXT); len(txt) > 0 {
-			e.Meta, _ = mdns.Meta(txt[0].rec.Text)
-		}
-		for _, t := range []dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA} {
-			for _, a := range b.live(srv.rec.Target, t) {
-				if len(e.Addrs) < beacon.MaxAddrs {
-					e.Addrs = append(e.Addrs, a.rec.Addr)
-				}
-			}
-		}
-		view[id] = e
-	}
-	return view
-}
-
-// update recomputes the view and reports its differences; reason is the
-// Down reason for entries that vanished.
-func (b *Browser) update(now time.Time, fn func(Event), reason string) {
-	view := b.assemble()
-	var events []Event
-	for id, e := range view {
-		old, ok := b.view[id]
-		switch {
-		case !ok:
-			events = append(events, Event{Kind: Up, Entry: e})
-		case !sameEntry(old, e):
-			events = append(events, Event{Kind: Update, Entry: e})
-		}
-	}
-	for id, e := range b.view {
-		if _, ok := view[id]; !ok {
-			events = append(events, Event{Kind: Down, Reason: reason, Entry: e})
-		}
-	}
-	b.view = view
-	if len(events) > 0 {
-		b.changed = now
-	}
-	if fn == nil {
-		return
-	}
-	slices.SortFunc(events, func(x, y Event) int { return compareEntries(x.Entry, y.Entry) })
-	for _, ev := range events {
-		fn(ev)
-	}
-}
-
-func sameEntry(a, b Entry) bool {
-	if a.Port != b.Port || a.Host != b.Host || !slices.Equal(a.Addrs, b.Addrs) || len(a.Meta) != len(b.Meta) {
-		return false
-	}
-	for k, v := range a.Meta {
-		if w, ok := b.Meta[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-// complete reports whether every instance whose PTR is known has an SRV
-// record and every SRV target an address.
-func (b *Browser) complete() bool {
-	q := b.missing()
-	return len(q) == 0
-}
-
-// missing returns questions for what incomplete instances lack.
-func (b *Browser) missing() []mdns.Question {
-	var qs []mdns.Question
-	seen := map[string]bool{}
-	ask := func(name string, t dnsmessage.Type) {
-		k := fmt.Sprintf("%s\x00%d", strings.ToLower(name), t)
-		if !seen[k] {
-			seen[k] = true
-			qs = append(qs, mdns.Question{Name: name, Type: t})
-		}
-	}
-	for _, ptr := range b.instances() {
-		label, _, ok := mdns.SplitInstance(ptr.rec.Target)
-		if !ok || (b.name != "" && !strings.EqualFold(label, b.name)) {
-			continue
-		}
-		srvs := b.live(ptr.rec.Target, dnsmessage.TypeSRV)
-		if len(srvs) == 0 {
-			ask(ptr.rec.Target, dnsmessage.TypeSRV)
-			ask(ptr.rec.Target, dnsmessage.TypeTXT)
-			continue
-		}
-		if len(b.live(srvs[0].rec.Target, dnsmessage.TypeA)) == 0 &&
-			len(b.live(srvs[0].rec.Target, dnsmessage.TypeAAAA)) == 0 {
-			ask(srvs[0].rec.Target, dnsmessage.TypeA)
-		}
-	}
-	return qs
 }
 
 // query sends one query: the browsed types' PTR questions with their
