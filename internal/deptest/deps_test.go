@@ -147,8 +147,9 @@ var banned = map[string]map[string]string{
 // packages may import directly, with those packages.
 var stdOnlyIn = map[string][]string{
 	// The programs lanfind runs (nft, iptables-save) are doctor's; the lab
-	// harness starts processes inside its namespaces.
-	"os/exec": {"internal/doctor", "internal/netnstest", "internal/requiretest"},
+	// harness starts processes inside its namespaces, and the mDNS lab runs
+	// avahi-daemon and python-zeroconf in them.
+	"os/exec": {"internal/doctor", "internal/mdnslab", "internal/netnstest", "internal/requiretest"},
 }
 
 // goPackage is the part of "go list -json" output the rules need.

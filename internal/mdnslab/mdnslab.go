@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 )
 
 // Service is a static Avahi service.
@@ -47,20 +48,6 @@ type Avahi struct {
 	Bus string
 	dir string
 	log *Lines
-}
-
-// Need fails the test (or skips it, as netnstest does without the lab)
-// when a program the mDNS lab tests run is missing.
-func Need(t testing.TB, progs ...string) {
-	t.Helper()
-	for _, p := range progs {
-		if _, err := exec.LookPath(p); err != nil {
-			if os.Getenv("LANFIND_LAB") == "require" {
-				t.Fatalf("mdnslab: %s not installed: %v", p, err)
-			}
-			t.Skipf("mdnslab: %s not installed", p)
-		}
-	}
 }
 
 const busConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -102,7 +89,7 @@ publish-aaaa-on-ipv4=no
 // complete. Cleanup stops both.
 func StartAvahi(t testing.TB, h *netnstest.Host, hostName string, services ...Service) *Avahi {
 	t.Helper()
-	Need(t, "avahi-daemon", "dbus-daemon", "unshare")
+	requiretest.Need(t, "avahi-daemon", "dbus-daemon", "unshare")
 	dir := t.TempDir()
 	bus := filepath.Join(dir, "bus")
 	write(t, filepath.Join(dir, "bus.conf"), fmt.Sprintf(busConf, bus))
@@ -197,7 +184,7 @@ func (a *Avahi) Log() string { return a.log.All() }
 // its output lines (stdout and stderr). Cleanup kills it.
 func Python(t testing.TB, h *netnstest.Host, script string, args ...string) *Lines {
 	t.Helper()
-	Need(t, "/usr/bin/python3")
+	requiretest.Need(t, "/usr/bin/python3")
 	cmd := exec.Command("/usr/bin/python3", append([]string{"-u", "-c", script}, args...)...)
 	return Pipe(t, h, cmd, true)
 }

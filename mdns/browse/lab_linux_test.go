@@ -9,6 +9,7 @@ import (
 
 	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 	"github.com/lanfind/lanfind/mdns"
 	"github.com/lanfind/lanfind/mdns/browse"
 )
@@ -19,7 +20,7 @@ import (
 func TestNSBrowseRealPeers(t *testing.T) {
 	lan := netnstest.New(t, 3)
 	h0, h1, h2 := lan.Hosts[0], lan.Hosts[1], lan.Hosts[2]
-	mdnslab.Need(t, "avahi-daemon", "/usr/bin/python3")
+	requiretest.Need(t, "avahi-daemon", "/usr/bin/python3")
 	av := mdnslab.StartAvahi(t, h0, "avahost",
 		mdnslab.Service{Name: "Office Printer", Type: "_ipp._tcp", Port: 631, TXT: []string{"rp=printers/office", "color"}},
 		mdnslab.Service{Name: "Web.Site", Type: "_http._tcp", Port: 80, TXT: []string{"path=/"}},

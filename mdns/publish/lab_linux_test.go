@@ -11,6 +11,7 @@ import (
 
 	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 	"github.com/lanfind/lanfind/mdns"
 	"github.com/lanfind/lanfind/mdns/publish"
 )
@@ -26,7 +27,7 @@ var pgType = mdns.ServiceType{Name: "postgresql", Proto: "tcp"}
 func TestNSPublishSeenByRealPeers(t *testing.T) {
 	lan := netnstest.New(t, 3)
 	h0, h1, h2 := lan.Hosts[0], lan.Hosts[1], lan.Hosts[2]
-	mdnslab.Need(t, "avahi-daemon", "avahi-browse", "/usr/bin/python3")
+	requiretest.Need(t, "avahi-daemon", "avahi-browse", "/usr/bin/python3")
 	av0 := mdnslab.StartAvahi(t, h0, "h0",
 		mdnslab.Service{Name: "h0 web", Type: "_http._tcp", Port: 80})
 	av1 := mdnslab.StartAvahi(t, h1, "h1",
