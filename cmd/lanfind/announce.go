@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os/signal"
@@ -10,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/mdns/publish"
 )
 
 func announceCommand() *cli.Command {
@@ -66,6 +68,8 @@ func announceCommand() *cli.Command {
 				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",
 				TakesFile: true,
 			},
+			flagMDNS,
+			flagMDNSType,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -82,6 +86,16 @@ func announceCommand() *cli.Command {
 			opts := announceOptions{
 				common:   o,
 				settings: as,
+				mdnsType: c.String("mdns-type"),
+			}
+			if opts.mdnsType != "" && !o.mdns {
+				return s.exit(usageErrorf("--mdns-type needs --mdns"))
+			}
+			if o.mdns {
+				// Refuse a service DNS-SD cannot carry before anything starts.
+				if _, err := publishServices(as.services, opts.mdnsType); err != nil {
+					return s.exit(err)
+				}
 			}
 			return s.exit(runAnnounce(c.Context, s, opts))
 		},
@@ -92,6 +106,7 @@ func announceCommand() *cli.Command {
 type announceOptions struct {
 	common
 	settings *announceSettings
+	mdnsType string // --mdns-type
 }
 
 func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
@@ -130,9 +145,30 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
 		defer stop()
 	}
-	stopDaemon := startDaemon(ctx, snd, as, s.Log)
+	var pub *publish.Publisher
+	stopPub := func() error { return nil }
+	if opts.mdns {
+		ps, err := publishServices(as.services, opts.mdnsType)
+		if err == nil {
+			pub, stopPub, err = startPublisher(ctx, s, opts.common, as.hostname, ps)
+		}
+		if err != nil {
+			return runtimeError(err)
+		}
+	}
+	stopDaemon := startDaemon(ctx, snd, as, s.Log, func(svcs []announce.Service) error {
+		if pub == nil {
+			return nil
+		}
+		ps, err := publishServices(svcs, opts.mdnsType)
+		if err != nil {
+			return err
+		}
+		return pub.Update(ps)
+	})
 	err = snd.Run(ctx)
 	stopDaemon()
+	err = errors.Join(err, stopPub())
 	st := snd.Stats()
 	s.Log.Debug("stats",
 		"beacons", st.Beacons,

@@ -71,7 +71,7 @@ func TestNSListFindsServices(t *testing.T) {
 	}
 	for i, obj := range raw {
 		for _, k := range []string{"name", "type", "port", "addr", "addrs", "iface", "host", "instance",
-			"meta", "ttl_seconds", "last_seen", "seen", "conflict", "verified"} {
+			"meta", "ttl_seconds", "last_seen", "seen", "conflict", "verified", "source"} {
 			if _, ok := obj[k]; !ok {
 				t.Errorf("%s: object %d has no key %q: got %s", r.desc, i, k, r.stdout)
 			}

@@ -19,10 +19,11 @@ import (
 
 // startDaemon tells the service manager (if any) that s is ready and, with
 // a configuration file, reloads it on SIGHUP until ctx ends or stop is
-// called. stop waits for the reloads to finish and tells the service
+// called; each reload's services also go to also (the mDNS responder). stop waits for the reloads to finish and tells the service
 // manager that lanfind is stopping.
 func startDaemon(
 	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
+	also func([]announce.Service) error,
 ) (stop func()) {
 	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), log)
 	n.Notify(readyState(len(as.services)))
@@ -30,9 +31,10 @@ func startDaemon(
 		return func() { n.Notify("STOPPING=1") }
 	}
 	r := &reloader{
-		s:   s,
-		as:  as,
-		log: log,
+		s:    s,
+		also: also,
+		as:   as,
+		log:  log,
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -68,9 +70,10 @@ func readyState(services int) string {
 
 // reloader reloads announce's configuration file.
 type reloader struct {
-	s   *announce.Sender
-	as  *announceSettings // as the process started: the file's settings in effect
-	log *slog.Logger
+	s    *announce.Sender
+	also func([]announce.Service) error // the mDNS responder's Update, or a no-op
+	as   *announceSettings              // as the process started: the file's settings in effect
+	log  *slog.Logger
 	// services in effect; only the reload goroutine uses it
 	services []announce.Service
 }
@@ -99,6 +102,9 @@ func (r *reloader) reload() (int, error) {
 	}
 	if err := r.s.Update(svcs); err != nil {
 		return len(r.services), err
+	}
+	if err := r.also(svcs); err != nil {
+		r.log.Warn("reload: mdns: " + err.Error())
 	}
 	r.services = svcs
 	for _, key := range config.Keys {

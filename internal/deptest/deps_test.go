@@ -64,6 +64,9 @@ var allowedImports = map[string][]string{
 		mod + "/internal/sdnotify",
 		mod + "/internal/watchtable",
 		mod + "/internal/clidoc",
+		mod + "/mdns",
+		mod + "/mdns/browse",
+		mod + "/mdns/publish",
 		"github.com/urfave/cli/v2",
 	},
 	// Text for terminals; nothing about services or commands.

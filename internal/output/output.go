@@ -32,6 +32,8 @@ type jsonService struct {
 	Seen       []jsonPath        `json:"seen"`
 	Conflict   bool              `json:"conflict"`
 	Verified   bool              `json:"verified"`
+	Source     string            `json:"source"`          // "lanfind" or "mdns"
+	Proto      string            `json:"proto,omitempty"` // mdns: "tcp" or "udp"
 }
 
 type jsonPath struct {
@@ -61,6 +63,8 @@ func toJSON(r discover.Result) jsonService {
 		Seen:       []jsonPath{},
 		Conflict:   r.Conflict,
 		Verified:   r.Verified,
+		Source:     Source(r),
+		Proto:      r.Proto,
 	}
 	for _, a := range r.Addrs {
 		j.Addrs = append(j.Addrs, a.String())
@@ -81,7 +85,7 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 	for _, r := range rs {
 		t.Rows = append(t.Rows, []tt.Cell{
 			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},
-			tt.OrDashCell(tt.Clean(r.Type, tt.CapType), st),
+			tt.OrDashCell(typeText(r), st),
 			{Text: r.Addr.String()},
 			{Text: fmt.Sprint(r.Port)},
 			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
@@ -92,6 +96,24 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 	}
 	_, err := io.WriteString(w, tt.Render(t.Lines(st), st))
 	return err
+}
+
+// Source returns where r came from: "lanfind" or "mdns".
+func Source(r discover.Result) string {
+	if r.Source == "" {
+		return "lanfind"
+	}
+	return r.Source
+}
+
+// typeText is the TYPE cell: an mDNS result's type is marked, as in
+// "ipp (mdns)", so that it stands out from lanfind's own.
+func typeText(r discover.Result) string {
+	t := tt.Clean(r.Type, tt.CapType)
+	if r.Source == "" {
+		return t
+	}
+	return t + " (" + r.Source + ")"
 }
 
 // metaString returns m as sorted key=value pairs, made safe and capped.

@@ -69,6 +69,7 @@ type Browser struct {
 	mu      sync.Mutex
 	cache   map[string]*cached
 	found   map[string]bool // enumerated type FQDNs, lower case
+	asked   map[string]bool // questions asked before (name and type)
 	view    map[uint64]Entry
 	dropped int // records or entries beyond the limits
 	changed time.Time
@@ -120,6 +121,7 @@ func New(ctx context.Context, cfg Config) (*Browser, error) {
 		now:   time.Now,
 		cache: map[string]*cached{},
 		found: map[string]bool{},
+		asked: map[string]bool{},
 		view:  map[uint64]Entry{},
 	}, nil
 }
@@ -352,6 +354,13 @@ func (b *Browser) query(now time.Time, refreshOnly bool) error {
 		m.Questions = b.refreshes(now)
 	} else {
 		m.Questions, m.Answers = b.questions(now)
+	}
+	for i := range m.Questions {
+		k := strings.ToLower(m.Questions[i].Name) + "\x00" + m.Questions[i].Type.String()
+		if !b.asked[k] && len(b.asked) < MaxRecords {
+			b.asked[k] = true
+			m.Questions[i].Unicast = true
+		}
 	}
 	b.mu.Unlock()
 	if len(m.Questions) == 0 {

@@ -13,9 +13,13 @@
 // A [Browser] asks for PTR records of each service type it browses (all
 // types, through "_services._dns-sd._udp.local", when none is given), for
 // the SRV and TXT records of instances whose PTR arrived without them, and
-// for the A records of SRV targets without an address. Questions ask for
-// multicast answers: the socket shares port 5353 with the host's stack,
-// and a unicast answer would reach only one of the sockets. Each query
+// for the A records of SRV targets without an address. The first time a
+// question is asked it carries the unicast-response (QU) bit (RFC 6762
+// §5.4): a responder that multicast the record less than a second ago
+// must not multicast it again (§6), so a querier that just started would
+// go unanswered, but it answers a QU question by unicast. Later questions
+// ask for multicast answers, which every stack sharing port 5353 on this
+// host receives (a unicast datagram reaches only one of them). Each query
 // lists the PTR records already known with more than half their TTL left
 // (known-answer suppression, RFC 6762 §7.1); a list too long for one
 // datagram continues in more datagrams with the TC bit set.
