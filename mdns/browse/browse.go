@@ -32,8 +32,10 @@ const (
 
 // Timing of one-shot queries (see the package comment).
 const (
-	firstRetry = 200 * time.Millisecond
-	settle     = 250 * time.Millisecond
+	retry        = 200 * time.Millisecond // between queries
+	fastQueries  = 10                     // queries retry apart before the interval doubles
+	quietQueries = 2                      // queries that bring nothing new before Collect settles
+	answerWait   = 150 * time.Millisecond // for answers to the last query
 )
 
 // Config configures [New]. Only Lister is required.
@@ -143,30 +145,31 @@ func (b *Browser) Close() error {
 func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 	start := b.now()
 	b.changed = start
-	var lastQuery time.Time
-	queries := 0
+	var sent []time.Time // when each query went out
 	next := start
 	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
 		if !now.Before(next) {
-			if err := b.query(now, false); err != nil {
+			if err := b.query(now, queryAllQU); err != nil {
 				b.log.Warn("mdns: query", "err", err)
 			}
-			lastQuery = now
-			next = now.Add(firstRetry << min(queries, 10))
-			queries++
+			sent = append(sent, now)
+			next = now.Add(retry << max(0, len(sent)-fastQueries))
 		}
 		b.mu.Lock()
 		complete := b.complete()
 		changed := b.changed
 		b.mu.Unlock()
-		quietSince := changed
-		if lastQuery.After(quietSince) {
-			quietSince = lastQuery
+		quiet := 0 // queries sent after the last change
+		for _, t := range sent {
+			if t.After(changed) {
+				quiet++
+			}
 		}
-		if queries >= 2 && complete && now.Sub(quietSince) >= settle {
+		last := sent[len(sent)-1]
+		if complete && quiet >= quietQueries && now.Sub(last) >= answerWait && now.Sub(changed) >= answerWait {
 			return 0, true
 		}
-		wake := min(next.Sub(now), quietSince.Add(settle).Sub(now))
+		wake := min(next.Sub(now), last.Add(answerWait).Sub(now), changed.Add(answerWait).Sub(now))
 		return max(wake, time.Millisecond), false
 	})
 	if err != nil {
@@ -198,12 +201,12 @@ func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
 	interval := time.Second
 	return b.loop(ctx, fn, func(now time.Time) (time.Duration, bool) {
 		if !now.Before(next) {
-			if err := b.query(now, false); err != nil {
+			if err := b.query(now, queryFirstQU); err != nil {
 				b.log.Warn("mdns: query", "err", err)
 			}
 			next = now.Add(interval)
 			interval = min(2*interval, time.Hour)
-		} else if err := b.query(now, true); err != nil {
+		} else if err := b.query(now, queryRefresh); err != nil {
 			b.log.Warn("mdns: refresh query", "err", err)
 		}
 		b.mu.Lock()
@@ -347,17 +350,24 @@ func (b *Browser) nextExpiry(now time.Time) time.Duration {
 // query sends one query: the browsed types' PTR questions with their
 // known answers and questions for what is missing, or, with refreshOnly,
 // only the questions for records due for a refresh (nothing if none).
-func (b *Browser) query(now time.Time, refreshOnly bool) error {
+// Query modes: which questions carry the QU bit.
+const (
+	queryFirstQU = iota // QU the first time a question is asked (Run)
+	queryAllQU          // QU always (Collect)
+	queryRefresh        // only refresh questions, QU the first time
+)
+
+func (b *Browser) query(now time.Time, mode int) error {
 	b.mu.Lock()
 	var m mdns.Message
-	if refreshOnly {
+	if mode == queryRefresh {
 		m.Questions = b.refreshes(now)
 	} else {
 		m.Questions, m.Answers = b.questions(now)
 	}
 	for i := range m.Questions {
 		k := strings.ToLower(m.Questions[i].Name) + "\x00" + m.Questions[i].Type.String()
-		if !b.asked[k] && len(b.asked) < MaxRecords {
+		if mode == queryAllQU || !b.asked[k] && len(b.asked) < MaxRecords {
 			b.asked[k] = true
 			m.Questions[i].Unicast = true
 		}
