@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/internal/config"
 	"github.com/lanfind/lanfind/mdns/publish"
 )
 
@@ -86,16 +87,6 @@ func announceCommand() *cli.Command {
 			opts := announceOptions{
 				common:   o,
 				settings: as,
-				mdnsType: c.String("mdns-type"),
-			}
-			if opts.mdnsType != "" && !o.mdns {
-				return s.exit(usageErrorf("--mdns-type needs --mdns"))
-			}
-			if o.mdns {
-				// Refuse a service DNS-SD cannot carry before anything starts.
-				if _, err := publishServices(as.services, opts.mdnsType); err != nil {
-					return s.exit(err)
-				}
 			}
 			return s.exit(runAnnounce(c.Context, s, opts))
 		},
@@ -106,7 +97,6 @@ func announceCommand() *cli.Command {
 type announceOptions struct {
 	common
 	settings *announceSettings
-	mdnsType string // --mdns-type
 }
 
 func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
@@ -147,22 +137,23 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 	}
 	var pub *publish.Publisher
 	stopPub := func() error { return nil }
-	if opts.mdns {
-		ps, err := publishServices(as.services, opts.mdnsType)
-		if err == nil {
-			pub, stopPub, err = startPublisher(ctx, s, opts.common, as.hostname, ps)
-		}
-		if err != nil {
-			return runtimeError(err)
-		}
+	ps, err := as.mdnsServices(as.services, as.file)
+	if err == nil && len(ps) > 0 {
+		pub, stopPub, err = startPublisher(ctx, s, opts.common, as.hostname, ps)
 	}
-	stopDaemon := startDaemon(ctx, snd, as, s.Log, func(svcs []announce.Service) error {
-		if pub == nil {
-			return nil
-		}
-		ps, err := publishServices(svcs, opts.mdnsType)
-		if err != nil {
+	if err != nil {
+		return runtimeError(err)
+	}
+	stopDaemon := startDaemon(ctx, snd, as, s.Log, func(svcs []announce.Service, fc *config.File) error {
+		ps, err := as.mdnsServices(svcs, fc)
+		switch {
+		case err != nil:
 			return err
+		case pub == nil && len(ps) > 0:
+			return errors.New("services to publish over mDNS, but lanfind started without any: " +
+				"restart lanfind to publish them")
+		case pub == nil:
+			return nil
 		}
 		return pub.Update(ps)
 	})

@@ -63,6 +63,8 @@ type announceSettings struct {
 	ttl          time.Duration
 	hostname     string
 	explicit     map[string]bool // file keys a flag overrides
+	mdns         bool            // --mdns (LANFIND_MDNS)
+	mdnsType     string          // --mdns-type
 }
 
 // Flags that override a configuration file's top-level keys.
@@ -76,6 +78,7 @@ var overrides = map[string]string{
 	"group":              "group",
 	"no_broadcast":       "no-broadcast",
 	"no_multicast":       "no-multicast",
+	"mdns":               "mdns",
 }
 
 // parseAnnounce reads announce's flags and its configuration file, and
@@ -135,6 +138,20 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	if o.noBroadcast && o.noMulticast {
 		return nil, usageErrorf("%s and %s together leave nothing to send with",
 			as.source("no_broadcast"), as.source("no_multicast"))
+	}
+	as.mdns, as.mdnsType = o.mdns, c.String("mdns-type")
+	if as.mdnsType != "" && !as.mdns {
+		return nil, usageErrorf("--mdns-type needs --mdns")
+	}
+	// Refuse what DNS-SD cannot carry, and mDNS with a key, before
+	// anything starts.
+	ps, err := as.mdnsServices(as.services, as.file)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 0 && len(o.keys) > 0 {
+		return nil, usageErrorf("%s with --secret-file: mDNS cannot be authenticated; use one or the other",
+			as.source("mdns"))
 	}
 	return as, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/config"
 	"github.com/lanfind/lanfind/mdns"
 	"github.com/lanfind/lanfind/mdns/browse"
 	"github.com/lanfind/lanfind/mdns/publish"
@@ -191,24 +192,45 @@ func mdnsType(explicit, typ string) (mdns.ServiceType, error) {
 	if err != nil {
 		return t, &exitError{
 			code: exitUsage,
-			msg:  fmt.Sprintf("--mdns: type %q cannot be a DNS-SD service type: %v", s, err),
+			msg:  fmt.Sprintf("mdns: type %q cannot be a DNS-SD service type: %v", s, err),
 			hint: "set one with --mdns-type _name._tcp (name: 1-15 letters, digits and hyphens)",
 		}
 	}
 	return t, nil
 }
 
-// publishServices maps announce's services to DNS-SD instances.
-func publishServices(ss []announce.Service, explicit string) ([]publish.Service, error) {
-	out := make([]publish.Service, 0, len(ss))
-	for _, s := range ss {
+// mdnsServices returns the DNS-SD instances of svcs, announce's services
+// (those from flags first, then fc's): a file service is published when
+// its mdns key says so, else when --mdns or the file's top-level mdns key
+// is true; a flag service when --mdns is given. The
+// type is the service's mdns_type, --mdns-type for flag services, or
+// _<type>._tcp. A file's top-level mdns is the one read at start, as
+// reloads leave top-level settings alone.
+func (as *announceSettings) mdnsServices(svcs []announce.Service, fc *config.File) ([]publish.Service, error) {
+	var out []publish.Service
+	nflag := len(as.flagServices)
+	for i, s := range svcs {
+		on, explicit := as.mdns, as.mdnsType
+		if i >= nflag && fc != nil && i-nflag < len(fc.ServiceMDNS) {
+			m := fc.ServiceMDNS[i-nflag]
+			explicit = m.Type
+			switch {
+			case m.Set:
+				on = m.On
+			case as.file != nil:
+				on = as.mdns || as.file.MDNS
+			}
+		}
+		if !on {
+			continue
+		}
 		t, err := mdnsType(explicit, s.Type)
 		if err != nil {
 			return nil, err
 		}
 		p := publish.Service{Name: s.Name, Type: t, Port: s.Port, Meta: s.Meta}
 		if err := p.Validate(); err != nil {
-			return nil, &exitError{code: exitUsage, msg: fmt.Sprintf("--mdns: service %q: %v", s.Name, err)}
+			return nil, &exitError{code: exitUsage, msg: fmt.Sprintf("mdns: service %q: %v", s.Name, err)}
 		}
 		out = append(out, p)
 	}

@@ -23,7 +23,7 @@ import (
 // manager that lanfind is stopping.
 func startDaemon(
 	ctx context.Context, s *announce.Sender, as *announceSettings, log *slog.Logger,
-	also func([]announce.Service) error,
+	also func([]announce.Service, *config.File) error,
 ) (stop func()) {
 	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), log)
 	n.Notify(readyState(len(as.services)))
@@ -71,8 +71,8 @@ func readyState(services int) string {
 // reloader reloads announce's configuration file.
 type reloader struct {
 	s    *announce.Sender
-	also func([]announce.Service) error // the mDNS responder's Update, or a no-op
-	as   *announceSettings              // as the process started: the file's settings in effect
+	also func([]announce.Service, *config.File) error // passes a reload on to the mDNS responder
+	as   *announceSettings                            // as the process started: the file's settings in effect
 	log  *slog.Logger
 	// services in effect; only the reload goroutine uses it
 	services []announce.Service
@@ -103,7 +103,7 @@ func (r *reloader) reload() (int, error) {
 	if err := r.s.Update(svcs); err != nil {
 		return len(r.services), err
 	}
-	if err := r.also(svcs); err != nil {
+	if err := r.also(svcs, fc); err != nil {
 		r.log.Warn("reload: mdns: " + err.Error())
 	}
 	r.services = svcs

@@ -39,7 +39,7 @@ var allowedImports = map[string][]string{
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/seal"},
 	// The configuration file of announce: go-toml only here; the rules
 	// it checks values by are announce's (STYLE §11, one home per rule).
-	"internal/config": {mod + "/announce", mod + "/beacon", "github.com/pelletier/go-toml/v2/..."},
+	"internal/config": {mod + "/announce", mod + "/beacon", mod + "/mdns", "github.com/pelletier/go-toml/v2/..."},
 	// doctor opens the same sockets announce and discover do (internal/udp)
 	// and decodes datagrams as they do (internal/endpoint); it prints nothing.
 	"internal/doctor": {

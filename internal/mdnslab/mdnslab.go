@@ -8,7 +8,10 @@
 // imported by production code.
 //
 // Each avahi-daemon runs in a private mount namespace (unshare -m) of its
-// lab host, with a tmpfs on /run/avahi-daemon (its PID file and socket)
+// lab host, as the avahi user as in a real installation (its sockets then
+// share port 5353 with a test's root sockets through SO_REUSEADDR but not
+// in one SO_REUSEPORT group), with a tmpfs on /run/avahi-daemon (its PID
+// file and socket)
 // and a temporary directory bind-mounted on /etc/avahi/services (its static
 // services), a configuration file that allows only eth0 and IPv4, and its
 // own dbus-daemon listening on a socket in the test's temporary directory.
@@ -91,6 +94,13 @@ func StartAvahi(t testing.TB, h *netnstest.Host, hostName string, services ...Se
 	t.Helper()
 	requiretest.Need(t, "avahi-daemon", "dbus-daemon", "unshare")
 	dir := t.TempDir()
+	// avahi-daemon, no longer root, reaches the bus socket and reads its
+	// services under dir.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	bus := filepath.Join(dir, "bus")
 	write(t, filepath.Join(dir, "bus.conf"), fmt.Sprintf(busConf, bus))
 	write(t, filepath.Join(dir, "avahi.conf"), fmt.Sprintf(avahiConf, hostName))
@@ -120,7 +130,8 @@ func StartAvahi(t testing.TB, h *netnstest.Host, hostName string, services ...Se
 mkdir -p /run/avahi-daemon
 mount -t tmpfs tmpfs /run/avahi-daemon
 mount --bind "$1/services" /etc/avahi/services
-exec avahi-daemon -f "$1/avahi.conf" --no-drop-root --no-chroot --no-rlimits --no-proc-title --debug`
+chown avahi: /run/avahi-daemon
+exec avahi-daemon -f "$1/avahi.conf" --no-chroot --no-rlimits --no-proc-title --debug`
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir)
 	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+a.Bus)
 	a.log = Pipe(t, h, cmd, true)
