@@ -111,6 +111,26 @@ func TestNSMDNSMeasure(t *testing.T) {
 		t.Logf("%-34s found %v of %d, median wall %v, mean mDNS bytes at the querier %d",
 			label, found, want, walls[len(walls)/2].Round(time.Millisecond), bytes/len(rs))
 	}
+	// resolve: lanfind's own protocol against an mDNS name, process
+	// start included.
+	startAnnouncer(t, lan.Hosts[0], "--name", "db", "--port", "5432")
+	var own, viaMDNS []time.Duration
+	for range runs {
+		time.Sleep(1500 * time.Millisecond)
+		r := runCode(t, qLanfind, 0, "resolve", "db")
+		own = append(own, r.elapsed)
+		r = runCode(t, qLanfind, 0, "resolve", "--mdns", "--type", "http", "web 3-4")
+		if want := lan.Hosts[3].Addr("eth0").String() + ":8004\n"; r.stdout != want {
+			t.Errorf("resolve --mdns: got %q, want %q", r.stdout, want)
+		}
+		viaMDNS = append(viaMDNS, r.elapsed)
+	}
+	slices.Sort(own)
+	slices.Sort(viaMDNS)
+	t.Logf("resolve db (lanfind): median %v; resolve --mdns --type http \"web 3-4\": median %v (min %v, max %v)",
+		own[len(own)/2].Round(100*time.Microsecond), viaMDNS[len(viaMDNS)/2].Round(100*time.Microsecond),
+		viaMDNS[0].Round(100*time.Microsecond), viaMDNS[len(viaMDNS)-1].Round(100*time.Microsecond))
+
 	lf, ab := measure(false)
 	report("lanfind list --mdns --type http", lf)
 	report("avahi-browse -rptk _http._tcp", ab)

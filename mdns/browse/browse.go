@@ -2,6 +2,7 @@ package browse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -376,7 +377,25 @@ func (b *Browser) query(now time.Time, mode int) error {
 	if len(m.Questions) == 0 {
 		return nil
 	}
-	return b.ep.Send(&m, 0)
+	// Questions for unique records (SRV, TXT, A) go in a query of their
+	// own, first: a responder sends an answer of unique records at once
+	// but delays one with a shared record (a PTR) by 20 to 120 ms, and
+	// Avahi decides per query.
+	var unique mdns.Message
+	m.Questions = slices.DeleteFunc(m.Questions, func(q mdns.Question) bool {
+		if q.Type == dnsmessage.TypePTR {
+			return false
+		}
+		unique.Questions = append(unique.Questions, q)
+		return true
+	})
+	var errs []error
+	for _, q := range []*mdns.Message{&unique, &m} {
+		if len(q.Questions) > 0 {
+			errs = append(errs, b.ep.Send(q, 0))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (b *Browser) questions(now time.Time) ([]mdns.Question, []mdns.Record) {
@@ -406,6 +425,13 @@ func (b *Browser) questions(now time.Time) ([]mdns.Question, []mdns.Record) {
 		}
 	}
 	slices.SortFunc(known, func(x, y mdns.Record) int { return strings.Compare(x.Key(), y.Key()) })
+	for _, inst := range b.direct() {
+		if len(b.live(inst, dnsmessage.TypeSRV)) == 0 {
+			qs = append(qs,
+				mdns.Question{Name: inst, Type: dnsmessage.TypeSRV},
+				mdns.Question{Name: inst, Type: dnsmessage.TypeTXT})
+		}
+	}
 	return append(qs, b.missing()...), known
 }
 

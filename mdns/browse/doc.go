@@ -13,7 +13,11 @@
 // A [Browser] asks for PTR records of each service type it browses (all
 // types, through "_services._dns-sd._udp.local", when none is given), for
 // the SRV and TXT records of instances whose PTR arrived without them, and
-// for the A records of SRV targets without an address. Each query lists
+// for the A records of SRV targets without an address. With a name and
+// types ([Config.Name], [Config.Types]) it also asks for the SRV and TXT
+// records of "<name>.<type>.local" at once: those are unique records, which
+// responders answer without the delay of shared ones, so resolve gets its
+// answer in one round trip. Each query lists
 // the PTR records already known with more than half their TTL left
 // (known-answer suppression, RFC 6762 §7.1); a list too long for one
 // datagram continues in more datagrams with the TC bit set.

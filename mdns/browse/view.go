@@ -27,10 +27,36 @@ func (b *Browser) live(name string, t dnsmessage.Type) []*cached {
 // instances returns the live PTR records of browsed types.
 func (b *Browser) instances() []*cached {
 	var out []*cached
+	have := map[string]bool{}
 	for _, c := range b.cache {
 		if !c.gone && c.rec.Type == dnsmessage.TypePTR && b.browsing(strings.ToLower(c.rec.Name)) {
 			out = append(out, c)
+			have[strings.ToLower(c.rec.Target)] = true
 		}
+	}
+	// An instance asked for by name is there as soon as its SRV record
+	// is, PTR or not: a stand-in PTR carries the SRV record's TTL.
+	for _, inst := range b.direct() {
+		srvs := b.live(inst, dnsmessage.TypeSRV)
+		if len(srvs) == 0 || have[strings.ToLower(inst)] {
+			continue
+		}
+		t, _ := mdns.ParseServiceType(strings.TrimSuffix(inst[len(b.name)+1:], "."))
+		ptr := mdns.Record{Name: t.FQDN(), Type: dnsmessage.TypePTR, TTL: srvs[0].rec.TTL, Target: inst}
+		out = append(out, &cached{rec: ptr, received: srvs[0].received, expires: srvs[0].expires})
+	}
+	return out
+}
+
+// direct returns the full names of the instances a Browser with a name
+// and types asks for directly (SRV and TXT), without waiting for PTRs.
+func (b *Browser) direct() []string {
+	if b.name == "" || mdns.ValidInstanceLabel(b.name) != nil {
+		return nil
+	}
+	var out []string
+	for _, t := range b.types {
+		out = append(out, mdns.InstanceName(b.name, t))
 	}
 	return out
 }
