@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"maps"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -104,4 +107,62 @@ func sameService(a, b service) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Proto == b.Proto && a.Port == b.Port &&
 		strings.EqualFold(a.Host, b.Host) && a.Addr == b.Addr && reflect.DeepEqual(a.Addrs, b.Addrs) &&
 		reflect.DeepEqual(a.Meta, b.Meta) && a.Source == b.Source && a.Iface == b.Iface && a.TTLSeconds > 0
+}
+
+// TestNSMDNSReload: with mdns = true in the file, a reload that removes a
+// service says goodbye over mDNS too, one that changes a port announces
+// the new SRV record, and one that opts a service out (mdns = false)
+// withdraws it from mDNS only.
+func TestNSMDNSReload(t *testing.T) {
+	lan := netnstest.New(t, 2)
+	h0, h1 := lan.Hosts[0], lan.Hosts[1]
+	path := filepath.Join(t.TempDir(), "lanfind.toml")
+	writeFile(t, path, `mdns = true
+[[service]]
+name = "db"
+type = "postgresql"
+port = 5432
+[[service]]
+name = "web"
+type = "http"
+port = 80
+[[service]]
+name = "ssh"
+type = "ssh"
+port = 22
+`)
+	ann := startAnnouncer(t, h0, "--config", path)
+	w := startWatch(t, h1, "--mdns", "--json")
+	up := map[string]bool{}
+	for len(up) < 3 {
+		if ev := w.nextEvent(t); ev.Event == "up" && ev.Service.Source == "mdns" {
+			up[ev.Service.Name] = true
+		}
+	}
+	writeFile(t, path, `mdns = true
+[[service]]
+name = "db"
+type = "postgresql"
+port = 5433
+[[service]]
+name = "ssh"
+type = "ssh"
+port = 22
+mdns = false
+`)
+	ann.signal(t, syscall.SIGHUP)
+	want := map[string]bool{"down goodbye web mdns": true, "down goodbye web lanfind": true,
+		"update  db mdns": true, "down goodbye ssh mdns": true}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(want) > 0 && time.Now().Before(deadline) {
+		ev := w.nextEvent(t)
+		k := fmt.Sprintf("%s %s %s %s", ev.Event, ev.Reason, ev.Service.Name, ev.Service.Source)
+		if ev.Event == "update" && ev.Service.Name == "db" && ev.Service.Source == "mdns" && ev.Service.Port != 5433 {
+			continue // not the port change yet
+		}
+		delete(want, k)
+	}
+	if len(want) > 0 {
+		t.Errorf("after the reload, no events %v", slices.Sorted(maps.Keys(want)))
+	}
 }

@@ -283,7 +283,11 @@ func (p *Publisher) setServices(ss []Service, now time.Time) {
 		}
 		if ss[i].Port != u.svc.Port || !maps.Equal(ss[i].Meta, u.svc.Meta) {
 			*u.svc = ss[i]
-			if u.state == announced {
+			// Announce the new data twice, even if the old one was
+			// still being announced: a browser flushes the old SRV
+			// record only if it is more than a second old (RFC 6762
+			// §10.2), which the second announcement guarantees.
+			if u.state != probing {
 				u.state, u.announces, u.next = announcing, 0, now
 			}
 		}
