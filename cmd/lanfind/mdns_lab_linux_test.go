@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanfind/lanfind/internal/doctor"
 	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
 	"github.com/lanfind/lanfind/internal/requiretest"
@@ -51,6 +52,13 @@ func TestNSMDNS(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// doctor says which mode --mdns runs in: beside Avahi on h0, alone
+	// on h2.
+	fs := runDoctorJSON(t, h0, 0)
+	expectFinding(t, fs, doctor.LevelOK, "mdns", `^--mdns shares UDP port 5353 with pid \d+ \("avahi-daemon`)
+	fs = runDoctorJSON(t, h2, 0)
+	expectFinding(t, fs, doctor.LevelOK, "mdns", `^no mDNS stack holds UDP port 5353`)
 
 	printer := service{
 		Name: "Office Printer", Type: "ipp", Proto: "tcp", Port: 631, Host: "printhost.local",
