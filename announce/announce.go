@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"net"
@@ -71,6 +72,9 @@ type Config struct {
 	Port uint16
 	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
 	Group netip.Addr
+	// Group6 is the IPv6 multicast group, link-local scope. Defaults to
+	// [beacon.DefaultGroup6] (ff02::efff:4646).
+	Group6 netip.Addr
 	// Interfaces names the interfaces to announce on. Defaults to every
 	// usable interface (see [iface.Select]). Each entry is a name or a
 	// glob such as "eth*".
@@ -83,6 +87,12 @@ type Config struct {
 	NoBroadcast bool
 	// NoMulticast disables beacons to the multicast group.
 	NoMulticast bool
+	// NoIPv4 and NoIPv6 switch an address family off: its addresses are
+	// ignored and no socket of it is opened. Defaults: both on. A family
+	// whose sockets cannot be opened is logged once as a warning and the
+	// other keeps working.
+	NoIPv4 bool
+	NoIPv6 bool
 	// Hostname is the host name put in beacons. Defaults to os.Hostname.
 	Hostname string
 	// MachineID seeds instance IDs. Defaults to the contents of
@@ -96,7 +106,10 @@ type Config struct {
 	// [iface.Subscriber] (the system listers are) the Sender follows
 	// interface changes while it lives; see [Interface changes].
 	Lister iface.Lister
-	// ListenPacket opens the socket. Defaults to the internal/udp opener.
+	// ListenPacket opens the socket, and the short-lived sockets of reply
+	// probes while Run runs. Defaults to the internal/udp opener, which
+	// opens them in the network namespace of the calling goroutine: New's
+	// for the socket, Run's for the probes.
 	ListenPacket udp.ListenFunc
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
@@ -118,20 +131,22 @@ type Config struct {
 type Stats struct {
 	Beacons     uint64 // announcement and goodbye datagrams sent
 	SendErrors  uint64 // datagrams the kernel refused
-	Queries     uint64 // distinct query attempts received
+	Queries     uint64 // distinct query attempts received that match a record
 	Replies     uint64 // reply datagrams sent
-	Duplicates  uint64 // copies of a query attempt already answered
+	Duplicates  uint64 // copies of a matching query attempt already received
 	Foreign     uint64 // datagrams on the port without the lanfind magic
 	Malformed   uint64 // lanfind datagrams that failed to parse
 	BadSource   uint64 // queries from a source that may not be answered
 	Unsupported uint64 // datagrams of an unknown protocol version or message kind
 	OtherIface  uint64 // datagrams that arrived on an interface not selected
-	Overload    uint64 // replies not sent because too many were already pending
+	Overload    uint64 // replies not sent: too many were pending, or the socket was backlogged
 	Sealed      uint64 // sealed datagrams dropped because no key is configured
 	Unsealed    uint64 // clear lanfind datagrams dropped because a key is configured
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered or under another key
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Limited     uint64 // queries not answered because their source used up its reply budget
+	Unresolved  uint64 // replies dropped because no neighbour answered for their destination
+	Slipped     uint64 // queries over their source's budget answered with one datagram (a slip)
 }
 
 // Sender announces services. Its methods are safe for concurrent use, but
@@ -142,10 +157,11 @@ type Sender struct {
 	id      uint64 // sender ID, random per process
 	seq     atomic.Uint32
 	ep      *endpoint.Endpoint // interfaces, socket, codec, read path
-	conn    udp.Conn           // opened by ep
+	conn    *endpoint.Conn     // opened by ep, a socket per family
 	closing chan struct{}      // closed by Close
 	hw      net.HardwareAddr   // seeds instance IDs; see buildRecords
 	recs    recordSet          // what to announce; see update.go
+	seed    maphash.Seed       // of queryKey.digest
 
 	netChanged chan struct{}         // a pending notice that ep's plan changed
 	failing    map[iface.Target]bool // targets whose last send failed; Run's goroutine only
@@ -155,21 +171,37 @@ type Sender struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	// mu guards queries, limiter and closed.
+	// mu guards queries, limiter, refused, slips, closed and
+	// probes.reachable.
 	mu      sync.Mutex
 	queries *dedup.Cache[queryKey]
 	limiter *ratelimit.Limiter[netip.Addr] // reply bytes per source address
+	refused *dedup.Cache[flowKey]          // requests refused for their budget
+	slips   *ratelimit.Limiter[netip.Addr] // slips per source address
 	closed  bool
+	probes  probing // see probe.go
 
 	stats struct {
 		beacons, sendErrors, queries, replies, dups atomic.Uint64
-		badSource, overload, limited                atomic.Uint64
+		badSource, overload, limited, unresolved    atomic.Uint64
+		slipped                                     atomic.Uint64
 	}
 }
 
+// queryKey names one copy of a query attempt for answering it once: the
+// same query by broadcast and by multicast. Besides (sender, request,
+// attempt) it holds what a forger would have to copy as well to pass for
+// the querier: a digest of the query's filter and known answers and, in
+// clear mode, the source address and port. A forged attempt that differs
+// in any of them is another query, so it cannot make the querier's real
+// attempt look like a copy already answered. (A sealed query can only be
+// replayed, from any source: keyed, the source is left out, so a replay
+// is a copy.)
 type queryKey struct {
 	sender, request uint64
 	attempt         uint8
+	src             netip.AddrPort
+	digest          uint64
 }
 
 // New validates cfg, lists interfaces, opens the discovery socket and joins
@@ -185,6 +217,9 @@ func New(cfg Config) (_ *Sender, err error) {
 	ep, err := endpoint.New(endpoint.Config{
 		Port:              cfg.Port,
 		Group:             cfg.Group,
+		Group6:            cfg.Group6,
+		NoIPv4:            cfg.NoIPv4,
+		NoIPv6:            cfg.NoIPv6,
 		Interfaces:        cfg.Interfaces,
 		ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast:       cfg.NoBroadcast,
@@ -197,7 +232,7 @@ func New(cfg Config) (_ *Sender, err error) {
 		Seam:              cfg.Seam,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("announce: %w", err)
+		return nil, endpoint.Wrap("announce", err)
 	}
 	defer func() {
 		if err != nil {
@@ -213,6 +248,10 @@ func New(cfg Config) (_ *Sender, err error) {
 		netChanged: make(chan struct{}, 1),
 		failing:    map[iface.Target]bool{},
 		limiter:    newReplyLimiter(nil),
+		refused:    dedup.New[flowKey](maxRefused, refusedMemory, nil),
+		slips:      newSlipLimiter(nil),
+		probes:     probing{reachable: map[netip.Addr]time.Time{}},
+		seed:       maphash.MakeSeed(),
 	}
 	replayMemory := endpoint.ReplayMemory(cfg.ReplayWindow, 30*time.Second)
 	s.queries = dedup.New[queryKey](4096, replayMemory, ep.Codec.Now)
@@ -225,7 +264,7 @@ func New(cfg Config) (_ *Sender, err error) {
 	}
 	s.recs.init(records, addrs)
 	if s.conn, err = ep.Listen(endpoint.Socket{Port: plan.Port, Join: true}); err != nil {
-		return nil, fmt.Errorf("announce: %w", err)
+		return nil, endpoint.Wrap("announce", err)
 	}
 	ep.Watch(s.applyPlan)
 	return s, nil
@@ -358,9 +397,11 @@ func tooBig(rec beacon.Service, size, limit int, err error) error {
 			biggest, n = k, l
 		}
 	}
-	msg := fmt.Sprintf("announce: service %q: beacon is %d bytes, %d over the maximum of %d", rec.Name, size, over, limit)
+	msg := fmt.Sprintf("service %q: beacon is %d bytes, %d over the maximum of %d",
+		rec.Name, size, over, limit)
 	if biggest != "" {
-		msg = fmt.Sprintf("announce: service %q: metadata makes the beacon %d bytes, %d over the maximum of %d; the largest pair is meta %q (%d bytes)",
+		msg = fmt.Sprintf("service %q: metadata makes the beacon %d bytes, "+
+			"%d over the maximum of %d; the largest pair is meta %q (%d bytes)",
 			rec.Name, size, over, limit, biggest, n)
 	}
 	if limit < beacon.MaxSize {
@@ -371,12 +412,16 @@ func tooBig(rec beacon.Service, size, limit int, err error) error {
 
 // wrapped is an error with its own text that still matches err.
 type wrapped struct {
-	msg string
+	msg string // without the "announce: " prefix
 	err error
 }
 
-func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Error() string { return "announce: " + w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
+
+// Reason returns the error's text without the package prefix, for a
+// program that reports it as its own.
+func (w *wrapped) Reason() string { return w.msg }
 
 func cloneMeta(m map[string]string) map[string]string {
 	if len(m) == 0 {
@@ -416,6 +461,8 @@ func (s *Sender) Stats() Stats {
 		Rejected:    d.Rejected,
 		Stale:       d.Stale,
 		Limited:     s.stats.limited.Load(),
+		Unresolved:  s.stats.unresolved.Load(),
+		Slipped:     s.stats.slipped.Load(),
 	}
 }
 
@@ -485,6 +532,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	replyTimer := time.NewTimer(time.Hour)
 	replyTimer.Stop()
 	defer replyTimer.Stop()
+	probeTimer := time.NewTimer(time.Hour)
+	probeTimer.Stop()
+	defer probeTimer.Stop()
+	defer s.closeProbes()
 	var pending replyQueue
 
 	for {
@@ -525,7 +576,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			now := time.Now()
 			for len(pending) > 0 && !pending[0].at.After(now) {
 				r := heap.Pop(&pending).(reply)
-				s.sendReply(&r)
+				if s.sendReply(&r) {
+					continue // probing
+				}
 				if r.again > 0 {
 					r.again--
 					r.at = now.Add(repeatCopyGap)
@@ -534,6 +587,22 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 			if len(pending) > 0 {
 				replyTimer.Reset(time.Until(pending[0].at))
+			}
+			if !s.probes.armed && len(s.probes.inflight) > 0 {
+				s.probes.armed = true
+				probeTimer.Reset(probePoll)
+			}
+		case <-probeTimer.C:
+			s.probes.armed = false
+			for _, r := range s.pollProbes(time.Now()) {
+				heap.Push(&pending, r)
+			}
+			if len(pending) > 0 {
+				replyTimer.Reset(time.Until(pending[0].at))
+			}
+			if len(s.probes.inflight) > 0 {
+				s.probes.armed = true
+				probeTimer.Reset(probePoll)
 			}
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lanfind/lanfind/beacon"
 )
@@ -48,11 +48,9 @@ func CheckTTL(ttl, interval time.Duration) error {
 	return nil
 }
 
-// CheckName reports why name cannot be a [Service.Name] given by a person,
-// or nil: it is required, at most [beacon.MaxNameLen] bytes, and has no
-// control characters. [New] checks the length; control characters are
-// the caller's rule for text it takes from a person, applied here so that
-// every caller applies the same one.
+// CheckName reports why name cannot be a [Service.Name], or nil: it is
+// required, at most [beacon.MaxNameLen] bytes, and has no unsafe
+// characters (see [CheckText]).
 func CheckName(name string) error {
 	if name == "" {
 		return errors.New("is required")
@@ -67,12 +65,10 @@ func CheckType(typ string) error {
 	return checkText(typ, beacon.MaxTypeLen)
 }
 
-// CheckHostname reports why h cannot be a [Config.Hostname], or nil.
+// CheckHostname reports why h cannot be a [Config.Hostname], or nil: as
+// [CheckType], with its own limit, [beacon.MaxHostLen].
 func CheckHostname(h string) error {
-	if len(h) > beacon.MaxHostLen || hasControl(h) {
-		return fmt.Errorf("want at most %d bytes and no control characters", beacon.MaxHostLen)
-	}
-	return nil
+	return checkText(h, beacon.MaxHostLen)
 }
 
 // CheckMetaKey reports why k cannot be a key of [Service.Meta], or nil.
@@ -80,10 +76,7 @@ func CheckMetaKey(k string) error {
 	if k == "" || len(k) > beacon.MaxKeyLen {
 		return fmt.Errorf("%d bytes, want 1 to %d", len(k), beacon.MaxKeyLen)
 	}
-	if hasControl(k) {
-		return errors.New("control characters are not allowed")
-	}
-	return nil
+	return CheckText(k)
 }
 
 // CheckMetaValue reports why v cannot be a value of [Service.Meta], or nil.
@@ -91,21 +84,51 @@ func CheckMetaValue(v string) error {
 	if len(v) > beacon.MaxValueLen {
 		return fmt.Errorf("value is %d bytes, want at most %d", len(v), beacon.MaxValueLen)
 	}
-	return nil
-}
-
-func checkText(s string, max int) error {
-	switch {
-	case len(s) > max:
-		return fmt.Errorf("%d bytes, want at most %d", len(s), max)
-	case hasControl(s):
-		return errors.New("control characters are not allowed")
+	if err := CheckText(v); err != nil {
+		return fmt.Errorf("value: %w", err)
 	}
 	return nil
 }
 
-func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+// CheckText is the one rule for every text an announcer sends (names,
+// types, the host name, metadata keys and values): valid UTF-8 without
+// control characters (C0, DEL, C1) or bidirectional formatting characters
+// (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which
+// would let a name reorder or hide what a terminal shows around it.
+// Listeners escape them anyway. [New] checks only lengths; the caller
+// applies this rule to text it takes from a person (lanfind announce does,
+// to every field of its flags and configuration file).
+func CheckText(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("invalid UTF-8 is not allowed")
+	}
+	for _, r := range s {
+		switch {
+		case r < 0x20, r >= 0x7f && r <= 0x9f:
+			return errors.New("control characters are not allowed")
+		case bidiControl(r):
+			return fmt.Errorf("bidirectional overrides are not allowed (U+%04X)", r)
+		}
+	}
+	return nil
+}
+
+func checkText(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%d bytes, want at most %d", len(s), max)
+	}
+	return CheckText(s)
+}
+
+// bidiControl reports whether r is a bidirectional formatting character.
+func bidiControl(r rune) bool {
+	switch {
+	case r == 0x061c, r == 0x200e, r == 0x200f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // Key is what two services of one Sender may not share: their name and

@@ -59,9 +59,11 @@
 // MSG_DONTROUTE, so the kernel itself refuses to send it through a router.
 // One query gets at most [MaxReplyDatagrams] datagrams, and the reply
 // bytes sent to each source address pass a token bucket
-// ([ReplyBurstBytes] at once, [ReplyBytesPerSecond] after that), so a
+// ([ReplyBurstBytes] at once, [ReplyBytesPerSecond] after that, and
+// [SlipsPerSecond] single datagrams to repeats of refused requests), so a
 // flood of queries, forged or not, cannot make a Sender send anyone more
-// than that. Refused queries are counted in [Stats] (BadSource, Limited).
+// than that. Refused queries are counted in [Stats] (BadSource, Limited,
+// Unresolved).
 //
 // # What it does not do
 //

@@ -10,13 +10,16 @@ import (
 	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
-// addrsOf lists the addresses of ifs, each once, at most beacon.MaxAddrs.
+// addrsOf lists the addresses of ifs, each once, at most beacon.MaxAddrs:
+// those each interface advertises ([iface.Interface.Advertised]). (The
+// wire carries no zone: a listener zones a link-local address with the
+// interface it heard the beacon on.)
 func addrsOf(ifs []iface.Interface) []netip.Addr {
 	var addrs []netip.Addr
 	for _, ifc := range ifs {
-		for _, a := range ifc.Addrs {
-			if len(addrs) < beacon.MaxAddrs && !slices.Contains(addrs, a.Prefix.Addr()) {
-				addrs = append(addrs, a.Prefix.Addr())
+		for _, a := range ifc.Advertised() {
+			if len(addrs) < beacon.MaxAddrs && !slices.Contains(addrs, a) {
+				addrs = append(addrs, a)
 			}
 		}
 	}

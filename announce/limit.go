@@ -20,7 +20,8 @@ import (
 // copy of a query already answered (the same query by broadcast and by
 // multicast) and a query that matches nothing cost nothing. So however fast
 // one announcer is queried, it sends any single address at most
-// ReplyBurstBytes at once and ReplyBytesPerSecond after that.
+// ReplyBurstBytes at once and ReplyBytesPerSecond after that, and
+// [SlipsPerSecond] single datagrams besides (see slip).
 //
 // Bytes rather than replies are limited because a reply's size varies a
 // hundredfold: a script that resolves one name in a loop gets a hundred
@@ -28,10 +29,10 @@ import (
 // to a few a second.
 const (
 	// MaxReplyDatagrams caps the datagrams that answer one query: 4
-	// datagrams hold up to 128 service records (beacon.MaxServices each),
-	// as many as one query can list as already known (beacon.MaxKnown),
-	// so a querier can always ask for the rest with a repeat that lists
-	// what it has. A reply is thus at most 4800 bytes, to a query of at
+	// datagrams hold up to 128 service records (beacon.MaxServices each).
+	// The records left out come with the repeats: each attempt's answer
+	// starts further into the list (see rotate), so a querier always gets
+	// the rest. A reply is thus at most 4800 bytes, to a query of at
 	// least 32.
 	MaxReplyDatagrams = 4
 	// ReplyBytesPerSecond is how many reply bytes per second one source
@@ -43,16 +44,24 @@ const (
 	// that start together, each listing everything.
 	ReplyBurstBytes = 128 << 10
 	// maxSources caps the reply limiter's table. Queries are answered only
-	// from on-link sources, so this exceeds the hosts of a /22. A source is
+	// from on-link sources, so this exceeds the hosts of a /20. A source is
 	// forgotten only once idle long enough for its budget to be full again
 	// (2 s); while the table is full, new sources share one more budget of
 	// the same size, so churning through more sources than the cap cannot
-	// give any one address a fresh budget.
-	maxSources = 1024
+	// give any one address a fresh budget. A source enters the table only
+	// once it has answered ARP (probe.go): forged sources that no host
+	// owns cannot fill it and crowd genuine queriers into that budget, and
+	// filling it with addresses that do answer takes more neighbours than
+	// Linux keeps by default (gc_thresh3, 1024).
+	maxSources = 4096
 )
 
 func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
 	return ratelimit.New[netip.Addr](ReplyBytesPerSecond, ReplyBurstBytes, maxSources, now)
+}
+
+func newSlipLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
+	return ratelimit.New[netip.Addr](SlipsPerSecond, SlipsPerSecond, maxSources, now)
 }
 
 // allowReply reports whether a reply of n bytes to src may be sent now,
@@ -60,11 +69,59 @@ func newReplyLimiter(now func() time.Time) *ratelimit.Limiter[netip.Addr] {
 func (s *Sender) allowReply(src netip.Addr, n int) bool {
 	ok := s.takeBudget(src, n)
 	if !ok {
-		s.stats.limited.Add(1)
-		s.log.Debug("dropped query: its source exceeds the reply rate",
-			"src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
+		s.noteLimited(src, n)
 	}
 	return ok
+}
+
+// noteLimited counts a query refused for its source's budget.
+func (s *Sender) noteLimited(src netip.Addr, n int) {
+	s.stats.limited.Add(1)
+	s.log.Debug("dropped query: its source exceeds the reply rate",
+		"src", src.String(), "bytes", n, "rate", ReplyBytesPerSecond)
+}
+
+// Slips: queries forged from a victim's address spend the victim's byte
+// budget, so that its own queries would be refused as well. As DNS
+// response-rate limiting answers some limited queries with a truncated
+// response, a repeat of a request this Sender refused before, from the
+// same address and port, gets a slip when the budget is empty: the
+// datagram at the head of its answer, one of at most SlipsPerSecond to
+// that address. Successive slips to one request start one datagram
+// further into the records (rotate), so a querier that keeps repeating
+// gets everything. A blind forger sends first attempts, which never slip;
+// only one that also forges repeats of its own requests competes for the
+// slips (see SECURITY.md).
+const (
+	// SlipsPerSecond is how many slips one source address gets a second,
+	// each a datagram of at most beacon.MaxSize bytes.
+	SlipsPerSecond = 4
+	// refusedMemory is how long a refused request is remembered for its
+	// repeats to slip.
+	refusedMemory = 5 * time.Second
+	// maxRefused caps the refused requests remembered: a flood of refused
+	// queries faster than maxRefused in refusedMemory pushes out the
+	// oldest, and a querier's next repeat is remembered again.
+	maxRefused = 8192
+)
+
+// flowKey names a request from one source address and port.
+type flowKey struct {
+	src             netip.AddrPort
+	sender, request uint64
+}
+
+// slip reports whether b, a query from src over its budget, gets a slip,
+// and remembers its request as refused if not.
+func (s *Sender) slip(src netip.AddrPort, b *beacon.Beacon) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refusedBefore := s.refused.Seen(flowKey{src, b.Sender, b.RequestID})
+	if !refusedBefore || b.Query.Attempt == 0 || !s.slips.AllowN(src.Addr(), 1) {
+		return false
+	}
+	s.stats.slipped.Add(1)
+	return true
 }
 
 // takeBudget takes n bytes from src's reply budget, if there is enough.
@@ -99,8 +156,8 @@ func replyBytes(recs []beacon.Service, budget int) int {
 }
 
 // capReply keeps the first MaxReplyDatagrams of a reply's datagrams. The
-// records left out are answered when the querier repeats its query, which
-// lists what it already has.
+// records left out are answered when the querier repeats its query: the
+// answer to each attempt starts further into the list (rotate).
 func capReply(ps [][]byte) [][]byte {
 	return ps[:min(len(ps), MaxReplyDatagrams)]
 }

@@ -339,3 +339,46 @@ func TestLimitedCountsUnanswered(t *testing.T) {
 		})
 	}
 }
+
+// TestSlip: once a source's budget is spent, its first attempts stay
+// unanswered, but a repeat of a request refused before, from the same
+// address and port, gets one datagram (a slip), at most SlipsPerSecond a
+// second; a repeat from another port of that address does not.
+func TestSlip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svcs := make([]announce.Service, 60)
+		for i := range svcs {
+			svcs[i] = announce.Service{Name: fmt.Sprintf("s%02d", i),
+				Meta: map[string]string{"k": strings.Repeat("v", 40)}}
+		}
+		r := newRecRig(t, svcs)
+		dst := netip.AddrPortFrom(prefixA.Addr(), beacon.DefaultPort)
+		victim := netip.AddrPortFrom(prefixQ.Addr(), r.q.LocalAddr().Port())
+		// All at one instant: forged first attempts from the victim's
+		// address and port spend its budget; then the victim's own first
+		// attempt, a repeat of it from another port, and nine repeats.
+		for i := range 200 {
+			r.ha.Inject(2, victim, dst, marshalQuery(t, 7, uint64(1000+i), beacon.Query{}))
+		}
+		const request = 5
+		r.ha.Inject(2, victim, dst, marshalQuery(t, 9, request, beacon.Query{}))
+		other := netip.AddrPortFrom(victim.Addr(), victim.Port()+1)
+		r.ha.Inject(2, other, dst, marshalQuery(t, 9, request, beacon.Query{Attempt: 1}))
+		for a := range uint8(9) {
+			r.ha.Inject(2, victim, dst, marshalQuery(t, 9, request, beacon.Query{Attempt: a + 1}))
+		}
+		slips := 0
+		for _, b := range drain(t, r.q) {
+			if b.RequestID == request {
+				slips++
+			}
+		}
+		if slips != announce.SlipsPerSecond {
+			t.Fatalf("the victim's request over budget got %d datagrams, want %d slips", slips,
+				announce.SlipsPerSecond)
+		}
+		if st := r.s.Stats(); st.Slipped != announce.SlipsPerSecond {
+			t.Fatalf("Stats.Slipped = %d, want %d", st.Slipped, announce.SlipsPerSecond)
+		}
+	})
+}

@@ -2,8 +2,10 @@ package announce
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -13,6 +15,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/endpoint"
+	"github.com/lanfind/lanfind/internal/udp"
 )
 
 // reply is a pending answer to one query attempt.
@@ -24,6 +27,10 @@ type reply struct {
 	records []beacon.Service
 	again   int      // copies still to send after this one
 	packets [][]byte // the datagrams, packed at the first send
+	size    int      // bytes charged to dst's budget (replyBytes)
+	repeat  bool     // answers a repeated query (attempt > 0)
+	probe   bool     // dst must answer a probe first; nothing charged yet
+	slip    bool     // over budget: one datagram only (see slip)
 }
 
 // Answers to a repeated query go twice, repeatCopyGap apart, and with a
@@ -52,17 +59,37 @@ func (q *replyQueue) Pop() any {
 // (Stats.Overload) rather than growing memory.
 const maxPending = 1024
 
-func (s *Sender) sendReply(r *reply) {
-	if r.packets == nil {
+// sendReply sends r, or its probe when r.probe is set or the discovery
+// socket is backlogged: it then reports true, and the probe owns r (see
+// probe.go).
+func (s *Sender) sendReply(r *reply) (probing bool) {
+	first := r.packets == nil
+	if first {
 		// The records were matched when the query arrived. Update or an
 		// interface change may have replaced them since (even before
 		// Run queued the reply): answer with what is announced now, so
 		// no reply brings back a removed service or an old port.
 		r.records = s.recs.currentOf(r.records)
 		r.packets = capReply(s.pack(beacon.KindReply, r.request, r.records))
+		if r.slip {
+			r.packets = r.packets[:min(len(r.packets), 1)]
+		}
 		if len(r.packets)*(1+r.again) > MaxReplyDatagrams {
 			r.again = 0 // the copy would exceed MaxReplyDatagrams for one query
 		}
+	}
+	if len(r.packets) == 0 {
+		return false
+	}
+	backlogged := s.backlogged(r.dst.Addr())
+	if first && (r.probe || backlogged) {
+		s.startProbe(*r, time.Now())
+		return true
+	}
+	if backlogged {
+		s.stats.overload.Add(1)
+		s.log.Debug("dropped reply: the socket is backlogged", "dst", r.dst.String())
+		return false
 	}
 	for _, p := range r.packets {
 		if _, err := s.conn.WriteToNeighbor(p, r.dst, r.ifIndex); err != nil {
@@ -72,13 +99,34 @@ func (s *Sender) sendReply(r *reply) {
 		}
 		s.stats.replies.Add(1)
 	}
+	return false
 }
 
-// readLoop reads queries until the socket closes or ctx ends.
+// readLoop reads queries from every socket, one loop per address family,
+// until the sockets close or ctx ends. When one loop ends it stops the
+// others and returns the first's error.
 func (s *Sender) readLoop(ctx context.Context, replies chan<- reply) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	socks := s.conn.Sockets()
+	errs := make(chan error, len(socks))
+	for _, c := range socks {
+		go func() { errs <- s.readSocket(ctx, c, replies) }()
+	}
+	err := <-errs
+	cancel()
+	s.conn.SetReadDeadline(time.Unix(1, 0)) // unblock the other loops
+	for range socks[1:] {
+		<-errs
+	}
+	return err
+}
+
+// readSocket reads queries from c until it closes or ctx ends.
+func (s *Sender) readSocket(ctx context.Context, c udp.Conn, replies chan<- reply) error {
 	buf := make([]byte, beacon.MaxSize+1)
 	for {
-		d, err := s.ep.Read(s.conn, buf)
+		d, err := s.ep.Read(c, buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
@@ -109,37 +157,54 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
 	}
+	q := b.Query
+	var all []beacon.Service
+	for _, r := range s.recs.current() {
+		if (q.Name == "" || q.Name == r.Name) && (q.Type == "" || q.Type == r.Type) {
+			all = append(all, r)
+		}
+	}
+	match := answer(all, q, s.ep.Codec.Budget(), MaxReplyDatagrams)
+	if len(match) == 0 {
+		// Nothing to send, and nothing remembered: only a query that is
+		// answered is marked answered.
+		return reply{}, false
+	}
+	key := queryKey{b.Sender, b.RequestID, q.Attempt, src, s.digest(q)}
+	if s.ep.Codec.Keyed() {
+		// A sealed query cannot be forged, only replayed, and the source
+		// address is not sealed: a replay from anywhere is a copy.
+		key.src = netip.AddrPort{}
+	}
 	s.mu.Lock()
-	dup := s.queries.Seen(queryKey{b.Sender, b.RequestID, b.Query.Attempt})
+	dup := s.queries.Seen(key)
 	s.mu.Unlock()
 	if dup {
 		s.stats.dups.Add(1)
 		return reply{}, false
 	}
 	s.stats.queries.Add(1)
-	q := b.Query
-	var match []beacon.Service
-	for _, r := range s.recs.current() {
-		if (q.Name != "" && q.Name != r.Name) || (q.Type != "" && q.Type != r.Type) ||
-			slices.Contains(q.Known, r.Instance) {
-			continue
-		}
-		match = append(match, r)
-	}
-	if len(match) == 0 {
-		return reply{}, false
-	}
 	size := replyBytes(match, s.ep.Codec.Budget())
-	if !s.allowReply(src.Addr(), size) {
-		return reply{}, false
-	}
 	at, jitter, again := time.Now(), s.cfg.ReplyJitter, 0
+	// A source not proven reachable is charged once its probe shows it
+	// is (probe.go): forged sources nobody answers ARP for never reach
+	// the limiter's table, so they cannot crowd genuine queriers into its
+	// shared overflow budget.
+	probe, slip := s.mustProbe(src.Addr(), at), false
+	if !probe && !s.takeBudget(src.Addr(), size) {
+		if !s.slip(src, b) {
+			s.noteLimited(src.Addr(), size)
+			return reply{}, false
+		}
+		slip = true
+		match = answer(all, q, s.ep.Codec.Budget(), 1)
+	}
 	if q.Attempt > 0 {
 		// A repeat means the querier may be losing datagrams: answer
 		// sooner, and twice, if the source's byte budget allows the copy
 		// (a copy refused is not a query limited: it is answered once).
 		jitter = jitter / 4
-		if s.takeBudget(src.Addr(), size) {
+		if !probe && !slip && s.takeBudget(src.Addr(), size) {
 			again = 1
 		}
 	}
@@ -156,29 +221,85 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		request: b.RequestID,
 		records: match,
 		again:   again,
+		size:    size,
+		repeat:  q.Attempt > 0,
+		probe:   probe,
+		slip:    slip,
 	}, true
+}
+
+// answer returns the records that answer q, a query all matches, in a
+// reply of at most datagrams datagrams: rotated for q's attempt, without
+// those q lists as known.
+func answer(all []beacon.Service, q *beacon.Query, budget, datagrams int) []beacon.Service {
+	return slices.DeleteFunc(rotate(all, q.Attempt, budget, datagrams),
+		func(r beacon.Service) bool { return slices.Contains(q.Known, r.Instance) })
+}
+
+// rotate orders the records that answer attempt of a query so that the
+// attempt's share comes first: attempt k starts k times the smallest
+// capacity of a reply of datagrams datagrams into recs and wraps around. A reply is cut at
+// MaxReplyDatagrams, and a known-answer list holds at most
+// beacon.MaxKnown IDs, which may be fewer than the querier has heard
+// (and then not all of them ours): without rotation every repeat would
+// start from the same records, bring back ones the querier has and leave
+// the same tail out, so that the querier settles without it. Rotated,
+// the repeats of a request cover every record within one round of
+// len(recs)/capacity attempts, whatever the known-answer lists hold.
+func rotate(recs []beacon.Service, attempt uint8, budget, datagrams int) []beacon.Service {
+	if len(recs) == 0 {
+		return recs
+	}
+	largest := 0
+	for i := range recs {
+		largest = max(largest, recs[i].Size())
+	}
+	perDatagram := min(beacon.MaxServices, max(1, (budget-beacon.HeaderSize-1)/largest))
+	start := int(attempt) * perDatagram * datagrams % len(recs)
+	return slices.Concat(recs[start:], recs[:start])
+}
+
+// digest hashes what a query asks: its filter and known answers.
+func (s *Sender) digest(q *beacon.Query) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(q.Name)
+	h.WriteByte(0)
+	h.WriteString(q.Type)
+	h.WriteByte(0)
+	for _, id := range q.Known {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], id)
+		h.Write(b[:])
+	}
+	return h.Sum64()
 }
 
 // answerable reports whether a reply may go to src, which sent a query
 // that arrived on ifIndex, one of the selected interfaces ifs (from the
-// same state that accepted the datagram): a unicast IPv4 address
-// inside one of that interface's subnets (on-link: a spoofed far-away
-// source gets nothing, so a small query cannot aim a larger reply at
-// someone elsewhere) that is not a broadcast or subnet address, and a
-// non-zero port. sendReply also writes with udp.Conn.WriteToNeighbor, so the
-// kernel refuses to route a reply even if this check were wrong.
+// same state that accepted the datagram): a unicast IPv4 or IPv6 address
+// on-link for that interface ([iface.OnLink]: inside one of its subnets,
+// or IPv6 link-local on it; a spoofed far-away source gets nothing, so a
+// small query cannot aim a larger reply at someone elsewhere) that is not
+// a broadcast or subnet address, and a non-zero port. sendReply also
+// writes with udp.Conn.WriteToNeighbor, so the kernel refuses to route a
+// reply even if this check were wrong.
 func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 	a := src.Addr().Unmap()
 	limited := netip.AddrFrom4([4]byte{255, 255, 255, 255})
-	if src.Port() == 0 || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == limited {
+	if src.Port() == 0 || !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a == limited {
 		return false
 	}
+	bare := a.WithZone("")
 	onLink := false
 	for _, ifc := range ifs {
 		for _, ad := range ifc.Addrs {
 			// Besides the broadcast address, the subnet's own address
-			// (host bits zero): older kernels route it as a broadcast.
-			if ad.Broadcast == a || ad.Prefix.Bits() <= 30 && ad.Prefix.Masked().Addr() == a {
+			// (host bits zero): older kernels route it as a broadcast,
+			// and in IPv6 it is the subnet-router anycast address.
+			p := ad.Prefix
+			subnet := p.Bits() <= p.Addr().BitLen()-2 && p.Masked().Addr() == bare
+			if ad.Broadcast == bare || subnet {
 				return false
 			}
 		}

@@ -78,3 +78,51 @@ func TestReplyAfterUpdate(t *testing.T) {
 		}
 	})
 }
+
+// TestRotateCovers: however the records' sizes cut a capped reply, the
+// answers to consecutive attempts of a request start where the previous
+// ones could end at the latest, so every record is in some answer within
+// one round of attempts, even when the querier lists none as known.
+func TestRotateCovers(t *testing.T) {
+	for _, n := range []int{1, 5, 128, 129, 200, 1700} {
+		recs := make([]beacon.Service, n)
+		for i := range recs {
+			recs[i] = beacon.Service{Instance: uint64(i), Name: fmt.Sprintf("s%d", i), TTL: time.Second}
+			if i%3 == 0 {
+				recs[i].Meta = map[string]string{"k": "a longer value that makes this record larger"}
+			}
+		}
+		budget := beacon.MaxSize
+		got := map[uint64]bool{}
+		for attempt := range 256 {
+			for _, r := range packedRecords(rotate(recs, uint8(attempt), budget, MaxReplyDatagrams), budget) {
+				got[r.Instance] = true
+			}
+			if len(got) == n {
+				t.Logf("%d records: all answered by attempt %d", n, attempt)
+				break
+			}
+		}
+		if len(got) != n {
+			t.Errorf("%d records: %d answered in 256 attempts", n, len(got))
+		}
+	}
+}
+
+// packedRecords returns the records a capped reply carries: those of the
+// first MaxReplyDatagrams datagrams, packed as Sender.pack packs them.
+func packedRecords(recs []beacon.Service, budget int) []beacon.Service {
+	var out []beacon.Service
+	for range MaxReplyDatagrams {
+		n := 0
+		for n < len(recs) && n < beacon.MaxServices {
+			b := beacon.Beacon{Kind: beacon.KindReply, Services: recs[:n+1]}
+			if n > 0 && b.Size() > budget {
+				break
+			}
+			n++
+		}
+		out, recs = append(out, recs[:n]...), recs[n:]
+	}
+	return out
+}

@@ -2,9 +2,9 @@ package announce
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
 // checkServices checks each service's fields on their own, before New
@@ -32,7 +32,7 @@ func checkRecord(rec beacon.Service, limit int) error {
 		if errors.Is(err, beacon.ErrTooBig) {
 			return tooBig(rec, b.Size(), limit, err)
 		}
-		return fmt.Errorf("announce: %w", err)
+		return endpoint.Wrap("announce", err)
 	}
 	if size := b.Size(); size > limit {
 		return tooBig(rec, size, limit, beacon.ErrTooBig)

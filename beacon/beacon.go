@@ -69,6 +69,16 @@ var Magic = [4]byte{'L', 'N', 'F', 'D'}
 // group lanfind uses.
 var DefaultGroup = netip.AddrFrom4([4]byte{239, 255, 70, 70})
 
+// DefaultGroup6 is the link-local scope (ff02::/16, RFC 4291) IPv6
+// multicast group lanfind uses: ff02::efff:4646, whose 32-bit group ID is
+// the IPv4 group's address, 239.255.70.70 (RFC 3307 group IDs; above
+// 0x80000000, so it is none of IANA's permanent ones, and its Ethernet
+// address 33:33:ef:ff:46:46 is no solicited-node one, 33:33:ff:...).
+var DefaultGroup6 = netip.AddrFrom16([16]byte{
+	0: 0xff, 1: 0x02,
+	12: 0xef, 13: 0xff, 14: 0x46, 15: 0x46,
+})
+
 // Limits on variable-length fields, in bytes or items.
 const (
 	MaxNameLen  = 63  // service name and query name filter, bytes
@@ -225,15 +235,20 @@ var _ encoding.BinaryAppender = (*Beacon)(nil)
 
 // wireError is an error with its own text that matches a sentinel.
 type wireError struct {
-	text string
-	err  error // one of the sentinels above
+	reason string // the text, without the "beacon: " prefix
+	err    error  // one of the sentinels above
 }
 
-func (e *wireError) Error() string { return e.text }
+func (e *wireError) Error() string { return "beacon: " + e.reason }
 func (e *wireError) Unwrap() error { return e.err }
+
+// Reason returns the error's text without the package prefix, for a program
+// that reports a Beacon it was given as its own problem: 'service "db":
+// 33 meta pairs, max 32'.
+func (e *wireError) Reason() string { return e.reason }
 
 // errorf returns an error reading "beacon: " and the formatted text that
 // matches sentinel.
 func errorf(sentinel error, format string, args ...any) error {
-	return &wireError{text: "beacon: " + fmt.Sprintf(format, args...), err: sentinel}
+	return &wireError{reason: fmt.Sprintf(format, args...), err: sentinel}
 }

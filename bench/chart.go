@@ -87,6 +87,11 @@ func drawChart(r *Results, path string) error {
 			plots[i][j].Draw(canvases[i][j])
 		}
 	}
+	return writePNG(img, path)
+}
+
+// writePNG writes img to path as PNG.
+func writePNG(img *vgimg.Canvas, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

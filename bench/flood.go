@@ -297,7 +297,7 @@ func (b *bench) idle(ctx context.Context) error {
 	}
 	defer lab.Close()
 	h := lab.Hosts[0]
-	interval := time.Duration(b.size(5, 1)) * time.Second
+	interval := b.idleInterval()
 	p, err := h.Start(b.bin, []string{"announce", "--hostname", h.Name, "--name", "idle", "--type", "http", "--port", "8080",
 		"--meta", "version=1.2.3", "--interval", interval.String()}, StartOpts{ReadyMark: readyMark})
 	if err != nil {
@@ -306,8 +306,12 @@ func (b *bench) idle(ctx context.Context) error {
 	if err := p.Ready(10 * time.Second); err != nil {
 		return err
 	}
+	watch, err := lab.Hosts[1].Start(b.bin, []string{"watch", "--json"}, StartOpts{})
+	if err != nil {
+		return err
+	}
 	// Beacons go at 0 and 1 s, then every interval: count three intervals
-	// from 1.5 s on.
+	// from 1.5 s on (idleSettle in all).
 	time.Sleep(1500 * time.Millisecond)
 	t, err := openTap(h, hostIf) // opened now, so it holds nothing older
 	if err != nil {
@@ -331,9 +335,13 @@ func (b *bench) idle(ctx context.Context) error {
 		return err
 	}
 	rss, _ := snap([]int{p.Pid()})
+	wrss, _ := snap([]int{watch.Pid()})
 	g := "idle announcer (1 service, 1 interface)"
 	perInterval := float64(count) / n
 	b.res.Add(Row{Group: g, Name: "RSS", Unit: "MB", Samples: []float64{rss}, Target: 15, Cmp: "<="})
+	b.res.Add(Row{Group: g, Name: "RSS of a watch on another host, started with it", Unit: "MB", Samples: []float64{wrss}})
+	b.res.AddSide(lanfindTool, sideIdleRSS, []float64{rss}, "")
+	b.res.AddSide(lanfindTool, sideWatchRSS, []float64{wrss}, "")
 	b.res.Add(Row{Group: g, Name: fmt.Sprintf("datagrams per interval per interface (tap, %d intervals of %v)", n, interval), Samples: []float64{perInterval}, Target: 2, Cmp: "<="})
 	if count > 0 {
 		perMin := float64(frameBytes) / n * float64(time.Minute/announce5s)

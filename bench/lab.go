@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,14 +22,26 @@ import (
 )
 
 // The lab is a private LAN of named network namespaces: a switch namespace
-// holding the bridge, and hosts joined to it by veth pairs. Every name
-// starts with prefix, so a crashed run's leftovers can be found and removed.
+// holding the bridge, and hosts joined to it by veth pairs. Every namespace
+// name starts with nsPrefix, "lfb" and the harness's process ID, so that
+// several harnesses can run at once and a crashed run's leftovers can be
+// told from a running one's and removed. Interface names are private to
+// the namespaces and start with prefix.
 const (
-	prefix   = "lfb-"
-	switchNS = prefix + "sw"
-	bridge   = prefix + "br0"
-	hostIf   = prefix + "eth0" // the host end of each veth, inside the host
-	subnet   = "10.78.0."      // hosts are 10.78.0.(10+i)/24
+	prefix = "lfb-"
+	bridge = prefix + "br0"
+	hostIf = prefix + "eth0" // the host end of each veth, inside the host
+	subnet = "10.78.0."      // hosts are 10.78.0.(10+i)/24
+	// IPv6-only labs: hosts are fd00:78::(10+i)/64
+	subnet6 = "fd00:78::"
+)
+
+var (
+	nsPrefix = fmt.Sprintf("lfb%d-", os.Getpid())
+	switchNS = nsPrefix + "sw"
+	// nsName matches the lab namespaces of any harness; group 1 is its
+	// process ID.
+	nsName = regexp.MustCompile(`^lfb([0-9]+)-`)
 )
 
 // Lab is a running lab.
@@ -57,8 +70,9 @@ func run(args ...string) error {
 	return nil
 }
 
-// cleanupLeftovers kills processes left in lab namespaces by an earlier run
-// (they are ours: nobody else uses the prefix) and deletes the namespaces.
+// cleanupLeftovers kills the processes left in the lab namespaces of this
+// harness or of one that no longer runs, and deletes the namespaces. The
+// labs of running harnesses are left alone.
 func cleanupLeftovers() {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
@@ -66,8 +80,15 @@ func cleanupLeftovers() {
 	}
 	for line := range strings.Lines(string(out)) {
 		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], prefix) {
+		if len(f) == 0 {
 			continue
+		}
+		m := nsName.FindStringSubmatch(f[0])
+		if m == nil {
+			continue
+		}
+		if pid, _ := strconv.Atoi(m[1]); pid != os.Getpid() && syscall.Kill(pid, 0) == nil {
+			continue // another harness's lab
 		}
 		if pids, err := exec.Command("ip", "netns", "pids", f[0]).Output(); err == nil {
 			for p := range strings.FieldsSeq(string(pids)) {
@@ -80,8 +101,15 @@ func cleanupLeftovers() {
 	}
 }
 
-// NewLab builds a lab of n hosts.
-func NewLab(n int) (*Lab, error) {
+// NewLab builds a lab of n IPv4 hosts.
+func NewLab(n int) (*Lab, error) { return newLab(n, false) }
+
+// NewLab6 builds a lab of n IPv6-only hosts: no IPv4 address, a unique
+// local address and the link-local one, duplicate address detection off
+// so both are usable at once.
+func NewLab6(n int) (*Lab, error) { return newLab(n, true) }
+
+func newLab(n int, v6 bool) (*Lab, error) {
 	if n > 200 {
 		return nil, fmt.Errorf("lab: %d hosts, max 200", n)
 	}
@@ -93,8 +121,11 @@ func NewLab(n int) (*Lab, error) {
 		{"ip", "-n", switchNS, "link", "set", bridge, "up"},
 	}
 	for i := range n {
-		h := &Host{lab: l, NS: fmt.Sprintf("%sh%02d", prefix, i), Name: fmt.Sprintf("h%02d", i),
+		h := &Host{lab: l, NS: fmt.Sprintf("%sh%02d", nsPrefix, i), Name: fmt.Sprintf("h%02d", i),
 			Addr: netip.MustParseAddr(fmt.Sprintf("%s%d", subnet, 10+i))}
+		if v6 {
+			h.Addr = netip.MustParseAddr(fmt.Sprintf("%s%x", subnet6, 10+i))
+		}
 		l.Hosts = append(l.Hosts, h)
 		sw := fmt.Sprintf("%ss%02d", prefix, i)
 		cmds = append(cmds,
@@ -102,6 +133,18 @@ func NewLab(n int) (*Lab, error) {
 			[]string{"ip", "link", "add", sw, "netns", switchNS, "type", "veth", "peer", "name", hostIf, "netns", h.NS},
 			[]string{"ip", "-n", switchNS, "link", "set", sw, "master", bridge, "up"},
 			[]string{"ip", "-n", h.NS, "link", "set", "lo", "up"},
+		)
+		if v6 {
+			cmds = append(cmds,
+				[]string{"ip", "netns", "exec", h.NS, "sh", "-c",
+					"echo 0 > /proc/sys/net/ipv6/conf/" + hostIf + "/accept_dad"},
+				[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/64",
+					"dev", hostIf, "nodad"},
+				[]string{"ip", "-n", h.NS, "link", "set", hostIf, "up"},
+			)
+			continue
+		}
+		cmds = append(cmds,
 			[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/24", "brd", "+", "dev", hostIf},
 			[]string{"ip", "-n", h.NS, "link", "set", hostIf, "up"},
 			[]string{"ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", hostIf},
@@ -230,8 +273,12 @@ type Line struct {
 
 // StartOpts are options for Host.Start.
 type StartOpts struct {
-	ReadyMark string // stderr substring that marks the process ready
-	Lines     bool   // deliver stdout lines on Proc.Lines
+	ReadyMark string   // stderr substring that marks the process ready
+	Lines     bool     // deliver stdout lines on Proc.Lines
+	Env       []string // added to the environment
+	// OwnMounts gives the process a private mount namespace (for
+	// daemons that bind-mount their own runtime directories).
+	OwnMounts bool
 }
 
 // Start starts bin with args inside h. The process is killed when the
@@ -240,8 +287,11 @@ func (h *Host) Start(bin string, args []string, o StartOpts) (*Proc, error) {
 	p := &Proc{Label: h.Name + " " + strings.Join(args[:min(2, len(args))], " "),
 		ready: make(chan struct{}), done: make(chan struct{})}
 	p.Cmd = exec.Command(bin, args...)
-	p.Cmd.Env = childEnv()
+	p.Cmd.Env = append(childEnv(), o.Env...)
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if o.OwnMounts {
+		p.Cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS // and Go makes / private
+	}
 	stderr, err := p.Cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -368,8 +418,13 @@ func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
 // Timed runs bin with args inside h and returns its wall time (from just
 // before fork to exit, so process start is included) and stdout.
 func (h *Host) Timed(ctx context.Context, bin string, args ...string) (time.Duration, []byte, error) {
+	return h.TimedEnv(ctx, nil, bin, args...)
+}
+
+// TimedEnv is Timed with env added to the environment.
+func (h *Host) TimedEnv(ctx context.Context, env []string, bin string, args ...string) (time.Duration, []byte, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -1,17 +1,25 @@
 // Command bench measures lanfind in a lab of network namespaces: scale,
 // speed on a quiet LAN, loss, churn, floods, idle cost and interface
-// hot-plug (issue 3). It prints a table of medians with min–max, writes
-// results/results.md and results/results.json, and draws results/chart.png.
+// hot-plug (issue 3), and the same measurements for other mDNS
+// implementations beside lanfind's (issue 14: hashicorp/mdns, pion/mdns,
+// Avahi, python-zeroconf). It prints a table of medians with min–max and
+// the side-by-side table, writes results/results.md and
+// results/results.json, and draws results/chart.png and
+// results/sidebyside.png.
 //
 // Run it as root from this directory:
 //
 //	go run . -all            # everything (about ten minutes)
 //	go run . -quick -all     # small sizes and few runs, for development
-//	go run . -only loss      # one measurement (scale, quiet, loss, churn, flood, idle, hotplug)
+//	go run . -only loss      # one measurement (scale, quiet, loss, churn, flood, idle, hotplug, anchors)
+//	go run . -quick          # the regression guard: -only side (quiet, loss, idle, anchors), few runs
 //
-// Nothing runs on the machine's own interfaces: every namespace, veth and
-// bridge is named lfb-*, lives on 10.78.0.0/24, and is removed on exit and
-// on the next start.
+// Nothing runs on the machine's own interfaces: every namespace is named
+// lfb<PID>-* (the harness's process ID, so that harnesses running at once
+// keep apart), every veth and bridge lfb-*, all on 10.78.0.0/24; they are
+// removed on exit, or by the next harness once this one is gone. The
+// anchors' daemons (Avahi, D-Bus) run inside the lab hosts only, with
+// private runtime directories.
 package main
 
 import (
@@ -40,6 +48,7 @@ type Options struct {
 	Lanfind string // prebuilt binary; empty: build from ../
 	Out     string // results directory
 	Mode    string // see bench.mode
+	Anchors string // comma-separated anchorKeys
 }
 
 // bench is the state of one harness run.
@@ -52,9 +61,11 @@ type bench struct {
 	// service).
 	mode string
 	self string // this binary, for the helper
+	tmp  string // scratch directory of this run
 	res  *Results
 
 	lab100     *Lab            // quiet-LAN lab shared by quiet and loss
+	lab100v6   bool            // lab100 is IPv6-only (quiet6, loss6)
 	want100    map[string]bool // its services
 	quietPoint *Point          // quiet's list figures, loss 0% in the sweep
 }
@@ -65,12 +76,13 @@ func main() {
 	}
 	var o Options
 	flag.BoolVar(&o.All, "all", false, "run every measurement")
-	flag.BoolVar(&o.Quick, "quick", false, "small sizes and few runs (development; results go to results/quick.*)")
+	flag.BoolVar(&o.Quick, "quick", false, "small sizes and few runs (development; results go to results/quick.*); alone, the regression guard -only side")
 	flag.IntVar(&o.Runs, "runs", 0, "repetitions per measurement (default: as in issue 3, 10 or 20)")
-	flag.StringVar(&o.Only, "only", "", "run only these measurements, comma-separated: "+strings.Join(allNames, ","))
+	flag.StringVar(&o.Only, "only", "", "run only these measurements, comma-separated: "+strings.Join(allNames, ",")+"; side: "+strings.Join(sideNames, ","))
 	flag.StringVar(&o.Lanfind, "lanfind", "", "use this lanfind binary instead of building ../cmd/lanfind")
 	flag.StringVar(&o.Out, "out", "results", "directory for results.md, results.json and chart.png")
 	flag.StringVar(&o.Mode, "mode", "", "how a host announces many services: service (lanfind announce --service), lib (a helper process on the announce package), procs (one lanfind process per service); default: service if lanfind has --service, else lib")
+	flag.StringVar(&o.Anchors, "anchors", strings.Join(anchorKeys, ","), "the anchors the anchors measurement runs, comma-separated")
 	redraw := flag.Bool("redraw", false, "only redraw chart.png and results.md from results.json in -out")
 	flag.Parse()
 	if *redraw {
@@ -80,8 +92,11 @@ func main() {
 		}
 		return
 	}
+	if o.Quick && !o.All && o.Only == "" {
+		o.Only = "side" // the regression guard
+	}
 	if !o.All && o.Only == "" {
-		fmt.Fprintln(os.Stderr, "bench: give -all or -only NAME; see -h")
+		fmt.Fprintln(os.Stderr, "bench: give -all, -only NAME or -quick; see -h")
 		os.Exit(2)
 	}
 	if os.Geteuid() != 0 {
@@ -101,16 +116,28 @@ const (
 	modeProcs   = "procs"
 )
 
-var allNames = []string{"scale", "quiet", "loss", "churn", "flood", "idle", "hotplug"}
+var allNames = []string{"scale", "quiet", "loss", "churn", "flood", "idle", "hotplug", "anchors",
+	"quiet6", "loss6"}
+
+// sideNames are what -only side runs: every lanfind measurement with an
+// anchor counterpart, and the anchors.
+var sideNames = []string{"quiet", "loss", "idle", "anchors"}
 
 func runBench(ctx context.Context, o Options) int {
 	cleanupLeftovers()
 	names := allNames
 	if o.Only != "" {
-		names = strings.Split(o.Only, ",")
+		names = nil
+		for n := range strings.SplitSeq(o.Only, ",") {
+			if n == "side" {
+				names = append(names, sideNames...)
+			} else {
+				names = append(names, n)
+			}
+		}
 		for _, n := range names {
 			if !slices.Contains(allNames, n) {
-				fmt.Fprintf(os.Stderr, "bench: unknown measurement %q (want %s)\n", n, strings.Join(allNames, ", "))
+				fmt.Fprintf(os.Stderr, "bench: unknown measurement %q (want %s or side)\n", n, strings.Join(allNames, ", "))
 				return 2
 			}
 		}
@@ -121,7 +148,7 @@ func runBench(ctx context.Context, o Options) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	b := &bench{opt: o, bin: o.Lanfind}
+	b := &bench{opt: o, bin: o.Lanfind, tmp: tmp}
 	if b.bin == "" {
 		b.bin = filepath.Join(tmp, "lanfind")
 		logf("building lanfind from ..")
@@ -175,9 +202,13 @@ func runBench(ctx context.Context, o Options) int {
 		case "scale":
 			err = b.scale(ctx)
 		case "quiet":
-			err = b.quiet(ctx)
+			err = b.quiet(ctx, false)
 		case "loss":
-			err = b.loss(ctx)
+			err = b.loss(ctx, false)
+		case "quiet6":
+			err = b.quiet(ctx, true)
+		case "loss6":
+			err = b.loss(ctx, true)
 		case "churn":
 			err = b.churn(ctx)
 		case "flood":
@@ -186,6 +217,8 @@ func runBench(ctx context.Context, o Options) int {
 			err = b.idle(ctx)
 		case "hotplug":
 			err = b.hotplug(ctx)
+		case "anchors":
+			err = b.anchors(ctx)
 		}
 		if err != nil {
 			failed = true

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lanfind/lanfind/beacon"
 )
 
 // readyMark is what lanfind announce logs once it sends.
@@ -243,12 +245,20 @@ func (b *bench) scale(ctx context.Context) error {
 }
 
 // lan100 is the quiet-LAN lab shared by quiet and loss: 10 hosts × 10
-// services and a querier, h10.
-func (b *bench) lan100(ctx context.Context) (*Lab, map[string]bool, error) {
-	if b.lab100 != nil {
+// services and a querier, h10; IPv6-only hosts when v6 (quiet6, loss6).
+func (b *bench) lan100(ctx context.Context, v6 bool) (*Lab, map[string]bool, error) {
+	if b.lab100 != nil && b.lab100v6 == v6 {
 		return b.lab100, b.want100, nil
 	}
-	lab, err := NewLab(11)
+	if b.lab100 != nil {
+		b.lab100.Close()
+		b.lab100, b.quietPoint = nil, nil
+	}
+	newLab := NewLab
+	if v6 {
+		newLab = NewLab6
+	}
+	lab, err := newLab(11)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,47 +272,104 @@ func (b *bench) lan100(ctx context.Context) (*Lab, map[string]bool, error) {
 		lab.Close()
 		return nil, nil, err
 	}
-	b.lab100, b.want100 = lab, want
+	b.lab100, b.want100, b.lab100v6 = lab, want, v6
 	return lab, want, nil
 }
 
-// quiet: list and resolve on a quiet LAN of 100 services.
-func (b *bench) quiet(ctx context.Context) error {
-	lab, want, err := b.lan100(ctx)
+// family names a group of rows: "" for IPv4, "IPv6-only " for v6.
+func family(v6 bool) string {
+	if v6 {
+		return "IPv6-only "
+	}
+	return ""
+}
+
+// quiet: list and resolve on a quiet LAN of 100 services; IPv6-only
+// hosts when v6.
+func (b *bench) quiet(ctx context.Context, v6 bool) error {
+	lab, want, err := b.lan100(ctx, v6)
 	if err != nil {
 		return err
 	}
 	q := lab.Hosts[10]
 	pt := Point{X: 0, Expected: len(want)}
+	w, err := startWire(q, hostIf, isLanfind)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	var walls, found []float64
+	var wins []window
 	for range b.runs(20, 5) {
 		pause()
+		t0 := time.Now()
 		wall, n, err := b.list(ctx, q, want)
 		if err != nil {
 			return err
 		}
+		wins = append(wins, window{t0, time.Now().Add(lateReplies)})
 		walls, found = append(walls, ms(wall)), append(found, float64(n))
 		pt.WallMs = append(pt.WallMs, ms(wall))
 		pt.FoundPct = append(pt.FoundPct, 100*float64(n)/float64(len(want)))
 	}
 	b.quietPoint = &pt
-	g := "quiet 10×10"
+	g := family(v6) + "quiet 10×10"
 	b.res.Add(Row{Group: g, Name: "list wall", Unit: "ms", Samples: walls, Target: 300, Cmp: "<="})
 	b.res.Add(Row{Group: g, Name: "list found of 100", Samples: found, Target: 100, Cmp: ">=", Worst: true})
+	frames, sizes, err := w.perRun(wins)
+	if err != nil {
+		return err
+	}
+	b.res.Add(Row{Group: g, Name: "list: bytes on the wire at the querier (tap)", Unit: "B", Samples: sizes})
+	b.res.Add(Row{Group: g, Name: "list: datagrams on the wire at the querier (tap)", Samples: frames})
+	res, err := b.resolves(ctx, q, b.runs(20, 5), v6)
+	if err != nil {
+		return err
+	}
+	b.res.Add(Row{Group: g, Name: "resolve NAME wall (process start included)", Unit: "ms", Samples: res, Target: 15, Cmp: "<="})
+	if v6 {
+		return nil // the side-by-side table is the IPv4 lab's
+	}
+	b.res.AddSide(lanfindTool, sideListWall, walls, "")
+	b.res.AddSide(lanfindTool, sideFound, found, "")
+	b.res.AddSide(lanfindTool, sideBytes, sizes, "")
+	b.res.AddSide(lanfindTool, sideFrames, frames, "")
+	b.res.AddSide(lanfindTool, sideResolve, res, "")
+	return nil
+}
+
+// resolves runs lanfind resolve for random services of lan100 and
+// returns the wall times.
+// An IPv6-only lab (v6) resolves to [fd00:78::...]:PORT.
+func (b *bench) resolves(ctx context.Context, q *Host, runs int, v6 bool) ([]float64, error) {
 	var res []float64
-	for range b.runs(20, 5) {
+	for range runs {
+		pause()
 		name := svcName(rand.IntN(10), rand.IntN(10))
 		wall, out, err := q.Timed(ctx, b.bin, "resolve", name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if !strings.HasPrefix(string(out), subnet) {
-			return fmt.Errorf("resolve %s printed %q", name, out)
+		want := subnet
+		if v6 {
+			want = "[" + subnet6
+		}
+		if !strings.HasPrefix(string(out), want) {
+			return nil, fmt.Errorf("resolve %s printed %q", name, out)
 		}
 		res = append(res, ms(wall))
 	}
-	b.res.Add(Row{Group: g, Name: "resolve NAME wall (process start included)", Unit: "ms", Samples: res, Target: 15, Cmp: "<="})
-	return nil
+	return res, nil
+}
+
+// isLanfind reports whether pk is lanfind traffic caused by a query:
+// everything on its port but the periodic beacons other hosts send.
+func isLanfind(pk tapPkt) bool {
+	if pk.Sport != lanPort && pk.Dport != lanPort {
+		return false
+	}
+	const kindAt = 5 // see the beacon package's header table
+	return pk.Out || len(pk.Head) <= kindAt || beacon.Kind(pk.Head[kindAt]) != beacon.KindAnnounce
 }
 
 // setLoss makes h drop pct% of its incoming (in) and/or outgoing (out) UDP
@@ -334,22 +401,31 @@ func setLoss(h *Host, pct int, in, out bool) error {
 	return h.Cmd("nft", "-f", f.Name())
 }
 
-// loss: 30% loss at the querier or at the announcers, and a sweep over
-// the querier's loss for the chart.
-func (b *bench) loss(ctx context.Context) error {
-	lab, want, err := b.lan100(ctx)
+// loss: 30% loss at the querier or at the announcers, and (not for v6, an
+// IPv6-only lab) a sweep over the querier's loss for the chart.
+func (b *bench) loss(ctx context.Context, v6 bool) error {
+	lab, want, err := b.lan100(ctx, v6)
 	if err != nil {
 		return err
 	}
 	q := lab.Hosts[10]
 	announcers := lab.Hosts[:10]
+	w, err := startWire(q, hostIf, isLanfind)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var wins []window
 	measure := func(runs int) (walls, found []float64, err error) {
+		wins = nil
 		for range runs {
 			pause()
+			t0 := time.Now()
 			wall, n, err := b.list(ctx, q, want, "--timeout", "2s")
 			if err != nil {
 				return nil, nil, err
 			}
+			wins = append(wins, window{t0, time.Now().Add(lateReplies)})
 			walls, found = append(walls, ms(wall)), append(found, float64(n))
 		}
 		return walls, found, nil
@@ -387,6 +463,26 @@ func (b *bench) loss(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if q30 == nil { // the querier's loss: the side-by-side figures
+			frames, sizes, err := w.perRun(wins)
+			if err != nil {
+				return err
+			}
+			res, err := b.resolves(ctx, q, b.runs(20, 5), v6)
+			if err != nil {
+				return err
+			}
+			g := family(v6) + "loss: " + v.name
+			b.res.Add(Row{Group: g, Name: "list: bytes on the wire at the querier (tap)", Unit: "B", Samples: sizes})
+			b.res.Add(Row{Group: g, Name: "list: datagrams on the wire at the querier (tap)", Samples: frames})
+			b.res.Add(Row{Group: g, Name: "resolve NAME wall", Unit: "ms", Samples: res})
+			if !v6 { // the side-by-side table is the IPv4 lab's
+				b.res.AddSide(lanfindTool, sideFound30, found, "")
+				b.res.AddSide(lanfindTool, sideBytes30, sizes, "")
+				b.res.AddSide(lanfindTool, sideFrames30, frames, "")
+				b.res.AddSide(lanfindTool, sideResolve30, res, "")
+			}
+		}
 		if err := clear(); err != nil {
 			return err
 		}
@@ -396,13 +492,16 @@ func (b *bench) loss(ctx context.Context) error {
 				all++
 			}
 		}
-		g := "loss: " + v.name
+		g := family(v6) + "loss: " + v.name
 		b.res.Add(Row{Group: g, Name: "list --timeout 2s found of 100", Samples: found, Target: 99, Cmp: ">=", Worst: true,
 			Note: fmt.Sprintf("all 100 in %d of %d runs", all, len(found))})
 		b.res.Add(Row{Group: g, Name: "list --timeout 2s wall", Unit: "ms", Samples: walls})
 		if q30 == nil {
 			q30 = &Point{X: 30, WallMs: walls, FoundPct: pcts(found, len(want)), Expected: len(want)}
 		}
+	}
+	if v6 {
+		return nil // the chart is the IPv4 lab's
 	}
 	// The sweep for the chart.
 	for _, pct := range []int{0, 10, 20, 30, 40, 50} {
@@ -424,6 +523,13 @@ func (b *bench) loss(ctx context.Context) error {
 		}
 		pt.X = float64(pct)
 		b.res.ByLoss = append(b.res.ByLoss, pt)
+		if pct == 50 {
+			found := make([]float64, len(pt.FoundPct))
+			for i, p := range pt.FoundPct {
+				found[i] = p * float64(pt.Expected) / 100
+			}
+			b.res.AddSide(lanfindTool, sideFound50, found, "")
+		}
 	}
 	return nil
 }

@@ -16,17 +16,19 @@ import (
 
 // Results is everything one run measured.
 type Results struct {
-	Date     string   `json:"date"`
-	Machine  string   `json:"machine"`
-	Lanfind  string   `json:"lanfind"` // git describe of the measured tree
-	Mode     string   `json:"announce_mode"`
-	Quick    bool     `json:"quick"`
-	Rows     []Row    `json:"rows"`
-	BySvc    []Point  `json:"list_by_services,omitempty"`
-	SvcHosts int      `json:"list_by_services_hosts,omitempty"` // hosts the services are spread over
-	ByLoss   []Point  `json:"list_by_loss,omitempty"`
-	Notes    []string `json:"notes,omitempty"`
-	Errors   []string `json:"errors,omitempty"`
+	Date     string    `json:"date"`
+	Machine  string    `json:"machine"`
+	Lanfind  string    `json:"lanfind"` // git describe of the measured tree
+	Mode     string    `json:"announce_mode"`
+	Quick    bool      `json:"quick"`
+	Rows     []Row     `json:"rows"`
+	BySvc    []Point   `json:"list_by_services,omitempty"`
+	SvcHosts int       `json:"list_by_services_hosts,omitempty"` // hosts the services are spread over
+	ByLoss   []Point   `json:"list_by_loss,omitempty"`
+	Side     []SideRow `json:"side_by_side,omitempty"`
+	Tools    []Tool    `json:"anchors,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`
+	Errors   []string  `json:"errors,omitempty"`
 }
 
 // Row is one figure: the samples of one measurement and its target.
@@ -204,6 +206,7 @@ func (r *Results) Table() string {
 		fmt.Fprintf(w, "%s: %s\t%s\t%d\t%s\t%s\t%s\n", row.Group, name, row.figure(), len(row.Samples), row.target(), row.ratio(), row.verdict())
 	}
 	w.Flush()
+	buf.WriteString(r.SideTable())
 	fmt.Fprintf(&buf, "\nmachine: %s\nannounce mode: %s\n", r.Machine, r.Mode)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&buf, "note: %s\n", n)
@@ -215,7 +218,7 @@ func (r *Results) Table() string {
 }
 
 // Markdown is results.md.
-func (r *Results) Markdown(chart string) string {
+func (r *Results) Markdown(chart, sideChart string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# lanfind benchmark results\n\n")
 	fmt.Fprintf(&b, "Measured %s on %s; lanfind %s. Announce mode: %s.", r.Date, r.Machine, r.Lanfind, r.Mode)
@@ -249,6 +252,7 @@ func (r *Results) Markdown(chart string) string {
 	if chart != "" {
 		fmt.Fprintf(&b, "\n![list wall time and completeness](%s)\n", chart)
 	}
+	b.WriteString(r.SideMarkdown(sideChart))
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\n- %s", n)
 	}
@@ -290,6 +294,16 @@ func (r *Results) Write(dir, base string) error {
 			return fmt.Errorf("chart: %w", err)
 		}
 	}
+	sideChart := ""
+	if len(r.Side) > 0 && len(r.Tools) > 0 {
+		sideChart = sideChartSuffix
+		if base != "results" {
+			sideChart = base + "-" + sideChartSuffix
+		}
+		if err := drawSide(r, filepath.Join(dir, sideChart)); err != nil {
+			return fmt.Errorf("side-by-side chart: %w", err)
+		}
+	}
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -297,7 +311,7 @@ func (r *Results) Write(dir, base string) error {
 	if err := os.WriteFile(filepath.Join(dir, base+".json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, base+".md"), []byte(r.Markdown(chart)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, base+".md"), []byte(r.Markdown(chart, sideChart)), 0o644); err != nil {
 		return err
 	}
 	logf("wrote %s", filepath.Join(dir, base+".md"))

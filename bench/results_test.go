@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lanfind/lanfind/beacon"
 )
 
 func TestAddFigures(t *testing.T) {
@@ -58,5 +60,53 @@ func TestWriteDrawsChart(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "| g: n | 1 ms | 1 | ≤ 2 ms | 0.50 | ok |") {
 		t.Errorf("results.md lacks the row:\n%s", md)
+	}
+}
+
+func TestSideMarkdown(t *testing.T) {
+	var r Results
+	r.AddTool(Tool{Key: "x", Name: "X 1.0", How: "x list"})
+	r.AddSide(lanfindTool, sideListWall, []float64{250, 260, 240}, "")
+	r.AddSide("x", sideListWall, []float64{1000}, "")
+	r.AddSide("x", sideFound30, []float64{70}, "one query")
+	md := r.SideMarkdown("side.png")
+	for _, want := range []string{
+		"| measure | lanfind | X 1.0 |",
+		"| list 100 services on 10 hosts, quiet: wall | 250 (240–260) ms | 1000 ms (0.25) |",
+		"| list at 30% querier loss: found of 100 | – | 70  |",
+		"- X 1.0: x list",
+		"- X 1.0, list at 30% querier loss: found of 100: one query",
+		"![lanfind beside the anchors](side.png)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("side-by-side table lacks %q:\n%s", want, md)
+		}
+	}
+	// Rows follow sideMeasures, whatever order they were added in.
+	if r.Side[0].ID != sideListWall || r.Side[1].ID != sideFound30 {
+		t.Errorf("got rows %s, %s, want %s, %s", r.Side[0].ID, r.Side[1].ID, sideListWall, sideFound30)
+	}
+	if err := drawSide(&r, filepath.Join(t.TempDir(), "side.png")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIsLanfind(t *testing.T) {
+	head := func(kind beacon.Kind) []byte { return []byte{'L', 'N', 'F', 'D', 1, byte(kind), 0, 0} }
+	for _, tc := range []struct {
+		name string
+		pk   tapPkt
+		want bool
+	}{
+		{"query sent", tapPkt{Out: true, Sport: 40000, Dport: lanPort, Head: head(beacon.KindQuery)}, true},
+		{"reply received", tapPkt{Sport: lanPort, Dport: 40000, Head: head(beacon.KindReply)}, true},
+		{"periodic beacon received", tapPkt{Sport: lanPort, Dport: lanPort, Head: head(beacon.KindAnnounce)}, false},
+		{"other port", tapPkt{Out: true, Sport: mdnsPort, Dport: mdnsPort}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := isLanfind(tc.pk); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -34,6 +34,9 @@ type Config struct {
 	Port uint16
 	// Group is the IPv4 multicast group. Defaults to [beacon.DefaultGroup].
 	Group netip.Addr
+	// Group6 is the IPv6 multicast group, link-local scope. Defaults to
+	// [beacon.DefaultGroup6] (ff02::efff:4646).
+	Group6 netip.Addr
 	// Interfaces names the interfaces to listen and query on. Defaults to
 	// every usable interface (see [iface.Select]). Each entry is a name or
 	// a glob such as "eth*".
@@ -46,6 +49,15 @@ type Config struct {
 	NoBroadcast bool
 	// NoMulticast disables joining the group and queries to it.
 	NoMulticast bool
+	// NoIPv4 and NoIPv6 switch an address family off: its addresses are
+	// ignored and no socket of it is opened. Defaults: both on. A family
+	// whose sockets cannot be opened is logged once as a warning and the
+	// other keeps working.
+	NoIPv4 bool
+	NoIPv6 bool
+	// PreferIPv6 ranks IPv6 addresses before IPv4 ones of the same rank
+	// in Result.Addrs (see there). Defaults to false: IPv4 first.
+	PreferIPv6 bool
 	// QuietWindow is how long Collect waits after a repeated query for new
 	// answers, and the pace of repeats once answers have been heard;
 	// Collect settles after three quiet windows in a row. It must exceed
@@ -54,7 +66,8 @@ type Config struct {
 	QuietWindow time.Duration
 	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
 	// a flood of forged announcements costs bounded memory; more are
-	// dropped and counted in Stats.TableFull. Defaults to 4096.
+	// dropped and counted in Stats.TableFull. Defaults to
+	// [DefaultMaxEntries].
 	MaxEntries int
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
@@ -75,13 +88,19 @@ type Config struct {
 	// [seal.DefaultWindow]; used only with Keys.
 	ReplayWindow time.Duration
 
+	// Refreshes makes Run report [EventRefresh] too, each time an instance
+	// is heard again unchanged, so that a display can show the age of its
+	// last beacon or answer. Defaults to false: Run reports changes only.
+	Refreshes bool
+
 	// Seam replaces sockets and clock in this module's tests; its type is
 	// internal, so other modules leave it nil.
 	Seam *endpoint.Seam
 }
 
 // Path is one way an instance was heard: an arrival interface and the
-// datagram's source address.
+// datagram's source address, whose family is the family the path used
+// (an IPv6 link-local source has the interface as its zone).
 type Path struct {
 	Iface    string
 	IfIndex  int
@@ -100,11 +119,13 @@ type Result struct {
 	// Host is the announcer's host name.
 	Host string
 	// Addrs are the addresses the announcer reports for itself, best
-	// first for this host: Addr if the announcer lists it, then addresses
-	// in a subnet of the interface the instance was heard on, then other
-	// unicast addresses, then container and VM bridge defaults
-	// (172.17.0.0/16, 10.88.0.0/16, 192.168.122.0/24), then link-local
-	// (169.254.0.0/16), then loopback and the like.
+	// first for this host: addresses in a subnet of the interface the
+	// instance was heard on (Addr first among them), then other unicast
+	// addresses (IPv4, global and unique local IPv6), both ranks with
+	// IPv4 before IPv6 unless Config.PreferIPv6, then container and VM
+	// bridge defaults (172.17.0.0/16, 10.88.0.0/16, 192.168.122.0/24), then
+	// link-local ones (169.254.0.0/16, and fe80::/10 with Iface as zone),
+	// then loopback and the like.
 	Addrs []netip.Addr
 	Meta  map[string]string
 	// TTL is how long the announcer asked to be remembered.
@@ -135,6 +156,23 @@ type Result struct {
 	Proto string
 }
 
+// AddrOf returns the address to connect to r over family, 4 or 6 (0:
+// either): the first of Addrs of that family (the best, see Addrs), or,
+// when the announcer lists none, the source of the first path of that
+// family. ok is false when r has neither.
+func (r Result) AddrOf(family int) (a netip.Addr, ok bool) {
+	is := func(a netip.Addr) bool {
+		return family == 0 || (family == 6) == (a.Is6() && !a.Is4In6())
+	}
+	if k := slices.IndexFunc(r.Addrs, is); k >= 0 {
+		return r.Addrs[k], true
+	}
+	if k := slices.IndexFunc(r.Paths, func(p Path) bool { return is(p.Addr) }); k >= 0 {
+		return r.Paths[k].Addr, true
+	}
+	return netip.Addr{}, false
+}
+
 // AddrPort returns Addr with the service's port.
 func (r Result) AddrPort() netip.AddrPort { return netip.AddrPortFrom(r.Addr, r.Port) }
 
@@ -146,6 +184,9 @@ const (
 	EventUp     EventKind = iota + 1 // first heard
 	EventUpdate                      // metadata, port, addresses or paths changed
 	EventDown                        // gone; see Event.Reason
+	// EventRefresh: heard again, unchanged but for Service.LastSeen;
+	// reported only with Config.Refreshes.
+	EventRefresh
 )
 
 func (k EventKind) String() string {
@@ -156,6 +197,8 @@ func (k EventKind) String() string {
 		return "update"
 	case EventDown:
 		return "down"
+	case EventRefresh:
+		return "refresh"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -210,8 +253,8 @@ type Listener struct {
 	id    uint64
 	seq   atomic.Uint32
 	ep    *endpoint.Endpoint // interfaces, sockets, codec, read path
-	bconn udp.Conn           // bound to the lanfind port: beacons and goodbyes
-	qconn udp.Conn           // ephemeral port: sends queries, receives replies
+	bconn *endpoint.Conn     // bound to the lanfind port: beacons and goodbyes
+	qconn *endpoint.Conn     // ephemeral port: sends queries, receives replies
 
 	netChanged chan struct{} // a pending notice that ep's plan changed
 
@@ -235,6 +278,13 @@ type packet struct {
 	at  time.Time
 }
 
+// DefaultMaxEntries is the default of Config.MaxEntries: room for a LAN of
+// 200 hosts with 80 services each, far more than one operation is
+// expected to meet, while a flood of forged instances still holds the
+// table to a bounded size. A larger LAN sets Config.MaxEntries (the
+// command's --max-entries).
+const DefaultMaxEntries = 16384
+
 // New validates cfg, lists interfaces, opens both sockets and joins the
 // group, on the calling goroutine (and so in its network namespace). It
 // fails when no interface is usable, although a Listener survives losing
@@ -248,7 +298,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		cfg.QuietWindow = 60 * time.Millisecond
 	}
 	if cfg.MaxEntries <= 0 {
-		cfg.MaxEntries = 4096
+		cfg.MaxEntries = DefaultMaxEntries
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -256,6 +306,9 @@ func New(cfg Config) (_ *Listener, err error) {
 	ep, err := endpoint.New(endpoint.Config{
 		Port:              cfg.Port,
 		Group:             cfg.Group,
+		Group6:            cfg.Group6,
+		NoIPv4:            cfg.NoIPv4,
+		NoIPv6:            cfg.NoIPv6,
 		Interfaces:        cfg.Interfaces,
 		ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast:       cfg.NoBroadcast,
@@ -269,7 +322,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		Seam:              cfg.Seam,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	defer func() {
 		if err != nil {
@@ -291,15 +344,17 @@ func New(cfg Config) (_ *Listener, err error) {
 	const readBuffer = 1 << 20
 	beacons := endpoint.Socket{Port: cfg.Port, ReadBuffer: readBuffer, Join: true}
 	if l.bconn, err = ep.Listen(beacons); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	if l.qconn, err = ep.Listen(endpoint.Socket{ReadBuffer: readBuffer}); err != nil {
-		return nil, fmt.Errorf("discover: %w", err)
+		return nil, endpoint.Wrap("discover", err)
 	}
 	ep.Watch(l.applyPlan)
-	l.wg.Add(2)
-	go l.readLoop(l.bconn)
-	go l.readLoop(l.qconn)
+	// One read loop per socket: each Conn has one per address family.
+	for _, c := range slices.Concat(l.bconn.Sockets(), l.qconn.Sockets()) {
+		l.wg.Add(1)
+		go l.readLoop(c)
+	}
 	return l, nil
 }
 

@@ -54,8 +54,11 @@ func TestNSFloodAndGarbage(t *testing.T) {
 	}
 	cfg.Seam = &endpoint.Seam{Listen: func(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
 		c, err := udp.Listen(ctx, addr, o)
+		if err != nil || addr.Addr().Is6() {
+			return c, err // the lab is IPv4 only: count the IPv4 socket
+		}
 		rec.Conn = c
-		return rec, err
+		return rec, nil
 	}}
 	sender, stopSender := startSender(t, cfg)
 
@@ -146,8 +149,8 @@ func TestNSFloodAndGarbage(t *testing.T) {
 	}
 	stopSender()
 	sources := aLog.get("reply_sources")
-	if sources < 0 || sources > 1024 {
-		t.Errorf("announcer reply limiter holds %d sources, want 0 to 1024", sources)
+	if sources < 0 || sources > 4096 {
+		t.Errorf("announcer reply limiter holds %d sources, want 0 to 4096", sources)
 	}
 	flooder.Close()
 	t.Logf("collect during the flood: %d results in %v", len(rs), collectTime)

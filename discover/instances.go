@@ -212,8 +212,11 @@ func (s *session) refresh(rec *beacon.Service, sender uint64, p packet) {
 	if s.nextExpiry.IsZero() || e.expires.Before(s.nextExpiry) {
 		s.nextExpiry = e.expires
 	}
-	if changed {
+	switch {
+	case changed:
 		s.emitEvent(kind, "", e)
+	case s.l.cfg.Refreshes:
+		s.emitEvent(EventRefresh, "", e)
 	}
 }
 
@@ -319,7 +322,8 @@ func (s *session) result(e *entry) Result {
 		Type:     e.rec.Type,
 		Port:     e.rec.Port,
 		Host:     e.rec.Host,
-		Addrs:    rankAddrs(e.rec.Addrs, e.primary.addr, local),
+		Addrs: rankAddrs(e.rec.Addrs, e.primary.addr, local,
+			s.l.cfg.PreferIPv6, name(e.primary.ifIndex)),
 		Meta:     maps.Clone(e.rec.Meta),
 		TTL:      e.rec.TTL,
 		Addr:     e.primary.addr,
@@ -364,19 +368,6 @@ func CompareResults(a, b Result) int {
 		a.Addr.Compare(b.Addr),
 		cmp.Compare(a.Instance, b.Instance),
 	)
-}
-
-// known lists up to beacon.MaxKnown instance IDs already heard.
-func (s *session) known() []uint64 {
-	var out []uint64
-	for inst := range s.byInstance {
-		if len(out) == beacon.MaxKnown {
-			break
-		}
-		out = append(out, inst)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // logTables logs, at debug level, how full the session's tables are when

@@ -4,6 +4,8 @@
 package discover
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/lanfind/lanfind/beacon"
@@ -22,7 +24,7 @@ func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool,
 	s.requests[request] = true
 	q := &beacon.Query{Attempt: attempt, Name: s.l.cfg.Name, Type: s.l.cfg.Type}
 	if withKnown {
-		q.Known = s.known()
+		q.Known = s.known(attempt)
 	}
 	b := beacon.Beacon{
 		Kind:      beacon.KindQuery,
@@ -46,6 +48,20 @@ func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool,
 		s.l.stats.sent.Add(1)
 	}
 	s.l.log.Debug("sent query", "request", request, "attempt", attempt, "known", len(q.Known))
+}
+
+// known lists up to beacon.MaxKnown of the instance IDs heard, for
+// attempt of a query: when more were heard, successive attempts list
+// successive windows of them in ID order, so that every instance is
+// listed as known in turn (and its owner kept quiet about it on that
+// attempt) rather than the same ones each time.
+func (s *session) known(attempt uint8) []uint64 {
+	ids := slices.Sorted(maps.Keys(s.byInstance))
+	if len(ids) <= beacon.MaxKnown {
+		return ids
+	}
+	start := int(attempt) * beacon.MaxKnown % len(ids)
+	return slices.Concat(ids[start:], ids[:start])[:beacon.MaxKnown]
 }
 
 // backoff is the delay before the next attempt after quiet consecutive

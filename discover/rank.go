@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 
@@ -9,11 +10,10 @@ import (
 
 // Address ranks, best first. See [rankAddrs].
 const (
-	rankSource    = iota // the source address the instance was heard from
-	rankOnLink           // in a subnet of the arrival interface
-	rankGlobal           // any other unicast address
+	rankOnLink    = iota // in a subnet of the arrival interface
+	rankGlobal           // any other unicast address: IPv4, global or unique local IPv6
 	rankContainer        // a container or VM bridge default subnet
-	rankLinkLocal        // 169.254.0.0/16
+	rankLinkLocal        // 169.254.0.0/16, fe80::/10
 	rankUnusable         // loopback, multicast, unspecified, invalid
 )
 
@@ -29,33 +29,78 @@ var containerNets = []netip.Prefix{
 }
 
 // rankAddrs returns addrs ordered best first for a host that heard the
-// instance from src on an interface with the prefixes local: src itself,
-// then addresses in a subnet of local, then other unicast addresses, then
-// container-bridge defaults, then link-local, then the rest. The order
-// within a rank is the announcer's. addrs is not modified.
-func rankAddrs(addrs []netip.Addr, src netip.Addr, local []netip.Prefix) []netip.Addr {
-	out := slices.Clone(addrs)
-	slices.SortStableFunc(out, func(a, b netip.Addr) int {
-		return addrRank(a, src, local) - addrRank(b, src, local)
+// instance from src on the interface zone with the prefixes local: first
+// addresses in a subnet of local, then other unicast addresses (IPv4,
+// global and unique local IPv6), then container-bridge defaults, then
+// link-local ones (169.254.0.0/16 and fe80::/10), then the rest. Within
+// the first two ranks the preferred family comes first (IPv6 when prefer6,
+// else IPv4), then src itself, then the announcer's order; within the
+// others, the announcer's order. IPv6 link-local addresses get zone as
+// their zone, so they can be connected to. addrs is not modified.
+func rankAddrs(addrs []netip.Addr, src netip.Addr, local []netip.Prefix,
+	prefer6 bool, zone string) []netip.Addr {
+	type ranked struct {
+		a          netip.Addr
+		rank, fam  int
+		notSource  bool
+		announcers int
+	}
+	rs := make([]ranked, len(addrs))
+	for k, a := range addrs {
+		r := ranked{
+			a:          a,
+			rank:       addrRank(a, local),
+			notSource:  a.Unmap() != src.WithZone(""),
+			announcers: k,
+		}
+		if r.rank <= rankGlobal && a.Unmap().Is6() != prefer6 {
+			r.fam = 1
+		}
+		if a.Is6() && a.IsLinkLocalUnicast() && a.Zone() == "" {
+			r.a = a.WithZone(zone)
+		}
+		rs[k] = r
+	}
+	slices.SortStableFunc(rs, func(x, y ranked) int {
+		return cmp.Or(cmp.Compare(x.rank, y.rank), cmp.Compare(x.fam, y.fam),
+			compareBool(x.notSource, y.notSource), cmp.Compare(x.announcers, y.announcers))
 	})
+	var out []netip.Addr
+	for _, r := range rs {
+		out = append(out, r.a)
+	}
 	return out
 }
 
-func addrRank(a, src netip.Addr, local []netip.Prefix) int {
-	a = a.Unmap()
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+func addrRank(a netip.Addr, local []netip.Prefix) int {
+	a = a.Unmap().WithZone("")
 	switch {
 	case !a.IsValid() || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast():
 		return rankUnusable
-	case a == src:
-		return rankSource
+	case a.Is6() && a.IsLinkLocalUnicast():
+		// fe80::/64 is a prefix of every IPv6 interface: never on-link
+		// in the sense of sharing a subnet that means something.
+		return rankLinkLocal
 	}
 	for _, p := range local {
 		if p.Contains(a) {
+			// An IPv4 link-local subnet (169.254.0.0/16, RFC 3927) the
+			// arrival interface uses is the LAN itself (no DHCP).
 			return rankOnLink
 		}
 	}
 	switch {
-	case a.IsLinkLocalUnicast(): // 169.254.0.0/16, RFC 3927
+	case a.IsLinkLocalUnicast():
 		return rankLinkLocal
 	case slices.ContainsFunc(containerNets, func(p netip.Prefix) bool { return p.Contains(a) }):
 		return rankContainer
@@ -63,8 +108,8 @@ func addrRank(a, src netip.Addr, local []netip.Prefix) int {
 	return rankGlobal
 }
 
-// prefixesOf returns the IPv4 prefixes of the interface of ifs with the
-// given index, masked to their subnet; nil if ifs has none such.
+// prefixesOf returns the prefixes of the interface of ifs with the given
+// index, masked to their subnet; nil if ifs has none such.
 func prefixesOf(ifs []iface.Interface, ifIndex int) []netip.Prefix {
 	for _, i := range ifs {
 		if i.Index != ifIndex {

@@ -16,12 +16,14 @@ func addrs(ss ...string) []netip.Addr {
 
 func TestRankAddrs(t *testing.T) {
 	lan := []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}
+	ula, linkLocal := netip.MustParsePrefix("fd00:77::/64"), netip.MustParsePrefix("fe80::/64")
 	tests := []struct {
-		name  string
-		addrs []netip.Addr
-		src   string
-		local []netip.Prefix
-		want  []netip.Addr
+		name    string
+		addrs   []netip.Addr
+		src     string
+		local   []netip.Prefix
+		prefer6 bool
+		want    []netip.Addr
 	}{
 		{
 			name:  "empty",
@@ -90,11 +92,33 @@ func TestRankAddrs(t *testing.T) {
 			local: []netip.Prefix{netip.MustParsePrefix("169.254.0.0/16")},
 			want:  addrs("169.254.7.7", "10.0.0.2"),
 		},
+		{
+			name:  "dual stack: same subnet first, IPv4 first, link-local last with zone",
+			addrs: addrs("fe80::a", "2001:db8::a", "10.1.0.1", "fd00:77::a", "192.168.1.5"),
+			src:   "fe80::a%eth0",
+			local: []netip.Prefix{lan[0], ula, linkLocal},
+			want:  addrs("192.168.1.5", "fd00:77::a", "10.1.0.1", "2001:db8::a", "fe80::a%eth0"),
+		},
+		{
+			name:    "dual stack, IPv6 preferred",
+			addrs:   addrs("fe80::a", "2001:db8::a", "10.1.0.1", "fd00:77::a", "192.168.1.5"),
+			src:     "192.168.1.5",
+			local:   []netip.Prefix{lan[0], ula},
+			prefer6: true,
+			want:    addrs("fd00:77::a", "192.168.1.5", "2001:db8::a", "10.1.0.1", "fe80::a%eth0"),
+		},
+		{
+			name:  "IPv6 only: unique local before link-local",
+			addrs: addrs("fe80::b", "fd00:77::b"),
+			src:   "fe80::b%eth0",
+			local: []netip.Prefix{ula, linkLocal},
+			want:  addrs("fd00:77::b", "fe80::b%eth0"),
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			in := slices.Clone(tc.addrs)
-			got := rankAddrs(tc.addrs, netip.MustParseAddr(tc.src), tc.local)
+			got := rankAddrs(tc.addrs, netip.MustParseAddr(tc.src), tc.local, tc.prefer6, "eth0")
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}

@@ -28,7 +28,7 @@ func (l *Listener) sourceClaimed(b *beacon.Beacon, src netip.AddrPort) bool {
 	if !l.ep.Codec.Keyed() {
 		return true
 	}
-	a := src.Addr().Unmap()
+	a := src.Addr().Unmap().WithZone("") // records list link-local addresses bare
 	for i := range b.Services {
 		addrs := b.Services[i].Addrs
 		claimed := slices.ContainsFunc(addrs, func(x netip.Addr) bool { return x.Unmap() == a })

@@ -1,15 +1,20 @@
 package iface
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+)
 
 // Arrivals decides which received datagrams belong to the selected
 // interfaces. A socket bound to the empty address receives from every
 // interface, so receivers check each datagram's arrival interface (from
-// IP_PKTINFO) against the selection. The zero value accepts nothing.
+// IP_PKTINFO or IPV6_PKTINFO) against the selection. The zero value
+// accepts nothing.
 type Arrivals struct {
 	selected map[int]bool
 	loopback map[int]bool
-	local    map[netip.Addr]int     // selected interfaces' addresses
+	local    map[netip.Addr]int     // selected interfaces' addresses, without zone
 	prefixes map[int][]netip.Prefix // selected interfaces' subnets, by index
 }
 
@@ -24,6 +29,9 @@ func NewArrivals(all, selected []Interface) Arrivals {
 	for _, i := range selected {
 		a.selected[i.Index] = true
 		for _, ad := range i.Addrs {
+			if ad.Flags&AddrDADFailed != 0 {
+				continue // another host owns it
+			}
 			a.local[ad.Prefix.Addr()] = i.Index
 			a.prefixes[i.Index] = append(a.prefixes[i.Index], ad.Prefix.Masked())
 		}
@@ -42,7 +50,7 @@ func (a Arrivals) Accept(ifIndex int, src netip.Addr) (int, bool) {
 		return ifIndex, true
 	}
 	if a.loopback[ifIndex] {
-		if i, ok := a.local[src.Unmap()]; ok {
+		if i, ok := a.local[src.Unmap().WithZone("")]; ok {
 			return i, true
 		}
 	}
@@ -52,11 +60,20 @@ func (a Arrivals) Accept(ifIndex int, src netip.Addr) (int, bool) {
 // OnLink reports whether src lies inside one of the subnets of the selected
 // interface ifIndex (an index [Arrivals.Accept] returned): whether the
 // sender is a direct neighbour on that link rather than a host behind a
-// router, or a source address forged from afar. A datagram this host sent
-// to itself is on-link: its source is an address of the interface Accept
-// mapped it to. The zero value reports false.
+// router, or a source address forged from afar. An IPv6 link-local source
+// (fe80::/10) is on-link by definition: routers never forward it, and its
+// zone is the arrival interface. A datagram this host sent to itself is
+// on-link: its source is an address of the interface Accept mapped it to.
+// The zero value reports false.
 func (a Arrivals) OnLink(ifIndex int, src netip.Addr) bool {
+	if !a.selected[ifIndex] {
+		return false
+	}
 	src = src.Unmap()
+	if isLinkLocal6(src) {
+		return true
+	}
+	src = src.WithZone("")
 	for _, p := range a.prefixes[ifIndex] {
 		if p.Contains(src) {
 			return true
@@ -64,3 +81,26 @@ func (a Arrivals) OnLink(ifIndex int, src netip.Addr) bool {
 	}
 	return false
 }
+
+// OnLink reports whether a is on-link for i: inside one of i's prefixes
+// (IPv4-mapped addresses unmapped, zones ignored), or, when i has IPv6,
+// an IPv6 link-local address whose zone is empty, i's name or i's index.
+func OnLink(i Interface, a netip.Addr) bool {
+	a = a.Unmap()
+	if isLinkLocal6(a) {
+		z := a.Zone()
+		return (z == "" || z == i.Name || z == strconv.Itoa(i.Index)) &&
+			slices.ContainsFunc(i.Addrs, Addr.Is6)
+	}
+	a = a.WithZone("")
+	for _, ad := range i.Addrs {
+		if ad.Prefix.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isLinkLocal6 reports whether a is an IPv6 link-local unicast address
+// (fe80::/10, RFC 4291 section 2.5.6).
+func isLinkLocal6(a netip.Addr) bool { return a.Is6() && !a.Is4In6() && a.IsLinkLocalUnicast() }

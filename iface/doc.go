@@ -1,6 +1,6 @@
 // Package iface lists the network interfaces lanfind may announce on and
-// listen on: their link state, their IPv4 prefixes and each prefix's directed
-// (subnet) broadcast address.
+// listen on: their link state, their IPv4 and IPv6 prefixes, each IPv4
+// prefix's directed (subnet) broadcast address and each IPv6 address's state.
 //
 // It owns the [Interface] value, the [Lister] interface every other package
 // takes instead of asking the operating system itself, the default selection
@@ -20,7 +20,7 @@
 // # Changes
 //
 // A lister that implements [Subscriber] also reports when interfaces or
-// their IPv4 addresses change, so long-running users (an announcer, a
+// their addresses change, so long-running users (an announcer, a
 // watching listener) can follow hot-plugged adapters, new DHCP leases and
 // links going down and up. [Netlink] subscribes to the kernel's link and
 // address notifications in its own namespace (no polling); the fallback on
@@ -44,6 +44,16 @@
 // [netip.Addr] for them. A broadcast address configured on the interface takes
 // precedence over the computed one.
 //
-// Only IPv4 is covered: lanfind's beacons are IPv4 broadcast and multicast
-// (RFC 1112) datagrams.
+// # IPv6
+//
+// IPv6 addresses are listed too, global, unique local (fc00::/7, RFC 4193)
+// and link-local (fe80::/10) alike, without a zone: the interface is the
+// zone. Their [AddrFlags] follow duplicate address detection (RFC 4862): a
+// tentative address is listed but not [Addr.Usable] until DAD ends (the
+// kernel reports that as a change), a DAD-failed one never is, and a
+// deprecated one stays usable but is offered last. IPv6 has no broadcast;
+// [Targets] gives the IPv6 group on multicast interfaces with a usable IPv6
+// address. [Families] drops a family's addresses for a user who switched it
+// off. On-link means inside one of the interface's prefixes, or, for IPv6,
+// link-local on that interface ([OnLink], [Arrivals.OnLink]).
 package iface

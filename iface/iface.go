@@ -72,25 +72,76 @@ func fromNetFlags(nf net.Flags) Flags {
 	return f
 }
 
-// Addr is one IPv4 address of an interface.
+// AddrFlags describes the state of an IPv6 address (RFC 4862): whether
+// duplicate address detection (DAD) has finished and whether the address
+// is still preferred. IPv4 addresses have none set.
+type AddrFlags uint8
+
+// Address flags.
+const (
+	// AddrTentative: DAD has not finished. The kernel neither sends
+	// from nor receives on the address yet; it becomes usable (and the
+	// change is reported) when DAD ends.
+	AddrTentative AddrFlags = 1 << iota
+	// AddrDeprecated: the preferred lifetime has run out. The address
+	// still works but should not be handed out for new connections while
+	// a preferred one exists.
+	AddrDeprecated
+	// AddrDADFailed: DAD found another host with the address. It is
+	// never usable.
+	AddrDADFailed
+)
+
+var addrFlagNames = []string{"tentative", "deprecated", "dadfailed"}
+
+// String returns the set flags' names joined with "|" as "ip addr"
+// spells them, or "" when none is set.
+func (f AddrFlags) String() string {
+	var names []string
+	for i, name := range addrFlagNames {
+		if f&(1<<i) != 0 {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, "|")
+}
+
+// Addr is one IPv4 or IPv6 address of an interface.
 type Addr struct {
-	// Prefix is the interface address with its prefix length, e.g. 10.77.0.10/24.
+	// Prefix is the interface address with its prefix length, e.g.
+	// 10.77.0.10/24 or fd00:77::10/64. IPv6 addresses carry no zone.
 	Prefix netip.Prefix
 	// Broadcast is the subnet's directed broadcast address: the address's
 	// broadcast attribute, or computed from the prefix when absent. It is
-	// invalid (the zero Addr) for /31 and /32 prefixes.
+	// invalid (the zero Addr) for /31 and /32 prefixes and for IPv6,
+	// which has no broadcast.
 	Broadcast netip.Addr
+	// Flags is the state of an IPv6 address; zero for IPv4.
+	Flags AddrFlags
 }
 
 // String returns the address in the style of "ip addr", e.g.
-// "10.77.0.10/24 brd 10.77.0.255", leaving out "brd" when there is no
-// broadcast address.
+// "10.77.0.10/24 brd 10.77.0.255" or "fe80::1/64 tentative", leaving out
+// "brd" when there is no broadcast address.
 func (a Addr) String() string {
-	if !a.Broadcast.IsValid() {
-		return a.Prefix.String()
+	s := a.Prefix.String()
+	if a.Broadcast.IsValid() {
+		s += " brd " + a.Broadcast.String()
 	}
-	return a.Prefix.String() + " brd " + a.Broadcast.String()
+	if a.Flags != 0 {
+		s += " " + strings.ReplaceAll(a.Flags.String(), "|", " ")
+	}
+	return s
 }
+
+// Usable reports whether the address can be sent from and received on:
+// it is valid and, for IPv6, neither tentative nor DAD-failed.
+func (a Addr) Usable() bool {
+	return a.Prefix.IsValid() && a.Flags&(AddrTentative|AddrDADFailed) == 0
+}
+
+// Is6 reports whether the address is an IPv6 address.
+func (a Addr) Is6() bool { return a.Prefix.Addr().Is6() }
 
 // BroadcastOf returns the directed broadcast address of the IPv4 subnet p
 // (RFC 919, RFC 922): p's address with all host bits set. It returns the zero
@@ -112,7 +163,7 @@ func BroadcastOf(p netip.Prefix) netip.Addr {
 // newAddr builds an Addr from a netmask-style address as both the netlink
 // package and the standard library report them. brd is the configured
 // broadcast address, nil or unspecified when absent. ok is false unless
-// ipnet is IPv4 with a canonical mask.
+// ipnet is IPv4 or IPv6 with a canonical mask.
 func newAddr(ipnet *net.IPNet, brd net.IP) (a Addr, ok bool) {
 	if ipnet == nil {
 		return Addr{}, false
@@ -121,11 +172,14 @@ func newAddr(ipnet *net.IPNet, brd net.IP) (a Addr, ok bool) {
 	if !ok {
 		return Addr{}, false
 	}
-	ip = ip.Unmap()
-	if !ip.Is4() {
-		return Addr{}, false
-	}
 	ones, bits := ipnet.Mask.Size()
+	if ip.Is6() && !ip.Is4In6() {
+		if bits != 128 {
+			return Addr{}, false
+		}
+		return Addr{Prefix: netip.PrefixFrom(ip, ones)}, true
+	}
+	ip = ip.Unmap()
 	switch {
 	case bits == 32:
 	case bits == 128 && ones >= 96:
@@ -142,7 +196,7 @@ func newAddr(ipnet *net.IPNet, brd net.IP) (a Addr, ok bool) {
 	return a, true
 }
 
-// Interface is a network interface and its IPv4 addresses.
+// Interface is a network interface and its IPv4 and IPv6 addresses.
 type Interface struct {
 	Index        int
 	Name         string
@@ -165,9 +219,10 @@ func (i Interface) String() string {
 }
 
 // Usable reports whether lanfind uses i when no interface is named: i must
-// be up, not a loopback, broadcast- or multicast-capable and have an IPv4
-// address. When it is not usable, reason says why: "down", "loopback",
-// "no broadcast or multicast" or "no IPv4 address".
+// be up, not a loopback, broadcast- or multicast-capable and have a usable
+// address ([Addr.Usable]; an IPv6 link-local address is enough). When it is
+// not usable, reason says why: "down", "loopback", "no broadcast or
+// multicast" or "no address" (see [NoAddress]).
 func (i Interface) Usable() (ok bool, reason string) {
 	switch {
 	case i.Flags&FlagUp == 0:
@@ -176,31 +231,92 @@ func (i Interface) Usable() (ok bool, reason string) {
 		return false, "loopback"
 	case i.Flags&(FlagBroadcast|FlagMulticast) == 0:
 		return false, "no broadcast or multicast"
-	case !i.hasIPv4():
-		return false, "no IPv4 address"
+	case !i.hasAddr():
+		return false, NoAddress
 	}
 	return true, ""
 }
 
-func (i Interface) hasIPv4() bool {
-	for _, a := range i.Addrs {
-		if a.Prefix.IsValid() && a.Prefix.Addr().Is4() {
-			return true
-		}
-	}
-	return false
+// NoAddress is the reason [Interface.Usable] gives for an interface with
+// no usable IPv4 or IPv6 address.
+const NoAddress = "no address"
+
+func (i Interface) hasAddr() bool {
+	return slices.ContainsFunc(i.Addrs, Addr.Usable)
+}
+
+// Has4 reports whether i has an IPv4 address.
+func (i Interface) Has4() bool {
+	return slices.ContainsFunc(i.Addrs, func(a Addr) bool { return a.Usable() && !a.Is6() })
+}
+
+// Has6 reports whether i has a usable IPv6 address (link-local included):
+// whether it can send and receive IPv6 multicast.
+func (i Interface) Has6() bool {
+	return slices.ContainsFunc(i.Addrs, func(a Addr) bool { return a.Usable() && a.Is6() })
 }
 
 // Contains reports whether a lies inside one of i's prefixes, that is
-// whether a is on-link for i. IPv4-mapped IPv6 addresses are unmapped first.
+// whether a is on-link for i. IPv4-mapped IPv6 addresses are unmapped first
+// and zones ignored; an IPv6 link-local address is on-link for i when its
+// zone is empty, i's name or i's index.
 func (i Interface) Contains(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, ad := range i.Addrs {
-		if ad.Prefix.Contains(a) {
-			return true
+	return OnLink(i, a)
+}
+
+// Advertised returns the addresses of i that lanfind lists for it: the
+// IPv4 ones, and the usable IPv6 ones, the link-local one only where i has
+// nothing wider, and a deprecated one only where it has no preferred one.
+func (i Interface) Advertised() []netip.Addr {
+	wide := func(a Addr) bool { return !a.Prefix.Addr().IsLinkLocalUnicast() }
+	preferred := func(a Addr) bool { return a.Flags&AddrDeprecated == 0 }
+	var v6 []Addr
+	for _, a := range i.Addrs {
+		if a.Is6() && a.Usable() {
+			v6 = append(v6, a)
 		}
 	}
-	return false
+	if slices.ContainsFunc(v6, wide) {
+		v6 = slices.DeleteFunc(v6, func(a Addr) bool { return !wide(a) })
+	}
+	if slices.ContainsFunc(v6, preferred) {
+		v6 = slices.DeleteFunc(v6, func(a Addr) bool { return !preferred(a) })
+	}
+	var out []netip.Addr
+	for _, a := range i.Addrs {
+		if !a.Is6() || slices.Contains(v6, a) {
+			out = append(out, a.Prefix.Addr())
+		}
+	}
+	return out
+}
+
+// Source6 returns the IPv6 address lanfind sends from out of i: the first
+// IPv6 address it advertises ([Interface.Advertised]) where that is wider
+// than link-local, else the zero Addr (the kernel's choice, link-local,
+// which i then advertises). The kernel alone would pick the link-local
+// address for link-local-scope destinations (RFC 6724 rule 2), an address
+// a keyed listener does not find in the records.
+func (i Interface) Source6() netip.Addr {
+	for _, a := range i.Advertised() {
+		if a.Is6() && !a.IsLinkLocalUnicast() {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// Families returns a copy of all with only the addresses of the families
+// kept: IPv4 when v4, IPv6 when v6. An interface left with no address is
+// not [Interface.Usable]; that is how a family is switched off.
+func Families(all []Interface, v4, v6 bool) []Interface {
+	out := cloneAll(all)
+	for k := range out {
+		out[k].Addrs = slices.DeleteFunc(out[k].Addrs, func(a Addr) bool {
+			return a.Is6() && !v6 || !a.Is6() && !v4
+		})
+	}
+	return out
 }
 
 // clone returns a copy of i that shares no memory with it.
@@ -225,30 +341,35 @@ func cloneAll(all []Interface) []Interface {
 // be used: a configuration problem rather than a failure of the system, or,
 // when [SelectError.Temporary], the interfaces' current state.
 type SelectError struct {
-	msg       string
+	msg       string // without the "iface: " prefix
 	temporary bool
 }
 
-func (e *SelectError) Error() string { return e.msg }
+func (e *SelectError) Error() string { return "iface: " + e.msg }
+
+// Reason returns the error's text without the package prefix, for a
+// program that reports it as its own: 'no interface named "eth9"'.
+func (e *SelectError) Reason() string { return e.msg }
 
 // Temporary reports whether the selection failed only because of the
 // interfaces' current state: an interface it would take is down or has no
-// IPv4 address yet (a cable not plugged in, Wi-Fi not yet associated, late
-// DHCP), so the same selection may succeed later. A name or glob that picks
-// no interface at all, a malformed pattern, or exclusions that leave nothing
-// are not temporary.
+// address yet (a cable not plugged in, Wi-Fi not yet associated, late
+// DHCP, IPv6 duplicate address detection still running), so the same
+// selection may succeed later. A name or glob that picks no interface at
+// all, a malformed pattern, or exclusions that leave nothing are not
+// temporary.
 func (e *SelectError) Temporary() bool { return e.temporary }
 
 // mayComeUp reports whether one of all that pattern matches (every one
 // when pattern is "") and no exclude matches is unusable only for its
-// current state, down or without an IPv4 address, which may change.
+// current state, down or without an address, which may change.
 func mayComeUp(all []Interface, pattern string, excludes []string) bool {
 	return slices.ContainsFunc(all, func(i Interface) bool {
 		if ok, _ := path.Match(pattern, i.Name); pattern != "" && !ok {
 			return false
 		}
 		ok, reason := i.Usable()
-		return !ok && (reason == "down" || reason == "no IPv4 address") && !MatchName(excludes, i.Name)
+		return !ok && (reason == "down" || reason == NoAddress) && !MatchName(excludes, i.Name)
 	})
 }
 
@@ -257,7 +378,7 @@ func mayComeUp(all []Interface, pattern string, excludes []string) bool {
 //
 // With no names it takes every [Interface.Usable] interface. With names it
 // takes what they name: a plain name picks that interface, which must exist,
-// be up and have an IPv4 address (a loopback interface is allowed when
+// be up and have a usable address (a loopback interface is allowed when
 // named); a glob (a [path.Match] pattern with *, ? or [...], such as "eth*")
 // picks every usable interface whose name it matches, and must match at
 // least one. Then it drops every interface whose name matches one of
@@ -270,7 +391,7 @@ func mayComeUp(all []Interface, pattern string, excludes []string) bool {
 func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 	for _, p := range slices.Concat(names, excludes) {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, &SelectError{msg: fmt.Sprintf("iface: bad interface pattern %q: %v", p, err)}
+			return nil, &SelectError{msg: fmt.Sprintf("bad interface pattern %q: %v", p, err)}
 		}
 	}
 	var picked []Interface
@@ -287,7 +408,10 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			if len(all) == 0 {
 				why = []string{"no interfaces"}
 			}
-			return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; ")), temporary: mayComeUp(all, "", excludes)}
+			return nil, &SelectError{
+				msg:       fmt.Sprintf("no usable interface (%s)", strings.Join(why, "; ")),
+				temporary: mayComeUp(all, "", excludes),
+			}
 		}
 	} else {
 		seen := make(map[int]bool, len(names))
@@ -322,9 +446,12 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			}
 			switch {
 			case matched == 0:
-				return nil, &SelectError{msg: fmt.Sprintf("iface: no interface matches %q", name)}
+				return nil, &SelectError{msg: fmt.Sprintf("no interface matches %q", name)}
 			case usable == 0:
-				return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface matches %q (%s)", name, strings.Join(skipped, "; ")), temporary: mayComeUp(all, name, excludes)}
+				return nil, &SelectError{
+					msg:       fmt.Sprintf("no usable interface matches %q (%s)", name, strings.Join(skipped, "; ")),
+					temporary: mayComeUp(all, name, excludes),
+				}
 			}
 		}
 	}
@@ -342,27 +469,35 @@ func Select(all []Interface, names, excludes []string) ([]Interface, error) {
 			for _, n := range excluded {
 				why = append(why, n+": excluded")
 			}
-			return nil, &SelectError{msg: fmt.Sprintf("iface: no usable interface (%s)", strings.Join(why, "; ")), temporary: mayComeUp(all, "", excludes)}
+			return nil, &SelectError{
+				msg:       fmt.Sprintf("no usable interface (%s)", strings.Join(why, "; ")),
+				temporary: mayComeUp(all, "", excludes),
+			}
 		}
-		return nil, &SelectError{msg: fmt.Sprintf("iface: every interface selected is excluded (%s)", strings.Join(excluded, ", "))}
+		return nil, &SelectError{
+			msg: fmt.Sprintf("every interface selected is excluded (%s)", strings.Join(excluded, ", ")),
+		}
 	}
 	sortByIndex(out)
 	return out, nil
 }
 
-// named returns the interface called name, which must be up with an IPv4
+// named returns the interface called name, which must be up with a usable
 // address.
 func named(all []Interface, name string) (Interface, error) {
 	k := slices.IndexFunc(all, func(i Interface) bool { return i.Name == name })
 	if k < 0 {
-		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: no interface named %q", name)}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("no interface named %q", name)}
 	}
 	i := all[k]
 	if i.Flags&FlagUp == 0 {
-		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s is down", name), temporary: true}
+		return Interface{}, &SelectError{msg: fmt.Sprintf("%s is down", name), temporary: true}
 	}
-	if !i.hasIPv4() {
-		return Interface{}, &SelectError{msg: fmt.Sprintf("iface: %s has no IPv4 address", name), temporary: true}
+	if !i.hasAddr() {
+		return Interface{}, &SelectError{
+			msg:       fmt.Sprintf("%s has no address", name),
+			temporary: true,
+		}
 	}
 	return i, nil
 }

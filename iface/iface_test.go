@@ -24,7 +24,11 @@ var (
 	wg0 = Interface{Index: 4, Name: "wg0", Flags: FlagUp | FlagRunning | FlagPointToPoint, MTU: 1420,
 		Addrs: []Addr{addr("10.99.0.1/32")}}
 	eth2NoV4 = Interface{Index: 5, Name: "eth2", Flags: FlagUp | FlagBroadcast | FlagMulticast, MTU: 1500}
-	mcOnly   = Interface{Index: 6, Name: "mc0", Flags: FlagUp | FlagMulticast, MTU: 1500,
+	eth3V6   = Interface{Index: 7, Name: "eth3", Flags: FlagUp | FlagRunning | FlagBroadcast | FlagMulticast,
+		MTU: 1500, Addrs: []Addr{addr("fd00:77::10/64"), addr("fe80::10/64")}}
+	eth4Tentative = Interface{Index: 8, Name: "eth4", Flags: FlagUp | FlagBroadcast | FlagMulticast, MTU: 1500,
+		Addrs: []Addr{{Prefix: netip.MustParsePrefix("fe80::11/64"), Flags: AddrTentative}}}
+	mcOnly = Interface{Index: 6, Name: "mc0", Flags: FlagUp | FlagMulticast, MTU: 1500,
 		Addrs: []Addr{addr("192.168.5.2/24"), addr("192.168.6.2/23")}}
 )
 
@@ -97,7 +101,9 @@ func TestUsable(t *testing.T) {
 		{"down", eth1Down, false, "down"},
 		{"down loopback", Interface{Name: "lo", Flags: FlagLoopback}, false, "down"},
 		{"point-to-point", wg0, false, "no broadcast or multicast"},
-		{"no IPv4", eth2NoV4, false, "no IPv4 address"},
+		{"no address", eth2NoV4, false, "no address"},
+		{"IPv6 only", eth3V6, true, ""},
+		{"IPv6 tentative", eth4Tentative, false, "no address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ok, reason := tc.i.Usable()
@@ -121,6 +127,12 @@ func TestContains(t *testing.T) {
 		{"other subnet", eth0, "10.77.1.10", false},
 		{"mapped", eth0, "::ffff:10.77.0.99", true},
 		{"IPv6", eth0, "fe80::1", false},
+		{"IPv6 link-local", eth3V6, "fe80::99", true},
+		{"IPv6 link-local zoned", eth3V6, "fe80::99%eth3", true},
+		{"IPv6 link-local index zone", eth3V6, "fe80::99%7", true},
+		{"IPv6 link-local other zone", eth3V6, "fe80::99%eth0", false},
+		{"IPv6 ULA on-link", eth3V6, "fd00:77::99", true},
+		{"IPv6 ULA off-link", eth3V6, "fd00:78::99", false},
 		{"second prefix", mcOnly, "192.168.7.200", true},
 		{"outside both", mcOnly, "192.168.8.1", false},
 		{"no addresses", eth2NoV4, "10.0.0.1", false},
@@ -166,7 +178,7 @@ func TestSelect(t *testing.T) {
 		{"default", []Interface{lo, eth0, eth1Down, wg0, eth2NoV4}, nil, nil, []string{"eth0"}, ""},
 		{"default sorted by index", []Interface{mcOnly, eth9, lo, eth0}, nil, nil, []string{"eth0", "mc0", "eth9"}, ""},
 		{"default none", []Interface{lo, eth1Down, wg0, eth2NoV4}, nil, nil, nil,
-			"iface: no usable interface (lo: loopback; eth1: down; wg0: no broadcast or multicast; eth2: no IPv4 address)"},
+			"iface: no usable interface (lo: loopback; eth1: down; wg0: no broadcast or multicast; eth2: no address)"},
 		{"default empty", nil, nil, nil, nil, "iface: no usable interface (no interfaces)"},
 		{"named", []Interface{lo, eth0, mcOnly, eth9}, []string{"eth9", "eth0"}, nil, []string{"eth0", "eth9"}, ""},
 		{"named duplicates", []Interface{lo, eth0}, []string{"eth0", "eth0"}, nil, []string{"eth0"}, ""},
@@ -174,7 +186,7 @@ func TestSelect(t *testing.T) {
 		{"named point-to-point", []Interface{wg0, eth0}, []string{"wg0"}, nil, []string{"wg0"}, ""},
 		{"named missing", []Interface{lo, eth0}, []string{"eth0", "eth9"}, nil, nil, `iface: no interface named "eth9"`},
 		{"named down", []Interface{lo, eth0, eth1Down}, []string{"eth1"}, nil, nil, "iface: eth1 is down"},
-		{"named no IPv4", []Interface{eth2NoV4}, []string{"eth2"}, nil, nil, "iface: eth2 has no IPv4 address"},
+		{"named no address", []Interface{eth2NoV4}, []string{"eth2"}, nil, nil, "iface: eth2 has no address"},
 
 		{"glob", []Interface{lo, eth0, eth9, docker0}, []string{"eth*"}, nil, []string{"eth0", "eth9"}, ""},
 		{"glob skips unusable matches", []Interface{eth0, eth1Down, eth2NoV4}, []string{"eth?"}, nil, []string{"eth0"}, ""},
@@ -182,7 +194,7 @@ func TestSelect(t *testing.T) {
 		{"glob class", []Interface{eth0, eth9, mcOnly}, []string{"eth[0-5]"}, nil, []string{"eth0"}, ""},
 		{"glob matches nothing", []Interface{lo, eth0}, []string{"wlan*"}, nil, nil, `iface: no interface matches "wlan*"`},
 		{"glob matches only unusable", []Interface{eth0, eth1Down, eth2NoV4}, []string{"eth[12]"}, nil, nil,
-			`iface: no usable interface matches "eth[12]" (eth1: down; eth2: no IPv4 address)`},
+			`iface: no usable interface matches "eth[12]" (eth1: down; eth2: no address)`},
 		{"glob star skips loopback", []Interface{lo, eth0}, []string{"*"}, nil, []string{"eth0"}, ""},
 		{"bad glob", []Interface{eth0}, []string{"eth["}, nil, nil, `iface: bad interface pattern "eth["`},
 
@@ -349,7 +361,8 @@ func TestFromNet(t *testing.T) {
 		&net.IPNet{IP: net.IPv4(192, 168, 1, 20), Mask: net.CIDRMask(24, 32)},   // 16-byte IP, 4-byte mask
 		&net.IPNet{IP: net.IP{10, 0, 0, 1}.To4(), Mask: net.CIDRMask(31, 32)},   // no broadcast
 		&net.IPNet{IP: net.IPv4(172, 16, 0, 9), Mask: net.CIDRMask(96+20, 128)}, // 16-byte mask
-		&net.IPNet{IP: net.ParseIP("fe80::1"), Mask: net.CIDRMask(64, 128)},     // IPv6: dropped
+		&net.IPNet{IP: net.ParseIP("fe80::1"), Mask: net.CIDRMask(64, 128)},     // IPv6 link-local
+		&net.IPNet{IP: net.ParseIP("fd00:77::9"), Mask: net.CIDRMask(64, 32)},   // bad mask: dropped
 		&net.IPNet{IP: net.IPv4(10, 1, 1, 1), Mask: net.IPMask{255, 0, 255, 0}}, // non-canonical: dropped
 		&net.IPAddr{IP: net.IPv4(10, 2, 2, 2)},                                  // not an IPNet: dropped
 	}
@@ -361,9 +374,10 @@ func TestFromNet(t *testing.T) {
 		MTU:          1500,
 		HardwareAddr: ni.HardwareAddr,
 		Addrs: []Addr{
-			{netip.MustParsePrefix("192.168.1.20/24"), netip.MustParseAddr("192.168.1.255")},
-			{netip.MustParsePrefix("10.0.0.1/31"), netip.Addr{}},
-			{netip.MustParsePrefix("172.16.0.9/20"), netip.MustParseAddr("172.16.15.255")},
+			addr("192.168.1.20/24"),
+			addr("10.0.0.1/31"),
+			addr("172.16.0.9/20"),
+			addr("fe80::1/64"),
 		},
 	}
 	if got.String() != want.String() || !slices.Equal(got.Addrs, want.Addrs) ||

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -74,9 +75,10 @@ func NewNetlinkAt(ns netns.NsHandle) (*Netlink, error) {
 // because the interface list changed while it was being read.
 const dumpAttempts = 5
 
-// Interfaces lists the links of the handle's namespace and their IPv4
-// addresses, sorted by index. A dump interrupted by a concurrent change is
-// retried a few times before it is reported.
+// Interfaces lists the links of the handle's namespace and their IPv4 and
+// IPv6 addresses (with their DAD and lifetime state), sorted by index. A
+// dump interrupted by a concurrent change is retried a few times before it
+// is reported.
 func (n *Netlink) Interfaces() ([]Interface, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -101,9 +103,9 @@ func (n *Netlink) dump() ([]Interface, error) {
 	}
 	// One dump for every link's addresses: AddrList with a link filters a
 	// full dump anyway.
-	addrs, err := n.h.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := n.h.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
-		return nil, fmt.Errorf("iface: list IPv4 addresses: %w", err)
+		return nil, fmt.Errorf("iface: list addresses: %w", err)
 	}
 	out := make([]Interface, 0, len(links))
 	byIndex := make(map[int]int, len(links))
@@ -130,11 +132,32 @@ func (n *Netlink) dump() ([]Interface, error) {
 			continue // the link appeared after the link dump
 		}
 		if ad, ok := newAddr(a.IPNet, a.Broadcast); ok {
+			if ad.Is6() {
+				ad.Flags = addrFlags(a.Flags)
+			}
 			out[k].Addrs = append(out[k].Addrs, ad)
 		}
 	}
 	sortByIndex(out)
 	return out, nil
+}
+
+// addrFlags converts the kernel's IFA_F_* flags of an IPv6 address.
+func addrFlags(f int) AddrFlags {
+	var out AddrFlags
+	for _, m := range []struct {
+		k int
+		f AddrFlags
+	}{
+		{syscall.IFA_F_TENTATIVE, AddrTentative},
+		{syscall.IFA_F_DEPRECATED, AddrDeprecated},
+		{syscall.IFA_F_DADFAILED, AddrDADFailed},
+	} {
+		if f&m.k != 0 {
+			out |= m.f
+		}
+	}
+	return out
 }
 
 func allZero(b []byte) bool {

@@ -10,7 +10,7 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// Subscribe watches the links and IPv4 addresses of the lister's namespace
+// Subscribe watches the links and IPv4 and IPv6 addresses of the lister's namespace
 // through netlink subscriptions (RTNLGRP_LINK and the address groups),
 // bound to that namespace whichever thread calls it. It follows the
 // contract of [Subscriber.Subscribe]. If the kernel drops the
@@ -131,8 +131,10 @@ func (s *nlSub) run(ch chan<- struct{}, done <-chan struct{}) {
 			pending = false
 		case _, ok := <-links:
 			pending, broken = pending || ok, !ok
-		case u, ok := <-addrs:
-			pending, broken = pending || ok && u.LinkAddress.IP.To4() != nil, !ok
+		case _, ok := <-addrs:
+			// IPv4 and IPv6 alike: an IPv6 address also changes when
+			// its DAD ends or its preferred lifetime runs out.
+			pending, broken = pending || ok, !ok
 		case <-retry.C:
 			if err := s.open(); err != nil {
 				backoff = min(2*backoff, 5*time.Second)

@@ -40,7 +40,7 @@ func ParseKey(text string) (Key, error) {
 		}
 	}
 	if err != nil {
-		return Key{}, errors.New("seal: key is neither hex nor base64")
+		return Key{}, errorf("key is neither hex nor base64")
 	}
 	return NewKey(material)
 }
@@ -67,19 +67,19 @@ func LoadKeyFile(path string) (keys Keys, warning string, err error) {
 	// Refuse a named pipe or device before opening it: open would block
 	// until a writer came. The opened file is checked again below.
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("seal: key file %s: not a regular file", path)
+		return nil, "", errorf("key file %s: not a regular file", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("seal: key file: %w", err)
+		return nil, "", errorf("key file: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, "", fmt.Errorf("seal: key file: %w", err)
+		return nil, "", errorf("key file: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("seal: key file %s: not a regular file", path)
+		return nil, "", errorf("key file %s: not a regular file", path)
 	}
 	switch perm := fi.Mode().Perm(); {
 	case perm&0o044 != 0:
@@ -90,10 +90,10 @@ func LoadKeyFile(path string) (keys Keys, warning string, err error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("seal: key file: %w", err)
+		return nil, "", errorf("key file: %w", err)
 	}
 	if len(data) > maxKeyFileSize {
-		return nil, "", fmt.Errorf("seal: key file %s: larger than %d bytes", path, maxKeyFileSize)
+		return nil, "", errorf("key file %s: larger than %d bytes", path, maxKeyFileSize)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, maxKeyFileSize+1)
@@ -104,15 +104,19 @@ func LoadKeyFile(path string) (keys Keys, warning string, err error) {
 		}
 		k, err := ParseKey(line)
 		if err != nil {
-			return nil, "", fmt.Errorf("seal: key file %s line %d: %s", path, n, strings.TrimPrefix(err.Error(), "seal: "))
+			why := err.Error()
+			if ke := (*keyError)(nil); errors.As(err, &ke) {
+				why = ke.reason
+			}
+			return nil, "", errorf("key file %s line %d: %s", path, n, why)
 		}
 		keys = append(keys, k)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, "", fmt.Errorf("seal: key file %s: %w", path, err)
+		return nil, "", errorf("key file %s: %w", path, err)
 	}
 	if len(keys) == 0 {
-		return nil, "", fmt.Errorf("seal: key file %s: no key in it (generate one with: lanfind keygen FILE)", path)
+		return nil, "", errorf("key file %s: no key in it (generate one with: lanfind keygen FILE)", path)
 	}
 	return keys, warning, nil
 }
@@ -125,10 +129,10 @@ func WriteKeyFile(path string) error {
 	rand.Read(material[:]) // never fails on supported systems (crypto/rand docs)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("seal: key file %s: %w; not overwriting it", path, os.ErrExist)
+		return errorf("key file %s: %w; not overwriting it", path, os.ErrExist)
 	}
 	if err != nil {
-		return fmt.Errorf("seal: create key file: %w", err)
+		return errorf("create key file: %w", err)
 	}
 	_, err = f.WriteString(hex.EncodeToString(material[:]) + "\n")
 	if cerr := f.Close(); err == nil {
@@ -136,7 +140,28 @@ func WriteKeyFile(path string) error {
 	}
 	if err != nil {
 		os.Remove(path)
-		return fmt.Errorf("seal: write key file: %w", err)
+		return errorf("write key file: %w", err)
 	}
 	return nil
+}
+
+// keyError is an error about a key or a key file: "seal: " and its reason,
+// matching the error it wraps, if any.
+type keyError struct {
+	reason string
+	err    error
+}
+
+func (e *keyError) Error() string { return "seal: " + e.reason }
+func (e *keyError) Unwrap() error { return e.err }
+
+// Reason returns the error's text without the package prefix, for a
+// program that reports a key file it was given as its own problem.
+func (e *keyError) Reason() string { return e.reason }
+
+// errorf returns a *keyError with the text of fmt.Errorf(format, args...),
+// wrapping what that wraps.
+func errorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &keyError{reason: err.Error(), err: errors.Unwrap(err)}
 }

@@ -69,7 +69,7 @@ type Key struct {
 // secret randomness.
 func NewKey(material []byte) (Key, error) {
 	if len(material) < MinKeySize {
-		return Key{}, fmt.Errorf("seal: key is %d bytes, want at least %d", len(material), MinKeySize)
+		return Key{}, errorf("key is %d bytes, want at least %d", len(material), MinKeySize)
 	}
 	salt := []byte("lanfind seal v1")
 	k, err := hkdf.Key(sha256.New, material, salt, "aead key", 32)

@@ -22,7 +22,8 @@ func announceCommand() *cli.Command {
 		UsageText: "lanfind announce --name NAME [--type TYPE] [--port N] [--meta k=v]... " +
 			"[--interval D] [--ttl D] [--iface IF]...\n" +
 			"lanfind announce --service NAME:PORT[:TYPE]... [flags]\n" +
-			"lanfind announce --config FILE [flags]",
+			"lanfind announce --config FILE [flags]\n" +
+			"lanfind announce --config-dir DIR [flags]",
 		Description: "Sends each service's beacon on every selected interface, " +
 			"to the subnet broadcast address and\n" +
 			"the multicast group, answers queries, and says goodbye on SIGINT or SIGTERM " +
@@ -31,9 +32,13 @@ func announceCommand() *cli.Command {
 			"Several services: repeat --service, or list them in a --config file " +
 			"(see \"lanfind check-config\");\n" +
 			"flags given explicitly override the file's top-level settings. " +
-			"With --config, SIGHUP reloads the\n" +
-			"file: added services are announced at once, removed ones say goodbye, " +
-			"changed ones are updated.",
+			"--config-dir reads every *.toml file of DIR in name order " +
+			"(after --config FILE, if given): each\n" +
+			"adds its services; a top-level setting may be set by one file only. " +
+			"With --config or --config-dir,\n" +
+			"SIGHUP reloads the files: added services are announced at once, " +
+			"removed ones say goodbye, changed\n" +
+			"ones are updated.",
 		Flags: commonFlags(
 			&cli.StringFlag{
 				Name:  "name",
@@ -41,8 +46,10 @@ func announceCommand() *cli.Command {
 			},
 			&cli.StringFlag{Name: "type", Usage: "service `TYPE`, e.g. postgres or http"},
 			&cli.UintFlag{
-				Name:  "port",
-				Usage: "the announced service's `PORT` (not lanfind's own)",
+				Name: "port",
+				Usage: "the announced service's `PORT` (not lanfind's own); " +
+					"0 for a service without one",
+				DefaultText: "0, with a warning",
 			},
 			&cli.StringSliceFlag{Name: "meta", Usage: "metadata `KEY=VALUE` (repeatable)"},
 			&cli.DurationFlag{
@@ -69,6 +76,17 @@ func announceCommand() *cli.Command {
 				Usage:     "read services and settings from TOML `FILE`; SIGHUP reloads it",
 				TakesFile: true,
 			},
+			&cli.BoolFlag{
+				Name: "take-over",
+				Usage: "take over services another lanfind process on this host announces " +
+					"(it stops announcing them) instead of failing",
+			},
+			&cli.StringFlag{
+				Name: "config-dir",
+				Usage: "read every *.toml file of `DIR` in name order, as --config does; " +
+					"SIGHUP reloads them",
+				TakesFile: true,
+			},
 			flagMDNS,
 			flagMDNSType,
 		),
@@ -87,6 +105,7 @@ func announceCommand() *cli.Command {
 			opts := announceOptions{
 				common:   o,
 				settings: as,
+				takeOver: c.Bool("take-over"),
 			}
 			return s.exit(runAnnounce(c.Context, s, opts))
 		},
@@ -97,6 +116,7 @@ func announceCommand() *cli.Command {
 type announceOptions struct {
 	common
 	settings *announceSettings
+	takeOver bool // take services over from another lanfind process on this host
 }
 
 func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
@@ -110,6 +130,8 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		Interfaces:        opts.ifaces,
 		NoBroadcast:       opts.noBroadcast,
 		NoMulticast:       opts.noMulticast,
+		NoIPv4:            opts.noIPv4,
+		NoIPv6:            opts.noIPv6,
 		Hostname:          as.hostname,
 		Logger:            s.Log,
 		Keys:              opts.keys,
@@ -119,6 +141,20 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		return runtimeError(err)
 	}
 	defer snd.Close()
+	claims := newInstanceClaims(s.Log)
+	defer claims.Close()
+	if err := claims.claimAll(snd.Instances(), opts.takeOver); err != nil {
+		return runtimeError(err)
+	}
+	if len(opts.keys) > 0 {
+		s.Log.Info("keyed: every datagram is sealed; only listeners with the same "+
+			"--secret-file see these services, and clear queries are ignored",
+			"keys", len(opts.keys),
+			"sealing_key_id", fmt.Sprintf("%016x", opts.keys[0].ID()))
+	}
+	for _, w := range as.warnings {
+		s.Log.Warn(w)
+	}
 	for _, r := range snd.Instances() {
 		s.Log.Info("service",
 			"name", r.Name,
@@ -144,7 +180,9 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 	if err != nil {
 		return runtimeError(err)
 	}
-	stopDaemon := startDaemon(ctx, snd, as, s.Log, func(svcs []announce.Service, fc *config.File) error {
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+	stopDaemon := startDaemon(ctx, snd, as, claims, quit, s.Log, func(svcs []announce.Service, fc *config.File) error {
 		ps, err := as.mdnsServices(svcs, fc)
 		switch {
 		case err != nil:
@@ -173,6 +211,8 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		"other_iface", st.OtherIface,
 		"overload", st.Overload,
 		"limited", st.Limited,
+		"unresolved", st.Unresolved,
+		"slipped", st.Slipped,
 		"send_errors", st.SendErrors,
 		"sealed", st.Sealed,
 		"unsealed", st.Unsealed,

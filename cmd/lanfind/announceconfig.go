@@ -36,7 +36,7 @@ func parseServiceFlag(spec string) (announce.Service, error) {
 	}
 	port, err := strconv.ParseUint(parts[1], 10, 16)
 	if err != nil {
-		return svc, usageErrorf("--service %q: port %q: want 0 to 65535", spec, parts[1])
+		return svc, usageErrorf("--service %q: port %q: want %s", spec, parts[1], flagWants["port"])
 	}
 	svc.Port = uint16(port)
 	return svc, nil
@@ -57,12 +57,15 @@ func configFailure(err error, code int) error {
 // its configuration file.
 type announceSettings struct {
 	flagServices []announce.Service // from --name/--type/--port/--meta and --service
-	file         *config.File       // nil without --config
+	file         *config.File       // nil without --config and --config-dir
+	configPath   string             // --config
+	configDir    string             // --config-dir
 	services     []announce.Service // flagServices, then the file's
 	interval     time.Duration
 	ttl          time.Duration
 	hostname     string
 	explicit     map[string]bool // file keys a flag overrides
+	warnings     []string        // for the log, once the services are about to be announced
 	mdns         bool            // --mdns (LANFIND_MDNS)
 	mdnsType     string          // --mdns-type
 }
@@ -78,6 +81,8 @@ var overrides = map[string]string{
 	"group":              "group",
 	"no_broadcast":       "no-broadcast",
 	"no_multicast":       "no-multicast",
+	"no_ipv4":            "no-ipv4",
+	"no_ipv6":            "no-ipv6",
 	"mdns":               "mdns",
 }
 
@@ -91,6 +96,13 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	}
 	if svc != nil {
 		as.flagServices = append(as.flagServices, *svc)
+		if !c.IsSet("port") {
+			// Scripts would get ADDR:0. "--port 0" says the service has
+			// no port, and is not warned about.
+			as.warnings = append(as.warnings, fmt.Sprintf("service %q has no --port: "+
+				"listeners get port 0 (give --port N, or --port 0 if it has none)",
+				svc.Name))
+		}
 	}
 	for _, spec := range c.StringSlice("service") {
 		svc, err := parseServiceFlag(spec)
@@ -105,8 +117,9 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	for key, flag := range overrides {
 		as.explicit[key] = c.IsSet(flag)
 	}
-	if path := c.String("config"); path != "" {
-		fc, err := config.Load(path)
+	as.configPath, as.configDir = c.String("config"), c.String("config-dir")
+	if as.configPath != "" || as.configDir != "" {
+		fc, err := as.loadConfig()
 		if err != nil {
 			return nil, configFailure(err, exitUsage)
 		}
@@ -122,7 +135,7 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	}
 	if len(as.services) == 0 {
 		return nil, usageErrorf("no service to announce: %s has no [[service]] table "+
-			"and no --service or --name was given", as.file.Path)
+			"and no --service or --name was given", as.configName())
 	}
 	if err := announce.CheckInterval(as.interval); err != nil {
 		return nil, usageErrorf("%s %v: %v", as.source("interval"), as.interval, err)
@@ -138,6 +151,10 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	if o.noBroadcast && o.noMulticast {
 		return nil, usageErrorf("%s and %s together leave nothing to send with",
 			as.source("no_broadcast"), as.source("no_multicast"))
+	}
+	if o.noIPv4 && o.noIPv6 {
+		return nil, usageErrorf("%s and %s together leave no address family",
+			as.source("no_ipv4"), as.source("no_ipv6"))
 	}
 	as.mdns, as.mdnsType = o.mdns, c.String("mdns-type")
 	if as.mdnsType != "" && !as.mdns {
@@ -156,11 +173,43 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	return as, nil
 }
 
+// loadConfig reads --config FILE, then every *.toml of --config-dir DIR
+// in name order, as one configuration.
+func (as *announceSettings) loadConfig() (*config.File, error) {
+	switch {
+	case as.configDir == "":
+		return config.Load(as.configPath)
+	case as.configPath == "":
+		return config.LoadDir(as.configDir)
+	}
+	f, err := config.Load(as.configPath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := config.LoadDir(as.configDir)
+	if err != nil {
+		return nil, err
+	}
+	return config.Merge(as.configPath, f, d)
+}
+
+// configName names the configuration in messages: its file, directory,
+// or both.
+func (as *announceSettings) configName() string {
+	switch {
+	case as.configDir == "":
+		return as.configPath
+	case as.configPath == "":
+		return as.configDir
+	}
+	return as.configPath + " and " + as.configDir
+}
+
 // source names where a setting comes from, for messages: its flag, or its
 // key in the configuration file.
 func (as *announceSettings) source(key string) string {
 	if as.file != nil && as.file.Sets(key) && !as.explicit[key] {
-		return fmt.Sprintf("%s (in %s)", key, as.file.Path)
+		return fmt.Sprintf("%s (in %s)", key, as.configName())
 	}
 	return "--" + overrides[key]
 }
@@ -196,6 +245,12 @@ func (as *announceSettings) applyFile(o *common) {
 	if use("no_multicast") {
 		o.noMulticast = fc.NoMulticast
 	}
+	if use("no_ipv4") {
+		o.noIPv4 = fc.NoIPv4
+	}
+	if use("no_ipv6") {
+		o.noIPv6 = fc.NoIPv6
+	}
 }
 
 // nameFlags returns the service --name, --type, --port and --meta describe,
@@ -217,7 +272,7 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 	}
 	p := c.Uint("port")
 	if p > 65535 {
-		return nil, usageErrorf("--port %d: want 0 to 65535", p)
+		return nil, usageErrorf("--port %d: want %s", p, flagWants["port"])
 	}
 	svc.Port = uint16(p)
 	for _, kv := range c.StringSlice("meta") {
@@ -227,6 +282,14 @@ func nameFlags(c *cli.Context) (*announce.Service, error) {
 		}
 		if svc.Meta == nil {
 			svc.Meta = map[string]string{}
+		}
+		// Lengths are the library's to check (announce.New); the text
+		// rule is the one --name and --hostname follow.
+		if err := announce.CheckText(k); err != nil {
+			return nil, usageErrorf("--meta %q: key: %v", kv, err)
+		}
+		if err := announce.CheckText(v); err != nil {
+			return nil, usageErrorf("--meta %q: value: %v", kv, err)
 		}
 		if _, dup := svc.Meta[k]; dup {
 			return nil, usageErrorf("--meta %q: key %q given twice", kv, k)
@@ -251,8 +314,8 @@ func combineServices(flags []announce.Service, fc *config.File) ([]announce.Serv
 				s.Name, s.Type)
 		case first < len(flags):
 			return nil, usageErrorf("service %q of type %q is given both on the command line and "+
-				"at %s:%d",
-				s.Name, s.Type, fc.Path, fc.Lines[i-len(flags)])
+				"at %s",
+				s.Name, s.Type, fc.Where(i-len(flags)))
 		}
 		// Two in the file: config.Load refused them.
 	}

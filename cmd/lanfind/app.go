@@ -70,7 +70,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // argument that names none.
 func noCommand(c *cli.Context) error {
 	if c.Args().Present() {
-		return usageErrorf("unknown command %q (try \"lanfind help\")", c.Args().First())
+		return unknownCommand(c.App, c.Args().First())
 	}
 	// A usage error: the help goes to stderr, like any diagnostic, so that
 	// nothing reaches a pipe that expected results.

@@ -18,6 +18,7 @@ var completionHints = clidoc.Hints{
 	FlagChoices: map[string][]string{"log-format": clilog.Formats},
 	ArgChoices:  map[string][]string{"completion": clidoc.Shells},
 	FileArgs:    []string{"keygen", "check-config"},
+	ArgNames:    map[string]string{"resolve": "service name"},
 }
 
 func completionCommand() *cli.Command {

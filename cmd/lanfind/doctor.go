@@ -90,6 +90,8 @@ func runDoctor(ctx context.Context, s streams, opts doctorOptions) error {
 		ExcludeInterfaces: opts.excludes,
 		NoBroadcast:       opts.noBroadcast,
 		NoMulticast:       opts.noMulticast,
+		NoIPv4:            opts.noIPv4,
+		NoIPv6:            opts.noIPv6,
 		Keys:              opts.keys,
 		Peer:              opts.peer,
 		Type:              opts.typ,

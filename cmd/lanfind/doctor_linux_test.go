@@ -16,6 +16,7 @@ import (
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/internal/doctor"
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 )
 
 // runDoctorJSON runs "lanfind doctor --json" with args in h, requires exit code
@@ -146,7 +147,7 @@ func TestNSDoctorFirewall(t *testing.T) {
 	}
 	fs := runDoctorJSON(t, h, 1)
 	expectFinding(t, fs, doctor.LevelProblem, "firewall",
-		fmt.Sprintf(`^nftables table inet lft, chain input drops UDP port %d: "udp dport %[1]d counter packets \d+ bytes \d+ drop"$`, beacon.DefaultPort))
+		fmt.Sprintf(`^nftables table inet lft, chain input drops UDP port %d: "udp dport %[1]d counter drop"$`, beacon.DefaultPort))
 	expectFinding(t, fs, doctor.LevelProblem, "self", `^eth0 did not hear its own probe sent by broadcast to 10\.77\.0\.255, multicast to 239\.255\.70\.70 within 1s$`)
 }
 
@@ -177,6 +178,34 @@ func TestNSDoctorPeer(t *testing.T) {
 	expectFinding(t, fs, doctor.LevelProblem, "peer", `names differ in case only: "db"$`)
 }
 
+// TestNSDoctorPeerFirewall: the peer's host firewall drops what comes in
+// on lanfind's port, so its beacons go out but queries never reach it.
+// doctor --peer tries the query -> reply path and says so (exit 1): with
+// the default 5s interval, resolve and list fail there.
+func TestNSDoctorPeerFirewall(t *testing.T) {
+	t.Parallel()
+	requiretest.Need(t, "nft")
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	startAnnouncer(t, h1, "--name", "db", "--port", "5432", "--interval", "200ms")
+	a1 := regexp.QuoteMeta(h1.Addr("eth0").String())
+	fs := runDoctorJSON(t, h0, 0, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
+
+	for _, args := range [][]string{
+		{"add", "table", "inet", "labfw"},
+		{"add", "chain", "inet", "labfw", "input", "{ type filter hook input priority 0; policy accept; }"},
+		{"add", "rule", "inet", "labfw", "input", "udp", "dport", "28471", "drop"},
+	} {
+		if out, err := h1.Run(t, "nft", args...); err != nil {
+			t.Fatalf("nft %q in %s: %v\n%s", args, h1.Name, err, out)
+		}
+	}
+	fs = runDoctorJSON(t, h0, 1, "--peer", "db", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelProblem, "peer",
+		`^"db": beacons heard from `+a1+` on eth0, queries not answered: check the firewall on `+a1+`$`)
+}
+
 // TestNSDoctorGoodbye has the announcer stop while doctor --peer listens.
 func TestNSDoctorGoodbye(t *testing.T) {
 	t.Parallel()
@@ -199,6 +228,26 @@ func TestNSDoctorGoodbye(t *testing.T) {
 	expectFinding(t, fs, doctor.LevelProblem, "peer", `^"db" said goodbye from `+regexp.QuoteMeta(h1.Addr("eth0").String())+` on eth0 \S+ ago: its announcer stopped$`)
 }
 
+// TestNSDoctorMixedKeys: on a LAN that mixes a keyed and a clear
+// announcer, doctor without the key notes the sealed traffic but finds
+// nothing wrong (exit 0); TestNSDoctorKeys keeps it a problem on a LAN
+// where every announcer is keyed.
+func TestNSDoctorMixedKeys(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 3)
+	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
+	key := filepath.Join(t.TempDir(), "key")
+	runCode(t, h0, 0, "keygen", key)
+	startAnnouncer(t, h1, "--name", "secret", "--interval", "200ms", "--secret-file", key)
+	startAnnouncer(t, h2, "--name", "open", "--interval", "200ms")
+	// --peer: doctor listens for the whole timeout, and hears both.
+	fs := runDoctorJSON(t, h0, 0, "--peer", "open", "--timeout", "1s")
+	expectFinding(t, fs, doctor.LevelNote, "keys", `^\d+ datagrams? sealed with a shared key were heard, `+
+		`and this host has no key: they are ignored; clear lanfind traffic was heard too, so the LAN mixes `+
+		`keyed and clear services, and without a key lanfind sees only the clear ones$`)
+	noProblems(t, fs)
+}
+
 // TestNSDoctorKeys: doctor names a key problem when the announcer seals
 // its traffic: no key here, another key here, and the right key (found).
 func TestNSDoctorKeys(t *testing.T) {
@@ -218,4 +267,57 @@ func TestNSDoctorKeys(t *testing.T) {
 	expectFinding(t, fs, doctor.LevelProblem, "keys", `^\d+ datagrams? failed authentication: they were sealed with a key this host does not have, or altered$`)
 	fs = runDoctorJSON(t, h0, 0, "--peer", "db", "--timeout", "1s", "--secret-file", key)
 	expectFinding(t, fs, doctor.LevelOK, "peer", `^"db" is heard from `+a1+` on eth0: port 5432`)
+}
+
+// TestNSDoctorBridge makes a real Linux bridge in a lab host and runs
+// doctor on it, with /sys mounted afresh in a mount namespace of its own so
+// that /sys/class/net shows the host's interfaces: a bridge that snoops
+// multicast without a querier is reported, one that is the querier is not.
+func TestNSDoctorBridge(t *testing.T) {
+	t.Parallel()
+	requiretest.Need(t, "ip", "unshare")
+	lab := netnstest.New(t, 1)
+	h0 := lab.Hosts[0]
+	for _, args := range [][]string{
+		{"link", "add", "br0", "type", "bridge", "mcast_snooping", "1", "mcast_querier", "0"},
+		// A port with carrier: one end of a veth pair.
+		{"link", "add", "v0", "type", "veth", "peer", "name", "v1"},
+		{"link", "set", "v0", "master", "br0"},
+		{"addr", "add", "10.99.0.1/24", "dev", "br0"},
+		{"link", "set", "v1", "up"},
+		{"link", "set", "v0", "up"},
+		{"link", "set", "br0", "up"},
+	} {
+		if out, err := h0.Run(t, "ip", args...); err != nil {
+			t.Fatalf("ip %q: %v\n%s", args, err, out)
+		}
+	}
+	doctorOnBridge := func() []doctor.Finding {
+		t.Helper()
+		r := runInWith(t, h0, func(cmd *exec.Cmd) {
+			unshare, err := exec.LookPath("unshare")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Args = append([]string{"unshare", "--mount", "sh", "-c",
+				`mount -t sysfs sysfs /sys && exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = unshare
+		}, "doctor", "--json", "--iface", "br0", "--timeout", "300ms")
+		var fs []doctor.Finding
+		if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
+			t.Fatalf("%s: %v in %q (stderr %q)", r.desc, err, r.stdout, r.stderr)
+		}
+		t.Logf("%s:\n%s", r.desc, formatFindings(fs))
+		return fs
+	}
+	fs := doctorOnBridge()
+	expectFinding(t, fs, doctor.LevelNote, "bridge", `^bridge br0 snoops multicast without a querier: `+
+		`multicast to the group stops reaching the hosts behind it a few minutes after their last join; `+
+		`broadcast is not snooped, so lanfind still works by broadcast$`)
+
+	if out, err := h0.Run(t, "ip", "link", "set", "br0", "type", "bridge", "mcast_querier", "1"); err != nil {
+		t.Fatalf("ip: %v\n%s", err, out)
+	}
+	fs = doctorOnBridge()
+	expectFinding(t, fs, doctor.LevelOK, "bridge", `^bridge br0: multicast snooping on, querier on$`)
 }

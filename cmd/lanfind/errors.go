@@ -81,6 +81,22 @@ func searchError(err error) error {
 	return nil
 }
 
+// reasoner is a library error that can say what is wrong without package
+// prefixes: iface's, beacon's, announce's and the wrapping of
+// internal/endpoint (see endpoint.Error).
+type reasoner interface{ Reason() string }
+
+// ownText returns err's text as lanfind's own: the reason of the first
+// error in its chain that has one (so not 'announce: beacon: service "db":
+// …' but 'service "db": …'), else err's text.
+func ownText(err error) string {
+	var r reasoner
+	if errors.As(err, &r) {
+		return r.Reason()
+	}
+	return err.Error()
+}
+
 // runtimeError wraps a library error for stderr with exit code 1, or 2 when
 // it is about configuration (interfaces that do not exist, and the like).
 func runtimeError(err error) error {
@@ -92,7 +108,7 @@ func runtimeError(err error) error {
 		return ee
 	}
 	code := exitFailure
-	msg := err.Error()
+	msg := ownText(err)
 	var hint string
 	var selErr *iface.SelectError
 	var formatErr *output.FormatError

@@ -26,12 +26,15 @@ var (
 		Usage:   "UDP `PORT` lanfind itself uses for discovery",
 		EnvVars: []string{"LANFIND_PORT"},
 		Value:   strconv.Itoa(beacon.DefaultPort),
+		// A number, not the quoted string urfave/cli shows for a string.
+		DefaultText: strconv.Itoa(beacon.DefaultPort),
 	}
 	flagGroup = &cli.StringFlag{
-		Name:    "group",
-		Usage:   "IPv4 multicast `GROUP` (239.0.0.0/8 recommended)",
-		EnvVars: []string{"LANFIND_GROUP"},
-		Value:   beacon.DefaultGroup.String(),
+		Name:        "group",
+		Usage:       "IPv4 multicast `GROUP` (239.0.0.0/8 recommended)",
+		EnvVars:     []string{"LANFIND_GROUP"},
+		Value:       beacon.DefaultGroup.String(),
+		DefaultText: beacon.DefaultGroup.String(),
 	}
 	flagIface = &cli.StringSliceFlag{
 		Name: "iface",
@@ -49,8 +52,9 @@ var (
 		Name: "log-format",
 		Usage: "log to stderr as `FORMAT` text or json " +
 			"(one JSON object per line, for journald and collectors)",
-		EnvVars: []string{"LANFIND_LOG_FORMAT"},
-		Value:   "text",
+		EnvVars:     []string{"LANFIND_LOG_FORMAT"},
+		Value:       "text",
+		DefaultText: "text",
 	}
 	flagSecretFile = &cli.StringSliceFlag{
 		Name: "secret-file",
@@ -61,13 +65,59 @@ var (
 	}
 	flagNoBroadcast = &cli.BoolFlag{Name: "no-broadcast", Usage: "do not use subnet broadcast"}
 	flagNoMulticast = &cli.BoolFlag{Name: "no-multicast", Usage: "do not use multicast"}
-	flagVerbose     = &cli.BoolFlag{
+	flagNoIPv4      = &cli.BoolFlag{
+		Name:    "no-ipv4",
+		Usage:   "do not use IPv4 (no IPv4 socket; IPv4 addresses ignored)",
+		EnvVars: []string{"LANFIND_NO_IPV4"},
+	}
+	flagNoIPv6 = &cli.BoolFlag{
+		Name:    "no-ipv6",
+		Usage:   "do not use IPv6 (no IPv6 socket; IPv6 addresses ignored)",
+		EnvVars: []string{"LANFIND_NO_IPV6"},
+	}
+	// Flags of list, resolve and watch.
+	flagFamily = &cli.StringFlag{
+		Name: "family",
+		Usage: "only IP version `V`, 4 or 6: its paths and addresses, " +
+			"and an address of it to print",
+	}
+	flagPreferIPv6 = &cli.BoolFlag{
+		Name:  "prefer-ipv6",
+		Usage: "rank IPv6 addresses before IPv4 ones of the same rank",
+	}
+	flagVerbose = &cli.BoolFlag{
 		Name:    "verbose",
 		Aliases: []string{"v"},
 		Usage:   "log debug details to stderr",
 	}
 	flagJSON = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"}
 )
+
+// flagWants says, by flag name, what a flag's value must be where its type
+// says too little, for every message about a bad value: "--port abc: want
+// 0 to 65535", "--wait 0: want …". See wantOf.
+var flagWants = map[string]string{
+	"port":           "0 to 65535",
+	"wait":           "a number of instances, 1 or more",
+	"discovery-port": "1 to 65535",
+}
+
+// wantOf says what the value of f must be: its entry in flagWants, or what
+// its type parses.
+func wantOf(f cli.Flag) string {
+	if w, ok := flagWants[f.Names()[0]]; ok {
+		return w
+	}
+	switch f.(type) {
+	case *cli.DurationFlag:
+		return "a duration with a unit, such as 2s or 500ms"
+	case *cli.BoolFlag:
+		return "true or false"
+	case *cli.IntFlag, *cli.UintFlag, *cli.Int64Flag, *cli.Uint64Flag:
+		return "a whole number"
+	}
+	return "a valid value" // a string flag takes any: not reached
+}
 
 func commonFlags(extra ...cli.Flag) []cli.Flag {
 	return append(extra,
@@ -77,6 +127,8 @@ func commonFlags(extra ...cli.Flag) []cli.Flag {
 		flagExcludeIface,
 		flagNoBroadcast,
 		flagNoMulticast,
+		flagNoIPv4,
+		flagNoIPv6,
 		flagSecretFile,
 		flagVerbose,
 		flagLogFormat,
@@ -91,7 +143,12 @@ type common struct {
 	excludes    []string // --exclude-iface
 	noBroadcast bool
 	noMulticast bool
+	noIPv4      bool
+	noIPv6      bool
+	family      int       // --family: 4, 6, or 0 for either
+	prefer6     bool      // --prefer-ipv6
 	keys        seal.Keys // from --secret-file; nil: unkeyed
+	maxEntries  int       // --max-entries of list, resolve and watch
 	mdns        bool      // --mdns: DNS-SD over mDNS too (see mdns.go)
 }
 
@@ -116,6 +173,7 @@ func bindShared(c *cli.Context, errOut io.Writer, level slog.Level) (common, str
 // bindNetwork reads the shared flags that say where lanfind talks.
 func bindNetwork(c *cli.Context) (common, error) {
 	var o common
+	o.maxEntries = c.Int("max-entries") // 0 for commands without the flag
 	ps := c.String("discovery-port")
 	if ps == "" { // an empty LANFIND_PORT means the default, as for the other variables
 		ps = strconv.Itoa(beacon.DefaultPort)
@@ -129,7 +187,7 @@ func bindNetwork(c *cli.Context) (common, error) {
 		if _, numErr := strconv.ParseInt(ps, 10, 64); numErr != nil {
 			ps = strconv.Quote(ps)
 		}
-		return o, usageErrorf("%s %s: want 1 to 65535", src, ps)
+		return o, usageErrorf("%s %s: want %s", src, ps, flagWants["discovery-port"])
 	}
 	o.port = uint16(p)
 	gs := c.String("group")
@@ -153,7 +211,30 @@ func bindNetwork(c *cli.Context) (common, error) {
 		return o, usageErrorf("--no-broadcast and --no-multicast together " +
 			"leave nothing to send with")
 	}
-	return o, nil
+	o.noIPv4, o.noIPv6, o.prefer6 = c.Bool("no-ipv4"), c.Bool("no-ipv6"), c.Bool("prefer-ipv6")
+	if o.noIPv4 && o.noIPv6 {
+		return o, usageErrorf("--no-ipv4 and --no-ipv6 together leave no address family")
+	}
+	return o, bindFamily(c, &o)
+}
+
+// bindFamily reads --family (list, resolve and watch): 4 leaves IPv6 out,
+// 6 leaves IPv4 out.
+func bindFamily(c *cli.Context, o *common) error {
+	switch v := c.String("family"); v {
+	case "":
+		return nil
+	case "4", "6":
+		o.family = int(v[0] - '0')
+	default:
+		return usageErrorf("--family %q: want 4 or 6", v)
+	}
+	if o.family == 4 && o.noIPv4 || o.family == 6 && o.noIPv6 {
+		return usageErrorf("--family %d with --no-ipv%d leaves no address family",
+			o.family, o.family)
+	}
+	o.noIPv4, o.noIPv6 = o.noIPv4 || o.family == 6, o.noIPv6 || o.family == 4
+	return nil
 }
 
 // ifacePatterns returns the interface names and globs given with the flag
@@ -193,7 +274,7 @@ func loadKeys(paths []string, log *slog.Logger) (seal.Keys, error) {
 		}
 		ks, warning, err := seal.LoadKeyFile(p)
 		if err != nil {
-			return nil, usageErrorf("--secret-file: %s", strings.TrimPrefix(err.Error(), "seal: "))
+			return nil, usageErrorf("--secret-file: %s", ownText(err))
 		}
 		if warning != "" {
 			log.Warn(warning)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/output"
 )
@@ -50,6 +51,7 @@ func runIface(_ context.Context, s streams, opts ifaceOptions) error {
 	if err != nil {
 		return runtimeError(err)
 	}
+	all = iface.Families(all, !opts.noIPv4, !opts.noIPv6)
 	sel, selErr := iface.Select(all, opts.ifaces, opts.excludes)
 	if selErr != nil && len(opts.ifaces) > 0 {
 		err := runtimeError(selErr)
@@ -59,12 +61,18 @@ func runIface(_ context.Context, s streams, opts ifaceOptions) error {
 		}
 		return err
 	}
-	targets := iface.Targets(sel, iface.TargetOptions{
-		Group:       opts.group,
+	to := iface.TargetOptions{
 		Port:        opts.port,
 		NoBroadcast: opts.noBroadcast,
 		NoMulticast: opts.noMulticast,
-	})
+	}
+	if !opts.noIPv4 {
+		to.Group = opts.group
+	}
+	if !opts.noIPv6 {
+		to.Group6 = beacon.DefaultGroup6
+	}
+	targets := iface.Targets(sel, to)
 	unused := func(i iface.Interface) string { return notSelectedReason(i, opts.common) }
 	if err := output.Interfaces(s.Out, opts.json, all, sel, targets, unused); err != nil {
 		return runtimeError(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,7 +40,7 @@ func runKeygen(_ context.Context, _ streams, opts keygenOptions) error {
 			"not standard output (\"-\")")
 	}
 	if err := seal.WriteKeyFile(opts.file); err != nil {
-		return &exitError{code: exitFailure, msg: strings.TrimPrefix(err.Error(), "seal: ")}
+		return &exitError{code: exitFailure, msg: ownText(err)}
 	}
 	return nil
 }

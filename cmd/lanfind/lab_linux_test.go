@@ -82,11 +82,11 @@ func TestNSListFindsServices(t *testing.T) {
 	want := []service{{
 		Name: "db", Type: "postgres", Port: 5432, Addr: a1, Addrs: []string{a1}, Iface: "eth0", Host: "dbhost",
 		Instance: wantInstance(h1, "dbhost", "db", "postgres"), Meta: map[string]string{"version": "16", "role": "primary"},
-		TTLSeconds: 45, Seen: []seenPath{{"eth0", a1}}, Source: "lanfind",
+		TTLSeconds: 45, Seen: []seenPath{{"eth0", a1, "ipv4"}}, Source: "lanfind",
 	}, {
 		Name: "web", Type: "", Port: 8080, Addr: a2, Addrs: []string{a2}, Iface: "eth0", Host: hostname,
 		Instance: wantInstance(h2, hostname, "web", ""), Meta: map[string]string{},
-		TTLSeconds: 15, Seen: []seenPath{{"eth0", a2}}, Source: "lanfind",
+		TTLSeconds: 15, Seen: []seenPath{{"eth0", a2, "ipv4"}}, Source: "lanfind",
 	}}
 	if len(got) != len(want) {
 		t.Fatalf("%s: got %d services %v, want %d", r.desc, len(got), names(got), len(want))
@@ -283,8 +283,8 @@ func TestNSTwoSegments(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s %s %v", s.Name, s.Iface, s.Addr, s.Seen))
 	}
 	want := []string{
-		fmt.Sprintf("a eth0 %s [{eth0 %[1]s}]", h1.Addr("eth0")), // 10.77.0.11
-		fmt.Sprintf("b eth1 %s [{eth1 %[1]s}]", h2.Addr("eth0")), // 10.77.1.12
+		fmt.Sprintf("a eth0 %s [{eth0 %[1]s ipv4}]", h1.Addr("eth0")), // 10.77.0.11
+		fmt.Sprintf("b eth1 %s [{eth1 %[1]s ipv4}]", h2.Addr("eth0")), // 10.77.1.12
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("list on h0: got %q, want %q", got, want)

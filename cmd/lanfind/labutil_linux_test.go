@@ -454,8 +454,9 @@ type service struct {
 }
 
 type seenPath struct {
-	Iface string `json:"iface"`
-	Addr  string `json:"addr"`
+	Iface  string `json:"iface"`
+	Addr   string `json:"addr"`
+	Family string `json:"family"`
 }
 
 // list runs "lanfind list --json" with args in h, requires exit code 0 and

@@ -27,11 +27,14 @@ func listCommand() *cli.Command {
 		Flags: commonFlags(
 			flagTimeout,
 			flagWait,
+			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
 			flagFormat,
 			flagNoColor,
+			flagFamily,
+			flagPreferIPv6,
 			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
@@ -100,13 +103,19 @@ func runList(ctx context.Context, s streams, opts listOptions) error {
 	case opts.wait > 0 && len(rs) < opts.wait:
 		return fewerThan(len(rs), opts.wait, within(ctx, opts.timeout))
 	case len(rs) == 0 && p.Scripted():
-		return errNotFound // a script's empty result: "[]" or no lines
+		// A script's empty result: "[]" or no lines, and on stderr only
+		// why keyed mode may hide services.
+		if h := keyHint(l, len(opts.keys) > 0); h != "" {
+			return &exitError{code: exitNotFound, hint: h}
+		}
+		return errNotFound
 	case len(rs) == 0:
 		// The table has no header without rows: say why the screen stays
 		// empty. Collect gives up before the timeout once its repeated
 		// queries stay unanswered, so the message names no duration.
 		e := notFound(opts.name, opts.typ, "")
-		if opts.name == "" && opts.typ == "" {
+		e.hint = keyHint(l, len(opts.keys) > 0)
+		if e.hint == "" && opts.name == "" && opts.typ == "" {
 			e.hint = `run "lanfind doctor" here and on a host that announces to see why`
 		}
 		return e

@@ -13,14 +13,24 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/lanfind/lanfind/internal/clilog"
+	"github.com/lanfind/lanfind/internal/sdnotify"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	var stderr io.Writer = os.Stderr
+	if sdnotify.StderrIsJournal() {
+		// Under systemd: each line with its priority, so that
+		// "journalctl -p warning" shows lanfind's warnings.
+		stderr = clilog.JournalWriter(os.Stderr)
+	}
+	code := run(ctx, os.Args, os.Stdout, stderr)
 	stop()
 	os.Exit(code)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,13 +130,27 @@ port = 9000
 			t.Errorf("changed db: got instance %s meta %v, want instance %s and version=17", ev.Service.Instance, ev.Service.Meta, dbInstance)
 		}
 	}
-	if got, want := nextState("reload"), "RELOADING=1"; got != want {
-		t.Fatalf("notify on SIGHUP: got %q, want %q", got, want)
+	// RELOADING=1 carries the time of the reload, as Type=notify-reload
+	// wants (systemd 253 and later).
+	if got, want := nextState("reload"), "RELOADING=1\nMONOTONIC_USEC="; !strings.HasPrefix(got, want) {
+		t.Fatalf("notify on SIGHUP: got %q, want %q and the time", got, want)
+	} else if usec, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(got, want)), 10, 64); err != nil || usec == 0 {
+		t.Fatalf("notify on SIGHUP: got %q, want MONOTONIC_USEC a positive integer", got)
 	}
 	if got, want := nextState("reload done"), "READY=1\nSTATUS=announcing 2 services"; got != want {
 		t.Fatalf("notify after reload: got %q, want %q", got, want)
 	}
-	a.waitLog(t, "reloaded")
+	// The log says what the reload did, service by service.
+	for msg, want := range map[string]string{
+		"reload: added":   "name=api type=\"\" port=9000",
+		"reload: removed": "name=web type=\"\" port=80",
+		"reload: changed": "name=db type=postgres port=5433 what=\"port 5432 -> 5433, meta version added\"",
+		"reloaded":        "services=2 added=1 removed=1 changed=1",
+	} {
+		if line := a.waitLog(t, msg); !strings.HasSuffix(line, " "+want) {
+			t.Errorf("%s: got log line %q, want it to end %q", a.desc, line, want)
+		}
+	}
 
 	// A bad file: an error on stderr, the old services stay.
 	writeFile(t, cfg, `[[service]]
@@ -235,5 +250,37 @@ func TestNSConfigSettings(t *testing.T) {
 	r = runCode(t, h0, 1, "list", "--json", "--timeout", "500ms")
 	if got := names(decodeList(t, r)); len(got) != 0 {
 		t.Errorf("list on the default port: got %q, want nothing", got)
+	}
+}
+
+// TestNSReloadConfigDir runs "announce --config-dir DIR": a file dropped
+// into the directory, or taken out of it, takes effect on SIGHUP.
+func TestNSReloadConfigDir(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "20-web.toml"), "interval = \"20s\"\n[[service]]\nname = \"web\"\nport = 80\n")
+	w := startWatch(t, h0, "--json")
+	a := startAnnouncer(t, h1, "--config-dir", dir)
+	w.expectEvents(t, "up web:80")
+
+	// A package drops in its own file; another file goes.
+	writeFile(t, filepath.Join(dir, "10-db.toml"), "[[service]]\nname = \"db\"\nport = 5432\n")
+	writeFile(t, filepath.Join(dir, "30-api.toml"), "[[service]]\nname = \"api\"\nport = 9000\n")
+	a.signal(t, syscall.SIGHUP)
+	w.expectEvents(t, "up db:5432", "up api:9000")
+	if err := os.Remove(filepath.Join(dir, "30-api.toml")); err != nil {
+		t.Fatal(err)
+	}
+	// A file that is not *.toml is not read.
+	writeFile(t, filepath.Join(dir, "40-x.toml.disabled"), "[[service]]\nname = \"x\"\n")
+	a.signal(t, syscall.SIGHUP)
+	w.expectEvents(t, "down (goodbye) api:9000")
+	a.waitLine(t, a.stderr, 0, "reload summary", func(s string) bool {
+		return isLog(s, "reloaded") && strings.Contains(s, " services=2 added=0 removed=1 changed=0")
+	})
+	if got, want := names(list(t, h0)), []string{"db", "web"}; !slices.Equal(got, want) {
+		t.Errorf("list after the reloads: got %q, want %q", got, want)
 	}
 }

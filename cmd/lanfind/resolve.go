@@ -26,10 +26,13 @@ func resolveCommand() *cli.Command {
 		Flags: commonFlags(
 			flagTimeout,
 			flagWait,
+			flagMaxEntries,
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
 			flagFormat,
 			flagNoColor, // accepted for symmetry: resolve prints no colour
+			flagFamily,
+			flagPreferIPv6,
 			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
@@ -91,7 +94,9 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	}
 	logStats(s.Log, l)
 	if errors.Is(err, discover.ErrNotFound) || (err == nil && len(rs) == 0) {
-		return notFound(opts.name, opts.typ, within(ctx, opts.timeout))
+		e := notFound(opts.name, opts.typ, within(ctx, opts.timeout))
+		e.hint = keyHint(l, len(opts.keys) > 0)
+		return e
 	}
 	if err != nil {
 		return searchError(err)

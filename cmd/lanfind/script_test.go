@@ -72,7 +72,8 @@ func TestScript(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
-			e.Setenv("ESC", "\x1b") // for arguments with a control character
+			e.Setenv("ESC", "\x1b")   // for arguments with a control character
+			e.Setenv("RLO", "\u202e") // and with a bidirectional override
 			// Under -race, each successful lanfind would otherwise wait a
 			// second before exiting.
 			e.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))

@@ -2,7 +2,9 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lanfind/lanfind/internal/netnstest"
@@ -20,8 +22,13 @@ func TestNSSealed(t *testing.T) {
 	runCode(t, h0, 0, "keygen", key)
 	// Short intervals, so that the listeners below also hear beacons of
 	// the mode they do not speak, and count them.
-	startAnnouncer(t, h1, "--name", "secret", "--port", "5432", "--interval", "100ms", "--secret-file", key)
+	a := startAnnouncer(t, h1, "--name", "secret", "--port", "5432", "--interval", "100ms", "--secret-file", key)
 	startAnnouncer(t, h2, "--name", "open", "--port", "80", "--interval", "100ms")
+	// The announcer's log says it is keyed.
+	if line := a.waitLog(t, "keyed: every datagram is sealed; only listeners with the same "+
+		"--secret-file see these services, and clear queries are ignored"); !strings.Contains(line, "sealing_key_id=") {
+		t.Errorf("%s: keyed log line %q, want the sealing key's ID", a.desc, line)
+	}
 
 	r := runCode(t, h0, 0, "list", "--json", "-v", "--secret-file", key)
 	ss := decodeList(t, r)
@@ -41,9 +48,25 @@ func TestNSSealed(t *testing.T) {
 		t.Errorf("%s: got stats %v, want sealed > 0 (the keyed announcer)", r.desc, st)
 	}
 
+	// Without the key, an empty list says why: sealed datagrams were heard.
+	hint := regexp.MustCompile(`(?m)^lanfind: hint: \d+ datagrams? sealed with a shared key heard: ` +
+		`services here are keyed; give --secret-file FILE with their key to see them$`)
 	r = runCode(t, h0, 1, "list", "--name", "secret", "--timeout", "1s")
-	if r.stdout != "" {
-		t.Errorf("%s: got stdout %q, want nothing", r.desc, r.stdout)
+	if r.stdout != "" || !hint.MatchString(r.stderr) {
+		t.Errorf("%s: got stdout %q stderr %q, want nothing and the --secret-file hint", r.desc, r.stdout, r.stderr)
+	}
+	r = runCode(t, h0, 1, "list", "--json", "--name", "secret", "--timeout", "1s")
+	if r.stdout != "[]\n" || !hint.MatchString(r.stderr) {
+		t.Errorf("%s: got stdout %q stderr %q, want [] and the --secret-file hint", r.desc, r.stdout, r.stderr)
+	}
+	r = runCode(t, h0, 1, "resolve", "secret", "--timeout", "1s")
+	if !hint.MatchString(r.stderr) {
+		t.Errorf("%s: got stderr %q, want the --secret-file hint", r.desc, r.stderr)
+	}
+	// With the key, clear services are hidden, and the hint says so.
+	r = runCode(t, h0, 1, "list", "--name", "open", "--timeout", "1s", "--secret-file", key)
+	if !strings.Contains(r.stderr, " without a seal heard: with --secret-file only keyed services are seen") {
+		t.Errorf("%s: got stderr %q, want the hint about clear services", r.desc, r.stderr)
 	}
 	r = runCode(t, h0, 0, "resolve", "secret", "--secret-file", key)
 	if want := addrPort(h1, 5432) + "\n"; r.stdout != want {

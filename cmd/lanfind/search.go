@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"text/template"
 	"time"
 
@@ -24,9 +25,16 @@ import (
 const defaultTimeout = 3 * time.Second
 
 var (
-	flagWait = &cli.IntFlag{
+	// A string, parsed by bindSearch: as an IntFlag, help would show a
+	// default of 0, which --wait refuses.
+	flagWait = &cli.StringFlag{
 		Name:  "wait",
 		Usage: "return as soon as `N` matching instances are up (fewer by --timeout: exit 1)",
+	}
+	flagMaxEntries = &cli.IntFlag{
+		Name:  "max-entries",
+		Usage: "keep at most `N` instances (more are dropped and counted)",
+		Value: discover.DefaultMaxEntries,
 	}
 	flagTimeout = &cli.DurationFlag{
 		Name:  "timeout",
@@ -57,25 +65,44 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 	if o.timeout <= 0 {
 		return o, s, usageErrorf("--timeout %v: want a positive duration such as 2s", o.timeout)
 	}
-	o.wait = c.Int("wait")
-	if o.wait < 0 || o.wait == 0 && c.IsSet("wait") {
-		return o, s, usageErrorf("--wait %d: want a number of instances, 1 or more", o.wait)
+	if c.IsSet("wait") {
+		ws := c.String("wait")
+		if o.wait, err = strconv.Atoi(ws); err != nil {
+			ws = strconv.Quote(ws)
+		}
+		if err != nil || o.wait < 1 {
+			return o, s, usageErrorf("--wait %s: want %s", ws, flagWants["wait"])
+		}
 	}
 	o.typ = c.String("type")
-	o.printer, err = newPrinter(c, s.Out)
+	o.printer, err = newPrinter(c, s.Out, o.family)
 	return o, s, err
 }
 
 // newListener checks the name filter (given as nameFlag) and the type, and
 // opens a Listener for them.
 func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Listener, error) {
-	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+	cfg, err := listenerConfig(s, o, nameFlag, name, typ)
+	if err != nil {
 		return nil, err
+	}
+	return discover.New(cfg)
+}
+
+// listenerConfig checks the name filter (given as nameFlag) and the type,
+// and returns the configuration of a Listener for them.
+func listenerConfig(s streams, o common, nameFlag, name, typ string) (discover.Config, error) {
+	if err := checkName(nameFlag, name, nameFlag == "NAME"); err != nil {
+		return discover.Config{}, err
 	}
 	if err := checkName("--type", typ, false); err != nil {
-		return nil, err
+		return discover.Config{}, err
 	}
-	return discover.New(discover.Config{
+	if o.maxEntries < 1 {
+		return discover.Config{}, usageErrorf("--max-entries %d: want a number of instances, 1 or more",
+			o.maxEntries)
+	}
+	return discover.Config{
 		Name:              name,
 		Type:              typ,
 		Port:              o.port,
@@ -83,10 +110,14 @@ func newListener(s streams, o common, nameFlag, name, typ string) (*discover.Lis
 		Interfaces:        o.ifaces,
 		NoBroadcast:       o.noBroadcast,
 		NoMulticast:       o.noMulticast,
+		NoIPv4:            o.noIPv4,
+		NoIPv6:            o.noIPv6,
+		PreferIPv6:        o.prefer6,
 		Logger:            s.Log,
 		Keys:              o.keys,
 		ExcludeInterfaces: o.excludes,
-	})
+		MaxEntries:        o.maxEntries,
+	}, nil
 }
 
 func logStats(log *slog.Logger, l *discover.Listener) {
@@ -109,6 +140,33 @@ func logStats(log *slog.Logger, l *discover.Listener) {
 		"rejected", s.Rejected,
 		"stale", s.Stale,
 		"relayed", s.Relayed)
+}
+
+// keyHint explains an empty search by what the listener dropped in keyed
+// mode, or returns "": sealed datagrams heard without a key (a keyed LAN,
+// or keyed services on a mixed one), clear ones heard with a key, sealed
+// ones under another key.
+func keyHint(l *discover.Listener, keyed bool) string {
+	st := l.Stats()
+	switch {
+	case !keyed && st.Sealed > 0:
+		return fmt.Sprintf("%s sealed with a shared key heard: services here are keyed; "+
+			"give --secret-file FILE with their key to see them", plural(st.Sealed, "datagram"))
+	case keyed && st.Rejected > 0:
+		return fmt.Sprintf("%s sealed with another key heard: "+
+			"is --secret-file the key the announcers use?", plural(st.Rejected, "datagram"))
+	case keyed && st.Unsealed > 0:
+		return fmt.Sprintf("%s without a seal heard: with --secret-file only keyed services "+
+			"are seen; run without it to see the others", plural(st.Unsealed, "clear datagram"))
+	}
+	return ""
+}
+
+func plural(n uint64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // notFound is the exit status 1 of a search for name (if any) of type typ
@@ -175,8 +233,9 @@ func waitFor(ctx context.Context, l *discover.Listener, n int) ([]discover.Resul
 	return rs, err
 }
 
-// newPrinter reads --json, --format and --no-color, for results on w.
-func newPrinter(c *cli.Context, w io.Writer) (output.Printer, error) {
+// newPrinter reads --json, --format and --no-color, for results on w that
+// show addresses of family (4, 6, or 0 for either).
+func newPrinter(c *cli.Context, w io.Writer, family int) (output.Printer, error) {
 	var tmpl *template.Template
 	if c.IsSet("format") {
 		var err error
@@ -185,5 +244,5 @@ func newPrinter(c *cli.Context, w io.Writer) (output.Printer, error) {
 		}
 	}
 	st := tt.StyleFor(w, c.Bool("no-color"))
-	return output.NewPrinter(w, c.Bool("json"), tmpl, st), nil
+	return output.NewPrinter(w, c.Bool("json"), tmpl, st).WithFamily(family), nil
 }

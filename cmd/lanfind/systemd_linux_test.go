@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,14 +46,15 @@ func TestSystemdUnit(t *testing.T) {
 	settings := unitSettings(t, unit)
 	for _, want := range []string{
 		"Type=notify",
-		"ExecStart=/usr/local/bin/lanfind announce --config /etc/lanfind/lanfind.toml",
+		"ExecStart=/usr/local/bin/lanfind announce --config /etc/lanfind/lanfind.toml " +
+			"--config-dir /etc/lanfind/services.d",
 		"ExecReload=/bin/kill -HUP $MAINPID",
 		"DynamicUser=yes",
 		"NoNewPrivileges=yes",
 		"ProtectSystem=strict",
 		"ProtectHome=yes",
 		"PrivateTmp=yes",
-		"RestrictAddressFamilies=AF_INET AF_NETLINK AF_UNIX",
+		"RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_UNIX",
 		"CapabilityBoundingSet=",
 		"ProtectKernelTunables=yes",
 		"ProtectKernelModules=yes",
@@ -60,6 +63,7 @@ func TestSystemdUnit(t *testing.T) {
 		"MemoryDenyWriteExecute=yes",
 		"SystemCallArchitectures=native",
 		"RestartPreventExitStatus=2",
+		"WatchdogSec=30s",
 	} {
 		if !slices.Contains(settings, want) {
 			t.Errorf("%s: no line %q", unitFile, want)
@@ -99,5 +103,51 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if want := exampleConfig + ": ok, 2 services\n"; stdout.String() != want {
 		t.Fatalf("check-config: got %q, want %q", stdout.String(), want)
+	}
+}
+
+// TestJournalPriorities runs lanfind with stderr on a file that
+// JOURNAL_STREAM names, as systemd connects a service's stderr to the
+// journal: every line carries its journald priority, so that
+// "journalctl -p warning -u lanfind" shows the errors and warnings. A
+// stderr that is not the journal gets no prefix.
+func TestJournalPriorities(t *testing.T) {
+	bin := lanfindPath(t)
+	for _, journal := range []bool{true, false} {
+		path := filepath.Join(t.TempDir(), "stderr")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(t.Context(), bin, "announce", "--name", "db", "--iface", "nosuch0")
+		cmd.Stderr = f
+		cmd.Env = append(os.Environ(), "JOURNAL_STREAM=")
+		if journal {
+			cmd.Env = append(cmd.Env, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+		}
+		err = cmd.Run()
+		f.Close()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Fatalf("journal %t: got %v, want exit 2", journal, err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		errPrefix, hintPrefix := "lanfind: error: ", "lanfind: hint: "
+		if journal {
+			errPrefix, hintPrefix = "<3>"+errPrefix, "<5>"+hintPrefix
+		}
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], errPrefix) ||
+			!strings.Contains(lines[0], `no interface named "nosuch0"`) ||
+			!strings.HasPrefix(lines[1], hintPrefix) {
+			t.Errorf("journal %t: stderr %q, want an error line %q… and a hint line %q…",
+				journal, b, errPrefix, hintPrefix)
+		}
 	}
 }

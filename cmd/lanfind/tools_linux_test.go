@@ -37,7 +37,7 @@ func TestNSExcludeIface(t *testing.T) {
 	}
 	// Excluding every usable interface is a configuration error.
 	r := runCode(t, h0, 2, "list", "--exclude-iface", "eth*")
-	if want := "lanfind: error: discover: iface: no usable interface (lo: loopback; eth0: excluded; eth1: excluded)\n"; r.stderr[:min(len(r.stderr), len(want))] != want {
+	if want := "lanfind: error: no usable interface (lo: loopback; eth0: excluded; eth1: excluded)\n"; r.stderr[:min(len(r.stderr), len(want))] != want {
 		t.Errorf("%s: got stderr %q, want it to start with %q", r.desc, r.stderr, want)
 	}
 
@@ -87,7 +87,7 @@ func TestNSAnnounceNoInterfaceYet(t *testing.T) {
 	h := lab.Hosts[0]
 	h.SetLink(t, "eth0", false)
 	r := runCode(t, h, 1, "announce", "--name", "db")
-	if want := "lanfind: error: announce: iface: no usable interface (lo: loopback; eth0: down)\n"; !strings.HasPrefix(r.stderr, want) {
+	if want := "lanfind: error: no usable interface (lo: loopback; eth0: down)\n"; !strings.HasPrefix(r.stderr, want) {
 		t.Errorf("%s: got stderr %q, want it to start with %q", r.desc, r.stderr, want)
 	}
 	runCode(t, h, 1, "announce", "--name", "db", "--iface", "eth0")

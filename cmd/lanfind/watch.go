@@ -28,14 +28,18 @@ func watchCommand() *cli.Command {
 			"down with reason goodbye (the announcer stopped), expired (its TTL ran out)\n" +
 			"or iface-down (it was heard only through interfaces that went away).\n" +
 			"--json prints one object per line: " +
-			"{\"event\":…,\"reason\":…,\"service\":{…as in list…}}.",
+			"{\"event\":…,\"reason\":…,\"service\":{…as in list…},\"time\":…},\n" +
+			"time being when the event happened (RFC 3339); --format templates get it as .Time.",
 		Flags: commonFlags(
+			flagMaxEntries,
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagJSON,
 			flagFormat,
 			&cli.BoolFlag{Name: "lines", Usage: "one line per event even on a terminal"},
 			flagNoColor,
+			flagFamily,
+			flagPreferIPv6,
 			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
@@ -62,7 +66,7 @@ func watchCommand() *cli.Command {
 			var err error
 			opts.common, s, err = bindShared(c, errOut, slog.LevelWarn)
 			if err == nil {
-				opts.printer, err = newPrinter(c, s.Out)
+				opts.printer, err = newPrinter(c, s.Out, opts.family)
 			}
 			if err != nil {
 				return s.exit(err)
@@ -82,7 +86,13 @@ type watchOptions struct {
 }
 
 func runWatch(ctx context.Context, s streams, opts watchOptions) error {
-	l, err := newListener(s, opts.common, "--name", opts.name, opts.typ)
+	cfg, err := listenerConfig(s, opts.common, "--name", opts.name, opts.typ)
+	if err != nil {
+		return runtimeError(err)
+	}
+	// The live table's SEEN is the age of the last beacon or answer.
+	cfg.Refreshes = opts.live
+	l, err := discover.New(cfg)
 	if err != nil {
 		return runtimeError(err)
 	}
@@ -109,7 +119,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	print := func(ev discover.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		if werr != nil {
+		if werr != nil || ev.Kind == discover.EventRefresh { // lines are for changes
 			return
 		}
 		if werr = opts.printer.Event(ev); werr != nil {

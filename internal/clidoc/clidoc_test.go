@@ -89,3 +89,29 @@ func TestCompletionValues(t *testing.T) {
 		t.Error("tcsh: got a script, want an error")
 	}
 }
+
+// TestArgNames checks that an argument nothing can be offered for (a
+// service name) is described to zsh, which then offers neither flags nor
+// anything else, and that no script offers interface names or files for it.
+func TestArgNames(t *testing.T) {
+	app := testApp(t)
+	h := testHints
+	h.ArgNames = map[string]string{"run": "service name"}
+	zsh := Zsh(app, h)
+	if !strings.Contains(zsh, "\t\t\t'1:service name: ' \\\n") {
+		t.Errorf("zsh script lacks the argument spec of run:\n%s", zsh)
+	}
+	bash := Bash(app, h)
+	want := "\trun)\n\t\tflags='--nic --mode --conf --quiet -q --help -h'\n\t\t;;\n"
+	if !strings.Contains(bash, want) {
+		t.Errorf("bash: run offers something for its argument:\n%s", bash)
+	}
+	fish, err := Fish(app, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(`(?m)^complete -c demo -n '__fish_seen_subcommand_from run' -(x -a|F)`).
+		MatchString(fish) {
+		t.Errorf("fish: run offers something for its argument:\n%s", fish)
+	}
+}

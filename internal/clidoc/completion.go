@@ -17,6 +17,10 @@ type Hints struct {
 	FlagChoices map[string][]string // flags whose value is one of a fixed set
 	ArgChoices  map[string][]string // commands whose argument is one of a fixed set
 	FileArgs    []string            // commands whose argument is a file
+	// ArgNames says, by command, what its argument is when nothing can be
+	// offered for it ("service name"): zsh shows that instead of flags,
+	// and no shell offers files or interface names there.
+	ArgNames map[string]string
 }
 
 // Shells are the shells completion scripts are written for.
@@ -288,6 +292,9 @@ _%[1]s() {
 		}
 		if slices.Contains(h.FileArgs, c.Name) {
 			b.WriteString("\t\t\t'1:file:_files' \\\n")
+		}
+		if n := h.ArgNames[c.Name]; n != "" {
+			fmt.Fprintf(&b, "\t\t\t%s \\\n", shellQuote("1:"+zshEscape(n, ":")+": "))
 		}
 		b.WriteString("\t\t\t&& return\n\t\t;;\n")
 	}

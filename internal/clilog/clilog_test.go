@@ -81,3 +81,31 @@ func TestNewLogger(t *testing.T) {
 		t.Errorf("format xml: got error %v, want a usage error", err)
 	}
 }
+
+// TestJournalWriter checks the journald priority of each kind of line,
+// text and JSON, and that a line written in pieces gets one prefix.
+func TestJournalWriter(t *testing.T) {
+	var b strings.Builder
+	w := JournalWriter(&b)
+	for _, s := range []string{
+		"lanfind: error: bad\nlanfind: hint: try this\n",
+		"lanfind: warning: hmm\n",
+		"lanfind: announcing iface=eth0\n",
+		"lanfind: debug: ", "sent query\n",
+		`{"time":"x","level":"WARN","msg":"w"}` + "\n",
+		`{"time":"x","level":"ERROR","msg":"e"}` + "\n",
+		`{"time":"x","level":"INFO","msg":"i"}` + "\n",
+	} {
+		if n, err := io.WriteString(w, s); err != nil || n != len(s) {
+			t.Fatalf("write %q: got %d, %v", s, n, err)
+		}
+	}
+	want := "<3>lanfind: error: bad\n<5>lanfind: hint: try this\n<4>lanfind: warning: hmm\n" +
+		"<6>lanfind: announcing iface=eth0\n<7>lanfind: debug: sent query\n" +
+		`<4>{"time":"x","level":"WARN","msg":"w"}` + "\n" +
+		`<3>{"time":"x","level":"ERROR","msg":"e"}` + "\n" +
+		`<6>{"time":"x","level":"INFO","msg":"i"}` + "\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -42,6 +42,8 @@ type File struct {
 	ExcludeInterfaces []string
 	NoBroadcast       bool
 	NoMulticast       bool
+	NoIPv4            bool
+	NoIPv6            bool
 	// MDNS is the top-level mdns key: publish the services over mDNS too.
 	MDNS     bool
 	Services []announce.Service
@@ -49,6 +51,9 @@ type File struct {
 	ServiceMDNS []ServiceMDNS
 	// Lines holds the line where each of Services is defined.
 	Lines []int
+	// Files holds the file where each of Services is defined, when not
+	// Path (a directory, see [LoadDir]); see [File.Where].
+	Files []string
 
 	set map[string]bool // top-level keys the file sets
 }
@@ -90,6 +95,10 @@ func (f *File) Setting(key string) string {
 		return strconv.FormatBool(f.NoBroadcast)
 	case "no_multicast":
 		return strconv.FormatBool(f.NoMulticast)
+	case "no_ipv4":
+		return strconv.FormatBool(f.NoIPv4)
+	case "no_ipv6":
+		return strconv.FormatBool(f.NoIPv6)
 	case "mdns":
 		return strconv.FormatBool(f.MDNS)
 	}
@@ -97,10 +106,13 @@ func (f *File) Setting(key string) string {
 }
 
 // Problem is one problem in a configuration file. Line and Col count from
-// 1; both are 0 for a problem of the whole file.
+// 1; both are 0 for a problem of the whole file. File names the file when
+// it is not the Error's Path (a file of a directory); "-" when Msg names
+// it already.
 type Problem struct {
 	Line, Col int
 	Msg       string
+	File      string
 }
 
 // Error is every problem found in one configuration file, in file order.
@@ -115,11 +127,15 @@ func (e *Error) Error() string { return strings.Join(e.Lines(), "\n") }
 func (e *Error) Lines() []string {
 	var out []string
 	for _, p := range e.Problems {
-		if p.Line == 0 {
-			out = append(out, fmt.Sprintf("%s: %s", e.Path, p.Msg))
-			continue
+		path := cmp.Or(p.File, e.Path)
+		switch {
+		case p.File == "-":
+			out = append(out, p.Msg)
+		case p.Line == 0:
+			out = append(out, fmt.Sprintf("%s: %s", path, p.Msg))
+		default:
+			out = append(out, fmt.Sprintf("%s:%d:%d: %s", path, p.Line, p.Col, p.Msg))
 		}
-		out = append(out, fmt.Sprintf("%s:%d:%d: %s", e.Path, p.Line, p.Col, p.Msg))
 	}
 	return out
 }
@@ -174,6 +190,8 @@ type (
 		Group             *string   `toml:"group"`
 		NoBroadcast       *bool     `toml:"no_broadcast"`
 		NoMulticast       *bool     `toml:"no_multicast"`
+		NoIPv4            *bool     `toml:"no_ipv4"`
+		NoIPv6            *bool     `toml:"no_ipv6"`
 		MDNS              *bool     `toml:"mdns"`
 		Service           []service `toml:"service"`
 	}
@@ -231,7 +249,7 @@ func decodeProblems(err error) []Problem {
 		var out []Problem
 		for _, e := range strict.Errors {
 			line, col := e.Position()
-			out = append(out, Problem{line, col, unknownKey(e.Key())})
+			out = append(out, Problem{Line: line, Col: col, Msg: unknownKey(e.Key())})
 		}
 		return out
 	}
@@ -246,7 +264,7 @@ func decodeProblems(err error) []Problem {
 	} else {
 		msg = strings.Join(de.Key(), ".") + ": " + msg
 	}
-	return []Problem{{line, col, msg}}
+	return []Problem{{Line: line, Col: col, Msg: msg}}
 }
 
 // unknownKey describes a key the schema does not have.
@@ -269,7 +287,7 @@ type checker struct {
 
 func (c *checker) errorf(path, format string, args ...any) {
 	at := c.idx[path]
-	c.problems = append(c.problems, Problem{at.line, at.col, fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, Problem{Line: at.line, Col: at.col, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *checker) top(s *schema) {
@@ -279,6 +297,7 @@ func (c *checker) top(s *schema) {
 		"interfaces": s.Interfaces != nil, "exclude_interfaces": s.ExcludeInterfaces != nil,
 		"discovery_port": s.DiscoveryPort != nil, "group": s.Group != nil,
 		"no_broadcast": s.NoBroadcast != nil, "no_multicast": s.NoMulticast != nil,
+		"no_ipv4": s.NoIPv4 != nil, "no_ipv6": s.NoIPv6 != nil,
 		"mdns": s.MDNS != nil,
 	} {
 		f.set[k] = set
@@ -338,6 +357,12 @@ func (c *checker) top(s *schema) {
 	}
 	if s.NoMulticast != nil {
 		f.NoMulticast = *s.NoMulticast
+	}
+	if s.NoIPv4 != nil {
+		f.NoIPv4 = *s.NoIPv4
+	}
+	if s.NoIPv6 != nil {
+		f.NoIPv6 = *s.NoIPv6
 	}
 	if s.Interfaces != nil {
 		f.Interfaces = c.ifaceList("interfaces", *s.Interfaces)

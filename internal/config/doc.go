@@ -13,6 +13,11 @@
 // [announce.Duplicates], [announce.CheckServices] and the like) instead of
 // restating them.
 //
+// [LoadDir] reads a drop-in directory: every *.toml file in name order,
+// merged by [Merge] into one [File] whose services remember their file
+// ([File.Where]); a service or a differing top-level setting given by two
+// files is a problem.
+//
 // A file is read only if it is a regular file of at most [MaxSize] bytes,
 // so a FIFO or device named as the file cannot block a reload.
 //

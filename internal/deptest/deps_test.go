@@ -33,7 +33,7 @@ var allowedImports = map[string][]string{
 	"internal/endpoint":    {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/seal"},
 	"internal/deptest":     nil,
 	"internal/requiretest": nil, // what a test does when a program it runs is missing
-	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/sys/unix"},
+	"internal/udp":         {"golang.org/x/net/ipv4", "golang.org/x/net/ipv6", "golang.org/x/sys/unix"},
 	"internal/udp/udptest": {mod + "/internal/udp"},
 	"announce":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/ratelimit", mod + "/internal/endpoint", mod + "/seal"},
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/seal"},
@@ -62,6 +62,7 @@ var allowedImports = map[string][]string{
 		mod + "/internal/output",
 		mod + "/internal/clilog",
 		mod + "/internal/sdnotify",
+		mod + "/internal/instlock",
 		mod + "/internal/watchtable",
 		mod + "/internal/clidoc",
 		mod + "/mdns",
@@ -73,8 +74,15 @@ var allowedImports = map[string][]string{
 	"internal/termtext": {"github.com/rivo/uniseg", "golang.org/x/term"},
 	// lanfind's log lines and terminal-safe JSON records.
 	"internal/clilog": {mod + "/internal/termtext"},
-	// The service manager's notification protocol (sd_notify).
-	"internal/sdnotify": nil,
+	// One announcer per instance on a host: claims as abstract unix
+	// sockets; nothing of lanfind.
+	"internal/instlock": nil,
+	// The service manager's notification protocol (sd_notify) and the
+	// journal check, both go-systemd's.
+	"internal/sdnotify": {
+		"github.com/coreos/go-systemd/v22/daemon",
+		"github.com/coreos/go-systemd/v22/journal",
+	},
 	// What lanfind prints for the services it finds: JSON, --format, tables.
 	"internal/output": {mod + "/discover", mod + "/iface", mod + "/internal/termtext"},
 	// The live table of "lanfind watch" on a terminal (STYLE §10 exception),
@@ -126,6 +134,11 @@ var allowedModules = []string{
 	"github.com/rivo/uniseg",
 	"golang.org/x/term",
 	"golang.org/x/text",
+	// github.com/coreos/go-systemd/v22 (daemon, journal; internal/sdnotify
+	// only): systemd's own Go implementation of sd_notify (RELOADING=1 with
+	// MONOTONIC_USEC, the watchdog) and of the JOURNAL_STREAM check, instead
+	// of a hand-written copy to keep in step with systemd.
+	"github.com/coreos/go-systemd/v22",
 }
 
 // testHelpers are the only production packages that may import "testing";

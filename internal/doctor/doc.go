@@ -8,8 +8,11 @@
 //
 // [Run] checks, in order: interfaces (selected and why others are not),
 // the lanfind port (free, shared, or held by a process that blocks it),
-// local firewall rules for the port, multicast group membership, whether
-// this host hears its own probe on each interface, and, with
+// whether the IPv6 socket opens (a problem only where an interface in use
+// has IPv6: IPv4 goes on working), local firewall rules for the port,
+// multicast group membership (IPv4 group in /proc/net/igmp, IPv6 group
+// in /proc/net/igmp6), whether this host hears its own probe on each
+// interface and family, and, with
 // [Config.Peer], why a named service is or is not seen. The probe is a
 // query for a name nobody announces (or for the peer's name), sent once
 // per destination and attempt: acceptable only because a user asked for

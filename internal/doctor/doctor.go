@@ -34,7 +34,10 @@ type Config struct {
 	ExcludeInterfaces []string
 	NoBroadcast       bool
 	NoMulticast       bool
-	Keys              seal.Keys // seal the probe and open what is heard
+	Group6            netip.Addr // IPv6 group; invalid: ff02::efff:4646
+	NoIPv4            bool       // leave IPv4 out, as --no-ipv4
+	NoIPv6            bool       // leave IPv6 out, as --no-ipv6
+	Keys              seal.Keys  // seal the probe and open what is heard
 	// Peer names a service whose visibility to explain. Defaults to none.
 	Peer string
 	// Type, with Peer, is the service's type. Defaults to any.
@@ -58,7 +61,7 @@ const (
 // Finding is one line of the doctor's report; its JSON form is documented.
 type Finding struct {
 	Level   string `json:"level"`   // ok, note or problem
-	Check   string `json:"check"`   // iface, port, firewall, multicast, self, keys, peer
+	Check   string `json:"check"`   // iface, bridge, port, ipv6, firewall, multicast, self, keys, peer
 	Message string `json:"message"` // plain words
 	Hint    string `json:"hint,omitempty"`
 }
@@ -115,6 +118,9 @@ func withDefaults(cfg Config) Config {
 	if !cfg.Group.IsValid() {
 		cfg.Group = beacon.DefaultGroup
 	}
+	if !cfg.Group6.IsValid() {
+		cfg.Group6 = beacon.DefaultGroup6
+	}
 	if cfg.Listen <= 0 {
 		cfg.Listen = DefaultListen
 		if cfg.Peer != "" {
@@ -146,7 +152,11 @@ func Run(ctx context.Context, cfg Config) ([]Finding, error) {
 		return nil, err
 	}
 	var r report
+	all = iface.Families(all, !cfg.NoIPv4, !cfg.NoIPv6)
 	sel := checkInterfaces(&r, all, cfg)
+	if len(sel) > 0 && !cfg.NoMulticast {
+		checkBridges(&r, sel, cfg.NoBroadcast)
+	}
 	if len(sel) > 0 {
 		checkNetwork(ctx, &r, all, cfg)
 	}
@@ -204,7 +214,7 @@ func addrList(i iface.Interface) string {
 		as = append(as, a.Prefix.String())
 	}
 	if len(as) == 0 {
-		return "no IPv4 address"
+		return iface.NoAddress
 	}
 	return strings.Join(as, ", ")
 }
@@ -285,6 +295,9 @@ func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Con
 	ep, err := endpoint.New(endpoint.Config{
 		Port:              port,
 		Group:             cfg.Group,
+		Group6:            cfg.Group6,
+		NoIPv4:            cfg.NoIPv4,
+		NoIPv6:            cfg.NoIPv6,
 		Interfaces:        cfg.Interfaces,
 		ExcludeInterfaces: cfg.ExcludeInterfaces,
 		NoBroadcast:       cfg.NoBroadcast,
@@ -302,21 +315,35 @@ func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Con
 	defer ep.Close()
 	// Read the socket table before binding, so it does not list ours.
 	owners, ownersErr := udpSocketsOn(port)
+	plan := ep.Plan()
 	in, err := ep.Listen(endpoint.Socket{Port: port})
-	if err != nil {
-		reportPortBlocked(r, port, owners, ownersErr, err)
-	} else {
-		reportPortShared(r, port, owners, ownersErr)
+	if !cfg.NoIPv4 && plan.Uses(endpoint.IPv4) {
+		if err4 := ep.FamilyErr(endpoint.IPv4); err4 != nil {
+			reportPortBlocked(r, port, owners, ownersErr, err4)
+		} else {
+			reportPortShared(r, port, owners, ownersErr)
+		}
+	}
+	if !cfg.NoIPv6 {
+		reportIPv6(r, plan, port, ep.FamilyErr(endpoint.IPv6))
 	}
 	checkFirewall(ctx, r, port)
-	if in == nil {
+	if err != nil {
 		r.add(LevelNote, "self", "", "skipped the multicast and self checks: they need UDP port %d",
 			port)
 		return
 	}
-	plan := ep.Plan()
-	if !cfg.NoMulticast {
-		checkMulticast(r, in, plan.Selected, plan.Group)
+	plan = ep.Plan() // without a family that failed
+	for _, f := range ep.Families() {
+		if cfg.NoMulticast || !plan.Uses(f) {
+			continue
+		}
+		members := endpoint.Members(plan.Selected, f)
+		if f == endpoint.IPv6 {
+			checkMulticast(r, in.Socket(f), members, plan.Group6, igmp6Groups)
+		} else {
+			checkMulticast(r, in.Socket(f), members, plan.Group, igmpGroups)
+		}
 	}
 	out, err := ep.Listen(endpoint.Socket{})
 	if err != nil {
@@ -327,4 +354,30 @@ func checkNetwork(ctx context.Context, r *report, all []iface.Interface, cfg Con
 	cfg.Logger.Debug("doctor: listening", "port", port, "for", cfg.Listen)
 	p.run(ctx, ep, in, out)
 	p.report(r)
+}
+
+// reportIPv6 says whether lanfind can use IPv6: a socket that failed (err)
+// is a problem where a selected interface has an IPv6 address (IPv4 goes
+// on working), a note elsewhere.
+func reportIPv6(r *report, plan *endpoint.Plan, port uint16, err error) {
+	var with []string
+	for _, i := range plan.Selected {
+		if i.Has6() {
+			with = append(with, termtext.Clean(i.Name, 16))
+		}
+	}
+	switch {
+	case err != nil && len(with) > 0:
+		r.add(LevelProblem, "ipv6",
+			"lanfind works over IPv4 only here; --no-ipv6 says so without this problem",
+			"cannot open the IPv6 socket on [::]:%d: %v", port, err)
+	case err != nil:
+		r.add(LevelNote, "ipv6", "", "IPv6 not available (%v): lanfind works over IPv4 only", err)
+	case len(with) == 0:
+		r.add(LevelNote, "ipv6", "",
+			"no interface in use has an IPv6 address: lanfind works over IPv4 only")
+	default:
+		r.add(LevelOK, "ipv6", "", "UDP port %d can be bound on IPv6; interfaces with IPv6: %s",
+			port, strings.Join(with, ", "))
+	}
 }

@@ -17,6 +17,9 @@ func udpSocketsOn(port uint16) ([]udpSocket, error) { return nil, errNotSupporte
 // their result.
 func igmpGroups() (map[string][]netip.Addr, error) { return nil, errNotSupported }
 
+// igmp6Groups cannot list IPv6 memberships here either.
+func igmp6Groups() (map[string][]netip.Addr, error) { return nil, errNotSupported }
+
 // checkFirewall does not read pf or ipfw rules.
 func checkFirewall(_ context.Context, r *report, port uint16) {
 	r.add(LevelNote, "firewall", "",

@@ -3,6 +3,8 @@ package doctor
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -110,7 +112,8 @@ func TestReportPeer(t *testing.T) {
 		return beacon.Service{Instance: 7, Name: "db", Type: typ, Port: 5432, Host: "nas", TTL: ttl}
 	}
 	seen := func(at time.Duration, kind beacon.Kind, ifIndex int, s beacon.Service) sighting {
-		return sighting{at: now.Add(at), kind: kind, src: src, ifIndex: ifIndex, svc: s}
+		// A reply here answers the probe's query.
+		return sighting{at: now.Add(at), kind: kind, src: src, ifIndex: ifIndex, svc: s, answer: kind == beacon.KindReply}
 	}
 	for _, tc := range []struct {
 		name  string
@@ -121,8 +124,12 @@ func TestReportPeer(t *testing.T) {
 	}{
 		{"heard", "", []sighting{seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: port 5432, host "nas", TTL 15s$`}},
-		{"used and other interface", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", 15*time.Second)), seen(time.Millisecond, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
+		{"used and other interface", "", []sighting{seen(0, beacon.KindReply, 2, svc("", 15*time.Second)), seen(time.Millisecond, beacon.KindAnnounce, 5, svc("", 15*time.Second))},
 			[]string{"db"}, []string{`^ok: "db" is heard from 10\.0\.0\.7 on eth0: `}},
+		{"queries not answered", "", []sighting{seen(0, beacon.KindAnnounce, 2, svc("", 15*time.Second)), seen(time.Second, beacon.KindAnnounce, 2, svc("", 15*time.Second))},
+			[]string{"db"}, []string{`^problem: "db": beacons heard from 10\.0\.0\.7 on eth0, queries not answered: check the firewall on 10\.0\.0\.7$`}},
+		{"reply to another query", "", []sighting{{at: now, kind: beacon.KindReply, src: src, ifIndex: 2, svc: svc("", 15*time.Second)}},
+			[]string{"db"}, []string{`queries not answered: check the firewall on 10\.0\.0\.7$`}},
 		{"one of two instances fine", "postgres", []sighting{
 			seen(0, beacon.KindReply, 2, beacon.Service{Instance: 8, Name: "db", Type: "mysql", TTL: time.Minute}),
 			seen(0, beacon.KindReply, 2, svc("postgres", 15*time.Second))},
@@ -201,4 +208,39 @@ func TestProbeFlood(t *testing.T) {
 			t.Errorf("finding %q does not say the list of hosts was cut", f.Message)
 		}
 	}
+}
+
+// TestCheckBridges reads a stand-in for /sys/class/net: a bridge that
+// snoops without a querier (a note, or a problem without broadcast), one
+// that is its own querier, one that does not snoop, and an interface that
+// is no bridge.
+func TestCheckBridges(t *testing.T) {
+	dir := t.TempDir()
+	for name, flags := range map[string][2]string{
+		"vmbr0": {"1", "0"}, "br-q": {"1", "1"}, "br-off": {"0", "0"},
+	} {
+		b := filepath.Join(dir, name, "bridge")
+		if err := os.MkdirAll(b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(b, "multicast_snooping"), []byte(flags[0]+"\n"), 0o644)
+		os.WriteFile(filepath.Join(b, "multicast_querier"), []byte(flags[1]+"\n"), 0o644)
+	}
+	os.MkdirAll(filepath.Join(dir, "eth0"), 0o755)
+	defer func(old string) { sysClassNet = old }(sysClassNet)
+	sysClassNet = dir
+	sel := []iface.Interface{{Name: "eth0"}, {Name: "vmbr0"}, {Name: "br-q"}, {Name: "br-off"}}
+	var r report
+	checkBridges(&r, sel, false)
+	checkFindings(t, r.findings, []string{
+		`^note: bridge vmbr0 snoops multicast without a querier: multicast to the group stops reaching ` +
+			`the hosts behind it a few minutes after their last join; broadcast is not snooped, so ` +
+			`lanfind still works by broadcast$`,
+		`^ok: bridge br-q: multicast snooping on, querier on$`,
+		`^ok: bridge br-off: multicast snooping off, querier off$`,
+	})
+	r = report{}
+	checkBridges(&r, sel[:2], true)
+	checkFindings(t, r.findings, []string{`^problem: bridge vmbr0 snoops multicast without a querier: .*; ` +
+		`--no-broadcast leaves lanfind nothing that still works$`})
 }

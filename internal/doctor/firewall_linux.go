@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,13 +14,14 @@ import (
 )
 
 // checkFirewall looks for local firewall rules that drop the port: in
-// "nft list ruleset", or in "iptables-save" where nft is missing, and in
-// "iptables-legacy-save" where that exists (legacy rules are not in nft's
-// view). Reading the rules needs root; without it the check says so.
+// "nft -j list ruleset" (following jumps, so the chains firewalld and ufw
+// build are judged too), or in "iptables-save" where nft is missing, and
+// in "iptables-legacy-save" where that exists (legacy rules are not in
+// nft's view). Reading the rules needs root; without it the check says so.
 func checkFirewall(ctx context.Context, r *report, port uint16) {
 	var tools []string
-	var chains []fwChain
-	read := func(tool, name string, args []string, parse func(string, uint16) []fwChain) bool {
+	blocked := false
+	read := func(tool, name string, args []string, judge func([]byte) ([]Finding, bool, error)) bool {
 		path, err := exec.LookPath(name)
 		if err != nil {
 			return false
@@ -33,40 +33,55 @@ func checkFirewall(ctx context.Context, r *report, port uint16) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			msg := strings.TrimSpace(stderr.String())
-			if msg == "" {
+			msg := stderr.String()
+			if strings.TrimSpace(msg) == "" {
 				msg = err.Error()
 			}
+			// One line: nft explains itself in several.
 			r.add(LevelNote, "firewall", "run lanfind doctor as root to check the firewall",
 				"could not read the %s rules (%s): %s", tool,
-				strings.Join(append([]string{name}, args...), " "), termtext.Clean(msg, 200))
+				strings.Join(append([]string{name}, args...), " "), termtext.OneLine(msg, 200))
+			return true
+		}
+		fs, drops, err := judge(out)
+		if err != nil {
+			r.add(LevelNote, "firewall", "", "could not read the %s rules: %s", tool,
+				termtext.Clean(err.Error(), 200))
 			return true
 		}
 		tools = append(tools, tool)
-		chains = append(chains, parse(string(out), port)...)
+		r.findings = append(r.findings, fs...)
+		blocked = blocked || drops
 		return true
 	}
-	found := read("nftables", "nft", []string{"list", "ruleset"}, parseNft)
-	if !found {
-		found = read("iptables", "iptables-save", nil, parseIptablesSave)
+	iptables := func(out []byte) ([]Finding, bool, error) {
+		var ir report
+		drops := firewallFindings(&ir, parseIptablesSave(string(out), port), port)
+		return ir.findings, drops, nil
 	}
-	if read("iptables-legacy", "iptables-legacy-save", nil, parseIptablesSave) {
+	found := read("nftables", "nft", []string{"-j", "list", "ruleset"},
+		func(out []byte) ([]Finding, bool, error) { return judgeNft(out, port) })
+	if !found {
+		found = read("iptables", "iptables-save", nil, iptables)
+	}
+	if read("iptables-legacy", "iptables-legacy-save", nil, iptables) {
 		found = true
 	}
 	switch {
 	case !found:
 		r.add(LevelNote, "firewall", "",
 			"firewall not checked: neither nft nor iptables-save is installed")
-	case len(tools) > 0:
-		firewallFindings(r, strings.Join(tools, " or "), chains, port)
+	case len(tools) > 0 && !blocked:
+		r.add(LevelOK, "firewall", "", "no %s rule drops UDP port %d",
+			strings.Join(tools, " or "), port)
 	}
 }
 
-// fwChain is one firewall chain, reduced to what matters for lanfind's
+// fwChain is one iptables chain, reduced to what matters for lanfind's
 // port: its hook, its default policy and the rules that match UDP packets
 // to the port.
 type fwChain struct {
-	Tool   string // "nftables" or "iptables"
+	Tool   string // "iptables"
 	Table  string // "inet filter", "filter"
 	Name   string
 	Hook   string // input, prerouting, output, forward; "" for a chain other rules jump to
@@ -78,53 +93,6 @@ type fwChain struct {
 type fwRule struct {
 	Text    string
 	Verdict string // accept, drop (reject counts as drop), or "" (e.g. counter, log, jump)
-}
-
-var (
-	nftTable  = regexp.MustCompile(`^table (\S+) (\S+) \{$`)
-	nftChain  = regexp.MustCompile(`^chain (\S+) \{$`)
-	nftHook   = regexp.MustCompile(`\bhook (\w+)\b`)
-	nftPolicy = regexp.MustCompile(`\bpolicy (\w+);`)
-	nftDport  = regexp.MustCompile(`\b(udp|th) dport (!= )?(\{[^}]*\}|\S+)`)
-)
-
-// parseNft reads "nft list ruleset" output and returns its chains with the
-// rules that match UDP port port.
-func parseNft(text string, port uint16) []fwChain {
-	var chains []fwChain
-	var table string
-	var cur *fwChain
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case nftTable.MatchString(line):
-			m := nftTable.FindStringSubmatch(line)
-			table = m[1] + " " + m[2]
-		case nftChain.MatchString(line):
-			chains = append(chains,
-				fwChain{Tool: "nftables", Table: table, Name: nftChain.FindStringSubmatch(line)[1]})
-			cur = &chains[len(chains)-1]
-		case line == "}":
-			cur = nil
-		case cur == nil || line == "":
-		case strings.HasPrefix(line, "type "):
-			if m := nftHook.FindStringSubmatch(line); m != nil {
-				cur.Hook = m[1]
-			}
-			if m := nftPolicy.FindStringSubmatch(line); m != nil {
-				cur.Policy = m[1]
-			}
-		default:
-			m := nftDport.FindStringSubmatch(line)
-			if m == nil || m[2] != "" || !portIn(strings.Trim(m[3], "{} "), port, ",", "-") {
-				continue
-			}
-			cur.Rules = append(cur.Rules,
-				fwRule{Text: line, Verdict: verdictOf(strings.Fields(line))})
-		}
-	}
-	return chains
 }
 
 // parseIptablesSave reads "iptables-save" output likewise.
@@ -223,12 +191,12 @@ func portIn(list string, port uint16, sep, rng string) bool {
 	return false
 }
 
-// firewallFindings turns chains into findings: a drop rule for the port
-// that no earlier rule of its chain accepts is a problem; a receiving chain
-// that drops by default without a rule accepting the port is a note (an
-// earlier, broader rule may accept the traffic).
-// tools names the firewall tools whose rules chains come from.
-func firewallFindings(r *report, tools string, chains []fwChain, port uint16) {
+// firewallFindings turns iptables chains into findings: a drop rule for
+// the port that no earlier rule of its chain accepts is a problem; a
+// receiving chain that drops by default without a rule accepting the port
+// is a note (an earlier, broader rule may accept the traffic). It reports
+// whether a rule drops the port.
+func firewallFindings(r *report, chains []fwChain, port uint16) bool {
 	blocked := false
 	for _, c := range chains {
 		if c.Hook == "forward" {
@@ -257,7 +225,5 @@ func firewallFindings(r *report, tools string, chains []fwChain, port uint16) {
 					"earlier rule may still let beacons in", where, port)
 		}
 	}
-	if !blocked {
-		r.add(LevelOK, "firewall", "", "no %s rule drops UDP port %d", tools, port)
-	}
+	return blocked
 }

@@ -20,9 +20,10 @@ import (
 const probeName = "lanfind-doctor-probe"
 
 // checkMulticast joins the group on each selected multicast-capable
-// interface and, where the system lists memberships, checks the kernel has
-// them.
-func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip.Addr) {
+// interface and, where the system lists memberships (groups lists them,
+// by device), checks the kernel has them.
+func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip.Addr,
+	groups func() (map[string][]netip.Addr, error)) {
 	joined := map[int]bool{}
 	any := false
 	for _, i := range sel {
@@ -30,9 +31,13 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 			continue
 		}
 		any = true
+		hint := "lanfind still works by broadcast there; check the interface's multicast settings"
+		if group.Is6() {
+			hint = "IPv6 has no broadcast: lanfind does not work over IPv6 there; " +
+				"check the interface's multicast settings"
+		}
 		if err := conn.JoinGroup(i.Index, group); err != nil {
-			r.add(LevelProblem, "multicast",
-				"lanfind still works by broadcast there; check the interface's multicast settings",
+			r.add(LevelProblem, "multicast", hint,
 				"cannot join %s on %s: %v", group, termtext.Clean(i.Name, 16), err)
 			continue
 		}
@@ -43,7 +48,7 @@ func checkMulticast(r *report, conn udp.Conn, sel []iface.Interface, group netip
 			"no interface in use is multicast-capable: lanfind uses broadcast only")
 		return
 	}
-	listed, listErr := igmpGroups() // after joining: the kernel's view of the joins
+	listed, listErr := groups() // after joining: the kernel's view of the joins
 	for _, i := range sel {
 		if !joined[i.Index] {
 			continue
@@ -76,6 +81,9 @@ type sighting struct {
 	src     netip.Addr
 	ifIndex int
 	svc     beacon.Service
+	// answer: the record came in a reply to the probe's own query, so
+	// the query -> reply path to its host works.
+	answer bool
 }
 
 // probe sends queries on every destination lanfind would use and listens on
@@ -131,8 +139,8 @@ var attempts = []time.Duration{0, 300 * time.Millisecond, time.Second}
 // in what ep reads from in and out until the listening time is over, ctx
 // ends, or (without a peer to look for) the probe came back by every
 // destination. in and out are sockets of ep; they stay open.
-func (p *probe) run(ctx context.Context, ep *endpoint.Endpoint, in, out udp.Conn) {
-	r := startReading(ep, in, out)
+func (p *probe) run(ctx context.Context, ep *endpoint.Endpoint, in, out *endpoint.Conn) {
+	r := startReading(ep, slices.Concat(in.Sockets(), out.Sockets())...)
 	defer func() {
 		r.Close()
 		p.drops = ep.Drops.Load()
@@ -173,7 +181,7 @@ func (p *probe) allHeard() bool {
 	return true
 }
 
-func (p *probe) send(ep *endpoint.Endpoint, out udp.Conn, attempt int) {
+func (p *probe) send(ep *endpoint.Endpoint, out *endpoint.Conn, attempt int) {
 	name := p.cfg.Peer
 	if name == "" {
 		name = probeName
@@ -216,7 +224,14 @@ func (p *probe) receive(pkt packet) {
 			p.names[s.Name] = true
 		}
 		if p.cfg.Peer != "" && s.Name == p.cfg.Peer {
-			p.sight(sighting{at: pkt.at, kind: b.Kind, src: src, ifIndex: meta.IfIndex, svc: s})
+			p.sight(sighting{
+				at:      pkt.at,
+				kind:    b.Kind,
+				src:     src,
+				ifIndex: meta.IfIndex,
+				svc:     s,
+				answer:  b.Kind == beacon.KindReply && b.RequestID == p.request,
+			})
 		}
 	}
 }
@@ -342,8 +357,19 @@ func (p *probe) reportOthers(r *report) {
 
 // reportKeys explains the keyed-mode drops: traffic that lanfind on this
 // host ignores because the two ends do not share a key, or their clocks
-// disagree.
+// disagree. Sealed traffic heard without a key is a problem on a keyed
+// LAN, but only a note on one that mixes keyed and clear services (clear
+// lanfind traffic from other hosts was heard too): there the keyed ones
+// are not meant for this host, or doctor is run without the key on
+// purpose.
 func (p *probe) reportKeys(r *report) {
+	sealedLevel, sealedMsg := LevelProblem, "sealed with a shared key were heard, and this host has "+
+		"no key: they are ignored"
+	if len(p.others) > 0 {
+		sealedLevel, sealedMsg = LevelNote, "sealed with a shared key were heard, and this host has "+
+			"no key: they are ignored; clear lanfind traffic was heard too, so the LAN mixes keyed "+
+			"and clear services, and without a key lanfind sees only the clear ones"
+	}
 	for _, k := range []struct {
 		n     uint64 // datagrams dropped for this reason
 		level string
@@ -352,10 +378,10 @@ func (p *probe) reportKeys(r *report) {
 		msg   string // the message after the count
 	}{{
 		n:     p.drops.Sealed,
-		level: LevelProblem,
+		level: sealedLevel,
 		hint:  "run with --secret-file and the LAN's key file to see them",
 		what:  "datagram",
-		msg:   "sealed with a shared key were heard, and this host has no key: they are ignored",
+		msg:   sealedMsg,
 	}, {
 		n:     p.drops.Rejected,
 		level: LevelProblem,
@@ -440,6 +466,16 @@ func (p *probe) reportPeer(r *report) {
 					gap.Round(time.Millisecond), ttl)
 				continue
 			}
+			if !p.answered(inst) {
+				// What list and resolve do: ask, and wait for the
+				// unicast answer. Beacons go out; queries do not get in.
+				per.add(LevelProblem, "peer",
+					fmt.Sprintf("list and resolve ask by query and wait for the answer: "+
+						"let UDP port %d in on that host (run \"lanfind doctor\" there)", p.cfg.Port),
+					"%s: beacons heard %s, queries not answered: check the firewall on %s",
+					name, where, s.src)
+				continue
+			}
 			found = true
 			per.add(LevelOK, "peer", "", "%s is heard %s: port %d, host %q, TTL %v", name, where,
 				s.svc.Port, termtext.Clean(s.svc.Host, 63), s.svc.TTL)
@@ -475,6 +511,12 @@ func (p *probe) reportPeer(r *report) {
 			plural(len(p.names), "other service"))
 	}
 	r.add(LevelProblem, "peer", hint, "%s", msg)
+}
+
+// answered reports whether instance inst answered one of the probe's
+// queries.
+func (p *probe) answered(inst uint64) bool {
+	return slices.ContainsFunc(p.peer, func(s sighting) bool { return s.svc.Instance == inst && s.answer })
 }
 
 // expires reports whether instance inst was heard announcing with gaps

@@ -3,6 +3,7 @@ package doctor
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/hex"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 // socket inodes in /proc/*/fd. Without root, other users' processes stay
 // unknown.
 func udpSocketsOn(port uint16) ([]udpSocket, error) {
-	b, err := os.ReadFile("/proc/net/udp")
+	b, err := os.ReadFile("/proc/thread-self/net/udp")
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +63,41 @@ func processCommand(dir string) string {
 // igmpGroups returns the IPv4 groups the kernel lists as joined, by device
 // (/proc/net/igmp of this network namespace).
 func igmpGroups() (map[string][]netip.Addr, error) {
-	b, err := os.ReadFile("/proc/net/igmp")
+	b, err := os.ReadFile("/proc/thread-self/net/igmp")
 	if err != nil {
 		return nil, err
 	}
 	return parseIGMP(string(b)), nil
+}
+
+// igmp6Groups returns the IPv6 groups the kernel lists as joined, by
+// device (/proc/thread-self/net/igmp6: the calling thread's network
+// namespace, which /proc/net, the process's, may not be).
+func igmp6Groups() (map[string][]netip.Addr, error) {
+	b, err := os.ReadFile("/proc/thread-self/net/igmp6")
+	if err != nil {
+		return nil, err
+	}
+	return parseIGMP6(string(b)), nil
+}
+
+// parseIGMP6 parses /proc/net/igmp6: one membership a line, "index
+// device group(32 hex digits) users flags timer". Lines it cannot parse
+// are skipped.
+func parseIGMP6(text string) map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) < 3 || len(f[2]) != 32 {
+			continue
+		}
+		b, err := hex.DecodeString(f[2])
+		if err != nil {
+			continue
+		}
+		out[f[1]] = append(out[f[1]], netip.AddrFrom16([16]byte(b)))
+	}
+	return out
 }
 
 // parseProcNetUDP returns the sockets of /proc/net/udp (text) bound to

@@ -59,3 +59,18 @@ func TestParseIGMP(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+func TestParseIGMP6(t *testing.T) {
+	text := "1    lo              ff020000000000000000000000000001     1 0000000C 0\n" +
+		"2    eth0            ff0200000000000000000000efff4646     1 00000004 0\n" +
+		"2    eth0            ff020000000000000000000000000001     1 0000000C 0\n" +
+		"2    eth0            zz                                   1 0 0\n"
+	got := parseIGMP6(text)
+	want := map[string][]netip.Addr{
+		"lo":   {netip.MustParseAddr("ff02::1")},
+		"eth0": {netip.MustParseAddr("ff02::efff:4646"), netip.MustParseAddr("ff02::1")},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/udp"
 )
 
@@ -27,10 +29,13 @@ type Endpoint struct {
 	closeLister func()
 	plan        atomic.Pointer[Plan] // written under mu, read without
 
-	// mu serializes plan changes and guards conns, joined and watch.
+	// mu serializes plan changes and guards conns, joined, failed and
+	// watch.
 	mu     sync.Mutex
-	conns  []udp.Conn // opened by Listen; closed by Close
-	joined []udp.Conn // the ones whose memberships follow the plan
+	conns  []udp.Conn       // opened by Listen; closed by Close
+	joined []joined         // the ones whose memberships follow the plan
+	failed map[Family]bool  // families already reported as failing
+	errs   map[Family]error // the first failure of each family
 	watch  *Watcher
 
 	closeOnce sync.Once
@@ -76,6 +81,7 @@ func New(cfg Config) (_ *Endpoint, err error) {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		closeLister: closeLister,
+		errs:        map[Family]error{},
 	}
 	e.plan.Store(&plan)
 	return e, nil
@@ -97,32 +103,169 @@ type Socket struct {
 	Join bool
 }
 
-// Listen opens the socket s describes, bound to the empty IPv4 address,
-// on the calling goroutine. A socket that joins fails only when no join
-// succeeded and broadcast is off too. Close closes the socket.
-func (e *Endpoint) Listen(s Socket) (udp.Conn, error) {
+// joined is a socket whose memberships follow the plan.
+type joined struct {
+	c   udp.Conn
+	fam Family
+}
+
+// Families returns the address families the endpoint uses: IPv4 unless
+// Config.NoIPv4, IPv6 unless Config.NoIPv6, and neither once a Listen
+// could not open it (see [Endpoint.FailedFamilies]).
+func (e *Endpoint) Families() []Family {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Family
+	if !e.cfg.NoIPv4 {
+		out = append(out, IPv4)
+	}
+	if !e.cfg.NoIPv6 {
+		out = append(out, IPv6)
+	}
+	return out
+}
+
+// Listen opens the sockets s describes on the calling goroutine, one per
+// family ([Endpoint.Families]), each bound to its family's empty address
+// (0.0.0.0 or [::] with IPV6_V6ONLY). A family whose socket cannot be
+// opened (no IPv6 in the kernel, say), or, when s joins, whose socket
+// joins the group nowhere while it has no other way to hear (IPv6, or
+// IPv4 with broadcast off), is left out and reported once per endpoint as
+// a warning. Listen fails when no family that the plan uses (one a
+// selected interface has an address of) works. Close closes the sockets.
+func (e *Endpoint) Listen(s Socket) (*Conn, error) {
+	var c Conn
+	var opened []joined
+	var errs []error
+	failed := map[Family]error{}
+	working := false
+	p := e.Plan()
+	for _, f := range e.Families() {
+		uc, join, err := e.listen(s, f)
+		if err != nil {
+			err = fmt.Errorf("%v: %w", f, err)
+			errs = append(errs, err)
+			failed[f] = err
+			continue
+		}
+		if f == IPv6 {
+			c.v6 = uc
+		} else {
+			c.v4 = uc
+		}
+		if join {
+			opened = append(opened, joined{c: uc, fam: f})
+		}
+		working = working || p.Uses(f)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for f, err := range failed {
+		if e.errs[f] == nil {
+			e.errs[f] = err
+		}
+	}
+	if !working && len(failed) > 0 {
+		for _, uc := range c.Sockets() {
+			uc.Close()
+		}
+		return nil, errors.Join(errs...)
+	}
+	for f, err := range failed {
+		e.familyFailed(f, err)
+	}
+	e.conns = append(e.conns, c.Sockets()...)
+	e.joined = append(e.joined, opened...)
+	if c.v6 != nil {
+		udp.SetSources(c.v6, Sources(e.Plan().Selected))
+	}
+	return &c, nil
+}
+
+// Sources returns the IPv6 source address of each interface of ifs that
+// has one wider than link-local ([iface.Interface.Source6]), by index: what
+// the endpoint's IPv6 sockets send from ([udp.SetSources]), so that a
+// keyed listener finds the source among the addresses the records list.
+func Sources(ifs []iface.Interface) map[int]netip.Addr {
+	out := map[int]netip.Addr{}
+	for _, i := range ifs {
+		if s := i.Source6(); s.IsValid() {
+			out[i.Index] = s
+		}
+	}
+	return out
+}
+
+// familyFailed reports the first failure of family f as a warning and
+// switches f off, so that plans from now on have no destination of it.
+// e.mu must be held.
+func (e *Endpoint) familyFailed(f Family, err error) {
+	if e.failed[f] {
+		e.log.Debug("address family not available", "family", f.String(), "err", err)
+		return
+	}
+	if e.failed == nil {
+		e.failed = map[Family]bool{}
+	}
+	e.failed[f] = true
+	e.log.Warn(fmt.Sprintf("%v not available, working without it", f), "err", err)
+	if f == IPv6 {
+		e.cfg.NoIPv6 = true
+	} else {
+		e.cfg.NoIPv4 = true
+	}
+	if p, err := Replan(e.cfg, *e.Plan()); err == nil {
+		e.plan.Store(&p)
+	}
+}
+
+// FamilyErr returns why a Listen could not open a socket of family f
+// (the first time), or nil.
+func (e *Endpoint) FamilyErr(f Family) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.errs[f]
+}
+
+// FailedFamilies returns the families a Listen could not open (and
+// switched off), IPv4 first.
+func (e *Endpoint) FailedFamilies() []Family {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Family
+	for _, f := range []Family{IPv4, IPv6} {
+		if e.failed[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// listen opens the socket of family f and, when s joins, joins the group;
+// join reports whether the memberships are to follow the plan.
+func (e *Endpoint) listen(s Socket, f Family) (c udp.Conn, join bool, err error) {
 	listen := e.cfg.Seam.Listen
 	if listen == nil {
 		listen = udp.Listen
 	}
-	addr := netip.AddrPortFrom(netip.IPv4Unspecified(), s.Port)
+	addr := netip.AddrPortFrom(f.unspecified(), s.Port)
 	opts := udp.Options{ListenPacket: e.cfg.ListenPacket, ReadBuffer: s.ReadBuffer}
-	c, err := listen(context.Background(), addr, opts)
+	c, err = listen(context.Background(), addr, opts)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if !s.Join || e.cfg.NoMulticast {
+		return c, false, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s.Join && !e.cfg.NoMulticast {
-		p := e.Plan()
-		if err := JoinAll(c, p.Selected, p.Group, e.log); err != nil && e.cfg.NoBroadcast {
-			c.Close()
-			return nil, err
-		}
-		e.joined = append(e.joined, c)
+	p := e.Plan()
+	err = JoinAll(c, Members(p.Selected, f), p.group(f), e.log)
+	if err != nil && (f == IPv6 || e.cfg.NoBroadcast) {
+		c.Close()
+		return nil, false, err
 	}
-	e.conns = append(e.conns, c)
-	return c, nil
+	return c, true, nil
 }
 
 // Watch starts following interface changes (see [Watch]): each new plan
@@ -137,9 +280,13 @@ func (e *Endpoint) Watch(onPlan func(*Plan)) {
 		defer e.mu.Unlock()
 		if !e.cfg.NoMulticast {
 			old := e.Plan().Selected
-			for _, c := range e.joined {
-				Rejoin(c, old, p.Selected, p.Group, e.log)
+			for _, j := range e.joined {
+				Rejoin(j.c, Members(old, j.fam), Members(p.Selected, j.fam), p.group(j.fam), e.log)
 			}
+		}
+		src := Sources(p.Selected)
+		for _, c := range e.conns {
+			udp.SetSources(c, src) // IPv6 sockets only
 		}
 		e.plan.Store(&p)
 		onPlan(&p)
@@ -195,6 +342,7 @@ func (e *Endpoint) Read(c udp.Conn, buf []byte) (Datagram, error) {
 func (e *Endpoint) accept(p []byte, src netip.AddrPort, m udp.Meta) (Datagram, bool) {
 	e.Drops.received.Add(1)
 	plan := e.Plan()
+	arrival := m.IfIndex
 	ifIndex, ok := plan.Arrivals.Accept(m.IfIndex, src.Addr())
 	switch {
 	case ok:
@@ -204,6 +352,12 @@ func (e *Endpoint) accept(p []byte, src netip.AddrPort, m udp.Meta) (Datagram, b
 		e.log.Debug("dropped datagram from an interface not selected",
 			"src", src.String(), "ifindex", m.IfIndex)
 		return Datagram{}, false
+	}
+	if a := src.Addr(); a.Is6() && a.IsLinkLocalUnicast() {
+		// The socket zoned it with the arrival index; name it.
+		if name, ok := plan.IfName(arrival); ok {
+			src = netip.AddrPortFrom(a.WithZone(name), src.Port())
+		}
 	}
 	if e.cfg.OnLinkOnly && !plan.Arrivals.OnLink(m.IfIndex, src.Addr()) {
 		// Routed here, or a forged source: lanfind talks to neighbours only.

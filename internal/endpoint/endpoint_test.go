@@ -2,8 +2,10 @@ package endpoint
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/lanfind/lanfind/beacon"
@@ -51,6 +53,69 @@ func TestReadDrops(t *testing.T) {
 	}
 	if _, err := e.Read(c, make([]byte, beacon.MaxSize+1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Read after Close: got %v, want net.ErrClosed", err)
+	}
+}
+
+// TestFamilyFails: the hub has no IPv6, like a kernel without it. The
+// endpoint warns once, however many sockets it opens, keeps IPv4 working,
+// and fails only when IPv6 is all that is left.
+func TestFamilyFails(t *testing.T) {
+	hub := udptest.NewHub()
+	h := hub.AddHost("h", udptest.Interface{Index: 2, Name: "eth0", Prefix: testP0})
+	var warns counter
+	seam := &Seam{Listen: h.Listen}
+	e, err := New(Config{Lister: iface.Static{eth0}, Logger: slog.New(&warns), Seam: seam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for range 2 {
+		c, err := e.Listen(Socket{Join: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Socket(IPv4) == nil || c.Socket(IPv6) != nil {
+			t.Fatalf("got sockets %v, want IPv4 only", c.Sockets())
+		}
+		if _, err := c.WriteTo([]byte("x"), netip.MustParseAddrPort("[ff02::1]:9"), 2); err == nil {
+			t.Error("IPv6 write without an IPv6 socket: got no error")
+		}
+	}
+	if n := warns.n(); n != 1 {
+		t.Errorf("got %d warnings, want 1", n)
+	}
+	if got := e.FailedFamilies(); !slices.Equal(got, []Family{IPv6}) {
+		t.Errorf("failed families: got %v, want [IPv6]", got)
+	}
+
+	dual := eth0
+	ll := iface.Addr{Prefix: netip.MustParsePrefix("fe80::1/64")}
+	dual.Addrs = append(slices.Clone(dual.Addrs), ll)
+	e6, err := New(Config{Lister: iface.Static{dual}, NoIPv4: true, Seam: &Seam{Listen: h.Listen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e6.Close()
+	if _, err = e6.Listen(Socket{}); err == nil {
+		t.Fatal("IPv6 only on a host without IPv6: got no error")
+	}
+
+	// Both families in the plan; IPv6 fails, and its group goes from the
+	// destinations.
+	ed, err := New(Config{Lister: iface.Static{dual}, Seam: &Seam{Listen: h.Listen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ed.Close()
+	to6 := func(t iface.Target) bool { return t.Dst.Addr().Is6() }
+	if !slices.ContainsFunc(ed.Plan().Targets, to6) {
+		t.Fatalf("targets %v: want the IPv6 group before Listen", ed.Plan().Targets)
+	}
+	if _, err := ed.Listen(Socket{Join: true}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(ed.Plan().Targets, to6) {
+		t.Errorf("targets %v: want no IPv6 destination once IPv6 failed", ed.Plan().Targets)
 	}
 }
 
@@ -114,5 +179,5 @@ func listenEth0(t *testing.T, cfg Config) (*Endpoint, udp.Conn, *udptest.Host, [
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, c, h, msg
+	return e, c.Socket(IPv4), h, msg // the hub has no IPv6
 }

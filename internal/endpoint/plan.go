@@ -20,9 +20,14 @@ import (
 
 // Config holds the settings announce and discover share.
 type Config struct {
-	Port        uint16     // 0: beacon.DefaultPort
-	Group       netip.Addr // invalid: beacon.DefaultGroup
-	Interfaces  []string   // empty: every usable interface
+	Port   uint16     // 0: beacon.DefaultPort
+	Group  netip.Addr // invalid: beacon.DefaultGroup
+	Group6 netip.Addr // invalid: beacon.DefaultGroup6
+	// NoIPv4 and NoIPv6 switch a family off: its addresses are ignored
+	// and no socket of it is opened. Defaults: both families on.
+	NoIPv4      bool
+	NoIPv6      bool
+	Interfaces  []string // empty: every usable interface
 	NoBroadcast bool
 	NoMulticast bool
 	Lister      iface.Lister // nil: iface.System for the calling goroutine's namespace
@@ -62,7 +67,8 @@ type Seam struct {
 // Plan is where an endpoint listens and sends.
 type Plan struct {
 	Port     uint16
-	Group    netip.Addr
+	Group    netip.Addr        // IPv4 group
+	Group6   netip.Addr        // IPv6 group
 	All      []iface.Interface // every interface the lister returned
 	Selected []iface.Interface // the ones lanfind uses
 	Targets  []iface.Target    // broadcast and multicast destinations
@@ -72,18 +78,27 @@ type Plan struct {
 // NewPlan checks c, fills in defaults, lists and selects interfaces, and
 // computes the destinations. Errors are not prefixed; callers add theirs.
 func NewPlan(c Config) (Plan, error) {
-	p := Plan{Port: c.Port, Group: c.Group}
+	p := Plan{Port: c.Port, Group: c.Group, Group6: c.Group6}
 	if p.Port == 0 {
 		p.Port = beacon.DefaultPort
 	}
 	if !p.Group.IsValid() {
 		p.Group = beacon.DefaultGroup
 	}
+	if !p.Group6.IsValid() {
+		p.Group6 = beacon.DefaultGroup6
+	}
 	if !p.Group.Is4() || !p.Group.IsMulticast() {
 		return p, fmt.Errorf("group %s is not an IPv4 multicast address", p.Group)
 	}
+	if !p.Group6.Is6() || p.Group6.Is4In6() || !p.Group6.IsMulticast() || p.Group6.Zone() != "" {
+		return p, fmt.Errorf("group %s is not an IPv6 multicast address", p.Group6)
+	}
 	if c.NoBroadcast && c.NoMulticast {
 		return p, errors.New("both broadcast and multicast are disabled")
+	}
+	if c.NoIPv4 && c.NoIPv6 {
+		return p, errors.New("both IPv4 and IPv6 are disabled")
 	}
 	lister := c.Lister
 	if lister == nil {
@@ -116,18 +131,41 @@ func NewPlan(c Config) (Plan, error) {
 // targets, for the port and group of p. err says why nothing was
 // selected; the plan is complete all the same.
 func (c Config) plan(p Plan, all []iface.Interface) (Plan, error) {
-	q := Plan{Port: p.Port, Group: p.Group, All: all}
+	q := Plan{Port: p.Port, Group: p.Group, Group6: p.Group6, All: all}
 	var err error
 	include, exclude := slices.Clone(c.Interfaces), slices.Clone(c.ExcludeInterfaces)
-	q.Selected, err = iface.Select(all, include, exclude)
+	// A family switched off is as if its addresses were not there.
+	q.Selected, err = iface.Select(iface.Families(all, !c.NoIPv4, !c.NoIPv6), include, exclude)
 	q.Arrivals = iface.NewArrivals(q.All, q.Selected)
-	q.Targets = iface.Targets(q.Selected, iface.TargetOptions{
-		Group:       q.Group,
+	o := iface.TargetOptions{
 		Port:        q.Port,
-		NoBroadcast: c.NoBroadcast,
+		NoBroadcast: c.NoBroadcast || c.NoIPv4,
 		NoMulticast: c.NoMulticast,
-	})
+	}
+	if !c.NoIPv4 {
+		o.Group = q.Group
+	}
+	if !c.NoIPv6 {
+		o.Group6 = q.Group6
+	}
+	q.Targets = iface.Targets(q.Selected, o)
 	return q, err
+}
+
+// group returns the plan's group of family f.
+func (p *Plan) group(f Family) netip.Addr {
+	if f == IPv6 {
+		return p.Group6
+	}
+	return p.Group
+}
+
+// Uses reports whether a selected interface has a usable address of
+// family f.
+func (p *Plan) Uses(f Family) bool {
+	return slices.ContainsFunc(p.Selected, func(i iface.Interface) bool {
+		return f == IPv6 && i.Has6() || f == IPv4 && i.Has4()
+	})
 }
 
 // HasIndex returns a test for [slices.ContainsFunc] and its kind: whether

@@ -39,16 +39,15 @@ func Replan(c Config, p Plan) (Plan, error) {
 }
 
 // Diff returns the interfaces of now that were not in before (by index),
-// gained an IPv4 address or gained carrier ([iface.FlagRunning]: a link
-// set up is selected at once but passes traffic only then), and those of
-// before that are no longer in now.
+// gained or lost an address (IPv4 or IPv6, or an IPv6 address changed
+// state: what beacons list changed) or gained carrier ([iface.FlagRunning]:
+// a link set up is selected at once but passes traffic only then), and
+// those of before that are no longer in now.
 func Diff(before, now []iface.Interface) (added, removed []iface.Interface) {
 	for _, n := range now {
 		k := slices.IndexFunc(before, HasIndex(n.Index))
 		if k < 0 || n.Flags&^before[k].Flags&iface.FlagRunning != 0 ||
-			slices.ContainsFunc(n.Addrs, func(a iface.Addr) bool {
-				return !slices.Contains(before[k].Addrs, a)
-			}) {
+			!sameAddrs(n.Addrs, before[k].Addrs) {
 			added = append(added, n)
 		}
 	}
@@ -58,6 +57,12 @@ func Diff(before, now []iface.Interface) (added, removed []iface.Interface) {
 		}
 	}
 	return added, removed
+}
+
+// sameAddrs reports whether a and b hold the same addresses, in any order.
+func sameAddrs(a, b []iface.Addr) bool {
+	missing := func(x iface.Addr) bool { return !slices.Contains(b, x) }
+	return len(a) == len(b) && !slices.ContainsFunc(a, missing)
 }
 
 // Rejoin makes c's group memberships follow a change of the selected

@@ -35,11 +35,14 @@ type Host struct {
 
 // hostIf is one eth interface of a host.
 type hostIf struct {
-	name   string       // eth0, eth1, ...
-	prefix netip.Prefix // 10.77.seg.(10+i)/24
-	mac    net.HardwareAddr
-	port   string // the veth end in the switch namespace
-	seg    int
+	name      string       // eth0, eth1, ...
+	prefix    netip.Prefix // 10.77.seg.(10+i)/24; invalid for StackIPv6
+	prefix6   netip.Prefix // fd00:77:seg::(10+i)/64; invalid for StackIPv4
+	linkLocal netip.Addr   // fe80::... from the MAC; invalid for StackIPv4
+	mac       net.HardwareAddr
+	port      string // the veth end in the switch namespace
+	seg       int
+	stack     Stack
 }
 
 func (hi hostIf) broadcast() netip.Addr { return iface.BroadcastOf(hi.prefix) }
@@ -53,8 +56,22 @@ func (h *Host) iface(ifname string) hostIf {
 }
 
 // Addr returns the host's IPv4 address on interface ifname, e.g.
-// 10.77.0.11 for h1's eth0. It panics if the host has no such interface.
+// 10.77.0.11 for h1's eth0, invalid when the interface has no IPv4 (see
+// [Stack]). It panics if the host has no such interface.
 func (h *Host) Addr(ifname string) netip.Addr { return h.iface(ifname).prefix.Addr() }
+
+// Addr6 returns the host's unique local IPv6 address on interface ifname,
+// e.g. fd00:77:0::b for h1's eth0, invalid when the interface has no IPv6.
+// It panics if the host has no such interface.
+func (h *Host) Addr6(ifname string) netip.Addr { return h.iface(ifname).prefix6.Addr() }
+
+// Prefix6 returns Addr6 with its prefix length, /64.
+func (h *Host) Prefix6(ifname string) netip.Prefix { return h.iface(ifname).prefix6 }
+
+// LinkLocal returns the host's IPv6 link-local address on interface ifname
+// (without zone), invalid when the interface has no IPv6. It panics if the
+// host has no such interface.
+func (h *Host) LinkLocal(ifname string) netip.Addr { return h.iface(ifname).linkLocal }
 
 // Prefix returns the host's address on interface ifname with its prefix
 // length, e.g. 10.77.0.11/24. It panics if the host has no such interface.

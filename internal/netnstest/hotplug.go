@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/lanfind/lanfind/iface"
@@ -27,19 +28,12 @@ func (l *Lab) AddLink(t testing.TB, h *Host, seg int) string {
 	if err != nil {
 		t.Fatalf("netnstest: switch: find br%d: %v", seg, err)
 	}
-	hi := newHostIf(h.Index, len(h.ifs), seg)
+	hi := newHostIf(h.Index, len(h.ifs), seg, StackIPv4)
 	if err := l.addVeth(h, hi); err != nil {
 		t.Fatal(err)
 	}
-	link, err := h.nl.LinkByName(hi.name)
-	if err != nil {
-		t.Fatalf("netnstest: %s: find %s: %v", h.Name, hi.name, err)
-	}
-	if err := h.nl.LinkSetUp(link); err != nil {
-		t.Fatalf("netnstest: %s: set %s up: %v", h.Name, hi.name, err)
-	}
-	if err := h.nl.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(hi.prefix), Broadcast: hi.broadcast().AsSlice()}); err != nil {
-		t.Fatalf("netnstest: %s: add %s to %s: %v", h.Name, hi.prefix, hi.name, err)
+	if _, err := h.setUp(hi); err != nil {
+		t.Fatal(err)
 	}
 	if err := waitOperUp(l.sw, []string{hi.port}); err != nil {
 		t.Fatalf("netnstest: switch: %v", err)
@@ -96,6 +90,9 @@ func (h *Host) changeAddr(t testing.TB, ifname string, p netip.Prefix, add bool)
 		t.Fatalf("netnstest: %s: find %s: %v", h.Name, ifname, err)
 	}
 	a := &netlink.Addr{IPNet: prefixIPNet(p)}
+	if p.Addr().Is6() {
+		a.Flags = syscall.IFA_F_NODAD // usable at once, as the lab's own
+	}
 	if add {
 		if brd := iface.BroadcastOf(p); brd.IsValid() {
 			a.Broadcast = brd.AsSlice()
@@ -106,5 +103,33 @@ func (h *Host) changeAddr(t testing.TB, ifname string, p netip.Prefix, add bool)
 	}
 	if err != nil {
 		t.Fatalf("netnstest: %s: change %s on %s (add %t): %v", h.Name, p, ifname, add, err)
+	}
+}
+
+// SetDAD switches IPv6 duplicate address detection on or off for
+// addresses added later to host h's interface ifname (the lab switches it
+// off), so a test can watch addresses go through the tentative and
+// DAD-failed states.
+func (h *Host) SetDAD(t testing.TB, ifname string, on bool) {
+	t.Helper()
+	val := "0"
+	if on {
+		val = "1"
+	}
+	if err := h.sysctl(ifname, "accept_dad", val); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// AddAddrDAD adds the IPv6 address p to h's interface ifname with
+// duplicate address detection (see [Host.SetDAD]), unlike [Host.AddAddr].
+func (h *Host) AddAddrDAD(t testing.TB, ifname string, p netip.Prefix) {
+	t.Helper()
+	link, err := h.nl.LinkByName(ifname)
+	if err != nil {
+		t.Fatalf("netnstest: %s: find %s: %v", h.Name, ifname, err)
+	}
+	if err := h.nl.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(p)}); err != nil {
+		t.Fatalf("netnstest: %s: add %s to %s: %v", h.Name, p, ifname, err)
 	}
 }

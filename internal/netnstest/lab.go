@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -27,6 +28,35 @@ type Spec struct {
 	// order: eth0 on Hosts[i][0], eth1 on Hosts[i][1], and so on. A host is
 	// on each segment at most once. There are at most 245 hosts.
 	Hosts [][]int
+	// Stacks[i][j] is the address family setup of host i's eth<j>; a
+	// missing entry is StackIPv4. See [Stack].
+	Stacks [][]Stack
+}
+
+// Stack says which address families a lab interface has.
+type Stack int
+
+const (
+	// StackIPv4: an IPv4 address only; IPv6 is disabled on the
+	// interface (no link-local address either). The default.
+	StackIPv4 Stack = iota
+	// StackDual: the IPv4 address and the IPv6 ones of StackIPv6.
+	StackDual
+	// StackIPv6: no IPv4 at all; the unique local address
+	// fd00:77:<seg>::<10+i>/64 and the link-local address the kernel
+	// derives from the MAC (see [Host.LinkLocal]). Duplicate address
+	// detection is off, so both are usable at once.
+	StackIPv6
+)
+
+func (st Stack) has4() bool { return st != StackIPv6 }
+func (st Stack) has6() bool { return st != StackIPv4 }
+
+func (s Spec) stack(i, j int) Stack {
+	if i < len(s.Stacks) && j < len(s.Stacks[i]) {
+		return s.Stacks[i][j]
+	}
+	return StackIPv4
 }
 
 const maxHosts = 245 // addresses 10.77.s.10 to 10.77.s.254
@@ -38,7 +68,14 @@ func (s Spec) validate() error {
 	if len(s.Hosts) > maxHosts {
 		return fmt.Errorf("netnstest: %d hosts, want at most %d", len(s.Hosts), maxHosts)
 	}
+	if len(s.Stacks) > len(s.Hosts) {
+		return fmt.Errorf("netnstest: stacks for %d hosts, have %d", len(s.Stacks), len(s.Hosts))
+	}
 	for i, segs := range s.Hosts {
+		if i < len(s.Stacks) && len(s.Stacks[i]) > len(segs) {
+			return fmt.Errorf("netnstest: host %d: stacks for %d interfaces, has %d",
+				i, len(s.Stacks[i]), len(segs))
+		}
 		for j, seg := range segs {
 			if seg < 0 || seg >= s.Segments {
 				return fmt.Errorf("netnstest: host %d: eth%d on segment %d, want 0 to %d", i, j, seg, s.Segments-1)
@@ -77,6 +114,18 @@ func New(t testing.TB, n int) *Lab {
 	spec := Spec{Segments: 1, Hosts: make([][]int, n)}
 	for i := range spec.Hosts {
 		spec.Hosts[i] = []int{0}
+	}
+	return NewLab(t, spec)
+}
+
+// NewStacks builds a lab of one segment (br0) with one host per stack,
+// each with eth0 set up as its stack says, skipping or failing t like [New].
+func NewStacks(t testing.TB, stacks ...Stack) *Lab {
+	t.Helper()
+	spec := Spec{Segments: 1}
+	for _, st := range stacks {
+		spec.Hosts = append(spec.Hosts, []int{0})
+		spec.Stacks = append(spec.Stacks, []Stack{st})
 	}
 	return NewLab(t, spec)
 }
@@ -181,7 +230,7 @@ func (l *Lab) build(spec Spec) error {
 			return err
 		}
 		for j, seg := range segs {
-			hi := newHostIf(i, j, seg)
+			hi := newHostIf(i, j, seg, spec.stack(i, j))
 			if err := l.addVeth(h, hi); err != nil {
 				return err
 			}
@@ -231,14 +280,28 @@ func (l *Lab) build(spec Spec) error {
 }
 
 // newHostIf describes interface eth<j> of host i, on segment seg.
-func newHostIf(i, j, seg int) hostIf {
-	return hostIf{
-		name:   fmt.Sprintf("eth%d", j),
-		prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(seg), byte(10 + i)}), 24),
-		mac:    net.HardwareAddr{0x02, 0x00, 0x0a, 0x4d, byte(seg), byte(10 + i)},
-		port:   fmt.Sprintf("h%de%d", i, j),
-		seg:    seg,
+func newHostIf(i, j, seg int, st Stack) hostIf {
+	hi := hostIf{
+		name:  fmt.Sprintf("eth%d", j),
+		mac:   net.HardwareAddr{0x02, 0x00, 0x0a, 0x4d, byte(seg), byte(10 + i)},
+		port:  fmt.Sprintf("h%de%d", i, j),
+		seg:   seg,
+		stack: st,
 	}
+	if st.has4() {
+		hi.prefix = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(seg), byte(10 + i)}), 24)
+	}
+	if st.has6() {
+		hi.prefix6 = netip.PrefixFrom(netip.AddrFrom16([16]byte{
+			0xfd, 0x00, 0x00, 0x77, 0x00, byte(seg), 15: byte(10 + i)}), 64)
+		// EUI-64 from the MAC (RFC 4291 appendix A): the kernel's default.
+		m := hi.mac
+		hi.linkLocal = netip.AddrFrom16([16]byte{
+			0xfe, 0x80,
+			8: m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5],
+		})
+	}
+	return hi
 }
 
 // addVeth creates hi's veth pair: the switch end up, the other end in h.
@@ -258,6 +321,13 @@ func (l *Lab) addVeth(h *Host, hi hostIf) error {
 // configure brings up the host's lo and eth interfaces, adds their
 // addresses and the multicast route.
 func (h *Host) configure() error {
+	// IPv6 on lo only when some interface has it, so an IPv4-only host
+	// has no IPv6 address at all.
+	if !slices.ContainsFunc(h.ifs, func(hi hostIf) bool { return hi.stack.has6() }) {
+		if err := h.sysctl("lo", "disable_ipv6", "1"); err != nil {
+			return err
+		}
+	}
 	lo, err := h.nl.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("netnstest: %s: find lo: %w", h.Name, err)
@@ -265,20 +335,14 @@ func (h *Host) configure() error {
 	if err := h.nl.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("netnstest: %s: set lo up: %w", h.Name, err)
 	}
-	for j, hi := range h.ifs {
-		link, err := h.nl.LinkByName(hi.name)
+	routed := false // the IPv4 multicast route goes to the first IPv4 interface
+	for _, hi := range h.ifs {
+		link, err := h.setUp(hi)
 		if err != nil {
-			return fmt.Errorf("netnstest: %s: find %s: %w", h.Name, hi.name, err)
+			return err
 		}
-		if err := h.nl.LinkSetUp(link); err != nil {
-			return fmt.Errorf("netnstest: %s: set %s up: %w", h.Name, hi.name, err)
-		}
-		brd := hi.broadcast().AsSlice()
-		addr := &netlink.Addr{IPNet: prefixIPNet(hi.prefix), Broadcast: brd}
-		if err := h.nl.AddrAdd(link, addr); err != nil {
-			return fmt.Errorf("netnstest: %s: add %s to %s: %w", h.Name, hi.prefix, hi.name, err)
-		}
-		if j == 0 {
+		if !routed && hi.stack.has4() {
+			routed = true
 			route := &netlink.Route{
 				LinkIndex: link.Attrs().Index,
 				Dst:       prefixIPNet(netip.MustParsePrefix("224.0.0.0/4")),
@@ -288,6 +352,61 @@ func (h *Host) configure() error {
 				return fmt.Errorf("netnstest: %s: add route 224.0.0.0/4 dev %s: %w", h.Name, hi.name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// setUp configures IPv6 on hi as its stack says (before the link is up,
+// so no tentative address appears), brings it up and adds its addresses.
+func (h *Host) setUp(hi hostIf) (netlink.Link, error) {
+	sysctls := [][2]string{{"disable_ipv6", "1"}}
+	if hi.stack.has6() {
+		sysctls = [][2]string{{"disable_ipv6", "0"}, {"accept_dad", "0"}, {"accept_ra", "0"}}
+	}
+	for _, kv := range sysctls {
+		if err := h.sysctl(hi.name, kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	link, err := h.nl.LinkByName(hi.name)
+	if err != nil {
+		return nil, fmt.Errorf("netnstest: %s: find %s: %w", h.Name, hi.name, err)
+	}
+	if err := h.nl.LinkSetUp(link); err != nil {
+		return nil, fmt.Errorf("netnstest: %s: set %s up: %w", h.Name, hi.name, err)
+	}
+	var addrs []*netlink.Addr
+	if hi.stack.has4() {
+		addrs = append(addrs, &netlink.Addr{
+			IPNet:     prefixIPNet(hi.prefix),
+			Broadcast: hi.broadcast().AsSlice(),
+		})
+	}
+	if hi.stack.has6() {
+		addrs = append(addrs, &netlink.Addr{IPNet: prefixIPNet(hi.prefix6)})
+	}
+	for _, a := range addrs {
+		if err := h.nl.AddrAdd(link, a); err != nil {
+			return nil, fmt.Errorf("netnstest: %s: add %s to %s: %w", h.Name, a.IPNet, hi.name, err)
+		}
+	}
+	return link, nil
+}
+
+// sysctl sets net.ipv6.conf.<ifname>.<key> in the host.
+func (h *Host) sysctl(ifname, key, val string) error {
+	restore, err := h.enter()
+	if err != nil {
+		return err
+	}
+	// /proc/sys/net shows the namespace of the thread that opens it.
+	werr := os.WriteFile(fmt.Sprintf("/proc/sys/net/ipv6/conf/%s/%s", ifname, key), []byte(val), 0)
+	if err := restore(); err != nil {
+		return err
+	}
+	if werr != nil {
+		return fmt.Errorf("netnstest: %s: set net.ipv6.conf.%s.%s=%s: %w",
+			h.Name, ifname, key, val, werr)
 	}
 	return nil
 }
@@ -316,7 +435,43 @@ func (h *Host) check() error {
 	if err := waitOperUp(h.nl, eths); err != nil {
 		return fmt.Errorf("netnstest: %s: %w", h.Name, err)
 	}
-	return nil
+	return h.waitLinkLocal(h.ifs)
+}
+
+// waitLinkLocal waits until each IPv6 interface of ifs has its
+// link-local address, which the kernel adds when the link gets carrier,
+// and none of its addresses is tentative any more.
+func (h *Host) waitLinkLocal(ifs []hostIf) error {
+	return poll(func() ([]string, error) {
+		var pending []string
+		for _, hi := range ifs {
+			if !hi.stack.has6() {
+				continue
+			}
+			link, err := h.nl.LinkByName(hi.name)
+			if err != nil {
+				return nil, err
+			}
+			addrs, err := h.nl.AddrList(link, netlink.FAMILY_V6)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool {
+				ip, _ := netip.AddrFromSlice(a.IP)
+				return ip == hi.linkLocal
+			}) {
+				pending = append(pending, h.Name+" "+hi.name+" "+hi.linkLocal.String())
+			}
+			// With DAD off an address is usable at once, but the kernel
+			// clears its tentative flag from a work queue.
+			for _, a := range addrs {
+				if a.Flags&syscall.IFA_F_TENTATIVE != 0 {
+					pending = append(pending, h.Name+" "+hi.name+" "+a.IPNet.String()+" tentative")
+				}
+			}
+		}
+		return pending, nil
+	}, "link-local address")
 }
 
 func prefixIPNet(p netip.Prefix) *net.IPNet {

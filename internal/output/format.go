@@ -49,9 +49,15 @@ type tmplService struct {
 	// and for down "goodbye", "expired" or another reason.
 	Event  string
 	Reason string
+	// Time is when the event happened (watch), or when the result was
+	// printed (list, resolve).
+	Time time.Time
 }
 
-func toTemplate(r discover.Result) tmplService {
+// toTemplate returns what a template sees of r, printed at now. Times
+// lose their monotonic clock reading, which {{.LastSeen}} would otherwise
+// print as "m=+0.000123".
+func toTemplate(r discover.Result, now time.Time) tmplService {
 	t := tmplService{
 		Name:     tt.Clean(r.Name, -1),
 		Type:     tt.Clean(r.Type, -1),
@@ -63,9 +69,10 @@ func toTemplate(r discover.Result) tmplService {
 		Instance: fmt.Sprintf("%016x", r.Instance),
 		Meta:     make(map[string]string, len(r.Meta)),
 		TTL:      r.TTL,
-		LastSeen: r.LastSeen,
+		LastSeen: r.LastSeen.Round(0),
 		Conflict: r.Conflict,
 		Verified: r.Verified,
+		Time:     now.Round(0),
 		Source:   Source(r),
 		Proto:    r.Proto,
 	}
@@ -106,6 +113,7 @@ var sampleService = tmplService{
 	TTL:      15 * time.Second,
 	LastSeen: time.Unix(0, 0),
 	Event:    "up",
+	Time:     time.Unix(0, 0),
 }
 
 // ParseFormat returns the template of --format text (asJSON: --json was
@@ -121,7 +129,7 @@ func ParseFormat(text string, asJSON bool) (*template.Template, error) {
 	}
 	t, err := template.New("--format").Funcs(templateFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
-		return nil, formatErrorf("%s", oneLine(err.Error()))
+		return nil, formatErrorf("%s", tt.OneLine(err.Error(), 300))
 	}
 	if f := unknownTopField(t); f != "" {
 		return nil, formatErrorf("--format: no field .%s; the fields are %s", f, templateFields())
@@ -132,7 +140,7 @@ func ParseFormat(text string, asJSON bool) (*template.Template, error) {
 			return nil, formatErrorf("--format: no field .%s; the fields are %s",
 				m[1], templateFields())
 		}
-		return nil, formatErrorf("%s", oneLine(err.Error()))
+		return nil, formatErrorf("%s", tt.OneLine(err.Error(), 300))
 	}
 	return t, nil
 }
@@ -229,7 +237,7 @@ func isFieldError(err error) bool {
 func formatLine(w io.Writer, t *template.Template, data tmplService) error {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
-		return formatErrorf("%s", oneLine(err.Error()))
+		return formatErrorf("%s", tt.OneLine(err.Error(), 300))
 	}
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
@@ -245,10 +253,4 @@ func (e *FormatError) Error() string { return e.msg }
 
 func formatErrorf(format string, args ...any) error {
 	return &FormatError{msg: fmt.Sprintf(format, args...)}
-}
-
-// oneLine joins the lines of a message so that stderr gets one line.
-// Template text is the user's, but it may hold control characters too.
-func oneLine(s string) string {
-	return tt.Clean(strings.Join(strings.Fields(s), " "), 300)
 }

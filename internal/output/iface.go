@@ -43,6 +43,10 @@ type jsonIface struct {
 type jsonIfAdr struct {
 	Prefix    string `json:"prefix"`
 	Broadcast string `json:"broadcast,omitempty"`
+	// State is an IPv6 address's state, as "ip addr" names it:
+	// "tentative", "deprecated", "dadfailed" (joined with "|"); absent
+	// when none.
+	State string `json:"state,omitempty"`
 }
 
 // describeIfaces returns every interface of all, whether lanfind uses it
@@ -76,7 +80,7 @@ func describeIfaces(all, sel []iface.Interface, targets []iface.Target,
 			j.Reason = unused(i)
 		}
 		for _, a := range i.Addrs {
-			ja := jsonIfAdr{Prefix: a.Prefix.String()}
+			ja := jsonIfAdr{Prefix: a.Prefix.String(), State: a.Flags.String()}
 			if a.Broadcast.IsValid() {
 				ja.Broadcast = a.Broadcast.String()
 			}
@@ -99,6 +103,9 @@ func writeIfaceTable(w io.Writer, out []jsonIface) error {
 		}
 		addrs, brds := []string{}, []string{}
 		for _, a := range j.Addrs {
+			if a.State != "" {
+				a.Prefix += " (" + a.State + ")"
+			}
 			addrs = append(addrs, a.Prefix)
 			brds = append(brds, tt.OrDash(a.Broadcast))
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -37,15 +38,21 @@ type jsonService struct {
 }
 
 type jsonPath struct {
-	Iface string `json:"iface"`
-	Addr  string `json:"addr"`
+	Iface  string `json:"iface"`
+	Addr   string `json:"addr"`
+	Family string `json:"family"` // "ipv4" or "ipv6": the family the path used
 }
 
 type jsonEvent struct {
 	Event   string      `json:"event"`
 	Reason  string      `json:"reason"`
 	Service jsonService `json:"service"`
+	Time    string      `json:"time"` // when the event happened, as last_seen
 }
+
+// jsonTime is the JSON form of a time: RFC 3339 in UTC, with as many
+// fractional digits as it has.
+func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func toJSON(r discover.Result) jsonService {
 	j := jsonService{
@@ -59,7 +66,7 @@ func toJSON(r discover.Result) jsonService {
 		Instance:   fmt.Sprintf("%016x", r.Instance),
 		Meta:       map[string]string{},
 		TTLSeconds: r.TTL.Seconds(),
-		LastSeen:   r.LastSeen.UTC().Format(time.RFC3339Nano),
+		LastSeen:   jsonTime(r.LastSeen),
 		Seen:       []jsonPath{},
 		Conflict:   r.Conflict,
 		Verified:   r.Verified,
@@ -71,7 +78,11 @@ func toJSON(r discover.Result) jsonService {
 	}
 	maps.Copy(j.Meta, r.Meta)
 	for _, p := range r.Paths {
-		j.Seen = append(j.Seen, jsonPath{Iface: p.Iface, Addr: p.Addr.String()})
+		fam := "ipv4"
+		if p.Addr.Is6() && !p.Addr.Is4In6() {
+			fam = "ipv6"
+		}
+		j.Seen = append(j.Seen, jsonPath{Iface: p.Iface, Addr: p.Addr.String(), Family: fam})
 	}
 	return j
 }
@@ -86,7 +97,7 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 		t.Rows = append(t.Rows, []tt.Cell{
 			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},
 			tt.OrDashCell(typeText(r), st),
-			{Text: r.Addr.String()},
+			{Text: tableAddr(r.Addr)},
 			{Text: fmt.Sprint(r.Port)},
 			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
 			tt.OrDashCell(tt.Clean(r.Host, tt.CapHost), st),
@@ -96,6 +107,16 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 	}
 	_, err := io.WriteString(w, tt.Render(t.Lines(st), st))
 	return err
+}
+
+// tableAddr shows a in the table's ADDRESS column: an IPv6 address in
+// brackets ("[fe80::1%eth0]"), as in [addr]:port, so that it reads apart
+// from the PORT column; an IPv4 address as it is.
+func tableAddr(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + tt.Clean(a.String(), 64) + "]"
+	}
+	return a.String()
 }
 
 // Source returns where r came from: "lanfind" or "mdns".

@@ -79,7 +79,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 			checkSafe(t, "table", b.String(), st)
 			for _, kind := range []discover.EventKind{discover.EventUp, discover.EventDown} {
 				b.Reset()
-				p := Printer{w: &b, st: st}
+				p := Printer{w: &b, st: st, now: time.Now}
 				if err := p.Event(discover.Event{Kind: kind, Reason: s, Service: r}); err != nil {
 					t.Fatal(err)
 				}
@@ -88,7 +88,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 
 			b.Reset()
 			tmpl := mustFormat(t, `{{.Name}} {{.Type}} {{.Host}} {{.Iface}} {{range $k, $v := .Meta}}{{$k}}={{$v}} {{end}}{{json .Host}}`)
-			if err := formatLine(&b, tmpl, toTemplate(r)); err != nil {
+			if err := formatLine(&b, tmpl, toTemplate(r, time.Unix(200, 0))); err != nil {
 				t.Fatal(err)
 			}
 			checkSafe(t, "--format", b.String(), tt.Style{})
@@ -178,7 +178,8 @@ func TestFormat(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer
-		if err := formatLine(&b, mustFormat(t, tc.text), toTemplate(r)); err != nil {
+		err := formatLine(&b, mustFormat(t, tc.text), toTemplate(r, time.Unix(200, 0)))
+		if err != nil {
 			t.Errorf("%q: %v", tc.text, err)
 			continue
 		}
@@ -195,7 +196,8 @@ func TestFormatErrors(t *testing.T) {
 		want   string
 	}{
 		{"{{.Addr}", false, "bad character"},
-		{"{{.Nmae}}", false, "--format: no field .Nmae; the fields are .Name .Type .Port .Addr .Addrs .Iface .Host .Instance .Meta .TTL .LastSeen .Conflict .Verified .Source .Proto .Event .Reason"},
+		{"{{.Nmae}}", false, "--format: no field .Nmae; the fields are .Name .Type .Port .Addr " +
+			".Addrs .Iface .Host .Instance .Meta .TTL .LastSeen .Conflict .Verified .Source .Proto .Event .Reason .Time"},
 		{"{{.Meta.x.y}}", false, "can't evaluate field y in type string"},
 		{"{{if .Conflict}}{{.Nmae}}{{end}}", false, "--format: no field .Nmae;"},
 		{"{{with .Meta}}{{.x}}{{else}}{{.Hots}}{{end}}", false, "--format: no field .Hots;"},
@@ -222,8 +224,67 @@ func TestFormatErrors(t *testing.T) {
 	}
 	// Execution errors are usage errors too.
 	tmpl := mustFormat(t, `{{index .Addrs 5}}`)
-	err := formatLine(&bytes.Buffer{}, tmpl, toTemplate(hostileResult("db")))
+	err := formatLine(&bytes.Buffer{}, tmpl, toTemplate(hostileResult("db"), time.Unix(200, 0)))
 	if fe, ok := err.(*FormatError); !ok || !strings.Contains(fe.msg, "index out of range") {
 		t.Errorf("execution error: got %v, want a *FormatError about the index", err)
+	}
+}
+
+// TestEventTime checks that every watch event says when it happened: a
+// "time" field in JSON and .Time in templates, in RFC 3339, and that no
+// time a template prints carries Go's monotonic clock reading ("m=+…").
+func TestEventTime(t *testing.T) {
+	at := time.Date(2026, 12, 6, 3, 4, 5, 600_000_000, time.FixedZone("CET", 3600))
+	r := hostileResult("db")
+	r.LastSeen = time.Now() // with a monotonic clock reading, as the listener's clock gives
+	ev := discover.Event{Kind: discover.EventDown, Reason: discover.ReasonExpired, Service: r}
+
+	var b bytes.Buffer
+	p := Printer{w: &b, json: true, now: func() time.Time { return at }}
+	if err := p.Event(ev); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Event string `json:"event"`
+		Time  string `json:"time"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatalf("%v in %s", err, b.Bytes())
+	}
+	if want := "2026-12-06T02:04:05.6Z"; got.Time != want {
+		t.Errorf("JSON time: got %q, want %q", got.Time, want)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(b.String()), `,"time":"2026-12-06T02:04:05.6Z"}`) {
+		t.Errorf("JSON: got %s, want \"time\" added at the end", b.Bytes())
+	}
+
+	b.Reset()
+	p = Printer{
+		w: &b,
+		tmpl: mustFormat(t,
+			`{{.Event}} {{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}|{{.Time}}|{{.LastSeen}}`),
+		now: func() time.Time { return at },
+	}
+	if err := p.Event(ev); err != nil {
+		t.Fatal(err)
+	}
+	line := b.String()
+	want := "down 2026-12-06T02:04:05Z|2026-12-06 03:04:05.6 +0100 CET|"
+	if !strings.HasPrefix(line, want) {
+		t.Errorf("template: got %q, want it to start with %q", line, want)
+	}
+	if strings.Contains(line, "m=") {
+		t.Errorf("template: got %q, with a monotonic clock reading", line)
+	}
+
+	// list and resolve: .Time is when the result was printed.
+	b.Reset()
+	p.tmpl = mustFormat(t, `{{.Time.Unix}} {{.LastSeen}}`)
+	p.now = func() time.Time { return time.Now() }
+	if err := p.List([]discover.Result{r}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "m=") || strings.HasPrefix(b.String(), "-") {
+		t.Errorf("list template: got %q", b.String())
 	}
 }

@@ -3,6 +3,8 @@ package output
 import (
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"text/template"
 	"time"
 
@@ -18,6 +20,32 @@ type Printer struct {
 	tmpl *template.Template // --format, or nil
 	st   tt.Style
 	now  func() time.Time
+	fam  int // 4, 6, or 0: see WithFamily
+}
+
+// WithFamily returns p printing for --family f (4 or 6; 0: either): each
+// result's addrs and seen paths of that family only, and as its address
+// the best one of it ([View]).
+func (p Printer) WithFamily(f int) Printer {
+	p.fam = f
+	return p
+}
+
+// View returns r as lanfind prints it for family f (4 or 6; 0: either):
+// Addr is the address to connect to, [discover.Result.AddrOf] (the best
+// of Addrs, or a path's source when the announcer lists none of f); with
+// f, Addrs and Paths keep only that family.
+func View(r discover.Result, f int) discover.Result {
+	if a, ok := r.AddrOf(f); ok {
+		r.Addr = a
+	}
+	if f != 0 {
+		of := func(a netip.Addr) bool { return (f == 6) != (a.Is6() && !a.Is4In6()) }
+		r.Addrs = slices.DeleteFunc(slices.Clone(r.Addrs), of)
+		r.Paths = slices.DeleteFunc(slices.Clone(r.Paths),
+			func(p discover.Path) bool { return of(p.Addr) })
+	}
+	return r
 }
 
 // NewPrinter returns a Printer of results to w: JSON with asJSON, else
@@ -46,15 +74,23 @@ func (p Printer) List(rs []discover.Result) error {
 	case p.json:
 		out := make([]jsonService, 0, len(rs))
 		for _, r := range rs {
-			out = append(out, toJSON(r))
+			out = append(out, toJSON(View(r, p.fam)))
 		}
 		return tt.WriteJSON(p.w, out)
 	case p.tmpl != nil:
 		return p.lines(rs)
 	case len(rs) > 0:
-		return writeTable(p.w, rs, p.st, p.now())
+		return writeTable(p.w, p.views(rs), p.st, p.now())
 	}
 	return nil
+}
+
+func (p Printer) views(rs []discover.Result) []discover.Result {
+	out := make([]discover.Result, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, View(r, p.fam))
+	}
+	return out
 }
 
 // Resolved prints resolve's results, one line each: a JSON object, a
@@ -63,7 +99,7 @@ func (p Printer) Resolved(rs []discover.Result) error {
 	if p.tmpl != nil {
 		return p.lines(rs)
 	}
-	for _, r := range rs {
+	for _, r := range p.views(rs) {
 		var err error
 		if p.json {
 			err = tt.WriteJSON(p.w, toJSON(r))
@@ -78,8 +114,9 @@ func (p Printer) Resolved(rs []discover.Result) error {
 }
 
 func (p Printer) lines(rs []discover.Result) error {
-	for _, r := range rs {
-		if err := formatLine(p.w, p.tmpl, toTemplate(r)); err != nil {
+	now := p.now()
+	for _, r := range p.views(rs) {
+		if err := formatLine(p.w, p.tmpl, toTemplate(r, now)); err != nil {
 			return err
 		}
 	}
@@ -87,16 +124,21 @@ func (p Printer) lines(rs []discover.Result) error {
 }
 
 // Event prints one watch event as one line: JSON, a template line, or text.
+// Listener.Run calls back the moment it notices an event, so the time
+// printed for it (JSON "time", template .Time) is when it happened.
 func (p Printer) Event(ev discover.Event) error {
+	ev.Service = View(ev.Service, p.fam)
+	now := p.now()
 	switch {
 	case p.json:
 		return tt.WriteJSON(p.w, jsonEvent{
 			Event:   ev.Kind.String(),
 			Reason:  ev.Reason,
 			Service: toJSON(ev.Service),
+			Time:    jsonTime(now),
 		})
 	case p.tmpl != nil:
-		t := toTemplate(ev.Service)
+		t := toTemplate(ev.Service, now)
 		t.Event, t.Reason = ev.Kind.String(), ev.Reason
 		return formatLine(p.w, p.tmpl, t)
 	}

@@ -1,8 +1,9 @@
 // Package sdnotify tells a service manager how a daemon is doing, in
-// systemd's sd_notify protocol: each state (READY=1, RELOADING=1,
-// STOPPING=1, STATUS=…) is one datagram of NAME=VALUE lines sent to the
-// AF_UNIX datagram socket NOTIFY_SOCKET names. Without one it does nothing.
+// systemd's sd_notify protocol (READY=1, RELOADING=1 with MONOTONIC_USEC,
+// WATCHDOG=1, STOPPING=1, STATUS=…), and says whether standard error is
+// the journal. Without NOTIFY_SOCKET it does nothing.
 //
-// It only sends; reading NOTIFY_SOCKET and deciding when to notify is the
-// caller's. It imports only the standard library.
+// It only sends; deciding when to notify is the caller's. The protocol and
+// the journal check are github.com/coreos/go-systemd/v22's (daemon,
+// journal); this package imports nothing else outside the standard library.
 package sdnotify

@@ -21,6 +21,19 @@ const (
 	CapMeta  = 64 // a whole metadata column
 )
 
+// OneLine returns text of several lines, such as another program's error
+// output, as one line for a message: its lines trimmed and joined with
+// "; ", runs of white space as one space, made safe and cut as [Clean] does.
+func OneLine(s string, max int) string {
+	var lines []string
+	for l := range strings.Lines(s) {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return Clean(strings.Join(lines, "; "), max)
+}
+
 // Clean makes untrusted text from the network safe for a terminal and cuts
 // it to max runes (max < 0: no limit). Whatever is not a printable rune
 // becomes a visible escape: C0 and C1 control characters (ESC, and so every

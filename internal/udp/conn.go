@@ -31,17 +31,28 @@ func newConn(uc *net.UDPConn, ttl int, loop bool, readBuffer int) (*conn, error)
 	if err := pc.SetMulticastLoopback(loop); err != nil {
 		return nil, fmt.Errorf("set multicast loopback %t: %w", loop, err)
 	}
+	local, err := finish(uc, readBuffer)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{uc: uc, pc: pc, local: local}, nil
+}
+
+// finish sets the receive buffer (when readBuffer > 0) and returns the
+// bound address, unmapped and without zone: the part of configuring a
+// socket both families share.
+func finish(uc *net.UDPConn, readBuffer int) (netip.AddrPort, error) {
 	if readBuffer > 0 {
 		if err := uc.SetReadBuffer(readBuffer); err != nil {
-			return nil, fmt.Errorf("set read buffer %d: %w", readBuffer, err)
+			return netip.AddrPort{}, fmt.Errorf("set read buffer %d: %w", readBuffer, err)
 		}
 	}
 	ua, ok := uc.LocalAddr().(*net.UDPAddr)
 	if !ok {
-		return nil, fmt.Errorf("local address %v is not a UDP address", uc.LocalAddr())
+		return netip.AddrPort{}, fmt.Errorf("local address %v is not a UDP address", uc.LocalAddr())
 	}
 	ap := ua.AddrPort()
-	return &conn{uc: uc, pc: pc, local: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}, nil
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port()), nil
 }
 
 func (c *conn) ReadFrom(b []byte) (int, netip.AddrPort, Meta, error) {

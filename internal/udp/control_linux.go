@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -21,28 +22,24 @@ import (
 // IP_MULTICAST_ALL=0 (deliver only the groups this socket joined, not every
 // group some other socket on the host joined), and IP_PKTINFO, so that even a
 // datagram that arrives between bind and the first read says on which
-// interface it came.
+// interface it came. On an IPv6 socket it sets SO_REUSEADDR, SO_REUSEPORT,
+// IPV6_V6ONLY, IPV6_MTU_DISCOVER=IPV6_PMTUDISC_DO, IPV6_MULTICAST_ALL=0
+// and IPV6_RECVPKTINFO, for the same reasons.
 func ListenConfig() *net.ListenConfig {
 	return &net.ListenConfig{Control: control}
 }
 
 func control(network, address string, c syscall.RawConn) error {
+	opts := sockopts4
+	if strings.HasSuffix(network, "6") {
+		opts = sockopts6
+	}
 	var serr error
 	err := c.Control(func(fd uintptr) {
-		for _, o := range []struct {
-			name       string
-			level, opt int
-			val        int
-		}{
-			{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
-			{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
-			{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
-			{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
-			{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
-			// Before bind, so that no datagram is queued without its
-			// arrival interface (ipv4.PacketConn enables it again later).
-			{"IP_PKTINFO", unix.IPPROTO_IP, unix.IP_PKTINFO, 1},
-		} {
+		for _, o := range opts {
+			if v, err := unix.GetsockoptInt(int(fd), o.level, o.opt); err == nil && v == o.val {
+				continue // IPV6_V6ONLY cannot be set again after bind
+			}
 			if err := unix.SetsockoptInt(int(fd), o.level, o.opt, o.val); err != nil {
 				serr = fmt.Errorf("udp: set %s on %s %s: %w", o.name, network, address, err)
 				return
@@ -53,6 +50,34 @@ func control(network, address string, c syscall.RawConn) error {
 		return fmt.Errorf("udp: control %s %s: %w", network, address, err)
 	}
 	return serr
+}
+
+type sockopt struct {
+	name       string
+	level, opt int
+	val        int
+}
+
+var sockopts4 = []sockopt{
+	{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+	{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
+	{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
+	{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
+	{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
+	// Before bind, so that no datagram is queued without its
+	// arrival interface (ipv4.PacketConn enables it again later).
+	{"IP_PKTINFO", unix.IPPROTO_IP, unix.IP_PKTINFO, 1},
+}
+
+// sockopts6 are the IPv6 counterparts; IPV6_V6ONLY keeps IPv4 off the
+// socket (one socket per family, never v4-mapped addresses).
+var sockopts6 = []sockopt{
+	{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+	{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
+	{"IPV6_V6ONLY", unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1},
+	{"IPV6_MTU_DISCOVER", unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DO},
+	{"IPV6_MULTICAST_ALL", unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0},
+	{"IPV6_RECVPKTINFO", unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1},
 }
 
 // platform holds per-OS write state; Linux needs none.

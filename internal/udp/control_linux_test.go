@@ -80,26 +80,56 @@ func TestInjectedOpenerGetsOptions(t *testing.T) {
 		return pc, err
 	}}
 	listen(t, localhost, o)
+	checkOpts(t, uc, []sockopt{
+		{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
+		{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
+		{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
+	})
+}
+
+func TestSocketOptions6(t *testing.T) {
+	var uc *net.UDPConn
+	o := udp.Options{ListenPacket: func(ctx context.Context, network, address string) (net.PacketConn, error) {
+		pc, err := udp.ListenConfig().ListenPacket(ctx, network, address)
+		uc, _ = pc.(*net.UDPConn)
+		return pc, err
+	}}
+	listen6(t, o)
+	checkOpts(t, uc, []sockopt{
+		{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+		{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
+		{"IPV6_V6ONLY", unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1},
+		{"IPV6_MTU_DISCOVER", unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DO},
+		{"IPV6_MULTICAST_ALL", unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0},
+		{"IPV6_RECVPKTINFO", unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1},
+		{"IPV6_MULTICAST_HOPS", unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 1},
+		{"IPV6_UNICAST_HOPS", unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 1},
+		{"IPV6_MULTICAST_LOOP", unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 1},
+	})
+}
+
+type sockopt struct {
+	name       string
+	level, opt int
+	want       int
+}
+
+// checkOpts checks the socket options of uc.
+func checkOpts(t *testing.T, uc *net.UDPConn, opts []sockopt) {
+	t.Helper()
 	rc, err := uc.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name       string
-		level, opt int
-		want       int
-	}{
-		{"SO_BROADCAST", unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
-		{"IP_MTU_DISCOVER", unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO},
-		{"IP_MULTICAST_ALL", unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0},
-	} {
+	for _, o := range opts {
 		var got int
 		var gerr error
-		if err := rc.Control(func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), tc.level, tc.opt) }); err != nil {
+		get := func(fd uintptr) { got, gerr = unix.GetsockoptInt(int(fd), o.level, o.opt) }
+		if err := rc.Control(get); err != nil {
 			t.Fatal(err)
 		}
-		if gerr != nil || got != tc.want {
-			t.Errorf("%s: got %d (%v), want %d", tc.name, got, gerr, tc.want)
+		if gerr != nil || got != o.want {
+			t.Errorf("%s: got %d (%v), want %d", o.name, got, gerr, o.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -46,10 +47,25 @@ var sockopts = func() []sockopt {
 	return o
 }()
 
+// sockopts6 are the options of IPv6 sockets: IPV6_V6ONLY keeps IPv4 off
+// the socket (one socket per family).
+var sockopts6 = []sockopt{
+	{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+	{"SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
+	{"IPV6_V6ONLY", unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1},
+}
+
 func control(network, address string, c syscall.RawConn) error {
+	opts := sockopts
+	if strings.HasSuffix(network, "6") {
+		opts = sockopts6
+	}
 	var serr error
 	err := c.Control(func(fd uintptr) {
-		for _, o := range sockopts {
+		for _, o := range opts {
+			if v, err := unix.GetsockoptInt(int(fd), o.level, o.opt); err == nil && v == o.val {
+				continue // IPV6_V6ONLY cannot be set again after bind
+			}
 			if err := unix.SetsockoptInt(int(fd), o.level, o.opt, o.val); err != nil {
 				serr = fmt.Errorf("udp: set %s on %s %s: %w", o.name, network, address, err)
 				return

@@ -1,11 +1,12 @@
 // Package udp is the only place lanfind opens and configures sockets.
 //
-// [Listen] opens an IPv4 UDP socket through [ListenConfig] (or an injected
-// [ListenFunc]), wraps it with golang.org/x/net/ipv4 and returns it as a
-// [Conn]: a small interface that reads a datagram together with its arrival
-// interface and destination address ([Meta]), writes a datagram out of a
-// chosen interface, joins and leaves multicast groups by interface index, and
-// supports read deadlines and Close. Package udptest implements the same
+// [Listen] opens a UDP socket of one address family through [ListenConfig]
+// (or an injected [ListenFunc]), wraps it with golang.org/x/net/ipv4 or
+// golang.org/x/net/ipv6 and returns it as a [Conn]: a small interface that
+// reads a datagram together with its arrival interface and destination
+// address ([Meta]), writes a datagram out of a chosen interface, joins and
+// leaves multicast groups by interface index, and supports read deadlines
+// and Close. Package udptest implements the same
 // interface in memory for tests that must not touch a network.
 //
 // The package knows nothing about beacons, interface lists or loops; callers
@@ -25,6 +26,23 @@
 // Interfaces are named only by index, never looked up by name or through the
 // stdlib interface list: both act on the calling thread's network namespace,
 // and a Conn may be used from goroutines running in another one.
+//
+// # IPv6
+//
+// An IPv6 address given to [Listen] ([::]:PORT) opens an IPv6 socket with
+// IPV6_V6ONLY: one socket per family, never a dual-stack socket whose
+// v4-mapped addresses would confuse control messages and on-link checks.
+// The port and the groups are the caller's, so lanfind's own protocol and
+// mDNS (port 5353, ff02::fb, hop limit 255) use the same opener. Control
+// messages come from IPV6_RECVPKTINFO (arrival interface and destination);
+// a link-local source address is returned with the arrival interface's
+// index as its zone ("fe80::1%2"), never a name, since names belong to a
+// namespace. The hop limit ([Options].MulticastTTL, 1 unless set) applies
+// to multicast and to unicast alike (IPV6_MULTICAST_HOPS and
+// IPV6_UNICAST_HOPS): at 1, no lanfind datagram can cross a router, which
+// keeps replies on the link where MSG_DONTROUTE is not honoured for IPv6.
+// A link-local destination needs an interface (an index, or a numeric
+// zone). IPv6 has no broadcast.
 //
 // # Replies
 //

@@ -2,6 +2,7 @@ package udp
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"syscall"
@@ -28,7 +29,14 @@ func (c *conn) WriteToNeighbor(b []byte, dst netip.AddrPort, ifIndex int) (int, 
 		oob = (&ipv4.ControlMessage{IfIndex: ifIndex}).Marshal()
 	}
 	sa := &unix.SockaddrInet4{Port: int(dst.Port()), Addr: a.As4()}
-	rc, err := c.uc.SyscallConn()
+	return sendDontRoute(c.uc, b, oob, sa, dst, ifIndex)
+}
+
+// sendDontRoute sends b to sa (dst, for errors) with sendmsg, the control
+// message oob and MSG_DONTROUTE.
+func sendDontRoute(uc *net.UDPConn, b, oob []byte, sa unix.Sockaddr,
+	dst netip.AddrPort, ifIndex int) (int, error) {
+	rc, err := uc.SyscallConn()
 	if err != nil {
 		return 0, fmt.Errorf("udp: write to %s via ifindex %d: %w", dst, ifIndex, err)
 	}

@@ -18,6 +18,9 @@ type Meta struct {
 	Dst netip.Addr
 }
 
+// Is6 reports whether the datagram came over IPv6 (from its destination).
+func (m Meta) Is6() bool { return m.Dst.Is6() && !m.Dst.Is4In6() }
+
 // Conn is a UDP socket configured for lanfind. Implementations are safe for
 // concurrent use by one reader and many writers; Close and SetReadDeadline
 // may be called from any goroutine.
@@ -57,15 +60,16 @@ type ListenFunc func(ctx context.Context, network, address string) (net.PacketCo
 
 // Options configures [Listen]. The zero value is valid.
 type Options struct {
-	// ListenPacket opens the socket, with network "udp4". Defaults to
+	// ListenPacket opens the socket, with network "udp4" or "udp6". Defaults to
 	// ListenConfig().ListenPacket. Tests inject one that opens the socket
 	// in another network namespace.
 	ListenPacket ListenFunc
 	// ReadBuffer is the socket receive buffer size in bytes (SO_RCVBUF).
 	// Defaults to 0: leave the system default.
 	ReadBuffer int
-	// MulticastTTL is the IP TTL of multicast datagrams, 1 to 255.
-	// Defaults to 0, meaning 1: multicast stays on the link.
+	// MulticastTTL is the IP TTL of multicast datagrams, 1 to 255 (on
+	// IPv6 the hop limit of every datagram, see [IPv6]). Defaults to 0,
+	// meaning 1: multicast stays on the link.
 	MulticastTTL int
 	// NoMulticastLoopback stops multicast datagrams sent on this socket
 	// from being delivered to sockets on the sending host. Defaults to
@@ -73,21 +77,28 @@ type Options struct {
 	NoMulticastLoopback bool
 }
 
-// Listen opens a UDP socket bound to addr (an IPv4 address, or the zero
-// AddrPort for 0.0.0.0 with an ephemeral port) and configures it for
-// lanfind: control messages for the arrival interface and destination
-// address, multicast TTL and loopback, receive buffer. It opens the socket
-// on the calling goroutine, so the socket belongs to that thread's network
-// namespace when ListenPacket does not pick one itself.
+// Listen opens a UDP socket bound to addr and configures it for lanfind:
+// control messages for the arrival interface and destination address,
+// multicast TTL (hop limit) and loopback, receive buffer. addr chooses the
+// family: an IPv4 address (or the zero AddrPort, for 0.0.0.0 with an
+// ephemeral port) opens a "udp4" socket wrapped in ipv4.PacketConn, an IPv6
+// address such as [::]:PORT a "udp6" socket with IPV6_V6ONLY wrapped in
+// ipv6.PacketConn (see [IPv6]). It opens the socket on the calling
+// goroutine, so the socket belongs to that thread's network namespace when
+// ListenPacket does not pick one itself.
 func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
 	a := addr.Addr().Unmap()
 	if !addr.Addr().IsValid() {
 		a = netip.IPv4Unspecified()
 	}
-	if !a.Is4() {
-		return nil, fmt.Errorf("udp: listen %s: not an IPv4 address", addr)
+	network := "udp4"
+	if a.Is6() {
+		network = "udp6"
 	}
 	addr = netip.AddrPortFrom(a, addr.Port())
+	if a.Zone() != "" {
+		return nil, fmt.Errorf("udp: listen %s: an address with a zone", addr)
+	}
 	ttl := o.MulticastTTL
 	if ttl == 0 {
 		ttl = 1
@@ -102,7 +113,7 @@ func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
 	if listen == nil {
 		listen = ListenConfig().ListenPacket
 	}
-	pc, err := listen(ctx, "udp4", addr.String())
+	pc, err := listen(ctx, network, addr.String())
 	if err != nil {
 		return nil, fmt.Errorf("udp: listen %s: %w", addr, err)
 	}
@@ -119,13 +130,18 @@ func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
 		// before bind, which only the opener can do (ListenConfig does).
 		rc, err := uc.SyscallConn()
 		if err == nil {
-			err = control("udp4", addr.String(), rc)
+			err = control(network, addr.String(), rc)
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("udp: listen %s: %w", addr, err), uc.Close())
 		}
 	}
-	c, err := newConn(uc, ttl, !o.NoMulticastLoopback, o.ReadBuffer)
+	var c Conn
+	if network == "udp6" {
+		c, err = newConn6(uc, ttl, !o.NoMulticastLoopback, o.ReadBuffer)
+	} else {
+		c, err = newConn(uc, ttl, !o.NoMulticastLoopback, o.ReadBuffer)
+	}
 	if err != nil {
 		err := fmt.Errorf("udp: listen %s: %w", addr, err)
 		return nil, errors.Join(err, uc.Close())

@@ -239,7 +239,8 @@ func TestListenInvalid(t *testing.T) {
 		addr netip.AddrPort
 		o    udp.Options
 	}{
-		{"ipv6", netip.MustParseAddrPort("[::1]:0"), udp.Options{}},
+		{"zone", netip.MustParseAddrPort("[fe80::1%1]:0"), udp.Options{}},
+		{"ipv6 ttl", netip.MustParseAddrPort("[::1]:0"), udp.Options{MulticastTTL: 256}},
 		{"ttl", localhost, udp.Options{MulticastTTL: 256}},
 		{"negative ttl", localhost, udp.Options{MulticastTTL: -1}},
 		{"read buffer", localhost, udp.Options{ReadBuffer: -1}},

@@ -1,6 +1,8 @@
 // Package watchtable owns the live table "lanfind watch" shows on a
 // terminal: one row per instance, updated in place, with departures kept
-// a few seconds with their reason.
+// a few seconds with their reason. Its SEEN column is the age of the last
+// beacon or answer heard from each instance, which moves only if the
+// Listener reports refreshes ([discover.Config.Refreshes]).
 //
 // The model (apply an event, prune, lay out a frame) is plain data and
 // code, testable without a terminal; draw puts a frame on any

@@ -54,9 +54,13 @@ func (m *model) apply(ev discover.Event) {
 		m.rows[k] = rw
 	}
 	rw.r = ev.Service
-	if ev.Kind == discover.EventDown {
+	switch {
+	case ev.Kind == discover.EventDown:
 		rw.gone, rw.reason = now, ev.Reason
-	} else {
+	case ev.Kind == discover.EventRefresh && !rw.changed.IsZero():
+		// Heard again, unchanged: SEEN (rw.r.LastSeen) moves, the state
+		// stays.
+	default:
 		rw.changed, rw.updated = now, ev.Kind == discover.EventUpdate
 		rw.gone, rw.reason = time.Time{}, ""
 	}

@@ -132,15 +132,7 @@ func TestWatchModel(t *testing.T) {
 	if !strings.HasPrefix(lines[len(lines)-1], "… 15 more") {
 		t.Errorf("last line: got %q, want … 15 more", lines[len(lines)-1])
 	}
-	cells, w, h := scr.GetContents()
-	var screen []string
-	for y := range h {
-		var b strings.Builder
-		for x := range w {
-			b.WriteString(string(cells[y*w+x].Runes))
-		}
-		screen = append(screen, strings.TrimRight(b.String(), " "))
-	}
+	screen := screenLines(scr)
 	if !strings.HasPrefix(screen[0], "lanfind watch: 22 up") || !strings.HasPrefix(screen[1], "STATE") ||
 		!strings.HasPrefix(screen[9], "… 15 more") {
 		t.Errorf("screen:\n%s", strings.Join(screen, "\n"))

@@ -31,7 +31,9 @@ func Open(st tt.Style) (*Screen, error) {
 }
 
 // Run shows the live table until ctx ends, the user quits or l.Run fails,
-// and gives the terminal back.
+// and gives the terminal back. l should report refreshes
+// ([discover.Config.Refreshes]), so that SEEN is the age of the last beacon
+// or answer rather than of the last change.
 func (sc *Screen) Run(ctx context.Context, l *discover.Listener) error {
 	return run(ctx, l, sc.s, sc.st)
 }

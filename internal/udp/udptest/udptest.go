@@ -139,7 +139,8 @@ func (h *Host) owns(a netip.Addr) bool {
 
 // Listen binds a conn on the host, with the signature of [udp.Listen]. addr
 // is the zero AddrPort, the empty address or one of the host's addresses;
-// port 0 picks an unused port. Of o only NoMulticastLoopback matters.
+// port 0 picks an unused port. Of o only NoMulticastLoopback matters. An
+// IPv6 address fails with EAFNOSUPPORT: the hub is an IPv4-only link.
 func (h *Host) Listen(ctx context.Context, addr netip.AddrPort, o udp.Options) (udp.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -147,6 +148,10 @@ func (h *Host) Listen(ctx context.Context, addr netip.AddrPort, o udp.Options) (
 	a := addr.Addr().Unmap()
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
+	}
+	if a.Is6() {
+		// The hub is an IPv4 link: like a kernel without IPv6.
+		return nil, fmt.Errorf("udptest: listen %s on %s: %w", addr, h.name, syscall.EAFNOSUPPORT)
 	}
 	if !a.IsUnspecified() && !h.owns(a) {
 		return nil, fmt.Errorf("udptest: listen %s on %s: %w", addr, h.name, syscall.EADDRNOTAVAIL)
