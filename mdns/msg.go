@@ -30,8 +30,12 @@ const (
 	topBit = 0x8000
 )
 
-// GroupV4 is the IPv4 mDNS group, 224.0.0.251.
-var GroupV4 = netip.AddrFrom4([4]byte{224, 0, 0, 251})
+// GroupV4 is the IPv4 mDNS group, 224.0.0.251; GroupV6 the IPv6 one,
+// ff02::fb (link-local scope).
+var (
+	GroupV4 = netip.AddrFrom4([4]byte{224, 0, 0, 251})
+	GroupV6 = netip.MustParseAddr("ff02::fb")
+)
 
 // Errors returned by Parse.
 var (

@@ -71,8 +71,8 @@ const busConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 const avahiConf = `[server]
 host-name=%s
 domain-name=local
-use-ipv4=yes
-use-ipv6=no
+use-ipv4=%s
+use-ipv6=%s
 allow-interfaces=eth0
 enable-dbus=yes
 ratelimit-interval-usec=1000000
@@ -92,6 +92,17 @@ publish-aaaa-on-ipv4=no
 // complete. Cleanup stops both.
 func StartAvahi(t testing.TB, h *netnstest.Host, hostName string, services ...Service) *Avahi {
 	t.Helper()
+	return startAvahi(t, h, hostName, "yes", "no", services)
+}
+
+// StartAvahi6 is StartAvahi with Avahi on IPv6 only (ff02::fb).
+func StartAvahi6(t testing.TB, h *netnstest.Host, hostName string, services ...Service) *Avahi {
+	t.Helper()
+	return startAvahi(t, h, hostName, "no", "yes", services)
+}
+
+func startAvahi(t testing.TB, h *netnstest.Host, hostName, v4, v6 string, services []Service) *Avahi {
+	t.Helper()
 	requiretest.Need(t, "avahi-daemon", "dbus-daemon", "unshare")
 	dir := t.TempDir()
 	// avahi-daemon, no longer root, reaches the bus socket and reads its
@@ -103,7 +114,7 @@ func StartAvahi(t testing.TB, h *netnstest.Host, hostName string, services ...Se
 	}
 	bus := filepath.Join(dir, "bus")
 	write(t, filepath.Join(dir, "bus.conf"), fmt.Sprintf(busConf, bus))
-	write(t, filepath.Join(dir, "avahi.conf"), fmt.Sprintf(avahiConf, hostName))
+	write(t, filepath.Join(dir, "avahi.conf"), fmt.Sprintf(avahiConf, hostName, v4, v6))
 	if err := os.Mkdir(filepath.Join(dir, "services"), 0o755); err != nil {
 		t.Fatal(err)
 	}

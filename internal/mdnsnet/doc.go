@@ -1,8 +1,13 @@
 // Package mdnsnet is the mDNS endpoint the querier (mdns/browse) and the
-// responder (mdns/publish) share: one IPv4 socket bound to 0.0.0.0:5353
-// through internal/udp, joined to 224.0.0.251 on each chosen interface,
-// a read loop that parses mDNS messages, and writes that split a message
-// which would not fit the interface's MTU.
+// responder (mdns/publish) share: one socket per address family through
+// internal/udp, an IPv4 one bound to 0.0.0.0:5353 and joined to
+// 224.0.0.251 on each chosen interface with an IPv4 address, and an IPv6
+// one (IPV6_V6ONLY) bound to [::]:5353 and joined to ff02::fb on each
+// chosen interface with a usable IPv6 address; a read loop per socket that
+// parses mDNS messages; and writes that split a message which would not fit
+// the interface's MTU. A family that cannot be opened or joined anywhere is
+// logged and left out; New fails only if no interface joined either group.
+// Multicasts go out on both families where the interface has joined both.
 //
 // It owns the socket, the group memberships, the on-link check of sources
 // and the filter that drops this endpoint's own datagrams when the kernel

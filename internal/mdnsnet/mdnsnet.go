@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,9 @@ type Config struct {
 	Exclude []string
 	// ListenPacket opens the socket. Defaults to internal/udp's.
 	ListenPacket udp.ListenFunc
+	// NoIPv6 leaves IPv6 (ff02::fb) out. Defaults to false: both families,
+	// each where it works.
+	NoIPv6 bool
 	// Logger receives debug messages about dropped datagrams. Defaults to
 	// discarding them.
 	Logger *slog.Logger
@@ -61,9 +65,13 @@ type Stats struct {
 // Endpoint is an mDNS socket joined to the group on the chosen interfaces.
 // Send, SendTo, Interfaces and Stats are safe for concurrent use.
 type Endpoint struct {
-	conn   udp.Conn
+	conn   udp.Conn // IPv4, nil when it could not be opened
+	conn6  udp.Conn // IPv6, nil when it could not be opened or NoIPv6
 	log    *slog.Logger
-	ifaces []iface.Interface
+	ifaces []iface.Interface // joined on either family
+	// joined4 and joined6 hold the indexes of the interfaces joined per
+	// family; fixed after New.
+	joined4, joined6 map[int]bool
 
 	sent, sentBytes, recv, recvBytes, own, dropped atomic.Uint64
 
@@ -106,34 +114,61 @@ func New(ctx context.Context, cfg Config) (*Endpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), mdns.Port), udp.Options{
+	e := &Endpoint{log: log, joined4: map[int]bool{}, joined6: map[int]bool{}}
+	var errs []error
+	opts := udp.Options{
 		ListenPacket: cfg.ListenPacket,
 		MulticastTTL: 255, // RFC 6762 §11
-	})
-	if err != nil {
-		return nil, fmt.Errorf("mdnsnet: %w", err)
 	}
-	e := &Endpoint{conn: c, log: log}
-	var errs []error
+	// One socket per family (see internal/udp): IPv4 on the interfaces
+	// with an IPv4 address, IPv6 on those with a usable IPv6 one.
+	c, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), mdns.Port), opts)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("mdnsnet: IPv4: %w", err))
+	} else {
+		e.conn = c
+		errs = append(errs, e.join(c, chosen, mdns.GroupV4, iface.Interface.Has4, e.joined4)...)
+	}
+	if !cfg.NoIPv6 && slices.ContainsFunc(chosen, iface.Interface.Has6) {
+		c6, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv6Unspecified(), mdns.Port), opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mdnsnet: IPv6: %w", err))
+		} else {
+			e.conn6 = c6
+			errs = append(errs, e.join(c6, chosen, mdns.GroupV6, iface.Interface.Has6, e.joined6)...)
+		}
+	}
 	for _, ifc := range chosen {
-		if ifc.Flags&iface.FlagMulticast == 0 {
-			errs = append(errs, fmt.Errorf("%s: not multicast-capable", ifc.Name))
-			continue
+		if e.joined4[ifc.Index] || e.joined6[ifc.Index] {
+			e.ifaces = append(e.ifaces, ifc)
 		}
-		if err := c.JoinGroup(ifc.Index, mdns.GroupV4); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		e.ifaces = append(e.ifaces, ifc)
 	}
 	if len(e.ifaces) == 0 {
-		err := fmt.Errorf("mdnsnet: join %v on no interface: %w", mdns.GroupV4, errors.Join(errs...))
-		return nil, errors.Join(err, c.Close())
+		err := fmt.Errorf("mdnsnet: joined the mDNS group on no interface: %w", errors.Join(errs...))
+		return nil, errors.Join(err, e.Close())
 	}
 	for _, err := range errs {
 		log.Warn("mdns: interface skipped", "err", err)
 	}
 	return e, nil
+}
+
+// join joins group on each of chosen that has, and notes the indexes in
+// joined; it returns the failures.
+func (e *Endpoint) join(c udp.Conn, chosen []iface.Interface, group netip.Addr,
+	has func(iface.Interface) bool, joined map[int]bool) []error {
+	var errs []error
+	for _, ifc := range chosen {
+		if ifc.Flags&iface.FlagMulticast == 0 || !has(ifc) {
+			continue
+		}
+		if err := c.JoinGroup(ifc.Index, group); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		joined[ifc.Index] = true
+	}
+	return errs
 }
 
 // Interfaces returns the interfaces the endpoint joined the group on.
@@ -152,15 +187,31 @@ func (e *Endpoint) Stats() Stats {
 }
 
 // Run reads datagrams until ctx ends or the endpoint is closed and calls
-// handle for each mDNS message from an on-link source, synchronously in
-// the read loop (handle must return quickly). It returns nil when ctx ends
-// or after Close.
+// handle for each mDNS message from an on-link source. handle runs in the
+// read loops, one per address family, so it may be called from two
+// goroutines at once and must return quickly. Run returns nil when ctx
+// ends or after Close.
 func (e *Endpoint) Run(ctx context.Context, handle func(Packet)) error {
-	stop := context.AfterFunc(ctx, func() { e.conn.SetReadDeadline(time.Unix(1, 0)) })
+	var wg sync.WaitGroup
+	var err6 error
+	if e.conn6 != nil {
+		wg.Go(func() { err6 = e.read(ctx, e.conn6, handle) })
+	}
+	var err4 error
+	if e.conn != nil {
+		err4 = e.read(ctx, e.conn, handle)
+	}
+	wg.Wait()
+	return errors.Join(err4, err6)
+}
+
+// read is the read loop of one socket.
+func (e *Endpoint) read(ctx context.Context, c udp.Conn, handle func(Packet)) error {
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	buf := make([]byte, mdns.MaxMessage+1)
 	for {
-		n, src, meta, err := e.conn.ReadFrom(buf)
+		n, src, meta, err := c.ReadFrom(buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
@@ -218,6 +269,7 @@ func (e *Endpoint) iface(index int) (iface.Interface, bool) {
 // isLocal reports whether a is an address of one of the endpoint's
 // interfaces.
 func (e *Endpoint) isLocal(a netip.Addr) bool {
+	a = a.WithZone("")
 	for _, ifc := range e.ifaces {
 		for _, ad := range ifc.Addrs {
 			if ad.Prefix.Addr() == a {
@@ -269,13 +321,18 @@ func (e *Endpoint) remember(b []byte) {
 	}
 }
 
-// maxPayload is the largest datagram that fits ifc's MTU unfragmented.
-func maxPayload(ifc iface.Interface) int {
+// maxPayload is the largest datagram that fits ifc's MTU unfragmented
+// over IPv4 (v6 false) or IPv6.
+func maxPayload(ifc iface.Interface, v6 bool) int {
+	hdr := 28 // IPv4 and UDP headers
+	if v6 {
+		hdr = 48
+	}
 	mtu := ifc.MTU
-	if mtu <= 0 || mtu > mdns.MaxMessage+28 {
+	if mtu <= 0 || mtu > mdns.MaxMessage+hdr {
 		mtu = 1500
 	}
-	return mtu - 28 // IPv4 and UDP headers
+	return mtu - hdr
 }
 
 // Send multicasts m to the group on the interface with index ifIndex (0:
@@ -287,9 +344,16 @@ func (e *Endpoint) Send(m *mdns.Message, ifIndex int) error {
 		if ifIndex != 0 && ifc.Index != ifIndex {
 			continue
 		}
-		errs = append(errs, e.write(m, ifc, func(b []byte) (int, error) {
-			return e.conn.WriteTo(b, netip.AddrPortFrom(mdns.GroupV4, mdns.Port), ifc.Index)
-		}))
+		if e.joined4[ifc.Index] {
+			errs = append(errs, e.write(m, ifc, false, func(b []byte) (int, error) {
+				return e.conn.WriteTo(b, netip.AddrPortFrom(mdns.GroupV4, mdns.Port), ifc.Index)
+			}))
+		}
+		if e.joined6[ifc.Index] {
+			errs = append(errs, e.write(m, ifc, true, func(b []byte) (int, error) {
+				return e.conn6.WriteTo(b, netip.AddrPortFrom(mdns.GroupV6, mdns.Port), ifc.Index)
+			}))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -301,13 +365,20 @@ func (e *Endpoint) SendTo(m *mdns.Message, dst netip.AddrPort, ifIndex int) erro
 	if !ok {
 		return fmt.Errorf("mdnsnet: send to %v: interface %d not in use", dst, ifIndex)
 	}
-	return e.write(m, ifc, func(b []byte) (int, error) {
-		return e.conn.WriteToNeighbor(b, dst, ifc.Index)
+	c, v6 := e.conn, false
+	if dst.Addr().Is6() && !dst.Addr().Is4In6() {
+		c, v6 = e.conn6, true
+	}
+	if c == nil {
+		return fmt.Errorf("mdnsnet: send to %v: no socket of its family", dst)
+	}
+	return e.write(m, ifc, v6, func(b []byte) (int, error) {
+		return c.WriteToNeighbor(b, dst, ifc.Index)
 	})
 }
 
-func (e *Endpoint) write(m *mdns.Message, ifc iface.Interface, send func([]byte) (int, error)) error {
-	parts, err := Split(m, maxPayload(ifc))
+func (e *Endpoint) write(m *mdns.Message, ifc iface.Interface, v6 bool, send func([]byte) (int, error)) error {
+	parts, err := Split(m, maxPayload(ifc, v6))
 	if err != nil {
 		return fmt.Errorf("mdnsnet: %s: %w", ifc.Name, err)
 	}
@@ -362,9 +433,17 @@ func Split(m *mdns.Message, max int) ([][]byte, error) {
 	return append(p1, p2...), nil
 }
 
-// Close closes the socket; Run returns. It is idempotent.
+// Close closes the sockets; Run returns. It is idempotent.
 func (e *Endpoint) Close() error {
-	e.closeOnce.Do(func() { e.closeErr = e.conn.Close() })
+	e.closeOnce.Do(func() {
+		var errs []error
+		for _, c := range []udp.Conn{e.conn, e.conn6} {
+			if c != nil {
+				errs = append(errs, c.Close())
+			}
+		}
+		e.closeErr = errors.Join(errs...)
+	})
 	return e.closeErr
 }
 

@@ -160,3 +160,33 @@ func waitAvahiSees(t *testing.T, av *mdnslab.Avahi, typ, name string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestNSBrowseIPv6 lists a service that avahi-daemon publishes over IPv6
+// (ff02::fb) on a LAN without IPv4: the Browser hears it on its IPv6
+// socket and reports the host's IPv6 address from the AAAA record.
+func TestNSBrowseIPv6(t *testing.T) {
+	lan := netnstest.NewLab(t, netnstest.Spec{
+		Segments: 1,
+		Hosts:    [][]int{{0}, {0}},
+		Stacks:   [][]netnstest.Stack{{netnstest.StackIPv6}, {netnstest.StackIPv6}},
+	})
+	h0, h1 := lan.Hosts[0], lan.Hosts[1]
+	requiretest.Need(t, "avahi-daemon")
+	av := mdnslab.StartAvahi6(t, h0, "v6host",
+		mdnslab.Service{Name: "Six", Type: "_http._tcp", Port: 8080, TXT: []string{"v=6"}})
+	waitAvahiSees(t, av, "_http._tcp", "Six")
+	b := newBrowser(t, h1, browse.Config{Types: []mdns.ServiceType{{Name: "http", Proto: "tcp"}}})
+	got, err := b.Collect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "Six" || got[0].Port != 8080 || got[0].Meta["v"] != "6" {
+		t.Fatalf("got %+v, want Six on port 8080 with v=6", got)
+	}
+	if !slices.Contains(got[0].Addrs, h0.Addr6("eth0")) && !slices.Contains(got[0].Addrs, h0.LinkLocal("eth0")) {
+		t.Errorf("addrs %v, want %v or %v", got[0].Addrs, h0.Addr6("eth0"), h0.LinkLocal("eth0"))
+	}
+	if !got[0].Addr.Is6() {
+		t.Errorf("heard from %v, want an IPv6 source", got[0].Addr)
+	}
+}

@@ -17,9 +17,12 @@
 //	_services._dns-sd._udp.local.         PTR  _postgresql._tcp.local.
 //	db._postgresql._tcp.local.            SRV  0 0 5432 <host>.local.   (cache-flush)
 //	db._postgresql._tcp.local.            TXT  key=value ...            (cache-flush)
-//	<host>.local.                         A    <address of the interface> (cache-flush)
+//	<host>.local.                         A    <IPv4 address of the interface> (cache-flush)
+//	<host>.local.                         AAAA <IPv6 address of the interface> (cache-flush)
 //
-// all with the same TTL ([Config.TTL], 120 s by default: a responder that
+// (the interface's advertised addresses: every IPv4 one, the wider IPv6
+// ones, the link-local one only where there is no wider one), all with the
+// same TTL ([Config.TTL], 120 s by default: a responder that
 // crashes without its goodbye vanishes from every cache within two
 // minutes; see the README for the traffic this costs). The A records of a
 // query's arrival interface answer it. If another stack on this host

@@ -150,3 +150,48 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+// TestNSPublishIPv6 publishes on a LAN without IPv4: avahi-browse, with
+// Avahi on IPv6 only, resolves the service to the publisher's IPv6 address
+// (AAAA) and sees its goodbye.
+func TestNSPublishIPv6(t *testing.T) {
+	lan := netnstest.NewLab(t, netnstest.Spec{
+		Segments: 1,
+		Hosts:    [][]int{{0}, {0}},
+		Stacks:   [][]netnstest.Stack{{netnstest.StackIPv6}, {netnstest.StackIPv6}},
+	})
+	h0, h1 := lan.Hosts[0], lan.Hosts[1]
+	requiretest.Need(t, "avahi-daemon", "avahi-browse")
+	av := mdnslab.StartAvahi6(t, h1, "h1")
+	ab := av.StartBrowse(t, "-rpk", "_postgresql._tcp")
+	pub, err := publish.New(t.Context(), publish.Config{
+		Lister:       h0.Lister(t),
+		ListenPacket: h0.ListenPacket,
+		Host:         "six",
+		Logger:       testLogger(t),
+		Services:     []publish.Service{{Name: "db6", Type: pgType, Port: 5432}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- pub.Run(ctx) }()
+	runErr := sync.OnceValue(func() error { return <-done })
+	t.Cleanup(func() {
+		cancel()
+		runErr()
+	})
+	want := "=;eth0;IPv6;db6;_postgresql._tcp;local;six.local;" + h0.Addr6("eth0").String() + ";5432;"
+	if _, err := ab.Wait(5*time.Second, want); err != nil {
+		t.Fatalf("avahi-browse: %v\n%s", err, ab.All())
+	}
+	cancel()
+	if err := runErr(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ab.Wait(5*time.Second, "-;eth0;IPv6;db6;_postgresql._tcp;local"); err != nil {
+		t.Fatalf("avahi-browse removal: %v\n%s", err, ab.All())
+	}
+}

@@ -37,10 +37,12 @@ func (p *Publisher) hostRecords(ifc iface.Interface, ttl uint32) []mdns.Record {
 		return nil
 	}
 	var rs []mdns.Record
-	for _, a := range ifc.Addrs {
-		if a.Prefix.Addr().Is4() {
-			rs = append(rs, mdns.Record{Name: p.host.name(), Type: dnsmessage.TypeA, Flush: true, TTL: ttl, Addr: a.Prefix.Addr()})
+	for _, a := range ifc.Advertised() {
+		t := dnsmessage.TypeA
+		if a.Is6() && !a.Is4In6() {
+			t = dnsmessage.TypeAAAA
 		}
+		rs = append(rs, mdns.Record{Name: p.host.name(), Type: t, Flush: true, TTL: ttl, Addr: a.WithZone("")})
 	}
 	return rs
 }
@@ -171,9 +173,9 @@ func (p *Publisher) additionals(answers, all []mdns.Record, known map[string]boo
 		switch r.Type {
 		case dnsmessage.TypePTR:
 			add(r.Target, dnsmessage.TypeSRV, dnsmessage.TypeTXT)
-			add(p.host.name(), dnsmessage.TypeA)
+			add(p.host.name(), dnsmessage.TypeA, dnsmessage.TypeAAAA)
 		case dnsmessage.TypeSRV:
-			add(r.Target, dnsmessage.TypeA)
+			add(r.Target, dnsmessage.TypeA, dnsmessage.TypeAAAA)
 		}
 	}
 	return out
