@@ -290,16 +290,10 @@ func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 	if src.Port() == 0 || !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a == limited {
 		return false
 	}
-	bare := a.WithZone("")
 	onLink := false
 	for _, ifc := range ifs {
 		for _, ad := range ifc.Addrs {
-			// Besides the broadcast address, the subnet's own address
-			// (host bits zero): older kernels route it as a broadcast,
-			// and in IPv6 it is the subnet-router anycast address.
-			p := ad.Prefix
-			subnet := p.Bits() <= p.Addr().BitLen()-2 && p.Masked().Addr() == bare
-			if ad.Broadcast == bare || subnet {
+			if ad.IsSubnetAddr(a) {
 				return false
 			}
 		}

@@ -87,7 +87,10 @@
 // one its current copy of that record came in from the same sender, and
 // any record older than that sender's goodbye: a message handled late
 // (replies and beacons reach different sockets) or replayed never undoes a
-// newer record or a goodbye.
+// newer record or a goodbye. Sequence numbers in clear datagrams can be
+// forged, so a receiver may believe that order only for as long as
+// reordering lasts (package discover: a second, and not across a jump of
+// more than 65536); sealed ones are authentic.
 //
 // # Sealed datagrams
 //

@@ -65,9 +65,13 @@ type Config struct {
 	// Defaults to 60ms.
 	QuietWindow time.Duration
 	// MaxEntries caps the instances one Run, Collect or Resolve keeps, so
-	// a flood of forged announcements costs bounded memory; more are
-	// dropped and counted in Stats.TableFull. Defaults to
-	// [DefaultMaxEntries].
+	// a flood of forged announcements costs bounded memory. One source
+	// address, or one sender, may hold a quarter of them; past that its
+	// least recently heard instance makes room for its new one. When the
+	// table is full a new instance evicts the least recently heard one of
+	// a source that holds more (reported down with [ReasonEvicted],
+	// counted in Stats.Evicted), or is dropped (Stats.TableFull); the
+	// first time, a warning is logged. Defaults to [DefaultMaxEntries].
 	MaxEntries int
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
@@ -140,7 +144,10 @@ type Result struct {
 	Paths    []Path
 	LastSeen time.Time
 	// Conflict reports whether another sender claims the same instance ID
-	// from a different address (for example a cloned machine).
+	// from a different address (for example a cloned machine), or whether
+	// datagrams of its one sender contradicted each other within the last
+	// minute: sequence numbers that went back, or jumped far ahead and back,
+	// which only a forger (in clear mode) makes.
 	Conflict bool
 	// Sender is the announcing process's random sender ID.
 	Sender uint64
@@ -210,6 +217,9 @@ const (
 	// ReasonIfaceDown: heard only through interfaces that went away;
 	// see [Interface changes].
 	ReasonIfaceDown = "iface-down"
+	// ReasonEvicted: forgotten to make room for a new instance (see
+	// Config.MaxEntries).
+	ReasonEvicted = "evicted"
 )
 
 // Event is one change reported by [Listener.Run].
@@ -230,11 +240,16 @@ type Stats struct {
 	UnknownRequest uint64 // replies whose request ID this listener never sent
 	OtherIface     uint64 // datagrams that arrived on an interface not selected
 	// OffLink: datagrams whose source lies outside every subnet of
-	// their arrival interface.
+	// their arrival interface, or is a subnet's broadcast or network
+	// address (no host's: forged).
 	OffLink uint64
-	// TableFull: new instances dropped because MaxEntries were held, or
-	// because 8 senders already claimed the instance ID.
-	TableFull   uint64
+	// TableFull: new instances dropped because MaxEntries were held and
+	// their source held as many as any, or because 8 senders already
+	// claimed the instance ID.
+	TableFull uint64
+	// Evicted: instances forgotten to make room for new ones (see
+	// Config.MaxEntries).
+	Evicted     uint64
 	Idle        uint64 // datagrams dropped because no Run, Collect or Resolve was active
 	QueriesSent uint64 // query datagrams sent
 	SendErrors  uint64 // query datagrams the kernel refused
@@ -243,6 +258,13 @@ type Stats struct {
 	Rejected    uint64 // sealed datagrams that did not open: forged, altered, other key
 	Stale       uint64 // sealed datagrams sent outside the replay window
 	Relayed     uint64 // sealed datagrams from a source address their announcer does not claim
+	// Superseded: sealed records of a process that an instance's newer
+	// process already replaced (a replay across a restart).
+	Superseded uint64
+	// Implausible: records and goodbyes whose sequence number lay too
+	// far from their sender's to be believed (clear mode; see
+	// [Result.Conflict]).
+	Implausible uint64
 }
 
 // Listener finds services. Its methods are safe for concurrent use, but only
@@ -267,15 +289,16 @@ type Listener struct {
 
 	stats struct {
 		accepted, dups, unknownReq, tableFull, idle, sent, sendErrors atomic.Uint64
-		relayed                                                       atomic.Uint64
+		relayed, implausible, superseded, evicted                     atomic.Uint64
 	}
 }
 
 type packet struct {
-	b   beacon.Beacon
-	src netip.AddrPort
-	m   udp.Meta
-	at  time.Time
+	b    beacon.Beacon
+	src  netip.AddrPort
+	m    udp.Meta
+	at   time.Time // when it was read
+	sent time.Time // when it was sealed, by the sender's clock; zero in clear mode
 }
 
 // DefaultMaxEntries is the default of Config.MaxEntries: room for a LAN of
@@ -375,6 +398,7 @@ func (l *Listener) Stats() Stats {
 		OtherIface:     d.OtherIface,
 		OffLink:        d.OffLink,
 		TableFull:      l.stats.tableFull.Load(),
+		Evicted:        l.stats.evicted.Load(),
 		Idle:           l.stats.idle.Load(),
 		QueriesSent:    l.stats.sent.Load(),
 		SendErrors:     l.stats.sendErrors.Load(),
@@ -383,6 +407,8 @@ func (l *Listener) Stats() Stats {
 		Rejected:       d.Rejected,
 		Stale:          d.Stale,
 		Relayed:        l.stats.relayed.Load(),
+		Implausible:    l.stats.implausible.Load(),
+		Superseded:     l.stats.superseded.Load(),
 	}
 }
 
@@ -435,7 +461,7 @@ func (l *Listener) readLoop(c udp.Conn) {
 			continue
 		}
 		select {
-		case l.in <- packet{b: b, src: src, m: m, at: time.Now()}:
+		case l.in <- packet{b: b, src: src, m: m, at: time.Now(), sent: d.Sent}:
 		case <-l.done:
 			return
 		}

@@ -15,9 +15,11 @@
 // lanfind talks to hosts on the same link. A datagram whose source address
 // lies outside every subnet of the interface it arrived on (routed here,
 // or forged by someone far away) is dropped before it is parsed and
-// counted in Stats.OffLink. Datagrams this host sends itself arrive on the
-// loopback interface and count as arriving on the interface that owns
-// their source address.
+// counted in Stats.OffLink; so is one from a subnet's broadcast or
+// network address, which no host owns (a service listed there would make
+// its clients broadcast to the whole LAN). Datagrams this host sends
+// itself arrive on the loopback interface and count as arriving on the
+// interface that owns their source address.
 //
 // # One-shot and streaming forms
 //
@@ -29,7 +31,9 @@
 // a lossy LAN, where the answer to the repeat may be lost as well. Repeats
 // that go unanswered back off exponentially (0, 100, 300, 700 ms, …).
 // [Listener.Resolve] returns the first instance
-// matching Config.Name the moment it arrives. [Listener.Run] streams
+// matching Config.Name once the answers to its query are in (a quiet
+// window), so that an instance two announcers claim comes back marked as a
+// conflict. [Listener.Run] streams
 // [Event]s (up, update, down) until its context ends.
 //
 // # Duplicates, restarts and conflicts
@@ -61,6 +65,24 @@
 // datagram its announcer sent before the goodbye (by sequence number) but
 // that is handled after it, such as a reply that took the other socket,
 // does not bring it back.
+//
+// # Sequence numbers in clear mode
+//
+// Without keys anyone can forge a sender's datagrams, sequence number
+// included, so a Listener believes the order they give only as far as
+// reordering needs it. A record rules out older ones of its sender, and a
+// goodbye the records sent before it, for a second after it was heard;
+// then an older record is taken again, and marks the instance as a
+// conflict (Result.Conflict) for a minute: one sender's datagrams that go
+// back are forged. A sequence number more than 65536 away from the record
+// held is not believed until a second datagram continues it, and a
+// goodbye that far ahead never is; both are counted in
+// Stats.Implausible. In keyed mode sequence numbers are sealed: the order
+// holds for as long as the replay window lets a captured datagram in. A
+// sealed record of a new sender of an instance, sealed before the first
+// datagram of a process of that instance already heard, comes from an
+// older process (a replay across a restart): it neither replaces the newer
+// process nor shows a conflict, and is counted in Stats.Superseded.
 //
 // # Interface changes
 //

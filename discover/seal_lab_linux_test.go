@@ -94,6 +94,16 @@ func (a *attacker) send(t *testing.T, p []byte, dst netip.AddrPort) {
 	}
 }
 
+// labKeys returns the one key of the lab tests.
+func labKeys(t *testing.T) seal.Keys {
+	t.Helper()
+	k, err := seal.NewKey([]byte("a lab key of at least thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seal.Keys{k}
+}
+
 // waitFor polls cond until it holds or 5 seconds pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -115,11 +125,7 @@ func TestNSSealedAttacks(t *testing.T) {
 	t.Parallel()
 	lab := netnstest.New(t, 3)
 	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
-	k, err := seal.NewKey([]byte("a lab key of at least thirty-two bytes"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := seal.Keys{k}
+	keys := labKeys(t)
 	evil := newAttacker(t, h2, keys)
 
 	var lclock, aclock skewClock

@@ -22,32 +22,45 @@ type session struct {
 	emit       func(Event)     // may be nil
 	newCount   int             // instances first heard, total
 	entries    int             // live entries, at most Config.MaxEntries
+	shares     shares          // the live entries by source and by sender
+	warnedFull bool            // the table filled up once and it was logged
 
 	nextExpiry time.Time // zero when nothing expires
+	wakeAt     time.Time // when the operation wants to look at its stop condition; zero: never
 
 	ifs     []iface.Interface // the selected interfaces the session last acted on
 	requery requery           // the repeat of a query sent on new interfaces
 
-	// byes holds the sequence number of the latest goodbye of each
-	// instance and sender (at most maxByes): a datagram that sender sent
-	// before it and that is handled after it (a reply reaches the query
-	// socket, the goodbye the beacon socket, and their readers race) must
-	// not bring the instance back.
-	byes map[instanceSender]uint32
+	// byes holds the latest goodbye of each instance and sender (at most
+	// maxByes, each for byeMemory): a datagram that sender sent before it
+	// and that is handled after it (a reply reaches the query socket, the
+	// goodbye the beacon socket, and their readers race) must not bring
+	// the instance back.
+	byes map[instanceSender]goodbyeMark
+	// byeMemory is reorderHorizon in clear mode; in keyed mode, where a
+	// captured beacon can be replayed for as long as the replay window
+	// lets it through, the replay memory.
+	byeMemory time.Duration
 }
 
 func (l *Listener) newSession(emit func(Event)) *session {
 	replayMemory := endpoint.ReplayMemory(l.cfg.ReplayWindow, time.Minute)
-	return &session{
+	s := &session{
 		l:          l,
 		now:        time.Now,
 		byInstance: make(map[uint64]map[uint64]*entry),
+		shares:     newShares(),
 		seen:       dedup.New[msgKey](maxSeen, replayMemory, l.ep.Codec.Now),
 		requests:   make(map[uint64]bool),
-		byes:       make(map[instanceSender]uint32),
+		byes:       make(map[instanceSender]goodbyeMark),
+		byeMemory:  reorderHorizon,
 		emit:       emit,
 		ifs:        l.ep.Plan().Selected,
 	}
+	if l.ep.Codec.Keyed() {
+		s.byeMemory = replayMemory
+	}
+	return s
 }
 
 // loop feeds packets to s until ctx ends, the Listener closes or stop
@@ -69,6 +82,9 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		}
 		if !s.requery.at.IsZero() && (wake.IsZero() || s.requery.at.Before(wake)) {
 			wake = s.requery.at
+		}
+		if !s.wakeAt.IsZero() && (wake.IsZero() || s.wakeAt.Before(wake)) {
+			wake = s.wakeAt
 		}
 		if !wake.IsZero() {
 			timer.Reset(max(time.Until(wake), 0))
@@ -123,9 +139,14 @@ func (l *Listener) Collect(ctx context.Context) ([]Result, error) {
 	return s.results(), nil
 }
 
-// Resolve returns the first instance matching Config.Name (and Config.Type)
-// the moment it is heard. Queries repeat with backoff until ctx ends, when
-// Resolve returns [ErrNotFound].
+// Resolve returns the first instance matching Config.Name (and
+// Config.Type) that is heard, once the answers to the query it answered
+// are in: Config.QuietWindow after that query was sent (a query is sent
+// at once when the instance was heard by its beacon later than that).
+// Another announcer that claims the same instance ID answers the same
+// query, so a contested instance comes back with Result.Conflict set.
+// Queries repeat with backoff until ctx ends, when Resolve returns
+// [ErrNotFound].
 func (l *Listener) Resolve(ctx context.Context) (Result, error) {
 	if l.cfg.Name == "" {
 		return Result{}, errNoName
@@ -136,15 +157,25 @@ func (l *Listener) Resolve(ctx context.Context) (Result, error) {
 	}
 	defer release()
 	var found *Result
-	s := l.newSession(func(ev Event) {
-		if ev.Kind == EventUp && found == nil {
+	var q *querier
+	s := l.newSession(nil)
+	s.emit = func(ev Event) {
+		switch {
+		case found == nil && ev.Kind == EventUp:
 			r := ev.Service
 			found = &r
+			now := s.now()
+			if now.After(q.sentAt.Add(l.cfg.QuietWindow)) {
+				q.send(q.attempt+1, now) // heard by its beacon: ask who else claims it
+			}
+			s.wakeAt = q.sentAt.Add(l.cfg.QuietWindow)
+		case found != nil && ev.Service.Instance == found.Instance && ev.Service.Conflict:
+			found.Conflict = true
 		}
-	})
-	q := newQuerier(s, false)
+	}
+	q = newQuerier(s, false)
 	q.forever = true
-	err = l.loop(ctx, s, q, func() bool { return found != nil })
+	err = l.loop(ctx, s, q, func() bool { return found != nil && !s.now().Before(s.wakeAt) })
 	if found != nil {
 		return *found, nil
 	}

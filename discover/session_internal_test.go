@@ -59,18 +59,19 @@ func TestPacketBeforeIfaceNotice(t *testing.T) {
 // maxByes however many come, and a later goodbye of one instance and
 // sender replaces its earlier one.
 func TestGoodbyesCapped(t *testing.T) {
-	s := &session{byes: map[instanceSender]uint32{}}
+	s := &session{byes: map[instanceSender]goodbyeMark{}, byeMemory: reorderHorizon}
+	now := time.Now()
 	for i := range uint64(3 * maxByes) {
-		s.noteGoodbye(i, 1, 5)
+		s.noteGoodbye(i, 1, 5, now)
 	}
 	if len(s.byes) != maxByes {
 		t.Fatalf("remembers %d goodbyes, want %d", len(s.byes), maxByes)
 	}
 	k := instanceSender{1, 2}
 	for _, seq := range []uint32{1<<32 - 2, 3, 2} { // 3 comes after the wrap
-		s.noteGoodbye(k.instance, k.sender, seq)
+		s.noteGoodbye(k.instance, k.sender, seq, now)
 	}
-	if got := s.byes[k]; got != 3 {
+	if got := s.byes[k].seq; got != 3 {
 		t.Fatalf("latest goodbye of one instance: got seq %d, want 3", got)
 	}
 }

@@ -16,11 +16,12 @@ type Arrivals struct {
 	loopback map[int]bool
 	local    map[netip.Addr]int     // selected interfaces' addresses, without zone
 	prefixes map[int][]netip.Prefix // selected interfaces' subnets, by index
+	subnet   map[netip.Addr]bool    // their broadcast and network addresses
 }
 
 // NewArrivals returns the filter for selected, a subset of all.
 func NewArrivals(all, selected []Interface) Arrivals {
-	a := Arrivals{selected: map[int]bool{}, loopback: map[int]bool{}, local: map[netip.Addr]int{}, prefixes: map[int][]netip.Prefix{}}
+	a := Arrivals{selected: map[int]bool{}, loopback: map[int]bool{}, local: map[netip.Addr]int{}, prefixes: map[int][]netip.Prefix{}, subnet: map[netip.Addr]bool{}}
 	for _, i := range all {
 		if i.Flags&FlagLoopback != 0 {
 			a.loopback[i.Index] = true
@@ -34,6 +35,11 @@ func NewArrivals(all, selected []Interface) Arrivals {
 			}
 			a.local[ad.Prefix.Addr()] = i.Index
 			a.prefixes[i.Index] = append(a.prefixes[i.Index], ad.Prefix.Masked())
+			for _, x := range []netip.Addr{ad.Broadcast, BroadcastOf(ad.Prefix), ad.Prefix.Masked().Addr()} {
+				if ad.IsSubnetAddr(x) {
+					a.subnet[x] = true
+				}
+			}
 		}
 	}
 	return a
@@ -64,12 +70,17 @@ func (a Arrivals) Accept(ifIndex int, src netip.Addr) (int, bool) {
 // (fe80::/10) is on-link by definition: routers never forward it, and its
 // zone is the arrival interface. A datagram this host sent to itself is
 // on-link: its source is an address of the interface Accept mapped it to.
-// The zero value reports false.
+// The broadcast and network addresses of the selected subnets are no
+// neighbour's ([Addr.IsSubnetAddr]): OnLink reports false for them. The
+// zero value reports false.
 func (a Arrivals) OnLink(ifIndex int, src netip.Addr) bool {
 	if !a.selected[ifIndex] {
 		return false
 	}
 	src = src.Unmap()
+	if a.subnet[src.WithZone("")] {
+		return false
+	}
 	if isLinkLocal6(src) {
 		return true
 	}

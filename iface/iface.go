@@ -143,6 +143,20 @@ func (a Addr) Usable() bool {
 // Is6 reports whether the address is an IPv6 address.
 func (a Addr) Is6() bool { return a.Prefix.Addr().Is6() }
 
+// IsSubnetAddr reports whether a is an address of ad's subnet that no
+// single host owns: its directed broadcast address (ad.Broadcast, or the
+// one [BroadcastOf] computes) or its network address (host bits zero; for
+// IPv4 prefixes up to /30, which older kernels route as a broadcast, and
+// for IPv6 prefixes up to /126, the subnet-router anycast address). A
+// datagram from one is forged, and an answer sent back to one would reach
+// every host of the subnet (or a router).
+func (ad Addr) IsSubnetAddr(a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	p := ad.Prefix
+	return a.IsValid() && (ad.Broadcast == a || BroadcastOf(p) == a ||
+		p.Bits() <= p.Addr().BitLen()-2 && p.Masked().Addr() == a)
+}
+
 // BroadcastOf returns the directed broadcast address of the IPv4 subnet p
 // (RFC 919, RFC 922): p's address with all host bits set. It returns the zero
 // Addr when p is invalid, not IPv4 (IPv4-mapped IPv6 included) or longer than

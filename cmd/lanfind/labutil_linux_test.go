@@ -111,6 +111,7 @@ type lineBuffer struct {
 	// mu guards the fields below.
 	mu      sync.Mutex
 	buf     bytes.Buffer
+	writes  int           // calls of Write: the reads of the pipe that brought data
 	changed chan struct{} // closed and replaced on every Write
 }
 
@@ -120,6 +121,7 @@ func (b *lineBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
+	b.writes++
 	close(b.changed)
 	b.changed = make(chan struct{})
 	return len(p), nil
@@ -136,6 +138,13 @@ func (b *lineBuffer) lines() ([]string, <-chan struct{}) {
 		return nil, b.changed
 	}
 	return strings.Split(s[:end], "\n"), b.changed
+}
+
+// writeCount returns how many times Write was called.
+func (b *lineBuffer) writeCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.writes
 }
 
 func (b *lineBuffer) String() string {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/mdns/browse"
 )
 
@@ -17,12 +19,13 @@ func resolveCommand() *cli.Command {
 		Usage: "print ADDR:PORT of a service, for scripts",
 		UsageText: "lanfind resolve NAME [--type T] [--timeout D] [--wait N] " +
 			"[--json | --format TEMPLATE]",
-		Description: "Prints ADDR:PORT of the first instance named NAME the moment it answers; " +
-			"with --wait N,\n" +
-			"one line for each of the first N instances, as soon as N are up.\n" +
+		Description: "Prints ADDR:PORT of the first instance named NAME that answers, " +
+			"once the answers to its query are in;\n" +
+			"with --wait N, one line for each of the first N instances, as soon as N are up.\n" +
 			"Exit status: 0 when found (with --wait: N found), " +
 			"1 when fewer answered within the timeout\n" +
-			"(those found are still printed), 2 on error.",
+			"(those found are still printed) or when another announcer claims the same " +
+			"instance (a conflict:\nnothing is printed), 2 on error.",
 		Flags: commonFlags(
 			flagTimeout,
 			flagWait,
@@ -101,6 +104,9 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	if err != nil {
 		return searchError(err)
 	}
+	if err := contested(opts.name, rs); err != nil {
+		return err
+	}
 	if err := opts.printer.Resolved(rs); err != nil {
 		return searchError(err)
 	}
@@ -143,4 +149,23 @@ func resolveFirst(ctx context.Context, l *discover.Listener, b *browse.Browser) 
 		return first.r, second.err
 	}
 	return first.r, first.err
+}
+
+// contested is the exit status 1 of a resolve whose answer another
+// announcer claims too (two processes announce one instance ID: a cloned
+// machine, or a forged announcer): resolve does not choose between them.
+func contested(name string, rs []discover.Result) error {
+	for _, r := range rs {
+		if r.Conflict {
+			return &exitError{
+				code: exitNotFound,
+				msg: fmt.Sprintf("%q at %v is in conflict: another announcer claims the same "+
+					"instance (a cloned machine, or a forged announcer); not choosing",
+					tt.Clean(name, 63), r.AddrPort()),
+				hint: fmt.Sprintf("lanfind list --name %s shows every claimant; "+
+					"give each machine its own /etc/machine-id", tt.Clean(name, 63)),
+			}
+		}
+	}
+	return nil
 }

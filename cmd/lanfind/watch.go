@@ -66,7 +66,11 @@ func watchCommand() *cli.Command {
 			var err error
 			opts.common, s, err = bindShared(c, errOut, slog.LevelWarn)
 			if err == nil {
+				// Lines go out in batches: a flood of events must not cost
+				// one write each.
+				opts.out = output.NewCoalescer(s.Out)
 				opts.printer, err = newPrinter(c, s.Out, opts.family)
+				opts.printer = opts.printer.To(opts.out)
 			}
 			if err != nil {
 				return s.exit(err)
@@ -81,6 +85,7 @@ type watchOptions struct {
 	common
 	name, typ string
 	printer   output.Printer
+	out       *output.Coalescer   // where printer writes; flushed when the watch ends
 	live      bool                // show the live table if the terminal allows
 	held      *watchtable.HeldLog // s.Err while the live table is shown; nil: not held
 }
@@ -147,6 +152,9 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	cancel()
 	wg.Wait()
 	err = errors.Join(err, mdnsErr)
+	if ferr := opts.out.Flush(); werr == nil {
+		werr = ferr
+	}
 	logStats(s.Log, l)
 	if werr != nil {
 		return runtimeError(werr)

@@ -89,6 +89,7 @@ var allowedImports = map[string][]string{
 	// and the log it holds back meanwhile; the only package with tcell.
 	"internal/watchtable": {
 		mod + "/discover",
+		mod + "/internal/output", // the marks it shares with the other human formats
 		mod + "/internal/termtext",
 		"github.com/gdamore/tcell/v2",
 	},

@@ -55,39 +55,47 @@ func (c *Codec) Encode(b *beacon.Beacon) ([]byte, error) {
 // window; an unkeyed one keeps only clear datagrams. err explains a drop
 // other than Foreign.
 func (c *Codec) Decode(p []byte) (beacon.Beacon, Drop, error) {
+	b, _, drop, err := c.decode(p)
+	return b, drop, err
+}
+
+// decode is Decode that also returns when a sealed datagram was sealed, by
+// its sender's clock (zero for a clear one).
+func (c *Codec) decode(p []byte) (beacon.Beacon, time.Time, Drop, error) {
 	sealed := seal.LooksSealed(p)
 	switch {
 	case !c.Keyed() && sealed:
-		return beacon.Beacon{}, Sealed, errors.New("sealed datagram, and no key to open it")
+		return beacon.Beacon{}, time.Time{}, Sealed, errors.New("sealed datagram, and no key to open it")
 	case !c.Keyed():
-		return Decode(p)
+		b, drop, err := Decode(p)
+		return b, time.Time{}, drop, err
 	case !sealed:
 		if beacon.LooksLikeBeacon(p) {
-			return beacon.Beacon{}, Unsealed, errors.New("clear datagram, and a key is required")
+			return beacon.Beacon{}, time.Time{}, Unsealed, errors.New("clear datagram, and a key is required")
 		}
-		return beacon.Beacon{}, Foreign, nil
+		return beacon.Beacon{}, time.Time{}, Foreign, nil
 	}
 	msg, sent, err := c.Keys.Open(p)
 	if errors.Is(err, seal.ErrVersion) {
-		return beacon.Beacon{}, Unsupported, err
+		return beacon.Beacon{}, time.Time{}, Unsupported, err
 	}
 	if err != nil {
-		return beacon.Beacon{}, Rejected, err
+		return beacon.Beacon{}, time.Time{}, Rejected, err
 	}
 	w := c.Window
 	if w <= 0 {
 		w = seal.DefaultWindow
 	}
 	if skew := c.now().Sub(sent); skew > w || skew < -w {
-		return beacon.Beacon{}, Stale, fmt.Errorf(
+		return beacon.Beacon{}, time.Time{}, Stale, fmt.Errorf(
 			"sealed datagram sent %v, %v from this host's clock (window ±%v)",
 			sent.UTC().Format(time.RFC3339Nano), skew.Round(time.Millisecond), w)
 	}
 	b, drop, err := Decode(msg)
 	if drop == Foreign { // authentic, but not a lanfind message inside
-		return b, Malformed, errors.New("sealed datagram without a lanfind message inside")
+		return b, sent, Malformed, errors.New("sealed datagram without a lanfind message inside")
 	}
-	return b, drop, err
+	return b, sent, drop, err
 }
 
 // ReplayMemory is how long an endpoint must remember message IDs

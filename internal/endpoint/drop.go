@@ -29,7 +29,7 @@ const (
 	// The arrival checks of [Endpoint.Read], made before decoding.
 
 	OtherIface // arrived on an interface not selected
-	OffLink    // source outside every subnet of its arrival interface
+	OffLink    // source outside every subnet of its arrival interface, or a subnet's broadcast or network address
 
 	numDrops
 )

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/iface"
@@ -318,6 +319,9 @@ type Datagram struct {
 	Src    netip.AddrPort
 	Meta   udp.Meta // IfIndex is the selected interface it arrived on (see KeepOtherIface)
 	Plan   *Plan    // the plan that accepted it
+	// Sent is when a sealed datagram was sealed, by its sender's clock;
+	// zero in clear mode.
+	Sent time.Time
 }
 
 // Read reads from c until a datagram is kept and returns it, or returns
@@ -366,14 +370,14 @@ func (e *Endpoint) accept(p []byte, src netip.AddrPort, m udp.Meta) (Datagram, b
 			"src", src.String(), "ifindex", m.IfIndex)
 		return Datagram{}, false
 	}
-	b, drop, err := e.Codec.Decode(p)
+	b, sent, drop, err := e.Codec.decode(p)
 	switch {
 	case drop == Foreign:
 		e.log.Debug("dropped foreign datagram", "src", src.String(), "len", len(p))
 	case drop != Keep:
 		e.log.Debug("dropped datagram", "src", src.String(), "err", err)
 	default:
-		return Datagram{Beacon: b, Src: src, Meta: m, Plan: plan}, true
+		return Datagram{Beacon: b, Src: src, Meta: m, Plan: plan, Sent: sent}, true
 	}
 	e.Drops.Count(drop)
 	return Datagram{}, false

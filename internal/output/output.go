@@ -87,6 +87,12 @@ func toJSON(r discover.Result) jsonService {
 	return j
 }
 
+// ConflictMark is how human output marks an instance that another
+// announcer claims too (discover.Result.Conflict): in the list table after
+// the name, in watch lines after the event, in the live table after the
+// state.
+const ConflictMark = "(conflict)"
+
 // writeTable prints results as an aligned table with a header. Every
 // untrusted string goes through clean; st adds colour or nothing.
 func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) error {
@@ -94,8 +100,12 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 		Header: []string{"NAME", "TYPE", "ADDRESS", "PORT", "IFACE", "HOST", "SEEN", "META"},
 	}
 	for _, r := range rs {
+		name := tt.Cell{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name}
+		if r.Conflict {
+			name = tt.Cell{Text: name.Text + " " + ConflictMark, SGR: st.Down}
+		}
 		t.Rows = append(t.Rows, []tt.Cell{
-			{Text: tt.Clean(r.Name, tt.CapName), SGR: st.Name},
+			name,
 			tt.OrDashCell(typeText(r), st),
 			{Text: tableAddr(r.Addr)},
 			{Text: fmt.Sprint(r.Port)},

@@ -288,3 +288,34 @@ func TestEventTime(t *testing.T) {
 		t.Errorf("list template: got %q", b.String())
 	}
 }
+
+// TestConflictMarked: an instance in conflict is marked in the table and
+// in watch lines, and only that one.
+func TestConflictMarked(t *testing.T) {
+	ok, contested := hostileResult("db"), hostileResult("db")
+	contested.Conflict, contested.Addr = true, netip.MustParseAddr("10.0.0.3")
+	var table bytes.Buffer
+	p := NewPrinter(&table, false, nil, tt.Style{})
+	if err := p.List([]discover.Result{ok, contested}); err != nil {
+		t.Fatal(err)
+	}
+	var lines bytes.Buffer
+	p = NewPrinter(&lines, false, nil, tt.Style{})
+	for _, r := range []discover.Result{ok, contested} {
+		if err := p.Event(discover.Event{Kind: discover.EventUp, Service: r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for what, out := range map[string]string{"table": table.String(), "lines": lines.String()} {
+		var marked []bool
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.Contains(l, "10.0.0.") {
+				marked = append(marked, strings.Contains(l, ConflictMark))
+			}
+		}
+		if len(marked) != 2 || marked[0] || !marked[1] {
+			t.Errorf("%s: got marks %v in\n%s\nwant the second of two rows marked %s",
+				what, marked, out, ConflictMark)
+		}
+	}
+}

@@ -60,6 +60,13 @@ func NewPrinter(w io.Writer, asJSON bool, tmpl *template.Template, st tt.Style) 
 	}
 }
 
+// To returns p printing to w instead, in the same style (chosen for the
+// writer p was made for).
+func (p Printer) To(w io.Writer) Printer {
+	p.w = w
+	return p
+}
+
 // Scripted reports whether p prints for scripts (JSON or a template)
 // rather than for people.
 func (p Printer) Scripted() bool { return p.json || p.tmpl != nil }
@@ -147,11 +154,18 @@ func (p Printer) Event(ev discover.Event) error {
 	if ev.Reason != "" {
 		what += " (" + tt.Clean(ev.Reason, 16) + ")"
 	}
-	sgr := map[discover.EventKind]string{
-		discover.EventUp:     p.st.Up,
-		discover.EventUpdate: p.st.Update,
-		discover.EventDown:   p.st.Down,
-	}[ev.Kind]
+	var sgr string
+	switch ev.Kind {
+	case discover.EventUp:
+		sgr = p.st.Up
+	case discover.EventUpdate:
+		sgr = p.st.Update
+	case discover.EventDown:
+		sgr = p.st.Down
+	}
+	if r.Conflict {
+		what, sgr = what+" "+ConflictMark, p.st.Down
+	}
 	_, err := fmt.Fprintf(p.w, "%s %s %s %s %s %s %s\n",
 		p.st.Paint(sgr, fmt.Sprintf("%-16s", what)),
 		p.st.Paint(p.st.Name, tt.Clean(r.Name, tt.CapName)),

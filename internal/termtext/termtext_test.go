@@ -20,6 +20,19 @@ func TestClean(t *testing.T) {
 		{"x\xffy", -1, `x\xffy`},
 		{"\uFFFD", -1, "\uFFFD"},
 		{"abcdef", 3, "abc…"},
+		// Printable but invisible: each renders as nothing or as a blank,
+		// so "db" followed by one would look exactly like "db".
+		{"db\u034f", -1, `db\u034f`},         // combining grapheme joiner
+		{"db\ufe0f", -1, `db\ufe0f`},         // variation selector 16
+		{"db\U000e0100", -1, `db\U000e0100`}, // variation selector 17
+		{"db\u180b", -1, `db\u180b`},         // Mongolian free variation selector
+		{"db\u3164", -1, `db\u3164`},         // Hangul filler
+		{"db\uffa0", -1, `db\uffa0`},         // halfwidth Hangul filler
+		{"db\u115f\u1160", -1, `db\u115f\u1160`},
+		{"db\u17b4", -1, `db\u17b4`}, // Khmer inherent vowel
+		{"db\u2800", -1, `db\u2800`}, // Braille pattern blank
+		{"db\u2061", -1, `db\u2061`}, // invisible function application
+		{"dé ✓ ж", -1, "dé ✓ ж"},     // visible text stays as it is
 		{"abc", 3, "abc"},
 		{"", 3, ""},
 	}

@@ -39,7 +39,9 @@ func OneLine(s string, max int) string {
 // becomes a visible escape: C0 and C1 control characters (ESC, and so every
 // CSI and OSC sequence, cannot get through), DEL, format characters such as
 // the bidirectional overrides U+202A-U+202E and U+2066-U+2069 and zero-width
-// characters, line and paragraph separators, and invalid UTF-8.
+// characters, line and paragraph separators, invalid UTF-8, and the
+// printable code points that show nothing (see invisible). A code point
+// above U+FFFF is escaped as \U followed by eight hex digits.
 func Clean(s string, max int) string {
 	var b strings.Builder
 	n := 0
@@ -51,16 +53,35 @@ func Clean(s string, max int) string {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == ' ' || (unicode.IsPrint(r) && r != '\t'):
+		case r == ' ' || (unicode.IsPrint(r) && r != '\t' && !invisible(r)):
 			b.WriteRune(r)
 		case r < 0x100:
 			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
 		default:
 			fmt.Fprintf(&b, `\u%04x`, r)
 		}
 		n++
 	}
 	return b.String()
+}
+
+// invisible reports whether r is a printable code point that a terminal
+// draws as nothing or as a blank, so that a name with it looks exactly like
+// the name without it: the default-ignorable code points Unicode lists
+// besides the format characters (the combining grapheme joiner U+034F, the
+// Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, the Khmer inherent
+// vowels U+17B4 and U+17B5, ...), every variation selector (U+180B-U+180F,
+// U+FE00-U+FE0F, U+E0100-U+E01EF) and the Braille pattern blank U+2800.
+// Format characters (category Cf) are not printable and need no list.
+func invisible(r rune) bool {
+	if r < '\u034f' { // the first of them: Latin, Greek and the rest cost one comparison
+		return false
+	}
+	return r == '\u2800' ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r)
 }
 
 // Truncate cuts safe text s to max runes, marking the cut with "…".

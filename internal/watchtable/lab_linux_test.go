@@ -90,7 +90,7 @@ func TestNSLiveTableSeen(t *testing.T) {
 	defer cancel()
 	sndDone, tableDone := make(chan error, 1), make(chan error, 1)
 	go func() { sndDone <- snd.Run(ctx) }()
-	go func() { tableDone <- run(ctx, l, scr, tt.Style{}) }()
+	go func() { tableDone <- run(ctx, l.Run, scr, tt.Style{}) }()
 
 	// Wait for the row, then for a frame drawn 2.5s later.
 	deadline := time.After(10 * time.Second)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
@@ -23,6 +24,8 @@ type rowKey struct {
 	instance uint64
 	addr     netip.Addr
 }
+
+func keyOf(r discover.Result) rowKey { return rowKey{r.Instance, r.Addr} }
 
 type row struct {
 	r       discover.Result
@@ -44,10 +47,11 @@ func newModel(st tt.Style, now func() time.Time) *model {
 	return &model{now: now, st: st, rows: make(map[rowKey]*row)}
 }
 
-// apply records one event.
+// apply records one event. Rows that went down long enough ago stay
+// until prune.
 func (m *model) apply(ev discover.Event) {
 	now := m.now()
-	k := rowKey{ev.Service.Instance, ev.Service.Addr}
+	k := keyOf(ev.Service)
 	rw := m.rows[k]
 	if rw == nil {
 		rw = &row{}
@@ -64,7 +68,6 @@ func (m *model) apply(ev discover.Event) {
 		rw.changed, rw.updated = now, ev.Kind == discover.EventUpdate
 		rw.gone, rw.reason = time.Time{}, ""
 	}
-	m.prune()
 }
 
 // prune drops the rows of instances that went down linger ago or more.
@@ -131,7 +134,7 @@ func (m *model) cells(rw *row, now time.Time) []tt.Cell {
 		state = tt.Cell{Text: "updated", SGR: m.st.Update}
 	}
 	if r.Conflict {
-		state = tt.Cell{Text: state.Text + " (conflict)", SGR: m.st.Down}
+		state = tt.Cell{Text: state.Text + " " + output.ConflictMark, SGR: m.st.Down}
 	}
 	var addrs []string
 	for _, a := range r.Addrs {

@@ -1,8 +1,11 @@
 package watchtable
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -203,5 +206,65 @@ func checkSafe(t *testing.T, out string, st tt.Style) {
 		if r != '\n' && r != ' ' && !unicode.IsPrint(r) {
 			t.Errorf("unsafe rune %U in %q", r, out)
 		}
+	}
+}
+
+// countingScreen is a simulation screen that counts the frames shown.
+type countingScreen struct {
+	tcell.SimulationScreen
+	shows atomic.Int64
+}
+
+func (s *countingScreen) Show() {
+	s.shows.Add(1)
+	s.SimulationScreen.Show()
+}
+
+// TestLiveTableFlood: a flood of events (20,000 instances coming up, as
+// forged announcements bring them) never holds up the Listener that
+// reports them, costs a few redraws a second rather than one per event,
+// and leaves the table showing every instance.
+func TestLiveTableFlood(t *testing.T) {
+	const events = 20000
+	scr := &countingScreen{SimulationScreen: tcell.NewSimulationScreen("UTF-8")}
+	if err := scr.Init(); err != nil {
+		t.Fatal(err)
+	}
+	scr.SetSize(120, 40)
+	var emitted atomic.Int64
+	var took time.Duration
+	flood := func(ctx context.Context, fn func(discover.Event)) error {
+		start := time.Now()
+		for i := range events {
+			if time.Since(start) > 5*time.Second {
+				break // held up by the screen: the test fails below
+			}
+			fn(discover.Event{Kind: discover.EventUp, Service: svc(fmt.Sprintf("flood-%d", i),
+				uint64(i+1), "10.0.0.2")})
+			emitted.Add(1)
+		}
+		took = time.Since(start)
+		<-ctx.Done()
+		return nil
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, flood, scr, tt.Style{}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for emitted.Load() < events && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polling a counter
+	}
+	time.Sleep(200 * time.Millisecond) // the last frame
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	n, shows := emitted.Load(), scr.shows.Load()
+	t.Logf("%d events reported in %v, %d frames shown", n, took.Round(time.Millisecond), shows)
+	if n != events || took > 2*time.Second {
+		t.Errorf("the flood reported %d of %d events in %v: the screen held the Listener up", n, events, took)
+	}
+	if shows > events/100 {
+		t.Errorf("%d frames for %d events, want at most one per 100", shows, events)
 	}
 }

@@ -2,6 +2,7 @@ package watchtable
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -35,8 +36,11 @@ func Open(st tt.Style) (*Screen, error) {
 // ([discover.Config.Refreshes]), so that SEEN is the age of the last beacon
 // or answer rather than of the last change.
 func (sc *Screen) Run(ctx context.Context, l *discover.Listener) error {
-	return run(ctx, l, sc.s, sc.st)
+	return run(ctx, l.Run, sc.s, sc.st)
 }
+
+// source reports events to fn until ctx ends: a Listener's Run.
+type source func(ctx context.Context, fn func(discover.Event)) error
 
 // draw puts the frame on s and shows it. s clips what does not fit.
 func (m *model) draw(s tcell.Screen) {
@@ -77,23 +81,63 @@ func quitKey(ev *tcell.EventKey) bool {
 		(ev.Key() == tcell.KeyRune && ev.Rune() == 'q')
 }
 
-// run shows the live table on s, which Init has set up, until ctx ends,
-// the user quits or l.Run fails. It calls s.Fini.
-func run(ctx context.Context, l *discover.Listener, s tcell.Screen, st tt.Style) error {
+// frameEvery is the shortest time between two frames: a flood of events
+// costs at most this many redraws a second, however many events it brings.
+const frameEvery = 50 * time.Millisecond
+
+// inbox holds the events src reported that the table has not taken yet,
+// the latest for each row: the Listener hands them over without waiting for
+// the screen, and their number is bounded by the instances it keeps.
+type inbox struct {
+	mu    sync.Mutex // guards evs
+	evs   map[rowKey]discover.Event
+	order []rowKey      // keys of evs in the order their first event came
+	ready chan struct{} // holds a token while evs is not empty
+}
+
+func newInbox() *inbox {
+	return &inbox{evs: make(map[rowKey]discover.Event), ready: make(chan struct{}, 1)}
+}
+
+// put keeps ev, replacing an earlier event of its row.
+func (b *inbox) put(ev discover.Event) {
+	k := keyOf(ev.Service)
+	b.mu.Lock()
+	if _, ok := b.evs[k]; !ok {
+		b.order = append(b.order, k)
+	}
+	b.evs[k] = ev
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the events held, oldest row first, and empties b.
+func (b *inbox) take() []discover.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]discover.Event, 0, len(b.order))
+	for _, k := range b.order {
+		out = append(out, b.evs[k])
+	}
+	clear(b.evs)
+	b.order = b.order[:0]
+	return out
+}
+
+// run shows the live table of the events of src on s, which Init has set
+// up, until ctx ends, the user quits or src fails. It calls s.Fini. Events
+// are applied in batches and frames drawn at most every frameEvery.
+func run(ctx context.Context, src source, s tcell.Screen, st tt.Style) error {
 	defer s.Fini()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	events := make(chan discover.Event)
+	in := newInbox()
 	runDone := make(chan error, 1)
-	go func() {
-		runDone <- l.Run(ctx, func(ev discover.Event) {
-			select {
-			case events <- ev:
-			case <-ctx.Done():
-			}
-		})
-	}()
+	go func() { runDone <- src(ctx, in.put) }()
 	keys := make(chan tcell.Event, 16)
 	stopKeys := make(chan struct{})
 	go s.ChannelEvents(keys, stopKeys)
@@ -106,13 +150,41 @@ func run(ctx context.Context, l *discover.Listener, s tcell.Screen, st tt.Style)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	m := newModel(st, time.Now)
-	for {
+	var last time.Time // when the last frame was drawn
+	frame := time.NewTimer(time.Hour)
+	frame.Stop()
+	pending := false // frame is armed
+	show := func() {
 		m.draw(s)
+		last = time.Now()
+	}
+	// redraw draws now, or once frameEvery has passed since the last frame.
+	redraw := func() {
+		if pending {
+			return
+		}
+		if wait := frameEvery - time.Since(last); wait > 0 {
+			frame.Reset(wait)
+			pending = true
+			return
+		}
+		show()
+	}
+	show()
+	for {
 		select {
-		case ev := <-events:
-			m.apply(ev)
+		case <-in.ready:
+			for _, ev := range in.take() {
+				m.apply(ev)
+			}
+			m.prune()
+			redraw()
+		case <-frame.C:
+			pending = false
+			show()
 		case <-ticker.C:
 			m.prune()
+			redraw()
 		case ev := <-keys:
 			switch ev := ev.(type) {
 			case *tcell.EventKey:
@@ -122,6 +194,7 @@ func run(ctx context.Context, l *discover.Listener, s tcell.Screen, st tt.Style)
 				}
 			case *tcell.EventResize:
 				s.Sync()
+				show()
 			}
 		case err := <-runDone:
 			return err
