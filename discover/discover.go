@@ -162,6 +162,13 @@ type Result struct {
 	// Verified reports whether the instance's datagrams opened with one of
 	// Config.Keys: they come from a key holder, unaltered and recent.
 	Verified bool
+	// Source names the protocol the result came from: "" for lanfind's
+	// own (a Listener never sets it), "mdns" for DNS-SD over mDNS results
+	// that the CLI merges in (see package mdns/browse).
+	Source string
+	// Proto is the transport of an mDNS result's service, "tcp" or "udp";
+	// "" for lanfind's own results.
+	Proto string
 }
 
 // AddrOf returns the address to connect to r over family, 4 or 6 (0:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os/signal"
@@ -10,6 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/announce"
+	"github.com/lanfind/lanfind/internal/config"
+	"github.com/lanfind/lanfind/mdns/publish"
 )
 
 func announceCommand() *cli.Command {
@@ -84,6 +87,8 @@ func announceCommand() *cli.Command {
 					"SIGHUP reloads them",
 				TakesFile: true,
 			},
+			flagMDNS,
+			flagMDNSType,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -166,11 +171,33 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
 		defer stop()
 	}
+	var pub *publish.Publisher
+	stopPub := func() error { return nil }
+	ps, err := as.mdnsServices(as.services, as.file)
+	if err == nil && len(ps) > 0 {
+		pub, stopPub, err = startPublisher(ctx, s, opts.common, as.hostname, ps)
+	}
+	if err != nil {
+		return runtimeError(err)
+	}
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()
-	stopDaemon := startDaemon(ctx, snd, as, claims, quit, s.Log)
+	stopDaemon := startDaemon(ctx, snd, as, claims, quit, s.Log, func(svcs []announce.Service, fc *config.File) error {
+		ps, err := as.mdnsServices(svcs, fc)
+		switch {
+		case err != nil:
+			return err
+		case pub == nil && len(ps) > 0:
+			return errors.New("services to publish over mDNS, but lanfind started without any: " +
+				"restart lanfind to publish them")
+		case pub == nil:
+			return nil
+		}
+		return pub.Update(ps)
+	})
 	err = snd.Run(ctx)
 	stopDaemon()
+	err = errors.Join(err, stopPub())
 	st := snd.Stats()
 	s.Log.Debug("stats",
 		"beacons", st.Beacons,

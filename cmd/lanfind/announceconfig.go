@@ -66,6 +66,8 @@ type announceSettings struct {
 	hostname     string
 	explicit     map[string]bool // file keys a flag overrides
 	warnings     []string        // for the log, once the services are about to be announced
+	mdns         bool            // --mdns (LANFIND_MDNS)
+	mdnsType     string          // --mdns-type
 }
 
 // Flags that override a configuration file's top-level keys.
@@ -81,6 +83,7 @@ var overrides = map[string]string{
 	"no_multicast":       "no-multicast",
 	"no_ipv4":            "no-ipv4",
 	"no_ipv6":            "no-ipv6",
+	"mdns":               "mdns",
 }
 
 // parseAnnounce reads announce's flags and its configuration file, and
@@ -152,6 +155,20 @@ func parseAnnounce(c *cli.Context, o *common) (*announceSettings, error) {
 	if o.noIPv4 && o.noIPv6 {
 		return nil, usageErrorf("%s and %s together leave no address family",
 			as.source("no_ipv4"), as.source("no_ipv6"))
+	}
+	as.mdns, as.mdnsType = o.mdns, c.String("mdns-type")
+	if as.mdnsType != "" && !as.mdns {
+		return nil, usageErrorf("--mdns-type needs --mdns")
+	}
+	// Refuse what DNS-SD cannot carry, and mDNS with a key, before
+	// anything starts.
+	ps, err := as.mdnsServices(as.services, as.file)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 0 && len(o.keys) > 0 {
+		return nil, usageErrorf("%s with --secret-file: mDNS cannot be authenticated; use one or the other",
+			as.source("mdns"))
 	}
 	return as, nil
 }

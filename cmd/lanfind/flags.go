@@ -149,6 +149,7 @@ type common struct {
 	prefer6     bool      // --prefer-ipv6
 	keys        seal.Keys // from --secret-file; nil: unkeyed
 	maxEntries  int       // --max-entries of list, resolve and watch
+	mdns        bool      // --mdns: DNS-SD over mDNS too (see mdns.go)
 }
 
 // bindShared reads the shared flags and builds the command's streams, with
@@ -163,8 +164,10 @@ func bindShared(c *cli.Context, errOut io.Writer, level slog.Level) (common, str
 	if err != nil {
 		return o, s, err
 	}
-	o.keys, err = loadKeys(c.StringSlice("secret-file"), s.Log)
-	return o, s, err
+	if o.keys, err = loadKeys(c.StringSlice("secret-file"), s.Log); err != nil {
+		return o, s, err
+	}
+	return o, s, bindMDNS(c, &o)
 }
 
 // bindNetwork reads the shared flags that say where lanfind talks.

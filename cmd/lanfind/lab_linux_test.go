@@ -71,7 +71,7 @@ func TestNSListFindsServices(t *testing.T) {
 	}
 	for i, obj := range raw {
 		for _, k := range []string{"name", "type", "port", "addr", "addrs", "iface", "host", "instance",
-			"meta", "ttl_seconds", "last_seen", "seen", "conflict", "verified"} {
+			"meta", "ttl_seconds", "last_seen", "seen", "conflict", "verified", "source"} {
 			if _, ok := obj[k]; !ok {
 				t.Errorf("%s: object %d has no key %q: got %s", r.desc, i, k, r.stdout)
 			}
@@ -82,11 +82,11 @@ func TestNSListFindsServices(t *testing.T) {
 	want := []service{{
 		Name: "db", Type: "postgres", Port: 5432, Addr: a1, Addrs: []string{a1}, Iface: "eth0", Host: "dbhost",
 		Instance: wantInstance(h1, "dbhost", "db", "postgres"), Meta: map[string]string{"version": "16", "role": "primary"},
-		TTLSeconds: 45, Seen: []seenPath{{"eth0", a1, "ipv4"}},
+		TTLSeconds: 45, Seen: []seenPath{{"eth0", a1, "ipv4"}}, Source: "lanfind",
 	}, {
 		Name: "web", Type: "", Port: 8080, Addr: a2, Addrs: []string{a2}, Iface: "eth0", Host: hostname,
 		Instance: wantInstance(h2, hostname, "web", ""), Meta: map[string]string{},
-		TTLSeconds: 15, Seen: []seenPath{{"eth0", a2, "ipv4"}},
+		TTLSeconds: 15, Seen: []seenPath{{"eth0", a2, "ipv4"}}, Source: "lanfind",
 	}}
 	if len(got) != len(want) {
 		t.Fatalf("%s: got %d services %v, want %d", r.desc, len(got), names(got), len(want))

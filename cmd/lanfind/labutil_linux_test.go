@@ -458,6 +458,8 @@ type service struct {
 	Seen       []seenPath        `json:"seen"`
 	Conflict   bool              `json:"conflict"`
 	Verified   bool              `json:"verified"`
+	Source     string            `json:"source"`
+	Proto      string            `json:"proto"`
 }
 
 type seenPath struct {

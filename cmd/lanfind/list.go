@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -34,6 +35,7 @@ func listCommand() *cli.Command {
 			flagNoColor,
 			flagFamily,
 			flagPreferIPv6,
+			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -66,12 +68,27 @@ func runList(ctx context.Context, s streams, opts listOptions) error {
 	defer l.Close()
 	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
+	mdnsResults := func() []discover.Result { return nil }
+	if opts.mdns {
+		b, err := newBrowser(searchCtx, s, opts.common, opts.name, opts.typ)
+		if err != nil {
+			return searchError(err)
+		}
+		if b != nil {
+			defer b.Close()
+			mdnsResults = collectMDNS(searchCtx, s, b)
+		}
+	}
 	start := time.Now()
 	var rs []discover.Result
 	if opts.wait > 0 {
 		rs, err = waitFor(searchCtx, l, opts.wait)
 	} else {
 		rs, err = l.Collect(searchCtx)
+	}
+	if mrs := mdnsResults(); len(mrs) > 0 {
+		rs = append(rs, mrs...)
+		slices.SortFunc(rs, discover.CompareResults)
 	}
 	s.Log.Debug("list done", "found", len(rs), "elapsed", time.Since(start))
 	logStats(s.Log, l)

@@ -23,7 +23,8 @@ import (
 // startDaemon tells the service manager (if any) that s is ready, serves
 // take-overs of its instances by other processes (ending the run through
 // quit when none is left) and, with a configuration, reloads it on SIGHUP,
-// until ctx ends or stop is called. stop waits for the loop to finish and
+// until ctx ends or stop is called; each reload's services also go to
+// also (the mDNS responder). stop waits for the loop to finish and
 // tells the service manager that lanfind is stopping.
 func startDaemon(
 	ctx context.Context,
@@ -32,6 +33,7 @@ func startDaemon(
 	claims *instanceClaims,
 	quit context.CancelFunc,
 	log *slog.Logger,
+	also func([]announce.Service, *config.File) error,
 ) (stop func()) {
 	n := sdnotify.New(log)
 	n.Ready(readyStatus(len(as.services)))
@@ -42,6 +44,7 @@ func startDaemon(
 		claims:   claims,
 		log:      log,
 		services: as.services,
+		also:     also,
 	}
 	hup := make(chan os.Signal, 1)
 	if as.file != nil {
@@ -90,6 +93,7 @@ type reloader struct {
 	as     *announceSettings // as the process started: the file's settings in effect
 	claims *instanceClaims
 	log    *slog.Logger
+	also   func([]announce.Service, *config.File) error // passes a reload on to the mDNS responder
 	// services in effect; only the daemon goroutine uses it
 	services []announce.Service
 }
@@ -156,6 +160,9 @@ func (r *reloader) reload() (int, error) {
 		return len(r.services), err
 	}
 	d := diffServices(r.services, svcs)
+	if err := r.also(svcs, fc); err != nil {
+		r.log.Warn("reload: mdns: " + err.Error())
+	}
 	r.services = svcs
 	for _, key := range config.Keys {
 		if r.as.explicit[key] {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
 	tt "github.com/lanfind/lanfind/internal/termtext"
+	"github.com/lanfind/lanfind/mdns/browse"
 )
 
 func resolveCommand() *cli.Command {
@@ -34,6 +36,7 @@ func resolveCommand() *cli.Command {
 			flagNoColor, // accepted for symmetry: resolve prints no colour
 			flagFamily,
 			flagPreferIPv6,
+			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -66,13 +69,28 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	defer l.Close()
 	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
+	var b *browse.Browser
+	if opts.mdns {
+		if b, err = newBrowser(searchCtx, s, opts.common, opts.name, opts.typ); err != nil {
+			return searchError(err)
+		}
+		if b != nil {
+			defer b.Close()
+		}
+	}
 	var rs []discover.Result
-	if opts.wait > 1 {
+	switch {
+	case opts.wait > 1:
+		mdnsResults := collectMDNS(searchCtx, s, b)
 		rs, err = waitFor(searchCtx, l, opts.wait)
+		if mrs := mdnsResults(); len(mrs) > 0 {
+			rs = append(rs, mrs...)
+			slices.SortFunc(rs, discover.CompareResults)
+		}
 		rs = rs[:min(len(rs), opts.wait)]
-	} else {
+	default:
 		var r discover.Result
-		r, err = l.Resolve(searchCtx)
+		r, err = resolveFirst(searchCtx, l, b)
 		if err == nil {
 			rs = []discover.Result{r}
 		}
@@ -96,6 +114,41 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 		return fewerThan(len(rs), opts.wait, within(ctx, opts.timeout))
 	}
 	return nil
+}
+
+// resolveFirst returns the first instance that answers, from lanfind's
+// own protocol or, with b, from mDNS: both search at once.
+func resolveFirst(ctx context.Context, l *discover.Listener, b *browse.Browser) (discover.Result, error) {
+	if b == nil {
+		return l.Resolve(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		r   discover.Result
+		err error
+	}
+	answers := make(chan answer, 2)
+	go func() {
+		r, err := l.Resolve(ctx)
+		answers <- answer{r, err}
+	}()
+	go func() {
+		r, err := resolveMDNS(ctx, b)
+		answers <- answer{r, err}
+	}()
+	first := <-answers
+	if first.err == nil {
+		return first.r, nil
+	}
+	second := <-answers
+	if second.err == nil {
+		return second.r, nil
+	}
+	if errors.Is(first.err, discover.ErrNotFound) {
+		return first.r, second.err
+	}
+	return first.r, first.err
 }
 
 // contested is the exit status 1 of a resolve whose answer another

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/watchtable"
+	"github.com/lanfind/lanfind/mdns/browse"
 )
 
 func watchCommand() *cli.Command {
@@ -37,6 +40,7 @@ func watchCommand() *cli.Command {
 			flagNoColor,
 			flagFamily,
 			flagPreferIPv6,
+			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -45,8 +49,10 @@ func watchCommand() *cli.Command {
 			opts := watchOptions{
 				name: c.String("name"),
 				typ:  c.String("type"),
+				// The live table shows lanfind's own protocol only:
+				// --mdns prints lines.
 				live: !c.Bool("json") && !c.IsSet("format") && !c.Bool("lines") &&
-					tt.IsTerminal(c.App.Writer),
+					!c.Bool("mdns") && tt.IsTerminal(c.App.Writer),
 			}
 			// The live table owns the terminal: logs meant for it wait
 			// until the table is gone.
@@ -111,15 +117,41 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	// A write error (a closed pipe: "lanfind watch | head -1") ends the watch.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// mu serializes the printer between lanfind's and mDNS's events, and
+	// guards werr.
+	var mu sync.Mutex
 	var werr error
-	err = l.Run(ctx, func(ev discover.Event) {
+	print := func(ev discover.Event) {
+		mu.Lock()
+		defer mu.Unlock()
 		if werr != nil || ev.Kind == discover.EventRefresh { // lines are for changes
 			return
 		}
 		if werr = opts.printer.Event(ev); werr != nil {
 			cancel()
 		}
-	})
+	}
+	var wg sync.WaitGroup
+	var mdnsErr error
+	if opts.mdns {
+		b, err := newBrowser(ctx, s, opts.common, opts.name, opts.typ)
+		if err != nil {
+			return runtimeError(err)
+		}
+		if b != nil {
+			defer b.Close()
+			wg.Go(func() {
+				mdnsErr = b.Run(ctx, func(ev browse.Event) { print(mdnsEvent(ev)) })
+				if mdnsErr != nil {
+					cancel()
+				}
+			})
+		}
+	}
+	err = l.Run(ctx, print)
+	cancel()
+	wg.Wait()
+	err = errors.Join(err, mdnsErr)
 	if ferr := opts.out.Flush(); werr == nil {
 		werr = ferr
 	}

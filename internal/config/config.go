@@ -18,6 +18,7 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/beacon"
+	"github.com/lanfind/lanfind/mdns"
 )
 
 // MaxSize bounds what is read of a configuration file: a thousand
@@ -26,7 +27,7 @@ const MaxSize = 1 << 20
 
 // Keys are the top-level keys a file may set, besides [[service]].
 var Keys = []string{"interval", "ttl", "hostname", "interfaces", "exclude_interfaces",
-	"discovery_port", "group", "no_broadcast", "no_multicast"}
+	"discovery_port", "group", "no_broadcast", "no_multicast", "mdns"}
 
 // File is what a configuration file says. A top-level setting applies only
 // when [File.Sets] reports it set.
@@ -43,7 +44,11 @@ type File struct {
 	NoMulticast       bool
 	NoIPv4            bool
 	NoIPv6            bool
-	Services          []announce.Service
+	// MDNS is the top-level mdns key: publish the services over mDNS too.
+	MDNS     bool
+	Services []announce.Service
+	// ServiceMDNS holds each service's own mdns and mdns_type keys.
+	ServiceMDNS []ServiceMDNS
 	// Lines holds the line where each of Services is defined.
 	Lines []int
 	// Files holds the file where each of Services is defined, when not
@@ -51,6 +56,15 @@ type File struct {
 	Files []string
 
 	set map[string]bool // top-level keys the file sets
+}
+
+// ServiceMDNS is what a [[service]] table says about mDNS.
+type ServiceMDNS struct {
+	// Set reports whether the table has an mdns key; On is its value.
+	Set, On bool
+	// Type is the mdns_type key: the DNS-SD type, such as
+	// "_postgresql._tcp"; "" when absent.
+	Type string
 }
 
 // Sets reports whether the file sets the top-level key.
@@ -85,6 +99,8 @@ func (f *File) Setting(key string) string {
 		return strconv.FormatBool(f.NoIPv4)
 	case "no_ipv6":
 		return strconv.FormatBool(f.NoIPv6)
+	case "mdns":
+		return strconv.FormatBool(f.MDNS)
 	}
 	return ""
 }
@@ -176,13 +192,16 @@ type (
 		NoMulticast       *bool     `toml:"no_multicast"`
 		NoIPv4            *bool     `toml:"no_ipv4"`
 		NoIPv6            *bool     `toml:"no_ipv6"`
+		MDNS              *bool     `toml:"mdns"`
 		Service           []service `toml:"service"`
 	}
 	service struct {
-		Name *string           `toml:"name"`
-		Type string            `toml:"type"`
-		Port int64             `toml:"port"`
-		Meta map[string]string `toml:"meta"`
+		Name     *string           `toml:"name"`
+		Type     string            `toml:"type"`
+		Port     int64             `toml:"port"`
+		Meta     map[string]string `toml:"meta"`
+		MDNS     *bool             `toml:"mdns"`
+		MDNSType string            `toml:"mdns_type"`
 	}
 )
 
@@ -251,7 +270,7 @@ func decodeProblems(err error) []Problem {
 // unknownKey describes a key the schema does not have.
 func unknownKey(k toml.Key) string {
 	if len(k) > 1 && k[0] == "service" {
-		return fmt.Sprintf("unknown key %q in [[service]] (known: name, type, port, meta)",
+		return fmt.Sprintf("unknown key %q in [[service]] (known: name, type, port, meta, mdns, mdns_type)",
 			strings.Join(k[1:], "."))
 	}
 	return fmt.Sprintf("unknown key %q (known: %s, [[service]])",
@@ -279,6 +298,7 @@ func (c *checker) top(s *schema) {
 		"discovery_port": s.DiscoveryPort != nil, "group": s.Group != nil,
 		"no_broadcast": s.NoBroadcast != nil, "no_multicast": s.NoMulticast != nil,
 		"no_ipv4": s.NoIPv4 != nil, "no_ipv6": s.NoIPv6 != nil,
+		"mdns": s.MDNS != nil,
 	} {
 		f.set[k] = set
 	}
@@ -307,6 +327,9 @@ func (c *checker) top(s *schema) {
 		if err := announce.CheckTTL(f.TTL, interval); ok && intervalOK && err != nil {
 			c.errorf("ttl", "ttl %v: %v", f.TTL, err)
 		}
+	}
+	if s.MDNS != nil {
+		f.MDNS = *s.MDNS
 	}
 	if s.Hostname != nil {
 		f.Hostname = *s.Hostname
@@ -406,6 +429,17 @@ func (c *checker) service(i int, s *service) {
 			svc.Meta[k] = v
 		}
 	}
+	m := ServiceMDNS{Type: s.MDNSType}
+	if s.MDNS != nil {
+		m.Set, m.On = true, *s.MDNS
+	}
+	if s.MDNSType != "" {
+		if _, err := mdns.ParseServiceType(s.MDNSType); err != nil || !strings.HasPrefix(s.MDNSType, "_") {
+			bad(base+".mdns_type", "mdns_type %q: want a DNS-SD type such as \"_postgresql._tcp\" "+
+				"(1-15 letters, digits and hyphens, then _tcp or _udp)", s.MDNSType)
+		}
+	}
+	c.f.ServiceMDNS = append(c.f.ServiceMDNS, m)
 	c.f.Services = append(c.f.Services, svc)
 }
 

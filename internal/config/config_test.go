@@ -37,9 +37,9 @@ func TestParse(t *testing.T) {
 			name: "unknown keys and other problems together, in file order",
 			doc:  "x = 1\ninterval = \"1ms\"\n[[service]]\nname = \"a\"\nprot = 1\n",
 			want: []string{
-				`f:1:1: unknown key "x" (known: interval, ttl, hostname, interfaces, exclude_interfaces, discovery_port, group, no_broadcast, no_multicast, [[service]])`,
+				`f:1:1: unknown key "x" (known: interval, ttl, hostname, interfaces, exclude_interfaces, discovery_port, group, no_broadcast, no_multicast, mdns, [[service]])`,
 				`f:2:1: interval "1ms": want at least 10ms`,
-				`f:5:1: unknown key "prot" in [[service]] (known: name, type, port, meta)`,
+				`f:5:1: unknown key "prot" in [[service]] (known: name, type, port, meta, mdns, mdns_type)`,
 			},
 		},
 		{

@@ -112,6 +112,7 @@ func Merge(path string, files ...*File) (*File, error) {
 		}
 		for i, svc := range f.Services {
 			m.Services = append(m.Services, svc)
+			m.ServiceMDNS = append(m.ServiceMDNS, f.ServiceMDNS[i])
 			m.Lines = append(m.Lines, f.Lines[i])
 			m.Files = append(m.Files, f.fileOf(i))
 		}
@@ -161,5 +162,7 @@ func (m *File) copySetting(f *File, key string) {
 		m.NoBroadcast = f.NoBroadcast
 	case "no_multicast":
 		m.NoMulticast = f.NoMulticast
+	case "mdns":
+		m.MDNS = f.MDNS
 	}
 }

@@ -39,7 +39,7 @@ var allowedImports = map[string][]string{
 	"discover":             {mod + "/beacon", mod + "/iface", mod + "/internal/udp", mod + "/internal/dedup", mod + "/internal/endpoint", mod + "/seal"},
 	// The configuration file of announce: go-toml only here; the rules
 	// it checks values by are announce's (STYLE §11, one home per rule).
-	"internal/config": {mod + "/announce", mod + "/beacon", "github.com/pelletier/go-toml/v2/..."},
+	"internal/config": {mod + "/announce", mod + "/beacon", mod + "/mdns", "github.com/pelletier/go-toml/v2/..."},
 	// doctor opens the same sockets announce and discover do (internal/udp)
 	// and decodes datagrams as they do (internal/endpoint); it prints nothing.
 	"internal/doctor": {
@@ -65,6 +65,9 @@ var allowedImports = map[string][]string{
 		mod + "/internal/instlock",
 		mod + "/internal/watchtable",
 		mod + "/internal/clidoc",
+		mod + "/mdns",
+		mod + "/mdns/browse",
+		mod + "/mdns/publish",
 		"github.com/urfave/cli/v2",
 	},
 	// Text for terminals; nothing about services or commands.
@@ -94,6 +97,16 @@ var allowedImports = map[string][]string{
 	// urfave/cli renders its own (md2man); no lanfind package.
 	"internal/clidoc": {"github.com/urfave/cli/v2", "github.com/cpuguy83/go-md2man/v2/md2man"},
 	"seal":            {mod + "/beacon"},
+	// mDNS / DNS-SD: the wire format (limits from beacon), the shared
+	// endpoint on port 5353, the querier and the responder.
+	"mdns":             {mod + "/beacon", "golang.org/x/net/dns/dnsmessage"},
+	"internal/mdnsnet": {mod + "/iface", mod + "/internal/udp", mod + "/mdns"},
+	"mdns/browse": {mod + "/beacon", mod + "/iface", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/mdns",
+		"golang.org/x/net/dns/dnsmessage"},
+	"mdns/publish": {mod + "/iface", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/internal/ratelimit", mod + "/mdns",
+		"golang.org/x/net/dns/dnsmessage"},
+	// Runs avahi-daemon and python-zeroconf in lab hosts (test helper).
+	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
 	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
 }
@@ -131,7 +144,7 @@ var allowedModules = []string{
 
 // testHelpers are the only production packages that may import "testing";
 // nothing else may import them.
-var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/netnstest", "internal/requiretest", "internal/udp/udptest"}
+var testHelpers = []string{"internal/ifacetest", "internal/leaktest", "internal/mdnslab", "internal/netnstest", "internal/requiretest", "internal/udp/udptest"}
 
 // cliPackages are the only packages that may depend on urfave/cli: the
 // command and the generator of its completion scripts and man page.
@@ -141,16 +154,19 @@ var cliPackages = []string{"cmd/lanfind", "internal/clidoc"}
 // with the reason. It complements allowedImports, which sees only direct
 // imports.
 var banned = map[string]map[string]string{
-	"announce": {mod + "/discover": "announce and discover never import each other"},
-	"discover": {mod + "/announce": "announce and discover never import each other"},
+	"announce":     {mod + "/discover": "announce and discover never import each other"},
+	"discover":     {mod + "/announce": "announce and discover never import each other"},
+	"mdns/browse":  {mod + "/mdns/publish": "the querier and the responder never import each other"},
+	"mdns/publish": {mod + "/mdns/browse": "the querier and the responder never import each other"},
 }
 
 // stdOnlyIn lists standard-library packages only some of the module's
 // packages may import directly, with those packages.
 var stdOnlyIn = map[string][]string{
 	// The programs lanfind runs (nft, iptables-save) are doctor's; the lab
-	// harness starts processes inside its namespaces.
-	"os/exec": {"internal/doctor", "internal/netnstest", "internal/requiretest"},
+	// harness starts processes inside its namespaces, and the mDNS lab runs
+	// avahi-daemon and python-zeroconf in them.
+	"os/exec": {"internal/doctor", "internal/mdnslab", "internal/netnstest", "internal/requiretest"},
 }
 
 // goPackage is the part of "go list -json" output the rules need.
@@ -294,7 +310,7 @@ func checkDep(t *testing.T, pkgs map[string]*goPackage, name, d, goos string, ba
 		switch {
 		case dr == "cmd/lanfind":
 			t.Errorf("%s depends on %s: nothing imports the command (STYLE §1)", name, d)
-		case slices.Contains(testHelpers, dr):
+		case slices.Contains(testHelpers, dr) && !slices.Contains(testHelpers, name): // helpers may build on helpers
 			t.Errorf("%s depends on the test helper %s: fakes and harnesses stay out of production code (STYLE §1, §11)", name, d)
 		}
 		return

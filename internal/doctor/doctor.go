@@ -160,6 +160,7 @@ func Run(ctx context.Context, cfg Config) ([]Finding, error) {
 	if len(sel) > 0 {
 		checkNetwork(ctx, &r, all, cfg)
 	}
+	checkMDNS(&r)
 	return r.findings, nil
 }
 

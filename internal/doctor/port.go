@@ -85,3 +85,33 @@ func reportPortShared(r *report, port uint16, owners []udpSocket, ownersErr erro
 		}
 	}
 }
+
+// mdnsPort is the mDNS port (RFC 6762), which "lanfind --mdns" shares.
+const mdnsPort = 5353
+
+// checkMDNS says how "lanfind --mdns" would live beside this host's own
+// mDNS stack: it always shares port 5353 (see the README, "Living with
+// mDNS"); whether a stack holds the port decides who answers for the
+// host name's addresses.
+func checkMDNS(r *report) {
+	owners, err := udpSocketsOn(mdnsPort)
+	switch {
+	case err != nil:
+		r.add(LevelOK, "mdns", "",
+			"--mdns shares UDP port %d with any mDNS stack here (could not list its sockets: %v)",
+			mdnsPort, err)
+	case len(owners) == 0:
+		r.add(LevelOK, "mdns", "",
+			"no mDNS stack holds UDP port %d: announce --mdns publishes the host name's addresses itself",
+			mdnsPort)
+	default:
+		var who []string
+		for _, s := range owners {
+			who = append(who, s.describe())
+		}
+		r.add(LevelOK, "mdns", "",
+			"--mdns shares UDP port %d with %s (SO_REUSEADDR/SO_REUSEPORT); announce --mdns "+
+				"leaves the host name's addresses to that stack when it answers for them",
+			mdnsPort, strings.Join(who, "; "))
+	}
+}

@@ -41,6 +41,10 @@ type tmplService struct {
 	// key (--secret-file).
 	Verified bool
 
+	// Source is "lanfind" or "mdns"; Proto is "tcp" or "udp" for mdns.
+	Source string
+	Proto  string
+
 	// Event and Reason are set by watch only: "up", "update" or "down",
 	// and for down "goodbye", "expired" or another reason.
 	Event  string
@@ -69,6 +73,8 @@ func toTemplate(r discover.Result, now time.Time) tmplService {
 		Conflict: r.Conflict,
 		Verified: r.Verified,
 		Time:     now.Round(0),
+		Source:   Source(r),
+		Proto:    r.Proto,
 	}
 	for _, a := range r.Addrs {
 		t.Addrs = append(t.Addrs, a.String())

@@ -33,6 +33,8 @@ type jsonService struct {
 	Seen       []jsonPath        `json:"seen"`
 	Conflict   bool              `json:"conflict"`
 	Verified   bool              `json:"verified"`
+	Source     string            `json:"source"`          // "lanfind" or "mdns"
+	Proto      string            `json:"proto,omitempty"` // mdns: "tcp" or "udp"
 }
 
 type jsonPath struct {
@@ -68,6 +70,8 @@ func toJSON(r discover.Result) jsonService {
 		Seen:       []jsonPath{},
 		Conflict:   r.Conflict,
 		Verified:   r.Verified,
+		Source:     Source(r),
+		Proto:      r.Proto,
 	}
 	for _, a := range r.Addrs {
 		j.Addrs = append(j.Addrs, a.String())
@@ -102,7 +106,7 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 		}
 		t.Rows = append(t.Rows, []tt.Cell{
 			name,
-			tt.OrDashCell(tt.Clean(r.Type, tt.CapType), st),
+			tt.OrDashCell(typeText(r), st),
 			{Text: tableAddr(r.Addr)},
 			{Text: fmt.Sprint(r.Port)},
 			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
@@ -123,6 +127,24 @@ func tableAddr(a netip.Addr) string {
 		return "[" + tt.Clean(a.String(), 64) + "]"
 	}
 	return a.String()
+}
+
+// Source returns where r came from: "lanfind" or "mdns".
+func Source(r discover.Result) string {
+	if r.Source == "" {
+		return "lanfind"
+	}
+	return r.Source
+}
+
+// typeText is the TYPE cell: an mDNS result's type is marked, as in
+// "ipp (mdns)", so that it stands out from lanfind's own.
+func typeText(r discover.Result) string {
+	t := tt.Clean(r.Type, tt.CapType)
+	if r.Source == "" {
+		return t
+	}
+	return t + " (" + r.Source + ")"
 }
 
 // metaString returns m as sorted key=value pairs, made safe and capped.

@@ -197,7 +197,7 @@ func TestFormatErrors(t *testing.T) {
 	}{
 		{"{{.Addr}", false, "bad character"},
 		{"{{.Nmae}}", false, "--format: no field .Nmae; the fields are .Name .Type .Port .Addr " +
-			".Addrs .Iface .Host .Instance .Meta .TTL .LastSeen .Conflict .Verified .Event .Reason .Time"},
+			".Addrs .Iface .Host .Instance .Meta .TTL .LastSeen .Conflict .Verified .Source .Proto .Event .Reason .Time"},
 		{"{{.Meta.x.y}}", false, "can't evaluate field y in type string"},
 		{"{{if .Conflict}}{{.Nmae}}{{end}}", false, "--format: no field .Nmae;"},
 		{"{{with .Meta}}{{.x}}{{else}}{{.Hots}}{{end}}", false, "--format: no field .Hots;"},

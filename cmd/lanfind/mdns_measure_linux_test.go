@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lanfind/lanfind/internal/mdnslab"
+	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
+)
+
+// TestNSMDNSMeasure measures "lanfind list --mdns --type http" against
+// "avahi-browse -rptk _http._tcp" for 100 services that avahi-daemon
+// publishes on 10 hosts: instances found, wall time and the mDNS bytes in
+// and out of the querier (IP packets, nftables counters), with no loss and
+// with 30 % of the querier's incoming mDNS dropped. It is a measurement,
+// not a check, and takes about a minute: it runs only when
+// LANFIND_MDNS_MEASURE is set, and logs the figures for bench/results.
+func TestNSMDNSMeasure(t *testing.T) {
+	if os.Getenv("LANFIND_MDNS_MEASURE") == "" {
+		t.Skip("a measurement run: set LANFIND_MDNS_MEASURE=1")
+	}
+	const hosts, perHost, runs = 10, 10, 7
+	lan := netnstest.New(t, hosts+2)
+	requiretest.Need(t, "avahi-daemon", "avahi-browse", "dbus-daemon", "nft")
+	for i := range hosts {
+		var ss []mdnslab.Service
+		for j := range perHost {
+			ss = append(ss, mdnslab.Service{Name: fmt.Sprintf("web %d-%d", i, j), Type: "_http._tcp",
+				Port: 8000 + j, TXT: []string{"path=/" + strconv.Itoa(j)}})
+		}
+		mdnslab.StartAvahi(t, lan.Hosts[i], fmt.Sprintf("web%d", i), ss...)
+	}
+	qLanfind, qAvahi := lan.Hosts[hosts], lan.Hosts[hosts+1]
+	av := mdnslab.StartAvahi(t, qAvahi, "querier")
+	for _, h := range []*netnstest.Host{qLanfind, qAvahi} {
+		for _, args := range [][]string{
+			{"add", "table", "inet", "mm"},
+			{"add", "chain", "inet", "mm", "in", "{ type filter hook input priority 0 ; }"},
+			{"add", "chain", "inet", "mm", "out", "{ type filter hook output priority 0 ; }"},
+			{"add", "rule", "inet", "mm", "in", "udp", "dport", "5353", "counter"},
+			{"add", "rule", "inet", "mm", "out", "udp", "dport", "5353", "counter"},
+		} {
+			if out, err := h.Run(t, "nft", args...); err != nil {
+				t.Fatalf("nft %v: %v\n%s", args, err, out)
+			}
+		}
+	}
+	// Let every Avahi finish probing and announcing its services.
+	want := hosts * perHost
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _ := av.Browse(t, "-rptk", "_http._tcp")
+		if n := countNames(mdnslab.ParseBrowse(out)); n >= want {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("avahi-browse on the querier sees %d of %d services", n, want)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	type run struct {
+		found int
+		wall  time.Duration
+		bytes int
+	}
+	measure := func(loss bool) (lf, ab []run) {
+		for _, h := range []*netnstest.Host{qLanfind, qAvahi} {
+			h.Run(t, "nft", "flush", "chain", "inet", "mm", "in")
+			if loss {
+				h.Run(t, "nft", "add", "rule", "inet", "mm", "in", "udp", "sport", "5353",
+					"numgen", "random", "mod", "100", "<", "30", "drop")
+			}
+			h.Run(t, "nft", "add", "rule", "inet", "mm", "in", "udp", "dport", "5353", "counter")
+		}
+		for range runs {
+			// Responders multicast a record at most once a second: runs
+			// one after another would measure each other's leftovers.
+			time.Sleep(1500 * time.Millisecond)
+			resetCounters(t, qLanfind)
+			r := runIn(t, qLanfind, "list", "--mdns", "--json", "--type", "http", "--timeout", "5s")
+			var ss []service
+			json.Unmarshal([]byte(r.stdout), &ss)
+			lf = append(lf, run{found: len(ss), wall: r.elapsed, bytes: counterBytes(t, qLanfind)})
+
+			time.Sleep(1500 * time.Millisecond)
+			resetCounters(t, qAvahi)
+			start := time.Now()
+			out, _ := av.Browse(t, "-rptk", "_http._tcp")
+			ab = append(ab, run{found: countNames(mdnslab.ParseBrowse(out)), wall: time.Since(start),
+				bytes: counterBytes(t, qAvahi)})
+		}
+		return lf, ab
+	}
+	report := func(label string, rs []run) {
+		var walls []time.Duration
+		var found []int
+		bytes := 0
+		for _, r := range rs {
+			walls = append(walls, r.wall)
+			found = append(found, r.found)
+			bytes += r.bytes
+		}
+		slices.Sort(walls)
+		t.Logf("%-34s found %v of %d, median wall %v, mean mDNS bytes at the querier %d",
+			label, found, want, walls[len(walls)/2].Round(time.Millisecond), bytes/len(rs))
+	}
+	// resolve: lanfind's own protocol against an mDNS name, process
+	// start included.
+	startAnnouncer(t, lan.Hosts[0], "--name", "db", "--port", "5432")
+	var own, viaMDNS []time.Duration
+	for range runs {
+		time.Sleep(1500 * time.Millisecond)
+		r := runCode(t, qLanfind, 0, "resolve", "db")
+		own = append(own, r.elapsed)
+		r = runCode(t, qLanfind, 0, "resolve", "--mdns", "--type", "http", "web 3-4")
+		if want := lan.Hosts[3].Addr("eth0").String() + ":8004\n"; r.stdout != want {
+			t.Errorf("resolve --mdns: got %q, want %q", r.stdout, want)
+		}
+		viaMDNS = append(viaMDNS, r.elapsed)
+	}
+	slices.Sort(own)
+	slices.Sort(viaMDNS)
+	t.Logf("resolve db (lanfind): median %v; resolve --mdns --type http \"web 3-4\": median %v (min %v, max %v)",
+		own[len(own)/2].Round(100*time.Microsecond), viaMDNS[len(viaMDNS)/2].Round(100*time.Microsecond),
+		viaMDNS[0].Round(100*time.Microsecond), viaMDNS[len(viaMDNS)-1].Round(100*time.Microsecond))
+
+	lf, ab := measure(false)
+	report("lanfind list --mdns --type http", lf)
+	report("avahi-browse -rptk _http._tcp", ab)
+	lf, ab = measure(true)
+	report("30% loss: lanfind list --mdns", lf)
+	report("30% loss: avahi-browse -rptk", ab)
+}
+
+func countNames(rs []mdnslab.Resolved) int {
+	names := map[string]bool{}
+	for _, r := range rs {
+		names[r.Name] = true
+	}
+	return len(names)
+}
+
+func resetCounters(t *testing.T, h *netnstest.Host) {
+	t.Helper()
+	if out, err := h.Run(t, "nft", "reset", "counters", "table", "inet", "mm"); err != nil {
+		t.Fatalf("nft reset: %v\n%s", err, out)
+	}
+}
+
+var counterRE = regexp.MustCompile(`counter packets \d+ bytes (\d+)`)
+
+// counterBytes sums the byte counters of the measuring table.
+func counterBytes(t *testing.T, h *netnstest.Host) int {
+	t.Helper()
+	out, err := h.Run(t, "nft", "list", "table", "inet", "mm")
+	if err != nil {
+		t.Fatalf("nft list: %v\n%s", err, out)
+	}
+	n := 0
+	for _, m := range counterRE.FindAllStringSubmatch(out, -1) {
+		b, _ := strconv.Atoi(m[1])
+		n += b
+	}
+	return n
+}

@@ -1,0 +1,496 @@
+package mdnsnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/mdns"
+)
+
+// Config configures [New]. The zero value is not usable: Lister is required.
+type Config struct {
+	// Lister lists the interfaces. Required.
+	Lister iface.Lister
+	// Interfaces names the interfaces to use (globs allowed). Defaults to
+	// every usable interface (iface.Select).
+	Interfaces []string
+	// Exclude names interfaces not to use. Defaults to none.
+	Exclude []string
+	// ListenPacket opens the socket. Defaults to internal/udp's.
+	ListenPacket udp.ListenFunc
+	// NoIPv6 leaves IPv6 (ff02::fb) out. Defaults to false: both families,
+	// each where it works.
+	NoIPv6 bool
+	// Logger receives debug messages about dropped datagrams. Defaults to
+	// discarding them.
+	Logger *slog.Logger
+}
+
+// Packet is one received mDNS message.
+type Packet struct {
+	Msg mdns.Message
+	// Src is the sender's address and port; a port other than 5353 marks
+	// a legacy unicast querier (RFC 6762 §6.7).
+	Src netip.AddrPort
+	// Iface is the arrival interface.
+	Iface iface.Interface
+	// Dst is the destination: the group, or a unicast address.
+	Dst netip.Addr
+	// Size is the datagram's length in bytes.
+	Size int
+}
+
+// Stats counts an endpoint's traffic. All counters only grow.
+type Stats struct {
+	Sent, SentBytes         uint64
+	Received, ReceivedBytes uint64
+	// Own counts datagrams of this endpoint looped back by the kernel.
+	Own uint64
+	// Dropped counts datagrams that were oversize, malformed, off-link or
+	// from an interface not in use.
+	Dropped uint64
+}
+
+// Endpoint is an mDNS socket joined to the group on the chosen interfaces.
+// Send, SendTo, Interfaces and Stats are safe for concurrent use.
+type Endpoint struct {
+	conn   udp.Conn // IPv4, nil when it could not be opened
+	conn6  udp.Conn // IPv6, nil when it could not be opened or NoIPv6
+	log    *slog.Logger
+	ifaces []iface.Interface // joined on either family
+	// joined4 and joined6 hold the indexes of the interfaces joined per
+	// family; fixed after New.
+	joined4, joined6 map[int]bool
+
+	sent, sentBytes, recv, recvBytes, own, dropped atomic.Uint64
+
+	// mu guards recent.
+	mu sync.Mutex
+	// recent holds hashes of datagrams sent in the last ownWindow, to drop
+	// their looped-back copies.
+	recent []sentDatagram
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type sentDatagram struct {
+	hash uint64
+	at   time.Time
+}
+
+const (
+	ownWindow = 2 * time.Second
+	maxRecent = 256
+)
+
+// New lists the interfaces, opens the socket on 0.0.0.0:5353 on the
+// calling goroutine and joins 224.0.0.251 on each chosen interface. It
+// fails if no interface could join.
+func New(ctx context.Context, cfg Config) (*Endpoint, error) {
+	if cfg.Lister == nil {
+		return nil, errors.New("mdnsnet: no interface lister")
+	}
+	all, err := cfg.Lister.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("mdnsnet: list interfaces: %w", err)
+	}
+	chosen, err := iface.Select(all, cfg.Interfaces, cfg.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("mdnsnet: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Endpoint{log: log, joined4: map[int]bool{}, joined6: map[int]bool{}}
+	var errs []error
+	opts := udp.Options{
+		ListenPacket: cfg.ListenPacket,
+		MulticastTTL: 255, // RFC 6762 §11
+	}
+	// One socket per family (see internal/udp): IPv4 on the interfaces
+	// with an IPv4 address, IPv6 on those with a usable IPv6 one.
+	c, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), mdns.Port), opts)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("mdnsnet: IPv4: %w", err))
+	} else {
+		e.conn = c
+		errs = append(errs, e.join(c, chosen, mdns.GroupV4, iface.Interface.Has4, e.joined4)...)
+	}
+	if !cfg.NoIPv6 && slices.ContainsFunc(chosen, iface.Interface.Has6) {
+		c6, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv6Unspecified(), mdns.Port), opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mdnsnet: IPv6: %w", err))
+		} else {
+			e.conn6 = c6
+			errs = append(errs, e.join(c6, chosen, mdns.GroupV6, iface.Interface.Has6, e.joined6)...)
+		}
+	}
+	for _, ifc := range chosen {
+		if e.joined4[ifc.Index] || e.joined6[ifc.Index] {
+			e.ifaces = append(e.ifaces, ifc)
+		}
+	}
+	if len(e.ifaces) == 0 {
+		err := fmt.Errorf("mdnsnet: joined the mDNS group on no interface: %w", errors.Join(errs...))
+		return nil, errors.Join(err, e.Close())
+	}
+	for _, err := range errs {
+		log.Warn("mdns: interface skipped", "err", err)
+	}
+	return e, nil
+}
+
+// join joins group on each of chosen that has, and notes the indexes in
+// joined; it returns the failures.
+func (e *Endpoint) join(c udp.Conn, chosen []iface.Interface, group netip.Addr,
+	has func(iface.Interface) bool, joined map[int]bool) []error {
+	var errs []error
+	for _, ifc := range chosen {
+		if ifc.Flags&iface.FlagMulticast == 0 || !has(ifc) {
+			continue
+		}
+		if err := c.JoinGroup(ifc.Index, group); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		joined[ifc.Index] = true
+	}
+	return errs
+}
+
+// Interfaces returns the interfaces the endpoint joined the group on.
+func (e *Endpoint) Interfaces() []iface.Interface { return e.ifaces }
+
+// Stats returns the traffic counters.
+func (e *Endpoint) Stats() Stats {
+	return Stats{
+		Sent:          e.sent.Load(),
+		SentBytes:     e.sentBytes.Load(),
+		Received:      e.recv.Load(),
+		ReceivedBytes: e.recvBytes.Load(),
+		Own:           e.own.Load(),
+		Dropped:       e.dropped.Load(),
+	}
+}
+
+// Run reads datagrams until ctx ends or the endpoint is closed and calls
+// handle for each mDNS message from an on-link source. handle runs in the
+// read loops, one per address family, so it may be called from two
+// goroutines at once and must return quickly. Run returns nil when ctx
+// ends or after Close.
+func (e *Endpoint) Run(ctx context.Context, handle func(Packet)) error {
+	var wg sync.WaitGroup
+	var err6 error
+	if e.conn6 != nil {
+		wg.Go(func() { err6 = e.read(ctx, e.conn6, handle) })
+	}
+	var err4 error
+	if e.conn != nil {
+		err4 = e.read(ctx, e.conn, handle)
+	}
+	wg.Wait()
+	return errors.Join(err4, err6)
+}
+
+// read is the read loop of one socket.
+func (e *Endpoint) read(ctx context.Context, c udp.Conn, handle func(Packet)) error {
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, mdns.MaxMessage+1)
+	for {
+		n, src, meta, err := c.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("mdnsnet: read: %w", err)
+		}
+		e.recv.Add(1)
+		e.recvBytes.Add(uint64(n))
+		if p, ok := e.accept(buf[:n], n == len(buf), src, meta); ok {
+			handle(p)
+		}
+	}
+}
+
+// accept checks and parses one datagram.
+func (e *Endpoint) accept(b []byte, oversize bool, src netip.AddrPort, meta udp.Meta) (Packet, bool) {
+	if oversize {
+		return e.drop("oversize", src)
+	}
+	ifc, ok := e.iface(meta.IfIndex)
+	if !ok {
+		return e.drop("interface not in use", src)
+	}
+	if e.isOwn(b, src.Addr()) {
+		e.own.Add(1)
+		return Packet{}, false
+	}
+	if !ifc.Contains(src.Addr()) {
+		return e.drop("source not on link", src)
+	}
+	m, err := mdns.Parse(b)
+	if err != nil {
+		e.log.Debug("mdns: drop datagram", "src", src, "err", err)
+		e.dropped.Add(1)
+		return Packet{}, false
+	}
+	return Packet{Msg: m, Src: src, Iface: ifc, Dst: meta.Dst, Size: len(b)}, true
+}
+
+func (e *Endpoint) drop(why string, src netip.AddrPort) (Packet, bool) {
+	e.log.Debug("mdns: drop datagram", "src", src, "reason", why)
+	e.dropped.Add(1)
+	return Packet{}, false
+}
+
+func (e *Endpoint) iface(index int) (iface.Interface, bool) {
+	for _, ifc := range e.ifaces {
+		if ifc.Index == index {
+			return ifc, true
+		}
+	}
+	return iface.Interface{}, false
+}
+
+// isLocal reports whether a is an address of one of the endpoint's
+// interfaces.
+func (e *Endpoint) isLocal(a netip.Addr) bool {
+	a = a.WithZone("")
+	for _, ifc := range e.ifaces {
+		for _, ad := range ifc.Addrs {
+			if ad.Prefix.Addr() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hash(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
+
+// isOwn reports whether b, from src, is a copy of a datagram this
+// endpoint sent in the last ownWindow.
+func (e *Endpoint) isOwn(b []byte, src netip.Addr) bool {
+	if !e.isLocal(src) {
+		return false
+	}
+	h := hash(b)
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.recent {
+		if s.hash == h && now.Sub(s.at) < ownWindow {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Endpoint) remember(b []byte) {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := 0
+	for _, s := range e.recent {
+		if now.Sub(s.at) < ownWindow {
+			e.recent[i] = s
+			i++
+		}
+	}
+	e.recent = append(e.recent[:i], sentDatagram{hash: hash(b), at: now})
+	if len(e.recent) > maxRecent {
+		e.recent = e.recent[len(e.recent)-maxRecent:]
+	}
+}
+
+// maxPayload is the largest datagram that fits ifc's MTU unfragmented
+// over IPv4 (v6 false) or IPv6.
+func maxPayload(ifc iface.Interface, v6 bool) int {
+	hdr := 28 // IPv4 and UDP headers
+	if v6 {
+		hdr = 48
+	}
+	mtu := ifc.MTU
+	if mtu <= 0 || mtu > mdns.MaxMessage+hdr {
+		mtu = 1500
+	}
+	return mtu - hdr
+}
+
+// Send multicasts m to the group on the interface with index ifIndex (0:
+// on every interface). A message that does not fit the MTU is split
+// (see [Split]).
+func (e *Endpoint) Send(m *mdns.Message, ifIndex int) error {
+	var errs []error
+	for _, ifc := range e.ifaces {
+		if ifIndex != 0 && ifc.Index != ifIndex {
+			continue
+		}
+		if e.joined4[ifc.Index] {
+			errs = append(errs, e.write(m, ifc, false, func(b []byte) (int, error) {
+				return e.conn.WriteTo(b, netip.AddrPortFrom(mdns.GroupV4, mdns.Port), ifc.Index)
+			}))
+		}
+		if e.joined6[ifc.Index] {
+			errs = append(errs, e.write(m, ifc, true, func(b []byte) (int, error) {
+				return e.conn6.WriteTo(b, netip.AddrPortFrom(mdns.GroupV6, mdns.Port), ifc.Index)
+			}))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SendTo sends m by unicast to dst, a neighbour on the link of interface
+// ifIndex.
+func (e *Endpoint) SendTo(m *mdns.Message, dst netip.AddrPort, ifIndex int) error {
+	ifc, ok := e.iface(ifIndex)
+	if !ok {
+		return fmt.Errorf("mdnsnet: send to %v: interface %d not in use", dst, ifIndex)
+	}
+	c, v6 := e.conn, false
+	if dst.Addr().Is6() && !dst.Addr().Is4In6() {
+		c, v6 = e.conn6, true
+	}
+	if c == nil {
+		return fmt.Errorf("mdnsnet: send to %v: no socket of its family", dst)
+	}
+	return e.write(m, ifc, v6, func(b []byte) (int, error) {
+		return c.WriteToNeighbor(b, dst, ifc.Index)
+	})
+}
+
+func (e *Endpoint) write(m *mdns.Message, ifc iface.Interface, v6 bool, send func([]byte) (int, error)) error {
+	parts, err := Split(m, maxPayload(ifc, v6))
+	if err != nil {
+		return fmt.Errorf("mdnsnet: %s: %w", ifc.Name, err)
+	}
+	for _, b := range parts {
+		e.remember(b)
+		if _, err := send(b); err != nil {
+			return fmt.Errorf("mdnsnet: %s: %w", ifc.Name, err)
+		}
+		e.sent.Add(1)
+		e.sentBytes.Add(uint64(len(b)))
+	}
+	return nil
+}
+
+// Split packs m into datagrams of at most max bytes: when m is too large
+// its answers are split in halves, the questions stay in the first part,
+// and a query's parts but the last carry the TC bit (RFC 6762 §7.2: more
+// known answers follow). Additional records that do not fit are left out.
+func Split(m *mdns.Message, max int) ([][]byte, error) {
+	b, err := m.AppendPack(nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) <= max {
+		return [][]byte{b}, nil
+	}
+	if len(m.Additionals) > 0 {
+		n := *m
+		n.Additionals = nil
+		return Split(&n, max)
+	}
+	if len(m.Answers) < 2 {
+		return nil, fmt.Errorf("mdnsnet: message of %d bytes does not fit %d", len(b), max)
+	}
+	half := len(m.Answers) / 2
+	first, second := *m, *m
+	first.Answers = m.Answers[:half]
+	second.Answers = m.Answers[half:]
+	second.Questions = nil
+	second.Authorities = nil
+	if !m.Response {
+		first.Truncated = true
+	}
+	p1, err := Split(&first, max)
+	if err != nil {
+		return nil, err
+	}
+	p2, err := Split(&second, max)
+	if err != nil {
+		return nil, err
+	}
+	return append(p1, p2...), nil
+}
+
+// Close closes the sockets; Run returns. It is idempotent.
+func (e *Endpoint) Close() error {
+	e.closeOnce.Do(func() {
+		var errs []error
+		for _, c := range []udp.Conn{e.conn, e.conn6} {
+			if c != nil {
+				errs = append(errs, c.Close())
+			}
+		}
+		e.closeErr = errors.Join(errs...)
+	})
+	return e.closeErr
+}
+
+// Loop runs the read loop ([Endpoint.Run]) in a goroutine and serves its
+// packets and a timer on the calling goroutine, so that handle and tick
+// never run at the same time: handle for each packet, tick at once, after
+// every packet, when the delay tick last returned has passed and when
+// wake receives. Loop returns nil when ctx ends, tick reports done or the
+// endpoint is closed, and the read loop's error if the socket fails. It waits for its goroutine.
+func (e *Endpoint) Loop(ctx context.Context, wake <-chan struct{}, handle func(Packet),
+	tick func(now time.Time) (time.Duration, bool)) error {
+	rctx, cancel := context.WithCancel(ctx)
+	packets := make(chan Packet, 64)
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() {
+		runErr = e.Run(rctx, func(p Packet) {
+			select {
+			case packets <- p:
+			case <-rctx.Done():
+			}
+		})
+		cancel()
+	})
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-rctx.Done():
+			if ctx.Err() != nil {
+				return nil
+			}
+			wg.Wait()
+			return runErr // nil after Close
+		case p := <-packets:
+			handle(p)
+		case <-wake:
+		case <-timer.C:
+		}
+		d, done := tick(time.Now())
+		if done {
+			return nil
+		}
+		timer.Reset(d)
+	}
+}

@@ -1,0 +1,473 @@
+package browse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/mdnsnet"
+	"github.com/lanfind/lanfind/internal/udp"
+	"github.com/lanfind/lanfind/mdns"
+)
+
+// Limits of the cache and of what is reported.
+const (
+	// MaxRecords is the most records the cache holds.
+	MaxRecords = 4096
+	// MaxEntries is the most entries a Browser reports at once.
+	MaxEntries = 1024
+	// MaxTypes is the most service types browsed when enumerating.
+	MaxTypes = 256
+)
+
+// Timing of one-shot queries (see the package comment).
+const (
+	retry        = 200 * time.Millisecond // between queries
+	fastQueries  = 10                     // queries retry apart before the interval doubles
+	quietQueries = 2                      // queries that bring nothing new before Collect settles
+	answerWait   = 150 * time.Millisecond // for answers to the last query
+)
+
+// Config configures [New]. Only Lister is required.
+type Config struct {
+	// Lister lists the interfaces. Required.
+	Lister iface.Lister
+	// Interfaces and Exclude choose interfaces as iface.Select does.
+	// Default: every usable interface.
+	Interfaces, Exclude []string
+	// Types are the service types browsed. Defaults to every type the
+	// LAN announces (DNS-SD service type enumeration).
+	Types []mdns.ServiceType
+	// Name, if set, keeps only instances with this label (case-insensitive).
+	// Defaults to every instance.
+	Name string
+	// ListenPacket opens the socket. Defaults to internal/udp's.
+	ListenPacket udp.ListenFunc
+	// Logger receives debug messages. Defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// Browser queries for DNS-SD instances. Close may be called from any
+// goroutine; Run and Collect must not run at the same time.
+type Browser struct {
+	ep    *mdnsnet.Endpoint
+	log   *slog.Logger
+	types []mdns.ServiceType
+	name  string
+	now   func() time.Time
+
+	// mu guards the fields below; the loop goroutine holds it while it
+	// handles a packet or a tick.
+	mu      sync.Mutex
+	cache   map[string]*cached
+	found   map[string]bool // enumerated type FQDNs, lower case
+	asked   map[string]bool // questions asked before (name and type)
+	view    map[uint64]Entry
+	dropped int // records or entries beyond the limits
+	changed time.Time
+
+	closeOnce sync.Once
+}
+
+type cached struct {
+	rec      mdns.Record
+	received time.Time
+	expires  time.Time
+	// gone marks a record that a goodbye or a cache flush removed; it is
+	// deleted at expires.
+	gone    bool
+	goodbye bool
+	src     netip.AddrPort
+	iface   string
+	// refreshed counts refresh queries sent for it (0 to 4).
+	refreshed int
+}
+
+// New opens the mDNS socket (see internal/mdnsnet) on the calling
+// goroutine.
+func New(ctx context.Context, cfg Config) (*Browser, error) {
+	for _, t := range cfg.Types {
+		if err := mdns.ValidServiceName(t.Name); err != nil || (t.Proto != "tcp" && t.Proto != "udp") {
+			return nil, fmt.Errorf("browse: bad service type %v", t)
+		}
+	}
+	ep, err := mdnsnet.New(ctx, mdnsnet.Config{
+		Lister:       cfg.Lister,
+		Interfaces:   cfg.Interfaces,
+		Exclude:      cfg.Exclude,
+		ListenPacket: cfg.ListenPacket,
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("browse: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Browser{
+		ep:    ep,
+		log:   log,
+		types: slices.Clone(cfg.Types),
+		name:  cfg.Name,
+		now:   time.Now,
+		cache: map[string]*cached{},
+		found: map[string]bool{},
+		asked: map[string]bool{},
+		view:  map[uint64]Entry{},
+	}, nil
+}
+
+// Stats returns the socket's traffic counters.
+func (b *Browser) Stats() mdnsnet.Stats { return b.ep.Stats() }
+
+// Close closes the socket. It is idempotent.
+func (b *Browser) Close() error {
+	var err error
+	b.closeOnce.Do(func() { err = b.ep.Close() })
+	return err
+}
+
+// Collect queries until the answers settle (see the package comment) or
+// ctx ends, and returns the instances found, sorted by type and name.
+// It returns ctx's error only if ctx ended before the first query was
+// sent.
+func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
+	start := b.now()
+	b.changed = start
+	var sent []time.Time // when each query went out
+	next := start
+	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
+		if !now.Before(next) {
+			if err := b.query(now, queryAllQU); err != nil {
+				b.log.Warn("mdns: query", "err", err)
+			}
+			sent = append(sent, now)
+			next = now.Add(retry << max(0, len(sent)-fastQueries))
+		}
+		b.mu.Lock()
+		complete := b.complete()
+		changed := b.changed
+		b.mu.Unlock()
+		quiet := 0 // queries sent after the last change
+		for _, t := range sent {
+			if t.After(changed) {
+				quiet++
+			}
+		}
+		last := sent[len(sent)-1]
+		if complete && quiet >= quietQueries && now.Sub(last) >= answerWait && now.Sub(changed) >= answerWait {
+			return 0, true
+		}
+		wake := min(next.Sub(now), last.Add(answerWait).Sub(now), changed.Add(answerWait).Sub(now))
+		return max(wake, time.Millisecond), false
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Entry, 0, len(b.view))
+	for _, e := range b.view {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, compareEntries)
+	return out, nil
+}
+
+func compareEntries(a, b Entry) int {
+	if c := strings.Compare(a.Type.String(), b.Type.String()); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+// Run queries continuously and calls fn for every change, synchronously
+// in the browser's loop (fn must return quickly and must not call the
+// Browser), until ctx ends; then it returns nil.
+func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
+	start := b.now()
+	next := start
+	interval := time.Second
+	return b.loop(ctx, fn, func(now time.Time) (time.Duration, bool) {
+		if !now.Before(next) {
+			if err := b.query(now, queryFirstQU); err != nil {
+				b.log.Warn("mdns: query", "err", err)
+			}
+			next = now.Add(interval)
+			interval = min(2*interval, time.Hour)
+		} else if err := b.query(now, queryRefresh); err != nil {
+			b.log.Warn("mdns: refresh query", "err", err)
+		}
+		b.mu.Lock()
+		wake := b.nextExpiry(now)
+		b.mu.Unlock()
+		return max(min(next.Sub(now), wake, 250*time.Millisecond), time.Millisecond), false
+	})
+}
+
+// loop serves packets and ticks (mdnsnet.Endpoint.Loop); every tick first
+// expires what is due.
+func (b *Browser) loop(ctx context.Context, fn func(Event), tick func(time.Time) (time.Duration, bool)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := b.ep.Loop(ctx, nil, func(p mdnsnet.Packet) { b.handle(p, fn) }, func(now time.Time) (time.Duration, bool) {
+		b.mu.Lock()
+		b.expire(now, fn)
+		b.mu.Unlock()
+		return tick(now)
+	})
+	if err != nil {
+		return fmt.Errorf("browse: %w", err)
+	}
+	return nil
+}
+
+// handle puts a response's records into the cache and reports changes.
+func (b *Browser) handle(p mdnsnet.Packet, fn func(Event)) {
+	if !p.Msg.Response || p.Src.Port() != mdns.Port {
+		return // a query, or a reply to some legacy unicast querier
+	}
+	now := b.now()
+	b.log.Debug("mdns: response", "src", p.Src, "records", len(p.Msg.Records()), "answers", len(p.Msg.Answers))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range p.Msg.Records() {
+		if !b.wanted(&r) {
+			continue
+		}
+		b.add(r, now, p)
+	}
+	b.update(now, fn, "goodbye")
+}
+
+// wanted reports whether r is a record the browser may need: a PTR of a
+// browsed or enumerated type, or an SRV, TXT, A or AAAA record of the
+// local domain.
+func (b *Browser) wanted(r *mdns.Record) bool {
+	name := strings.ToLower(r.Name)
+	if !strings.HasSuffix(strings.TrimSuffix(name, "."), ".local") {
+		return false
+	}
+	if r.Type == dnsmessage.TypePTR {
+		return name == mdns.ServicesName || b.browsing(name)
+	}
+	return true
+}
+
+// browsing reports whether fqdn (lower case) is a type being browsed.
+func (b *Browser) browsing(fqdn string) bool {
+	if len(b.types) == 0 {
+		return b.found[fqdn]
+	}
+	for _, t := range b.types {
+		if t.FQDN() == fqdn {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Browser) add(r mdns.Record, now time.Time, p mdnsnet.Packet) {
+	key := r.Key()
+	if r.TTL == 0 {
+		if c, ok := b.cache[key]; ok && !c.gone {
+			c.gone, c.goodbye = true, true
+			c.expires = now.Add(time.Second)
+		}
+		return
+	}
+	if r.Flush {
+		set := r.SetKey()
+		for k, c := range b.cache {
+			if k != key && !c.gone && c.rec.SetKey() == set && now.Sub(c.received) > time.Second {
+				c.gone = true
+				c.expires = now.Add(time.Second)
+			}
+		}
+	}
+	if r.Type == dnsmessage.TypePTR && strings.EqualFold(r.Name, mdns.ServicesName) {
+		t := strings.ToLower(r.Target)
+		if !b.found[t] && len(b.found) < MaxTypes && len(b.types) == 0 {
+			if _, err := mdns.ParseServiceType(t); err == nil {
+				b.found[t] = true
+				b.changed = now
+			}
+		}
+	}
+	c, ok := b.cache[key]
+	if !ok {
+		if len(b.cache) >= MaxRecords {
+			b.dropped++
+			return
+		}
+		c = &cached{}
+		b.cache[key] = c
+		b.changed = now
+	}
+	*c = cached{
+		rec:      r,
+		received: now,
+		expires:  now.Add(time.Duration(r.TTL) * time.Second),
+		src:      p.Src,
+		iface:    p.Iface.Name,
+	}
+}
+
+// expire removes records whose time has come and reports what that
+// changed.
+func (b *Browser) expire(now time.Time, fn func(Event)) {
+	n := len(b.cache)
+	for k, c := range b.cache {
+		if !now.Before(c.expires) {
+			delete(b.cache, k)
+		}
+	}
+	if len(b.cache) != n {
+		b.update(now, fn, "expired")
+	}
+}
+
+func (b *Browser) nextExpiry(now time.Time) time.Duration {
+	d := time.Hour
+	for _, c := range b.cache {
+		d = min(d, c.expires.Sub(now))
+	}
+	return max(d, 0)
+}
+
+// query sends one query: the browsed types' PTR questions with their
+// known answers and questions for what is missing, or, with refreshOnly,
+// only the questions for records due for a refresh (nothing if none).
+// Query modes: which questions carry the QU bit.
+const (
+	queryFirstQU = iota // QU the first time a question is asked (Run)
+	queryAllQU          // QU always (Collect)
+	queryRefresh        // only refresh questions, QU the first time
+)
+
+func (b *Browser) query(now time.Time, mode int) error {
+	b.mu.Lock()
+	var m mdns.Message
+	if mode == queryRefresh {
+		m.Questions = b.refreshes(now)
+	} else {
+		m.Questions, m.Answers = b.questions(now)
+	}
+	for i := range m.Questions {
+		k := strings.ToLower(m.Questions[i].Name) + "\x00" + m.Questions[i].Type.String()
+		if mode == queryAllQU || !b.asked[k] && len(b.asked) < MaxRecords {
+			b.asked[k] = true
+			m.Questions[i].Unicast = true
+		}
+	}
+	b.mu.Unlock()
+	if len(m.Questions) == 0 {
+		return nil
+	}
+	// Questions for unique records (SRV, TXT, A) go in a query of their
+	// own, first: a responder sends an answer of unique records at once
+	// but delays one with a shared record (a PTR) by 20 to 120 ms, and
+	// Avahi decides per query.
+	var unique mdns.Message
+	m.Questions = slices.DeleteFunc(m.Questions, func(q mdns.Question) bool {
+		if q.Type == dnsmessage.TypePTR {
+			return false
+		}
+		unique.Questions = append(unique.Questions, q)
+		return true
+	})
+	var errs []error
+	for _, q := range []*mdns.Message{&unique, &m} {
+		if len(q.Questions) > 0 {
+			errs = append(errs, b.ep.Send(q, 0))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Browser) questions(now time.Time) ([]mdns.Question, []mdns.Record) {
+	var qs []mdns.Question
+	var known []mdns.Record
+	names := []string{}
+	if len(b.types) == 0 {
+		names = append(names, mdns.ServicesName)
+		names = append(names, slices.Sorted(maps.Keys(b.found))...)
+	} else {
+		for _, t := range b.types {
+			names = append(names, t.FQDN())
+		}
+	}
+	for _, n := range names {
+		qs = append(qs, mdns.Question{Name: n, Type: dnsmessage.TypePTR})
+	}
+	for _, c := range b.cache {
+		if c.gone || c.rec.Type != dnsmessage.TypePTR || strings.Contains(c.rec.Target, `\`) {
+			continue // an escaped label cannot be packed (mdns.ErrEscaped)
+		}
+		left := c.expires.Sub(now)
+		if left > time.Duration(c.rec.TTL)*time.Second/2 {
+			r := c.rec
+			r.TTL = uint32(left / time.Second)
+			known = append(known, r)
+		}
+	}
+	slices.SortFunc(known, func(x, y mdns.Record) int { return strings.Compare(x.Key(), y.Key()) })
+	for _, inst := range b.direct() {
+		if len(b.live(inst, dnsmessage.TypeSRV)) == 0 {
+			qs = append(qs,
+				mdns.Question{Name: inst, Type: dnsmessage.TypeSRV},
+				mdns.Question{Name: inst, Type: dnsmessage.TypeTXT})
+		}
+	}
+	return append(qs, b.missing()...), known
+}
+
+// refreshes returns questions for the records of reported entries that
+// have reached 80, 85, 90 or 95 % of their TTL (plus up to 2 % jitter).
+func (b *Browser) refreshes(now time.Time) []mdns.Question {
+	var qs []mdns.Question
+	seen := map[string]bool{}
+	for _, c := range b.cache {
+		if c.gone || c.refreshed >= 4 || !b.reported(&c.rec) {
+			continue
+		}
+		ttl := time.Duration(c.rec.TTL) * time.Second
+		due := c.received.Add(ttl * time.Duration(80+5*c.refreshed+rand.N(3)) / 100)
+		if now.Before(due) {
+			continue
+		}
+		c.refreshed++
+		if k := c.rec.SetKey(); !seen[k] {
+			seen[k] = true
+			qs = append(qs, mdns.Question{Name: c.rec.Name, Type: c.rec.Type})
+		}
+	}
+	return qs
+}
+
+// reported reports whether r belongs to an entry in the view.
+func (b *Browser) reported(r *mdns.Record) bool {
+	for _, e := range b.view {
+		inst := e.Instance + "."
+		switch {
+		case r.Type == dnsmessage.TypePTR && mdns.EqualNames(r.Target, inst),
+			mdns.EqualNames(r.Name, inst),
+			(r.Type == dnsmessage.TypeA || r.Type == dnsmessage.TypeAAAA) && mdns.EqualNames(r.Name, e.Host):
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,69 @@
+// Package browse is lanfind's mDNS querier: it finds DNS-SD services
+// (RFC 6763) that other hosts publish with multicast DNS (RFC 6762), such
+// as Avahi, Bonjour and python-zeroconf, and reports each instance as an
+// [Entry] shaped like a lanfind result.
+//
+// It owns the record cache, the query schedule and the mapping from
+// records to entries. The wire format is package mdns; the socket, shared
+// with the host's own mDNS stack on port 5353, is internal/mdnsnet. It must
+// not import announce, discover, publish or the CLI.
+//
+// # Queries
+//
+// A [Browser] asks for PTR records of each service type it browses (all
+// types, through "_services._dns-sd._udp.local", when none is given), for
+// the SRV and TXT records of instances whose PTR arrived without them, and
+// for the A records of SRV targets without an address. With a name and
+// types ([Config.Name], [Config.Types]) it also asks for the SRV and TXT
+// records of "<name>.<type>.local" at once: those are unique records, which
+// responders answer without the delay of shared ones, so resolve gets its
+// answer in one round trip. Each query lists
+// the PTR records already known with more than half their TTL left
+// (known-answer suppression, RFC 6762 §7.1); a list too long for one
+// datagram continues in more datagrams with the TC bit set.
+//
+// [Browser.Collect] (one-shot, for list and resolve) queries at once and
+// then every 200 ms (after ten queries the interval doubles). It returns
+// once two queries in a row have brought nothing new, every instance found
+// is complete (it has an SRV record) and 150 ms have passed since the last
+// query and the last change; or when its context ends. One quiet query
+// would be enough on a perfect LAN, but a lost answer looks just like no
+// answer: the second quiet query is what finds 100 of 100 services at 30 %
+// loss (bench/results). [Browser.Run]
+// (continuous, for watch) queries after 0, 1, 2, 4, ... seconds up to an
+// hour apart, refreshes the records of entries it reports at 80, 85, 90
+// and 95 % of their TTL (RFC 6762 §5.2), and reports changes as events.
+//
+// # Unicast and multicast answers
+//
+// A responder multicasts a record at most once a second (RFC 6762 §6) and
+// Avahi suppresses a repeat for half a second, so a querier that just
+// started, or whose answer was lost, would get nothing for a second. A
+// question with the unicast-response (QU) bit (§5.4) is answered by
+// unicast when the record was multicast recently, and by multicast
+// otherwise. Collect sets the QU bit on every question; Run only the
+// first time it asks one. A unicast answer to port 5353 reaches only one
+// of the sockets that share the port on this host (with another stack, or
+// another lanfind of the same user, it may reach theirs); the multicast
+// answers reach all of them.
+
+// # Cache and events
+//
+// Records live in a cache of at most [MaxRecords] records until their TTL
+// runs out. A record with TTL 0 is a goodbye: it removes the record at
+// once (the entry goes [Down] with reason "goodbye"). A record with the
+// cache-flush bit replaces the records of its set (name and type) that
+// arrived more than a second earlier (RFC 6762 §10.2). An entry whose PTR
+// or SRV record expires goes Down with reason "expired"; a change of port,
+// host, addresses or metadata is an [Update]. At most [MaxEntries] entries
+// are reported; more are dropped and counted.
+//
+// # Entries
+//
+// An Entry's Name is the instance label, unescaped, as the responder sent
+// it (it may contain dots and any UTF-8); Type is the service type; Host
+// the SRV target without its trailing dot; Meta the TXT strings mapped by
+// mdns.Meta; ID a stable hash of the full instance name (mdns.InstanceID).
+// Names, hosts and metadata are bounded by lanfind's record limits; they
+// are not escaped: the CLI escapes them as it does lanfind's own records.
+package browse
