@@ -107,6 +107,8 @@ var allowedImports = map[string][]string{
 		"golang.org/x/net/dns/dnsmessage"},
 	// Runs avahi-daemon and python-zeroconf in lab hosts (test helper).
 	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},
+	// The DNS view of the live set: its own wire format (STYLE §11).
+	"internal/zone": {mod + "/internal/ratelimit", "golang.org/x/net/dns/dnsmessage"},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
 	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
 }
