@@ -146,10 +146,11 @@ type entry struct {
 // New validates and copies cfg and, when cfg.Addr is set, opens the UDP
 // and TCP sockets on it. Serve them with [Server.Run].
 func New(cfg Config) (*Server, error) {
-	cfg.Domain = strings.TrimSuffix(strings.ToLower(cmp.Or(cfg.Domain, DefaultDomain)), ".")
-	if err := checkDomain(cfg.Domain); err != nil {
+	domain, err := ParseDomain(cmp.Or(cfg.Domain, DefaultDomain))
+	if err != nil {
 		return nil, err
 	}
+	cfg.Domain = domain
 	if cfg.MaxTTL < 0 || cfg.Rate < 0 || cfg.MaxConns < 0 || cfg.IdleTimeout < 0 {
 		return nil, fmt.Errorf("zone: negative limit in config")
 	}
@@ -191,11 +192,13 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// checkDomain reports what is wrong with a lower-case domain without its
-// final dot.
-func checkDomain(d string) error {
+// ParseDomain returns domain in lower case without a final dot, or an
+// error when it cannot be the domain of a Server: it must be labels of
+// ASCII letters, digits and inner hyphens, at most 180 bytes in all.
+func ParseDomain(domain string) (string, error) {
+	d := strings.TrimSuffix(strings.ToLower(domain), ".")
 	if len(d) > maxDomainLen {
-		return fmt.Errorf("zone: domain %q: longer than %d bytes", d, maxDomainLen)
+		return "", fmt.Errorf("zone: domain %q: longer than %d bytes", domain, maxDomainLen)
 	}
 	for l := range strings.SplitSeq(d, ".") {
 		ok := l != "" && len(l) <= MaxLabel && l[0] != '-' && l[len(l)-1] != '-'
@@ -204,10 +207,10 @@ func checkDomain(d string) error {
 			ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-'
 		}
 		if !ok {
-			return fmt.Errorf("zone: domain %q: want labels of letters, digits and inner hyphens, such as %q", d, DefaultDomain)
+			return "", fmt.Errorf("zone: domain %q: want labels of letters, digits and inner hyphens, such as %q", domain, DefaultDomain)
 		}
 	}
-	return nil
+	return d, nil
 }
 
 // Domain returns the domain the server is authoritative for, without the

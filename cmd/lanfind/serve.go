@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/serve"
+	"github.com/lanfind/lanfind/internal/zone"
+)
+
+// Defaults of serve's flags: loopback only.
+const (
+	defaultDNSAddr  = "127.0.0.1:5354"
+	defaultHTTPAddr = "127.0.0.1:8053"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "serve the services found as DNS names and over HTTP, until interrupted",
+		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--domain D] [--name N] [--type T]",
+		Description: "Follows the services on the local network as watch does and serves them to other programs:\n" +
+			"DNS (UDP and TCP) answers A/AAAA/TXT for NAME.DOMAIN and SRV for _TYPE._tcp.DOMAIN, so that\n" +
+			"\"ssh db.lan\" works once the system resolver forwards the domain to it (see the README);\n" +
+			"HTTP serves /v1/services (as list --json), /v1/events (as watch --json), /v1/prometheus\n" +
+			"(Prometheus http_sd), /metrics and /healthz. Both listen on loopback unless told otherwise;\n" +
+			"an empty address (--http '') turns that part off.",
+		Flags: commonFlags(
+			&cli.StringFlag{Name: "dns", Usage: "serve DNS on `ADDR` (IP:PORT, UDP and TCP); '' for none", Value: defaultDNSAddr},
+			&cli.StringFlag{Name: "http", Usage: "serve the HTTP API on `ADDR` (IP:PORT); '' for none", Value: defaultHTTPAddr},
+			&cli.StringFlag{Name: "domain", Usage: "answer for names under `DOMAIN`", Value: zone.DefaultDomain},
+			&cli.DurationFlag{Name: "dns-ttl", Usage: "cap DNS TTLs (and the negative-caching TTL) at `D`, 1s to 1h", Value: zone.DefaultMaxTTL},
+			&cli.IntFlag{Name: "dns-rate", Usage: "on a non-loopback --dns, answer at most `N` UDP queries per second per source", Value: zone.DefaultRate},
+			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
+			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErrorf("serve takes no arguments, got %q", c.Args().First())
+			}
+			o, err := parseCommon(c, slog.LevelInfo)
+			if err != nil {
+				return err
+			}
+			opts := serveOptions{
+				common:  o,
+				dns:     c.String("dns"),
+				http:    c.String("http"),
+				domain:  c.String("domain"),
+				dnsTTL:  c.Duration("dns-ttl"),
+				dnsRate: c.Int("dns-rate"),
+				name:    c.String("name"),
+				typ:     c.String("type"),
+			}
+			return runServe(c.Context, serveStreams{Out: c.App.Writer, Err: c.App.ErrWriter, Log: o.log}, opts)
+		},
+	}
+}
+
+// serveStreams are where serve writes.
+type serveStreams struct {
+	Out io.Writer
+	Err io.Writer
+	Log *slog.Logger
+}
+
+// serveOptions are serve's settings, from its flags.
+type serveOptions struct {
+	common
+	dns     string // "" for none
+	http    string // "" for none
+	domain  string
+	dnsTTL  time.Duration
+	dnsRate int
+	name    string
+	typ     string
+}
+
+// check validates the options that the libraries would reject with a
+// less helpful message.
+func (o serveOptions) check() error {
+	if o.dns == "" && o.http == "" {
+		return usageErrorf("--dns '' and --http '' together leave nothing to serve")
+	}
+	for flag, addr := range map[string]string{"--dns": o.dns, "--http": o.http} {
+		if _, err := netip.ParseAddrPort(addr); addr != "" && err != nil {
+			return usageErrorf("%s %q: want IP:PORT such as %s", flag, addr, map[string]string{"--dns": defaultDNSAddr, "--http": defaultHTTPAddr}[flag])
+		}
+	}
+	if _, err := zone.ParseDomain(o.domain); err != nil {
+		return usageErrorf("--domain %q: want labels of letters, digits and inner hyphens, such as %q", o.domain, zone.DefaultDomain)
+	}
+	if o.dnsTTL < time.Second || o.dnsTTL > time.Hour {
+		return usageErrorf("--dns-ttl %v: want 1s to 1h", o.dnsTTL)
+	}
+	if o.dnsRate < 1 {
+		return usageErrorf("--dns-rate %d: want 1 or more", o.dnsRate)
+	}
+	if err := checkName("--name", o.name, false); err != nil {
+		return err
+	}
+	return checkName("--type", o.typ, false)
+}
+
+// runServe runs "lanfind serve" until ctx ends.
+func runServe(ctx context.Context, s serveStreams, opts serveOptions) error {
+	if err := opts.check(); err != nil {
+		return err
+	}
+	srv, err := serve.New(serve.Config{
+		Discover: discover.Config{
+			Name:              opts.name,
+			Type:              opts.typ,
+			Port:              opts.port,
+			Group:             opts.group,
+			Interfaces:        opts.ifaces,
+			ExcludeInterfaces: opts.excludes,
+			NoBroadcast:       opts.noBroadcast,
+			NoMulticast:       opts.noMulticast,
+			Logger:            s.Log,
+			Keys:              opts.keys,
+		},
+		DNS: zone.Config{
+			Domain: opts.domain,
+			MaxTTL: opts.dnsTTL,
+			Addr:   opts.dns,
+			Rate:   opts.dnsRate,
+		},
+		HTTP:   opts.http,
+		Logger: s.Log,
+	})
+	if err != nil {
+		return runtimeError(err)
+	}
+	defer srv.Close()
+	var parts []string
+	attrs := []any{}
+	if a := srv.DNSAddr(); a.IsValid() {
+		parts = append(parts, "DNS on "+a.String())
+		attrs = append(attrs, "dns", a.String(), "domain", opts.domain)
+	}
+	if a := srv.HTTPAddr(); a.IsValid() {
+		parts = append(parts, "HTTP on "+a.String())
+		attrs = append(attrs, "http", a.String())
+	}
+	s.Log.Info("serving", attrs...)
+	n := newNotifier(os.Getenv("NOTIFY_SOCKET"), s.Log)
+	n.notify(fmt.Sprintf("READY=1\nSTATUS=serving %s", strings.Join(parts, ", ")))
+	err = srv.Run(ctx)
+	n.notify("STOPPING=1")
+	return runtimeError(err)
+}
