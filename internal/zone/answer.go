@@ -1,10 +1,11 @@
 package zone
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"slices"
-	"strings"
+	"sync"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -21,27 +22,28 @@ type request struct {
 // parseRequest parses a query. ok is false when msg must be dropped (too
 // short for a header, or a response); otherwise rcode is the error to
 // answer with, or RCodeSuccess.
-func parseRequest(msg []byte) (req request, rcode dnsmessage.RCode, ok bool) {
+func parseRequest(msg []byte, req *request) (rcode dnsmessage.RCode, ok bool) {
+	*req = request{}
 	var p dnsmessage.Parser
 	h, err := p.Start(msg)
 	if err != nil || h.Response {
-		return req, 0, false
+		return 0, false
 	}
 	req.header = h
 	req.udpSize = MinUDPSize
 	if h.OpCode != 0 {
-		return req, dnsmessage.RCodeNotImplemented, true
+		return dnsmessage.RCodeNotImplemented, true
 	}
 	q, err := p.Question()
 	if err != nil {
-		return req, dnsmessage.RCodeFormatError, true
+		return dnsmessage.RCodeFormatError, true
 	}
 	req.question, req.hasQ = q, true
 	if err := p.SkipQuestion(); !errors.Is(err, dnsmessage.ErrSectionDone) {
-		return req, dnsmessage.RCodeFormatError, true // not exactly one question
+		return dnsmessage.RCodeFormatError, true // not exactly one question
 	}
 	if p.SkipAllAnswers() != nil || p.SkipAllAuthorities() != nil {
-		return req, dnsmessage.RCodeFormatError, true
+		return dnsmessage.RCodeFormatError, true
 	}
 	for {
 		rh, err := p.AdditionalHeader()
@@ -49,23 +51,23 @@ func parseRequest(msg []byte) (req request, rcode dnsmessage.RCode, ok bool) {
 			break
 		}
 		if err != nil {
-			return req, dnsmessage.RCodeFormatError, true
+			return dnsmessage.RCodeFormatError, true
 		}
 		if rh.Type == dnsmessage.TypeOPT {
 			if req.edns { // RFC 6891 §6.1.1: more than one OPT
-				return req, dnsmessage.RCodeFormatError, true
+				return dnsmessage.RCodeFormatError, true
 			}
 			req.edns = true
 			req.udpSize = min(max(int(rh.Class), MinUDPSize), MaxUDPSize)
 		}
 		if err := p.SkipAdditional(); err != nil {
-			return req, dnsmessage.RCodeFormatError, true
+			return dnsmessage.RCodeFormatError, true
 		}
 	}
 	if c := q.Class; c != dnsmessage.ClassINET && c != dnsmessage.ClassANY {
-		return req, dnsmessage.RCodeRefused, true
+		return dnsmessage.RCodeRefused, true
 	}
-	return req, dnsmessage.RCodeSuccess, true
+	return dnsmessage.RCodeSuccess, true
 }
 
 // AppendAnswer appends the response to the query msg to dst and returns
@@ -75,32 +77,34 @@ func parseRequest(msg []byte) (req request, rcode dnsmessage.RCode, ok bool) {
 //
 // [Records]: https://pkg.go.dev/github.com/lanfind/lanfind/internal/zone#hdr-Records
 func (s *Server) AppendAnswer(dst, msg []byte, tcp bool) (out []byte, ok bool) {
-	req, rcode, ok := parseRequest(msg)
+	a := answers.Get().(*answer)
+	defer a.free()
+	rcode, ok := parseRequest(msg, &a.req)
 	if !ok {
 		s.stats.dropped.Add(1)
 		return dst, false
 	}
+	a.rcode = rcode
 	limit := MaxTCPSize
 	if !tcp {
-		limit = req.udpSize
+		limit = a.req.udpSize
 	}
-	a := answer{req: &req, rcode: rcode}
 	if rcode == dnsmessage.RCodeSuccess {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		s.lookup(&a)
+		s.lookup(a)
 	}
-	out, err := s.build(dst, &a, len(a.records))
+	out, err := s.build(dst, a, len(a.records))
 	if err == nil && len(out)-len(dst) > limit {
 		if tcp {
 			// Leave records out until the answer fits.
 			for n := len(a.records); err == nil && n > 0 && len(out)-len(dst) > limit; {
 				n /= 2
-				out, err = s.build(dst, &a, n)
+				out, err = s.build(dst, a, n)
 			}
 		} else {
 			a.truncated = true
-			out, err = s.build(dst, &a, 0)
+			out, err = s.build(dst, a, 0)
 			s.stats.truncated.Add(1)
 		}
 	}
@@ -132,12 +136,33 @@ func (s *Server) count(rcode dnsmessage.RCode) {
 
 // answer is a response being made.
 type answer struct {
-	req           *request
+	req           request
 	rcode         dnsmessage.RCode
 	authoritative bool
 	soaAnswer     bool     // the answer is the zone's SOA
 	records       []record // the answer section
 	truncated     bool
+
+	seen map[[16]byte]bool // addresses in records, once there are many
+}
+
+// answers recycles answers, so that answering allocates nothing in the
+// common case: the server answers tens of thousands of queries a second.
+var answers = sync.Pool{New: func() any { return new(answer) }}
+
+// maxPooled caps the records of an answer kept for reuse.
+const maxPooled = 64
+
+// free empties a and returns it to the pool; a must not be used
+// afterwards.
+func (a *answer) free() {
+	records := a.records[:0]
+	if cap(records) > maxPooled {
+		records = nil
+	}
+	clear(records[:cap(records)]) // keep no entry alive
+	*a = answer{records: records}
+	answers.Put(a)
 }
 
 // record is one answer record: an entry and which of its records.
@@ -162,68 +187,57 @@ func (r record) addr() [16]byte {
 // lookup fills a with the answer to its question. The caller holds s.mu
 // for reading until a has been built.
 func (s *Server) lookup(a *answer) {
-	q := a.req.question
-	name := lower(q.Name.Data[:q.Name.Length])
-	var rel string
-	switch {
-	case name == s.apex:
+	q := &a.req.question
+	var buf [255]byte
+	name := buf[:q.Name.Length]
+	for i, c := range q.Name.Data[:q.Name.Length] {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		name[i] = c
+	}
+	var rel []byte
+	switch n, apex := len(name), len(s.apex); {
+	case string(name) == s.apex:
 		a.authoritative = true
 		a.soaAnswer = q.Type == dnsmessage.TypeSOA || q.Type == dnsmessage.TypeALL
 		return
-	case strings.HasSuffix(name, "."+s.apex):
+	case n > apex && name[n-apex-1] == '.' && string(name[n-apex:]) == s.apex:
 		a.authoritative = true
-		rel = name[:len(name)-len(s.apex)-1]
+		rel = name[:n-apex-1]
 	default:
 		a.rcode = dnsmessage.RCodeRefused
 		return
 	}
-	first, rest, _ := strings.Cut(rel, ".")
+	first, rest, _ := bytes.Cut(rel, []byte("."))
 	switch {
-	case rest == "" && first == "_tcp":
+	case len(rest) == 0 && string(first) == "_tcp":
 		if len(s.srv) == 0 {
 			a.rcode = dnsmessage.RCodeNameError
 		}
-	case rest == "" && !strings.HasPrefix(first, "_"):
-		es := s.hosts[first]
+	case len(rest) == 0 && !bytes.HasPrefix(first, []byte("_")):
+		es := s.hosts[string(first)]
 		if len(es) == 0 {
 			a.rcode = dnsmessage.RCodeNameError
 			return
 		}
-		var seen map[[16]byte]bool // addresses answered, once there are many
-		add := func(typ dnsmessage.Type, e *entry, i int, addr [16]byte) {
-			if len(a.records) >= 8 && seen == nil {
-				seen = map[[16]byte]bool{}
-				for _, r := range a.records {
-					seen[r.addr()] = true
-				}
-			}
-			if seen != nil {
-				if seen[addr] {
-					return
-				}
-				seen[addr] = true
-			} else if slices.ContainsFunc(a.records, func(r record) bool { return r.addr() == addr }) {
-				return
-			}
-			a.records = append(a.records, record{typ: typ, e: e, i: i})
-		}
 		for _, e := range es {
 			if q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeALL {
 				for i, r := range e.a {
-					add(dnsmessage.TypeA, e, i, netip.AddrFrom4(r.A).As16())
+					a.addAddr(dnsmessage.TypeA, e, i, netip.AddrFrom4(r.A).As16())
 				}
 			}
 			if q.Type == dnsmessage.TypeAAAA || q.Type == dnsmessage.TypeALL {
 				for i, r := range e.aaaa {
-					add(dnsmessage.TypeAAAA, e, i, r.AAAA)
+					a.addAddr(dnsmessage.TypeAAAA, e, i, r.AAAA)
 				}
 			}
 			if q.Type == dnsmessage.TypeTXT || q.Type == dnsmessage.TypeALL {
 				a.records = append(a.records, record{typ: dnsmessage.TypeTXT, e: e})
 			}
 		}
-	case rest == "_tcp" && strings.HasPrefix(first, "_"):
-		es := s.srv[first]
+	case string(rest) == "_tcp" && bytes.HasPrefix(first, []byte("_")):
+		es := s.srv[string(first)]
 		if len(es) == 0 {
 			a.rcode = dnsmessage.RCodeNameError
 			return
@@ -238,20 +252,24 @@ func (s *Server) lookup(a *answer) {
 	}
 }
 
-// lower returns b as a string with ASCII letters lower-cased.
-func lower(b []byte) string {
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			l := []byte(string(b))
-			for j := i; j < len(l); j++ {
-				if c := l[j]; 'A' <= c && c <= 'Z' {
-					l[j] = c + 'a' - 'A'
-				}
-			}
-			return string(l)
+// addAddr adds the A or AAAA record i of e, unless another instance (on
+// the same host) gave the same address already.
+func (a *answer) addAddr(typ dnsmessage.Type, e *entry, i int, addr [16]byte) {
+	if len(a.records) >= 8 && a.seen == nil { // many: a set is faster
+		a.seen = map[[16]byte]bool{}
+		for _, r := range a.records {
+			a.seen[r.addr()] = true
 		}
 	}
-	return string(b)
+	if a.seen != nil {
+		if a.seen[addr] {
+			return
+		}
+		a.seen[addr] = true
+	} else if slices.ContainsFunc(a.records, func(r record) bool { return r.addr() == addr }) {
+		return
+	}
+	a.records = append(a.records, record{typ: typ, e: e, i: i})
 }
 
 // build appends a's response with its first n records to dst.
@@ -266,7 +284,10 @@ func (s *Server) build(dst []byte, a *answer, n int) ([]byte, error) {
 		RCode:            a.rcode,
 	}
 	b := dnsmessage.NewBuilder(dst, h)
-	b.EnableCompression()
+	if n > 2 {
+		// Worth its allocations only when names repeat often.
+		b.EnableCompression()
+	}
 	if a.req.hasQ {
 		if err := b.StartQuestions(); err != nil {
 			return dst, err

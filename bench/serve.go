@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Targets of "lanfind serve --dns" (issue 12).
+const (
+	serveQPSTarget  = 20000 // queries per second, on one core
+	serveP99Target  = 2     // ms, at serveQPSTarget
+	serveRSSTarget  = 20    // MB, idle, with 1000 services known
+	serveDNSAddr    = "127.0.0.1:5354"
+	serveHTTPAddr   = "127.0.0.1:8053"
+	serveRunSeconds = 5
+)
+
+// serve: "lanfind serve" with 1000 services known (10 hosts × 100), asked
+// by dnsperf on loopback in the serving host. serve runs on one core
+// (taskset -c 0, GOMAXPROCS=1) and dnsperf on another (taskset -c 1).
+// Figures: sustained queries per second with dnsperf's default 100
+// queries outstanding; p99 latency at 20,000 queries per second (at
+// saturation, latency is only the outstanding queries divided by the
+// rate); RSS idle, before any query, and after the load.
+func (b *bench) serve(ctx context.Context) error {
+	dnsperf, err := exec.LookPath("dnsperf")
+	if err != nil {
+		return fmt.Errorf("dnsperf (Debian package dnsperf): %w", err)
+	}
+	nh, per := b.size(10, 2), b.size(100, 10)
+	lab, err := NewLab(nh + 1)
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+	hosts := make([]int, nh)
+	for i := range hosts {
+		hosts[i] = i
+	}
+	f := b.newFleet(lab)
+	if err := f.ensure(hosts, per); err != nil {
+		return err
+	}
+	want := nh * per
+	q := lab.Hosts[nh]
+	p, err := q.Start("taskset", []string{"-c", "0", "env", "GOMAXPROCS=1", b.bin, "serve",
+		"--dns", serveDNSAddr, "--http", serveHTTPAddr}, StartOpts{ReadyMark: "serving"})
+	if err != nil {
+		return err
+	}
+	if err := p.Ready(10 * time.Second); err != nil {
+		return err
+	}
+	if err := waitServices(ctx, q, want); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second) // settle: what follows is idle
+	idle, _ := snap([]int{p.Pid()})
+
+	tmp, err := os.MkdirTemp("", "lfb-serve-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	queries := filepath.Join(tmp, "queries")
+	var qb strings.Builder
+	for i := range nh {
+		for j := range per {
+			fmt.Fprintf(&qb, "%s.lan A\n", svcName(i, j))
+		}
+	}
+	if err := os.WriteFile(queries, []byte(qb.String()), 0o644); err != nil {
+		return err
+	}
+	base := []string{"-c", "1", dnsperf, "-s", "127.0.0.1", "-p", "5354", "-d", queries, "-l", strconv.Itoa(serveRunSeconds)}
+	var qps, lost, p99s []float64
+	for range b.runs(3, 1) {
+		_, out, err := q.Timed(ctx, "taskset", base...)
+		if err != nil {
+			return err
+		}
+		st, err := parseDnsperf(out)
+		if err != nil {
+			return err
+		}
+		qps, lost = append(qps, st.qps), append(lost, st.lostPct)
+
+		_, out, err = q.Timed(ctx, "taskset", append(base, "-Q", strconv.Itoa(serveQPSTarget), "-v")...)
+		if err != nil {
+			return err
+		}
+		lat, err := latencies(out)
+		if err != nil {
+			return err
+		}
+		p99s = append(p99s, 1000*lat[len(lat)*99/100])
+	}
+	loaded, _ := snap([]int{p.Pid()})
+	g := fmt.Sprintf("serve --dns, %d services known (dnsperf on loopback)", want)
+	b.res.Add(Row{Group: g, Name: "sustained queries per second (one core)", Samples: qps, Target: serveQPSTarget, Cmp: ">="})
+	b.res.Add(Row{Group: g, Name: "queries lost at that rate", Unit: "%", Samples: lost})
+	b.res.Add(Row{Group: g, Name: fmt.Sprintf("p99 latency at %d queries per second", serveQPSTarget), Unit: "ms", Samples: p99s,
+		Target: serveP99Target, Cmp: "<="})
+	b.res.Add(Row{Group: g, Name: "RSS idle", Unit: "MB", Samples: []float64{idle}, Target: serveRSSTarget, Cmp: "<="})
+	b.res.Add(Row{Group: g, Name: "RSS after the load", Unit: "MB", Samples: []float64{loaded}})
+	p.Signal(2) // SIGINT: a clean exit
+	p.Wait(5 * time.Second)
+	return nil
+}
+
+// waitServices waits until serve in h counts want services (30 s at most).
+func waitServices(ctx context.Context, h *Host, want int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	got := -1
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		body, err := httpGet(h, serveHTTPAddr, "/metrics")
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(body) {
+			if v, ok := strings.CutPrefix(line, "lanfind_services "); ok {
+				got, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		if got == want {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("serve knew %d of %d services after 30s", got, want)
+}
+
+// httpGet fetches http://addr/path over a connection opened in h.
+func httpGet(h *Host, addr, path string) (string, error) {
+	var c net.Conn
+	if err := h.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp", addr, 5*time.Second)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext:       func(context.Context, string, string) (net.Conn, error) { return c, nil },
+	}}
+	resp, err := client.Get("http://" + addr + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
+
+// dnsperfStats are the figures of one dnsperf run.
+type dnsperfStats struct {
+	qps     float64
+	lostPct float64
+}
+
+// parseDnsperf reads dnsperf's summary:
+//
+//	Queries lost:         0 (0.00%)
+//	Queries per second:   41234.567890
+func parseDnsperf(out []byte) (dnsperfStats, error) {
+	var st dnsperfStats
+	found := 0
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "Queries per second:"); ok {
+			if _, err := fmt.Sscan(v, &st.qps); err == nil {
+				found++
+			}
+		}
+		if v, ok := strings.CutPrefix(line, "Queries lost:"); ok {
+			if _, pct, ok := strings.Cut(v, "("); ok {
+				if _, err := fmt.Sscanf(pct, "%f%%", &st.lostPct); err == nil {
+					found++
+				}
+			}
+		}
+	}
+	if found != 2 {
+		return st, fmt.Errorf("dnsperf output without its summary:\n%s", out)
+	}
+	return st, nil
+}
+
+// latencies returns the sorted latencies, in seconds, of the answers
+// dnsperf -v reports, one a line: "> NOERROR h00-s00.lan A 0.000123".
+func latencies(out []byte) ([]float64, error) {
+	var lat []float64
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "> ") {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+			lat = append(lat, v)
+		}
+	}
+	if len(lat) < 100 {
+		return nil, fmt.Errorf("dnsperf -v reported %d answers, want at least 100", len(lat))
+	}
+	slices.Sort(lat)
+	return lat, nil
+}
