@@ -61,6 +61,16 @@ func startProgram(t *testing.T, h *netnstest.Host, name string, args ...string) 
 	})
 }
 
+// startDnsmasq starts dnsmasq on 127.0.0.1:53 in h, forwarding lan to
+// serve on 127.0.0.1:5354 (the README's recipe) and nothing else.
+func startDnsmasq(t *testing.T, h *netnstest.Host) {
+	t.Helper()
+	startProgram(t, h, "dnsmasq",
+		"--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--user=root",
+		"--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", "--listen-address=127.0.0.1", "--port=53",
+		"--server=/lan/127.0.0.1#5354", "--log-queries", "--log-facility=-")
+}
+
 // digAnswer is what dig printed for one query: the status and the answer
 // records' data, sorted.
 type digAnswer struct {
@@ -215,10 +225,7 @@ func TestNSServeGetent(t *testing.T) {
 	startServe(t, h1, "--dns", "127.0.0.1:5354", "--http", "")
 
 	dir := t.TempDir()
-	startProgram(t, h1, "dnsmasq",
-		"--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--user=root",
-		"--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", "--listen-address=127.0.0.1", "--port=53",
-		"--server=/lan/127.0.0.1#5354", "--log-queries", "--log-facility=-")
+	startDnsmasq(t, h1)
 	want := "NOERROR A " + h0.Addr("eth0").String()
 	waitDig(t, h1, 53, want, "web-server.lan", "A")
 
@@ -241,7 +248,8 @@ func TestNSServeGetent(t *testing.T) {
 	}
 }
 
-// promTargets returns Prometheus's active targets as "ADDR lanfind_name".
+// promTargets returns Prometheus's active targets as "JOB INSTANCE
+// LANFIND_NAME".
 func promTargets(t *testing.T, h *netnstest.Host) []string {
 	t.Helper()
 	code, body := labGet(t, h, "127.0.0.1:9090", "/api/v1/targets?state=active")
@@ -260,17 +268,39 @@ func promTargets(t *testing.T, h *netnstest.Host) []string {
 	}
 	var out []string
 	for _, tg := range r.Data.ActiveTargets {
-		out = append(out, tg.Labels["instance"]+" "+tg.Labels["lanfind_name"])
+		l := tg.Labels
+		out = append(out, strings.TrimSpace(l["job"]+" "+l["instance"]+" "+l["lanfind_name"]))
 	}
 	slices.Sort(out)
 	return out
 }
 
-// TestNSServePrometheus runs a real Prometheus with http_sd_configs
-// against "lanfind serve" (the README's recipe): announced node exporters
-// become targets within one refresh interval (plus the 5s for which
-// Prometheus batches discovery updates), and a departed one is dropped as
-// fast.
+// promConfig is the README's Prometheus recipe, with short refresh
+// intervals: http_sd_configs against serve's HTTP API, and dns_sd_configs
+// through the system resolver (here dnsmasq, forwarding lan to serve).
+const promConfig = `global:
+  scrape_interval: 1m
+scrape_configs:
+  - job_name: lanfind-http
+    http_sd_configs:
+      - url: http://127.0.0.1:8053/v1/prometheus?type=node-exporter
+        refresh_interval: %[1]s
+    relabel_configs:
+      - source_labels: [__meta_lanfind_name]
+        target_label: lanfind_name
+  - job_name: lanfind-dns
+    dns_sd_configs:
+      - names: [_node-exporter._tcp.lan]
+        type: SRV
+        refresh_interval: %[1]s
+`
+
+// TestNSServePrometheus runs a real Prometheus against "lanfind serve"
+// with the README's recipes, http_sd_configs and dns_sd_configs: announced
+// node exporters become targets within one refresh interval (plus the 5s
+// for which Prometheus batches discovery updates, and the DNS TTL), and a
+// departed one is dropped as fast. Prometheus runs in a mount namespace of its own whose
+// /etc/resolv.conf names a dnsmasq that forwards lan to serve.
 func TestNSServePrometheus(t *testing.T) {
 	t.Parallel()
 	const refresh = 2 * time.Second
@@ -280,26 +310,27 @@ func TestNSServePrometheus(t *testing.T) {
 	node := []string{"--type", "node-exporter", "--port", "9100"}
 	startAnnouncer(t, h0, append(node, "--name", "node-a")...)
 	startAnnouncer(t, h1, "--name", "db", "--type", "postgres", "--port", "5432") // not a node exporter
-	startServe(t, h2, "--http", "127.0.0.1:8053", "--dns", "")
+	// DNS answers are cached (by dnsmasq here) for up to --dns-ttl.
+	const ttl = time.Second
+	startServe(t, h2, "--http", "127.0.0.1:8053", "--dns", "127.0.0.1:5354", "--dns-ttl", ttl.String())
+	startDnsmasq(t, h2)
+	// Prometheus starts when serve knows node-a: otherwise its first
+	// query caches NXDOMAIN, for up to the TTL.
+	waitDig(t, h2, 5354, "NOERROR SRV 0 1 9100 node-a.lan.", "_node-exporter._tcp.lan", "SRV")
 
 	dir := t.TempDir()
-	config := fmt.Sprintf(`global:
-  scrape_interval: 1m
-scrape_configs:
-  - job_name: lanfind
-    http_sd_configs:
-      - url: http://127.0.0.1:8053/v1/prometheus?type=node-exporter
-        refresh_interval: %s
-    relabel_configs:
-      - source_labels: [__meta_lanfind_name]
-        target_label: lanfind_name
-`, refresh)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644); err != nil {
+	resolv := filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProgram(t, h2, "prometheus",
-		"--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	config := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(promConfig, refresh)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProgram(t, h2, "unshare", "-m", "sh", "-c", `mount --bind "$1" /etc/resolv.conf && shift && exec "$@"`, "sh",
+		resolv, lookPath(t, "prometheus"), "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address=127.0.0.1:9090", "--log.level=warn")
+
 	wait := func(what string, want []string, within time.Duration) time.Duration {
 		t.Helper()
 		start := time.Now()
@@ -330,16 +361,25 @@ scrape_configs:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	a := h0.Addr("eth0").String() + ":9100 node-a"
-	wait("at start", []string{a}, refresh+batching+time.Second)
+	targets := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			h := map[string]*netnstest.Host{"node-a": h0, "node-b": h1}[n]
+			out = append(out,
+				"lanfind-http "+h.Addr("eth0").String()+":9100 "+n,
+				"lanfind-dns "+n+".lan:9100")
+		}
+		slices.Sort(out)
+		return out
+	}
+	within := refresh + batching + ttl + time.Second
+	wait("at start", targets("node-a"), within)
 
 	// One more node exporter, on h1.
 	b := startAnnouncer(t, h1, append(node, "--name", "node-b")...)
-	both := []string{a, h1.Addr("eth0").String() + ":9100 node-b"}
-	slices.Sort(both)
-	d := wait("new node exporter", both, refresh+batching+time.Second)
-	t.Logf("new target after %v", d.Round(time.Millisecond))
+	d := wait("new node exporter", targets("node-a", "node-b"), within)
+	t.Logf("new targets after %v", d.Round(time.Millisecond))
 	b.signal(t, syscall.SIGTERM)
-	d = wait("departed node exporter", []string{a}, refresh+batching+time.Second)
-	t.Logf("departed target dropped after %v", d.Round(time.Millisecond))
+	d = wait("departed node exporter", targets("node-a"), within)
+	t.Logf("departed targets dropped after %v", d.Round(time.Millisecond))
 }
