@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -61,16 +60,9 @@ func serveCommand() *cli.Command {
 				name:    c.String("name"),
 				typ:     c.String("type"),
 			}
-			return runServe(c.Context, serveStreams{Out: c.App.Writer, Err: c.App.ErrWriter, Log: o.log}, opts)
+			return runServe(c.Context, streams{Out: c.App.Writer, Err: c.App.ErrWriter, Log: o.log}, opts)
 		},
 	}
-}
-
-// serveStreams are where serve writes.
-type serveStreams struct {
-	Out io.Writer
-	Err io.Writer
-	Log *slog.Logger
 }
 
 // serveOptions are serve's settings, from its flags.
@@ -112,7 +104,7 @@ func (o serveOptions) check() error {
 }
 
 // runServe runs "lanfind serve" until ctx ends.
-func runServe(ctx context.Context, s serveStreams, opts serveOptions) error {
+func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	if err := opts.check(); err != nil {
 		return err
 	}

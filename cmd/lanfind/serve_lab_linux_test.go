@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/internal/netnstest"
+	"github.com/lanfind/lanfind/internal/requiretest"
 )
 
 // startServe starts "lanfind serve" with args in h and returns once it
@@ -31,13 +32,14 @@ func startServe(t *testing.T, h *netnstest.Host, args ...string) *proc {
 	return p
 }
 
-// lookPath returns the path of a program the lab tests need; .ci/run
-// installs it.
+// lookPath returns the path of a program the lab tests run, which .ci/run
+// installs: a missing one fails the test in CI and skips it elsewhere.
 func lookPath(t *testing.T, name string) string {
 	t.Helper()
+	requiretest.Need(t, name)
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s (installed by .ci/run): %v", name, err)
+		t.Fatal(err)
 	}
 	return p
 }
@@ -161,6 +163,7 @@ func labGet(t *testing.T, h *netnstest.Host, addr, path string) (int, string) {
 // of its SIGKILL.
 func TestNSServeDNS(t *testing.T) {
 	t.Parallel()
+	requiretest.Need(t, "dig")
 	lab := netnstest.New(t, 3)
 	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	a0 := startAnnouncer(t, h0, "--name", "db", "--port", "5432", "--type", "postgres", "--meta", "role=primary")
@@ -219,6 +222,7 @@ func TestNSServeDNS(t *testing.T) {
 // where /etc/resolv.conf names dnsmasq: the machine's file is untouched.
 func TestNSServeGetent(t *testing.T) {
 	t.Parallel()
+	requiretest.Need(t, "dig", "dnsmasq", "unshare", "getent")
 	lab := netnstest.New(t, 2)
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	startAnnouncer(t, h0, "--name", "Web Server", "--port", "8080")
@@ -303,6 +307,7 @@ scrape_configs:
 // /etc/resolv.conf names a dnsmasq that forwards lan to serve.
 func TestNSServePrometheus(t *testing.T) {
 	t.Parallel()
+	requiretest.Need(t, "dig", "dnsmasq", "unshare", "prometheus")
 	const refresh = 2 * time.Second
 	const batching = 5 * time.Second // Prometheus's discovery manager
 	lab := netnstest.New(t, 3)

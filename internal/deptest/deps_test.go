@@ -68,6 +68,9 @@ var allowedImports = map[string][]string{
 		mod + "/mdns",
 		mod + "/mdns/browse",
 		mod + "/mdns/publish",
+		mod + "/internal/jsonform",
+		mod + "/internal/serve",
+		mod + "/internal/zone",
 		"github.com/urfave/cli/v2",
 	},
 	// Text for terminals; nothing about services or commands.
