@@ -168,7 +168,7 @@ func TestNSServeDNS(t *testing.T) {
 	h0, h1, h2 := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	a0 := startAnnouncer(t, h0, "--name", "db", "--port", "5432", "--type", "postgres", "--meta", "role=primary")
 	a1 := startAnnouncer(t, h1, "--name", "db", "--port", "5433", "--type", "postgres", "--interval", "200ms", "--ttl", "1s")
-	startServe(t, h2, "--dns", "127.0.0.1:5354", "--http", "127.0.0.1:8053")
+	srv := startServe(t, h2, "--dns", "127.0.0.1:5354", "--http", "127.0.0.1:8053")
 	ip0, ip1 := h0.Addr("eth0").String(), h1.Addr("eth0").String()
 
 	both := fmt.Sprintf("NOERROR A %s A %s", ip0, ip1)
@@ -213,6 +213,10 @@ func TestNSServeDNS(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	srv.signal(t, syscall.SIGTERM)
+	if code := srv.wait(t); code != 0 {
+		t.Errorf("%s: SIGTERM: got exit %d, want 0", srv.desc, code)
 	}
 }
 
