@@ -57,7 +57,9 @@ func (b *bench) serve(ctx context.Context) error {
 	}
 	want := nh * per
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		b.res.Notes = append(b.res.Notes, "serve: load average before the run (the machine is shared): "+strings.Join(strings.Fields(string(la))[:3], " "))
+		load := strings.Join(strings.Fields(string(la))[:3], " ")
+		b.res.Notes = append(b.res.Notes,
+			"serve: load average before the run (the machine is shared): "+load)
 	}
 	q := lab.Hosts[nh]
 	p, err := q.Start("env", []string{"GOMAXPROCS=1", b.bin, "serve",
@@ -89,7 +91,8 @@ func (b *bench) serve(ctx context.Context) error {
 	if err := os.WriteFile(queries, []byte(qb.String()), 0o644); err != nil {
 		return err
 	}
-	base := []string{"-s", "127.0.0.1", "-p", "5354", "-d", queries, "-l", strconv.Itoa(serveRunSeconds)}
+	base := []string{"-s", "127.0.0.1", "-p", "5354", "-d", queries,
+		"-l", strconv.Itoa(serveRunSeconds)}
 	var qps, lost, p99s, cpu []float64
 	for range b.runs(3, 1) {
 		_, cpu0 := snap([]int{p.Pid()})
@@ -105,7 +108,8 @@ func (b *bench) serve(ctx context.Context) error {
 		}
 		qps, lost = append(qps, st.qps), append(lost, st.lostPct)
 
-		_, out, err = q.Timed(ctx, dnsperf, append(base, "-Q", strconv.Itoa(serveQPSTarget), "-v")...)
+		limited := append(base, "-Q", strconv.Itoa(serveQPSTarget), "-v")
+		_, out, err = q.Timed(ctx, dnsperf, limited...)
 		if err != nil {
 			return err
 		}
@@ -117,13 +121,46 @@ func (b *bench) serve(ctx context.Context) error {
 	}
 	loaded, _ := snap([]int{p.Pid()})
 	g := fmt.Sprintf("serve --dns, %d services known (dnsperf on loopback)", want)
-	b.res.Add(Row{Group: g, Name: "sustained queries per second (one core)", Samples: qps, Target: serveQPSTarget, Cmp: ">="})
-	b.res.Add(Row{Group: g, Name: "serve's CPU during those runs (% of one core)", Unit: "%", Samples: cpu})
-	b.res.Add(Row{Group: g, Name: "queries lost at that rate", Unit: "%", Samples: lost})
-	b.res.Add(Row{Group: g, Name: fmt.Sprintf("p99 latency at %d queries per second", serveQPSTarget), Unit: "ms", Samples: p99s,
-		Target: serveP99Target, Cmp: "<="})
-	b.res.Add(Row{Group: g, Name: "RSS idle", Unit: "MB", Samples: []float64{idle}, Target: serveRSSTarget, Cmp: "<="})
-	b.res.Add(Row{Group: g, Name: "RSS after the load", Unit: "MB", Samples: []float64{loaded}})
+	for _, row := range []Row{
+		{
+			Name:    "sustained queries per second (one core)",
+			Samples: qps,
+			Target:  serveQPSTarget,
+			Cmp:     ">=",
+		},
+		{
+			Name:    "serve's CPU during those runs (% of one core)",
+			Unit:    "%",
+			Samples: cpu,
+		},
+		{
+			Name:    "queries lost at that rate",
+			Unit:    "%",
+			Samples: lost,
+		},
+		{
+			Name:    fmt.Sprintf("p99 latency at %d queries per second", serveQPSTarget),
+			Unit:    "ms",
+			Samples: p99s,
+			Target:  serveP99Target,
+			Cmp:     "<=",
+		},
+		{
+			Name:    "RSS idle",
+			Unit:    "MB",
+			Samples: []float64{idle},
+			Target:  serveRSSTarget,
+			Cmp:     "<=",
+		},
+		{
+			Name:    "RSS after the load",
+			Unit:    "MB",
+			Samples: []float64{loaded},
+		},
+	} {
+		row.Group = g
+		b.res.Add(row)
+	}
 	p.Signal(2) // SIGINT: a clean exit
 	p.Wait(5 * time.Second)
 	return nil
@@ -160,10 +197,14 @@ func httpGet(h *Host, addr, path string) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext:       func(context.Context, string, string) (net.Conn, error) { return c, nil },
-	}}
+	dial := func(context.Context, string, string) (net.Conn, error) { return c, nil }
+	client := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DisableKeepAlives: true,
+			DialContext:       dial,
+		},
+	}
 	resp, err := client.Get("http://" + addr + path)
 	if err != nil {
 		return "", err

@@ -27,18 +27,40 @@ func serveCommand() *cli.Command {
 		Name:      "serve",
 		Usage:     "serve the services found as DNS names and over HTTP, until interrupted",
 		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--domain D] [--name N] [--type T]",
-		Description: "Follows the services on the local network as watch does and serves them to other programs:\n" +
-			"DNS (UDP and TCP) answers A/AAAA/TXT for NAME.DOMAIN and SRV for _TYPE._tcp.DOMAIN, so that\n" +
-			"\"ssh db.lan\" works once the system resolver forwards the domain to it (see the README);\n" +
-			"HTTP serves /v1/services (as list --json), /v1/events (as watch --json), /v1/prometheus\n" +
-			"(Prometheus http_sd), /metrics and /healthz. Both listen on loopback unless told otherwise;\n" +
-			"an empty address (--http '') turns that part off.",
+		Description: "Follows the services on the local network as watch does and serves\n" +
+			"them to other programs. DNS (UDP and TCP) answers A, AAAA and TXT for\n" +
+			"NAME.DOMAIN and SRV for _TYPE._tcp.DOMAIN, so that \"ssh db.lan\" works once\n" +
+			"the system resolver forwards the domain to it (see the README).\n" +
+			"HTTP serves /v1/services (as list --json),\n" +
+			"/v1/events (as watch --json), /v1/prometheus (Prometheus http_sd), /metrics and\n" +
+			"/healthz. Both listen on loopback unless told otherwise; an empty address\n" +
+			"(--http '') turns that part off.",
 		Flags: commonFlags(
-			&cli.StringFlag{Name: "dns", Usage: "serve DNS on `ADDR` (IP:PORT, UDP and TCP); '' for none", Value: defaultDNSAddr},
-			&cli.StringFlag{Name: "http", Usage: "serve the HTTP API on `ADDR` (IP:PORT); '' for none", Value: defaultHTTPAddr},
-			&cli.StringFlag{Name: "domain", Usage: "answer for names under `DOMAIN`", Value: zone.DefaultDomain},
-			&cli.DurationFlag{Name: "dns-ttl", Usage: "cap DNS TTLs (and the negative-caching TTL) at `D`, 1s to 1h", Value: zone.DefaultMaxTTL},
-			&cli.IntFlag{Name: "dns-rate", Usage: "on a non-loopback --dns, answer at most `N` UDP queries per second per source", Value: zone.DefaultRate},
+			&cli.StringFlag{
+				Name:  "dns",
+				Usage: "serve DNS on `ADDR` (IP:PORT, UDP and TCP); '' for none",
+				Value: defaultDNSAddr,
+			},
+			&cli.StringFlag{
+				Name:  "http",
+				Usage: "serve the HTTP API on `ADDR` (IP:PORT); '' for none",
+				Value: defaultHTTPAddr,
+			},
+			&cli.StringFlag{
+				Name:  "domain",
+				Usage: "answer for names under `DOMAIN`",
+				Value: zone.DefaultDomain,
+			},
+			&cli.DurationFlag{
+				Name:  "dns-ttl",
+				Usage: "cap DNS TTLs (and the negative-caching TTL) at `D`, 1s to 1h",
+				Value: zone.DefaultMaxTTL,
+			},
+			&cli.IntFlag{
+				Name:  "dns-rate",
+				Usage: "on a non-loopback --dns, answer at most `N` UDP queries a second per source",
+				Value: zone.DefaultRate,
+			},
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 		),
@@ -60,7 +82,12 @@ func serveCommand() *cli.Command {
 				name:    c.String("name"),
 				typ:     c.String("type"),
 			}
-			return runServe(c.Context, streams{Out: c.App.Writer, Err: c.App.ErrWriter, Log: o.log}, opts)
+			s := streams{
+				Out: c.App.Writer,
+				Err: c.App.ErrWriter,
+				Log: o.log,
+			}
+			return runServe(c.Context, s, opts)
 		},
 	}
 }
@@ -83,13 +110,17 @@ func (o serveOptions) check() error {
 	if o.dns == "" && o.http == "" {
 		return usageErrorf("--dns '' and --http '' together leave nothing to serve")
 	}
-	for flag, addr := range map[string]string{"--dns": o.dns, "--http": o.http} {
-		if _, err := netip.ParseAddrPort(addr); addr != "" && err != nil {
-			return usageErrorf("%s %q: want IP:PORT such as %s", flag, addr, map[string]string{"--dns": defaultDNSAddr, "--http": defaultHTTPAddr}[flag])
+	for _, f := range []struct{ flag, addr, example string }{
+		{"--dns", o.dns, defaultDNSAddr},
+		{"--http", o.http, defaultHTTPAddr},
+	} {
+		if _, err := netip.ParseAddrPort(f.addr); f.addr != "" && err != nil {
+			return usageErrorf("%s %q: want IP:PORT such as %s", f.flag, f.addr, f.example)
 		}
 	}
 	if _, err := zone.ParseDomain(o.domain); err != nil {
-		return usageErrorf("--domain %q: want labels of letters, digits and inner hyphens, such as %q", o.domain, zone.DefaultDomain)
+		return usageErrorf("--domain %q: want labels of letters, digits and inner hyphens, such as %q",
+			o.domain, zone.DefaultDomain)
 	}
 	if o.dnsTTL < time.Second || o.dnsTTL > time.Hour {
 		return usageErrorf("--dns-ttl %v: want 1s to 1h", o.dnsTTL)

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -106,7 +107,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		if sse {
 			buf.WriteByte('\n')
 		}
-		if err := rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && err != http.ErrNotSupported {
+		err = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
 		_, err = w.Write(buf.Bytes())

@@ -70,7 +70,8 @@ func (m *metricsRegistry) update() {
 	counter := func(name string, v uint64) { set.GetOrCreateCounter(name).Set(v) }
 	gauge := func(name string, v float64) { set.GetOrCreateGauge(name, nil).Set(v) }
 
-	events, open, dropped, byIface := m.s.set.counts()
+	c := m.s.set.counts()
+	events, byIface := c.events, c.byIface
 	total := 0
 	for iface, n := range byIface {
 		total += n
@@ -87,14 +88,16 @@ func (m *metricsRegistry) update() {
 		}
 	}
 	for _, kind := range []discover.EventKind{discover.EventUp, discover.EventUpdate} {
-		counter(fmt.Sprintf(`lanfind_events_total{event=%q,reason=""}`, kind), events[eventKind{kind: kind}])
+		name := fmt.Sprintf(`lanfind_events_total{event=%q,reason=""}`, kind)
+		counter(name, events[eventKind{kind: kind}])
 	}
-	for _, reason := range []string{discover.ReasonGoodbye, discover.ReasonExpired, discover.ReasonIfaceDown} {
+	downs := []string{discover.ReasonGoodbye, discover.ReasonExpired, discover.ReasonIfaceDown}
+	for _, reason := range downs {
 		counter(fmt.Sprintf(`lanfind_events_total{event="down",reason=%q}`, reason),
 			events[eventKind{discover.EventDown, reason}])
 	}
-	gauge("lanfind_http_event_streams", float64(open))
-	counter("lanfind_http_event_streams_dropped_total", dropped)
+	gauge("lanfind_http_event_streams", float64(c.open))
+	counter("lanfind_http_event_streams_dropped_total", c.dropped)
 
 	st := m.s.src.Stats()
 	counter("lanfind_datagrams_received_total", st.Received)

@@ -60,11 +60,11 @@ var _ source = (*discover.Listener)(nil)
 type Server struct {
 	log  *slog.Logger
 	src  source
-	dns  *zone.Server     // nil without DNS
-	ln   net.Listener     // nil without HTTP
-	http *http.Server     // nil without HTTP
-	set  *liveSet         //
-	met  *metricsRegistry //
+	dns  *zone.Server // nil without DNS
+	ln   net.Listener // nil without HTTP
+	http *http.Server // nil without HTTP
+	set  *liveSet
+	met  *metricsRegistry
 
 	done      chan struct{} // closed when Run stops: ends the event streams
 	closeOnce sync.Once
@@ -86,7 +86,8 @@ func New(cfg Config) (srv *Server, err error) {
 	}()
 	if cfg.HTTP != "" {
 		if _, err := netip.ParseAddrPort(cfg.HTTP); err != nil {
-			return nil, fmt.Errorf("serve: http address %q: want IP:PORT such as 127.0.0.1:8053", cfg.HTTP)
+			return nil, fmt.Errorf("serve: http address %q: want IP:PORT such as 127.0.0.1:8053",
+				cfg.HTTP)
 		}
 	}
 	s.src = cfg.source

@@ -146,16 +146,28 @@ func (s *liveSet) unsubscribe(st *stream) {
 	}
 }
 
-// counts returns the counters: events by kind and reason, streams open
-// and streams cut, and services by interface.
-func (s *liveSet) counts() (events map[eventKind]uint64, open int, dropped uint64, byIface map[string]int) {
+// setCounts are the live set's counters.
+type setCounts struct {
+	events  map[eventKind]uint64 // by kind and reason
+	open    int                  // streams open
+	dropped uint64               // streams cut for lagging
+	byIface map[string]int       // services by interface
+}
+
+// counts returns the counters.
+func (s *liveSet) counts() setCounts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	byIface = map[string]int{}
-	for _, r := range s.services {
-		byIface[r.Iface]++
+	c := setCounts{
+		events:  maps.Clone(s.events),
+		open:    len(s.streams),
+		dropped: s.dropped,
+		byIface: map[string]int{},
 	}
-	return maps.Clone(s.events), len(s.streams), s.dropped, byIface
+	for _, r := range s.services {
+		c.byIface[r.Iface]++
+	}
+	return c
 }
 
 // filter selects services by exact name and type; empty matches all.

@@ -26,9 +26,8 @@ func TestStreamLag(t *testing.T) {
 	if got := len(other.ch); got != 1 {
 		t.Errorf("filtered stream: got %d events, want 1", got)
 	}
-	_, open, dropped, _ := s.counts()
-	if open != 1 || dropped != 1 {
-		t.Errorf("got %d open and %d dropped streams, want 1 and 1", open, dropped)
+	if c := s.counts(); c.open != 1 || c.dropped != 1 {
+		t.Errorf("got %d open and %d dropped streams, want 1 and 1", c.open, c.dropped)
 	}
 	s.unsubscribe(slow) // already cut: must not close twice
 	s.unsubscribe(other)

@@ -323,11 +323,14 @@ func (s *Server) buildRecords(b *dnsmessage.Builder, a *answer, n int) error {
 		return err
 	}
 	if a.soaAnswer {
-		rh := dnsmessage.ResourceHeader{Name: s.origin, Class: dnsmessage.ClassINET, TTL: s.soa.MinTTL}
-		return b.SOAResource(rh, s.soa)
+		return b.SOAResource(s.soaHeader(), s.soa)
 	}
 	for _, r := range a.records[:n] {
-		rh := dnsmessage.ResourceHeader{Name: owner, Class: dnsmessage.ClassINET, TTL: r.e.ttl}
+		rh := dnsmessage.ResourceHeader{
+			Name:  owner,
+			Class: dnsmessage.ClassINET,
+			TTL:   r.e.ttl,
+		}
 		var err error
 		switch r.typ {
 		case dnsmessage.TypeA:
@@ -337,7 +340,12 @@ func (s *Server) buildRecords(b *dnsmessage.Builder, a *answer, n int) error {
 		case dnsmessage.TypeTXT:
 			err = b.TXTResource(rh, r.e.txt)
 		case dnsmessage.TypeSRV:
-			err = b.SRVResource(rh, dnsmessage.SRVResource{Priority: 0, Weight: 1, Port: r.e.port, Target: r.e.target})
+			err = b.SRVResource(rh, dnsmessage.SRVResource{
+				Priority: 0,
+				Weight:   1,
+				Port:     r.e.port,
+				Target:   r.e.target,
+			})
 		}
 		if err != nil {
 			return err
@@ -352,6 +360,14 @@ func (s *Server) buildRecords(b *dnsmessage.Builder, a *answer, n int) error {
 	if err := b.StartAuthorities(); err != nil {
 		return err
 	}
-	rh := dnsmessage.ResourceHeader{Name: s.origin, Class: dnsmessage.ClassINET, TTL: s.soa.MinTTL}
-	return b.SOAResource(rh, s.soa)
+	return b.SOAResource(s.soaHeader(), s.soa)
+}
+
+// soaHeader is the header of the zone's SOA record.
+func (s *Server) soaHeader() dnsmessage.ResourceHeader {
+	return dnsmessage.ResourceHeader{
+		Name:  s.origin,
+		Class: dnsmessage.ClassINET,
+		TTL:   s.soa.MinTTL,
+	}
 }

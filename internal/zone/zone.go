@@ -207,7 +207,8 @@ func ParseDomain(domain string) (string, error) {
 			ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-'
 		}
 		if !ok {
-			return "", fmt.Errorf("zone: domain %q: want labels of letters, digits and inner hyphens, such as %q", domain, DefaultDomain)
+			return "", fmt.Errorf("zone: domain %q: want labels of letters, digits and inner hyphens, such as %q",
+				domain, DefaultDomain)
 		}
 	}
 	return d, nil
@@ -265,7 +266,8 @@ func (s *Server) deleteLocked(k Key) {
 }
 
 func compareKeys(a, b *entry) int {
-	return cmp.Or(cmp.Compare(a.key.Instance, b.key.Instance), cmp.Compare(a.key.Sender, b.key.Sender))
+	return cmp.Or(cmp.Compare(a.key.Instance, b.key.Instance),
+		cmp.Compare(a.key.Sender, b.key.Sender))
 }
 
 func insert(es []*entry, e *entry) []*entry {
