@@ -66,6 +66,7 @@
 //	lanfind_dns_truncated_total            UDP answers sent with TC
 //	lanfind_dns_dropped_total{reason}      requests dropped: malformed, rate_limited
 //	lanfind_dns_tcp_rejected_total         TCP connections over the cap
+//	lanfind_dns_errors_total               reads and writes that failed
 //	lanfind_http_event_streams             open /v1/events streams
 //	lanfind_http_event_streams_dropped_total streams cut for lagging
 //
