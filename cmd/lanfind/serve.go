@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/sdnotify"
 	"github.com/lanfind/lanfind/internal/serve"
 	"github.com/lanfind/lanfind/internal/zone"
 )
@@ -68,12 +68,7 @@ func serveCommand() *cli.Command {
 			if c.Args().Present() {
 				return usageErrorf("serve takes no arguments, got %q", c.Args().First())
 			}
-			o, err := parseCommon(c, slog.LevelInfo)
-			if err != nil {
-				return err
-			}
 			opts := serveOptions{
-				common:  o,
 				dns:     c.String("dns"),
 				http:    c.String("http"),
 				domain:  c.String("domain"),
@@ -82,12 +77,12 @@ func serveCommand() *cli.Command {
 				name:    c.String("name"),
 				typ:     c.String("type"),
 			}
-			s := streams{
-				Out: c.App.Writer,
-				Err: c.App.ErrWriter,
-				Log: o.log,
+			var s streams
+			var err error
+			if opts.common, s, err = bindShared(c, c.App.ErrWriter, slog.LevelInfo); err != nil {
+				return s.exit(err)
 			}
-			return runServe(c.Context, s, opts)
+			return s.exit(runServe(c.Context, s, opts))
 		},
 	}
 }
@@ -128,10 +123,7 @@ func (o serveOptions) check() error {
 	if o.dnsRate < 1 {
 		return usageErrorf("--dns-rate %d: want 1 or more", o.dnsRate)
 	}
-	if err := checkName("--name", o.name, false); err != nil {
-		return err
-	}
-	return checkName("--type", o.typ, false)
+	return nil
 }
 
 // runServe runs "lanfind serve" until ctx ends.
@@ -139,19 +131,12 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	if err := opts.check(); err != nil {
 		return err
 	}
+	lc, err := listenerConfig(s, opts.common, "--name", opts.name, opts.typ)
+	if err != nil {
+		return err
+	}
 	srv, err := serve.New(serve.Config{
-		Discover: discover.Config{
-			Name:              opts.name,
-			Type:              opts.typ,
-			Port:              opts.port,
-			Group:             opts.group,
-			Interfaces:        opts.ifaces,
-			ExcludeInterfaces: opts.excludes,
-			NoBroadcast:       opts.noBroadcast,
-			NoMulticast:       opts.noMulticast,
-			Logger:            s.Log,
-			Keys:              opts.keys,
-		},
+		Discover: lc,
 		DNS: zone.Config{
 			Domain: opts.domain,
 			MaxTTL: opts.dnsTTL,
@@ -176,9 +161,10 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 		attrs = append(attrs, "http", a.String())
 	}
 	s.Log.Info("serving", attrs...)
-	n := newNotifier(os.Getenv("NOTIFY_SOCKET"), s.Log)
-	n.notify(fmt.Sprintf("READY=1\nSTATUS=serving %s", strings.Join(parts, ", ")))
+	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), s.Log)
+	n.Notify(fmt.Sprintf("READY=1\nSTATUS=serving %s", strings.Join(parts, ", ")))
 	err = srv.Run(ctx)
-	n.notify("STOPPING=1")
+	n.Notify("STOPPING=1")
+	logStats(s.Log, srv)
 	return runtimeError(err)
 }

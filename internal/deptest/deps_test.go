@@ -68,7 +68,6 @@ var allowedImports = map[string][]string{
 		mod + "/mdns",
 		mod + "/mdns/browse",
 		mod + "/mdns/publish",
-		mod + "/internal/jsonform",
 		mod + "/internal/serve",
 		mod + "/internal/zone",
 		"github.com/urfave/cli/v2",
@@ -112,11 +111,15 @@ var allowedImports = map[string][]string{
 	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},
 	// The DNS view of the live set: its own wire format (STYLE §11).
 	"internal/zone": {mod + "/internal/ratelimit", "golang.org/x/net/dns/dnsmessage"},
-	// The JSON form of results and events, shared by the CLI and serve.
-	"internal/jsonform": {mod + "/discover"},
 	// The engine of "lanfind serve": the live set over DNS and HTTP.
-	"internal/serve": {mod + "/discover", mod + "/internal/zone", mod + "/internal/jsonform",
-		"github.com/VictoriaMetrics/metrics", "golang.org/x/net/netutil"},
+	"internal/serve": {
+		mod + "/discover",
+		mod + "/internal/zone",
+		mod + "/internal/output",
+		mod + "/internal/termtext",
+		"github.com/VictoriaMetrics/metrics",
+		"golang.org/x/net/netutil",
+	},
 	// The namespace harness also hands out iface.Listers (STYLE §9.1).
 	"internal/netnstest": {mod + "/iface", mod + "/internal/udp", "github.com/vishvananda/netlink/...", "github.com/vishvananda/netns", "golang.org/x/sys/unix"},
 }

@@ -31,7 +31,8 @@
 // 256 events behind) is disconnected and counted in the metric
 // lanfind_http_event_streams_dropped_total; it reconnects and starts again
 // from a fresh snapshot. At most 64 streams are open at once (503
-// otherwise). Every JSON string is made safe by package jsonform.
+// otherwise). JSON is written as the CLI writes it (package output
+// holds the form, termtext escapes what a terminal must not see).
 //
 // # Prometheus labels
 //

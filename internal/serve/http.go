@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/discover"
-	"github.com/lanfind/lanfind/internal/jsonform"
+	"github.com/lanfind/lanfind/internal/output"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/zone"
 )
 
@@ -47,15 +48,11 @@ func parseFilter(r *http.Request) (filter, error) {
 	return filter{name: q.Get("name"), typ: q.Get("type")}, nil
 }
 
-// writeJSON writes v as JSON made safe by jsonform, or a 500 error.
+// writeJSON writes v as the CLI writes JSON (see termtext.WriteJSON). v
+// is one of this package's or output's JSON forms, which always encode.
 func writeJSON(w http.ResponseWriter, v any) {
-	b, err := jsonform.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(b, '\n')) // a client gone away: nothing to do
+	tt.WriteJSON(w, v) // a client gone away: nothing to do
 }
 
 func (s *Server) services(w http.ResponseWriter, r *http.Request) {
@@ -64,9 +61,9 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	out := []jsonform.Service{}
+	out := []output.Service{}
 	for _, r := range s.set.snapshot(f) {
-		out = append(out, jsonform.FromResult(r))
+		out = append(out, output.FromResult(r))
 	}
 	writeJSON(w, out)
 }
@@ -95,19 +92,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	write := func(ev discover.Event) error {
 		buf.Reset()
-		b, err := jsonform.Marshal(jsonform.FromEvent(ev))
-		if err != nil {
-			return err
-		}
 		if sse {
 			buf.WriteString("data: ")
 		}
-		buf.Write(b)
-		buf.WriteByte('\n')
+		if err := tt.WriteJSON(&buf, output.FromEvent(ev)); err != nil {
+			return err
+		}
 		if sse {
 			buf.WriteByte('\n')
 		}
-		err = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		err := rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
@@ -163,7 +157,7 @@ func (s *Server) prometheus(w http.ResponseWriter, r *http.Request) {
 //
 // [Prometheus labels]: https://pkg.go.dev/github.com/lanfind/lanfind/internal/serve#hdr-Prometheus_labels
 func (s *Server) targetGroup(r discover.Result) targetGroup {
-	j := jsonform.FromResult(r)
+	j := output.FromResult(r)
 	labels := map[string]string{
 		"__meta_lanfind_name":      j.Name,
 		"__meta_lanfind_type":      j.Type,

@@ -17,9 +17,10 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/discover"
-	"github.com/lanfind/lanfind/internal/jsonform"
+	"github.com/lanfind/lanfind/internal/output"
 	"github.com/lanfind/lanfind/internal/requiretest"
 	"github.com/lanfind/lanfind/internal/serve"
+	tt "github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/zone"
 	"github.com/lanfind/lanfind/seal"
 )
@@ -193,7 +194,7 @@ func TestServices(t *testing.T) {
 		if code != 200 || h.Get("Content-Type") != "application/json" {
 			t.Errorf("GET %s: %d %s, want 200 application/json", tc.path, code, h.Get("Content-Type"))
 		}
-		var got []jsonform.Service
+		var got []output.Service
 		if err := json.Unmarshal([]byte(body), &got); err != nil {
 			t.Fatalf("GET %s: %v\n%s", tc.path, err, body)
 		}
@@ -208,11 +209,14 @@ func TestServices(t *testing.T) {
 			t.Errorf("GET %s: got %q, want []", tc.path, body)
 		}
 	}
-	// The same JSON as list --json: every field, made safe.
+	// The same JSON as list --json prints: every field, made safe.
 	_, body, _ := get(t, s, "GET", "/v1/services?name=Node+Metrics")
-	want, _ := jsonform.Marshal([]jsonform.Service{jsonform.FromResult(node)})
-	if strings.TrimSpace(body) != string(want) {
-		t.Errorf("got %s, want %s", body, want)
+	var want strings.Builder
+	if err := output.NewPrinter(&want, true, nil, tt.Style{}).List([]discover.Result{node}); err != nil {
+		t.Fatal(err)
+	}
+	if body != want.String() {
+		t.Errorf("got %s, want %s", body, want.String())
 	}
 	if strings.Contains(body, "\x1b") {
 		t.Errorf("escape character reached the JSON: %q", body)
@@ -298,9 +302,9 @@ func TestPrometheus(t *testing.T) {
 
 // readEvents reads n events of the stream r, each a line of JSON, or a
 // "data: " line and a blank line with sse.
-func readEvents(t *testing.T, r *bufio.Reader, n int, sse bool) []jsonform.Event {
+func readEvents(t *testing.T, r *bufio.Reader, n int, sse bool) []output.Event {
 	t.Helper()
-	var out []jsonform.Event
+	var out []output.Event
 	for len(out) < n {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -315,7 +319,7 @@ func readEvents(t *testing.T, r *bufio.Reader, n int, sse bool) []jsonform.Event
 				t.Fatalf("SSE line %q: want data: …", line)
 			}
 		}
-		var ev jsonform.Event
+		var ev output.Event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("event %q: %v", line, err)
 		}
@@ -344,7 +348,7 @@ func openStream(t *testing.T, s *serve.Server, path string, sse bool) (*http.Res
 	return resp, bufio.NewReader(resp.Body)
 }
 
-func describe(evs []jsonform.Event) []string {
+func describe(evs []output.Event) []string {
 	var out []string
 	for _, ev := range evs {
 		out = append(out, ev.Event+"/"+ev.Reason+"/"+ev.Service.Instance)
