@@ -63,6 +63,7 @@ func serveCommand() *cli.Command {
 			},
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
+			flagMaxEntries,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
