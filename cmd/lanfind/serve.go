@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -162,10 +160,12 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 		attrs = append(attrs, "http", a.String())
 	}
 	s.Log.Info("serving", attrs...)
-	n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"), s.Log)
-	n.Notify(fmt.Sprintf("READY=1\nSTATUS=serving %s", strings.Join(parts, ", ")))
+	n := sdnotify.New(s.Log)
+	n.Ready("serving " + strings.Join(parts, ", "))
+	stopWatchdog := n.Watchdog(ctx)
 	err = srv.Run(ctx)
-	n.Notify("STOPPING=1")
+	stopWatchdog()
+	n.Stopping()
 	logStats(s.Log, srv)
 	return runtimeError(err)
 }

@@ -90,12 +90,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	var buf bytes.Buffer
-	write := func(ev discover.Event) error {
+	write := func(ev discover.Event, at time.Time) error {
 		buf.Reset()
 		if sse {
 			buf.WriteString("data: ")
 		}
-		if err := tt.WriteJSON(&buf, output.FromEvent(ev)); err != nil {
+		if err := tt.WriteJSON(&buf, output.FromEvent(ev, at)); err != nil {
 			return err
 		}
 		if sse {
@@ -108,8 +108,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		_, err = w.Write(buf.Bytes())
 		return err
 	}
+	now := time.Now() // of the snapshot
 	for _, svc := range snap {
-		if write(discover.Event{Kind: discover.EventUp, Service: svc}) != nil {
+		if write(discover.Event{Kind: discover.EventUp, Service: svc}, now) != nil {
 			return
 		}
 	}
@@ -122,7 +123,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // cut for lagging
 			}
-			if write(ev) != nil || rc.Flush() != nil {
+			if write(ev.Event, ev.at) != nil || rc.Flush() != nil {
 				return
 			}
 		case <-r.Context().Done():

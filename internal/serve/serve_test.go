@@ -381,6 +381,11 @@ func TestEvents(t *testing.T) {
 			if !slices.Equal(describe(got), want) {
 				t.Errorf("events: got %q, want %q", describe(got), want)
 			}
+			for _, ev := range got {
+				if _, err := time.Parse(time.RFC3339Nano, ev.Time); err != nil {
+					t.Errorf("event %+v: time: %v", ev, err)
+				}
+			}
 			if got[1].Service.Port != 6543 {
 				t.Errorf("update: got port %d, want 6543", got[1].Service.Port)
 			}

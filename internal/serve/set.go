@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/internal/zone"
@@ -33,7 +34,13 @@ type eventKind struct {
 // stream is one /v1/events client.
 type stream struct {
 	f  filter
-	ch chan discover.Event // closed when the stream lagged behind
+	ch chan timedEvent // closed when the stream lagged behind
+}
+
+// timedEvent is an event and when the live set learnt of it.
+type timedEvent struct {
+	discover.Event
+	at time.Time
 }
 
 func newLiveSet(dns *zone.Server, keyed bool) *liveSet {
@@ -91,12 +98,13 @@ func (s *liveSet) apply(ev discover.Event) {
 		return
 	}
 	s.events[eventKind{ev.Kind, ev.Reason}]++
+	now := time.Now()
 	for st := range s.streams {
 		if !st.f.match(ev.Service) {
 			continue
 		}
 		select {
-		case st.ch <- ev:
+		case st.ch <- timedEvent{ev, now}:
 		default:
 			close(st.ch)
 			delete(s.streams, st)
@@ -131,7 +139,7 @@ func (s *liveSet) subscribe(f filter) (snap []discover.Result, st *stream, ok bo
 	if len(s.streams) >= maxStreams {
 		return nil, nil, false
 	}
-	st = &stream{f: f, ch: make(chan discover.Event, streamBuffer)}
+	st = &stream{f: f, ch: make(chan timedEvent, streamBuffer)}
 	s.streams[st] = struct{}{}
 	return s.snapshotLocked(f), st, true
 }
