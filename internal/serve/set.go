@@ -2,6 +2,7 @@ package serve
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -59,11 +60,15 @@ func keyOf(r discover.Result) zone.Key {
 
 // record returns what DNS serves for r.
 func record(r discover.Result) zone.Record {
+	heard := []netip.Addr{r.Addr}
+	for _, p := range r.Paths {
+		heard = append(heard, p.Addr)
+	}
 	return zone.Record{
 		Name:  r.Name,
 		Type:  r.Type,
 		Port:  r.Port,
-		Addr:  r.Addr,
+		Heard: heard,
 		Addrs: r.Addrs,
 		Meta:  r.Meta,
 		TTL:   r.TTL,

@@ -23,11 +23,13 @@
 //
 // For the domain D:
 //
-//	<label>.D    A      the address each instance was heard from (the
-//	                    address to connect to from this host), one record
-//	                    per distinct address
-//	<label>.D    AAAA   the global and unique-local IPv6 addresses the
-//	                    instances report for themselves
+//	<label>.D    A      the IPv4 addresses each instance was heard from
+//	                    (the addresses to connect to from this host); for
+//	                    an instance heard over IPv6 only, the first
+//	                    routable IPv4 address it reports for itself
+//	<label>.D    AAAA   the global and unique-local IPv6 addresses each
+//	                    instance was heard from or reports for itself
+//	                    (never link-local ones: a DNS answer has no zone)
 //	<label>.D    TXT    one record per instance: its metadata as sorted
 //	                    "key=value" strings (RFC 6763 §6); a pair longer
 //	                    than 255 bytes is left out
@@ -38,7 +40,8 @@
 //	                    minimum field (the negative-caching TTL) being
 //	                    Config.MaxTTL
 //
-// A query of type ANY gets every record of the name. A name in the domain
+// One address is answered once, however many instances share it. A query
+// of type ANY gets every record of the name. A name in the domain
 // that has records of other types only (or is "_tcp.D" with some SRV
 // below it) gets an empty NOERROR answer; any other name in the domain gets
 // NXDOMAIN. Answers in the domain are authoritative (AA set); recursion is

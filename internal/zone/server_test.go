@@ -50,7 +50,7 @@ func TestServerLoopback(t *testing.T) {
 	for i := range 100 { // too many A records for 1232 bytes
 		r := web
 		r.Name = "many"
-		r.Addr = netipFrom(10, 2, 0, byte(i))
+		r.Heard = []netip.Addr{netipFrom(10, 2, 0, byte(i))}
 		s.Set(zone.Key{Instance: 100 + uint64(i)}, r)
 	}
 	serve(t, s)

@@ -80,11 +80,13 @@ type Record struct {
 	Name string
 	Type string
 	Port uint16
-	// Addr is the address the instance was heard from: its A record when
-	// it is an IPv4 address.
-	Addr netip.Addr
-	// Addrs are the addresses the instance reports for itself: the global
-	// and unique-local IPv6 ones are its AAAA records.
+	// Heard are the source addresses the instance was heard from, the
+	// address to connect to first. See [Records] for which become A and
+	// AAAA records.
+	//
+	// [Records]: https://pkg.go.dev/github.com/lanfind/lanfind/internal/zone#hdr-Records
+	Heard []netip.Addr
+	// Addrs are the addresses the instance reports for itself.
 	Addrs []netip.Addr
 	Meta  map[string]string
 	// TTL is how long the announcer asked to be remembered.
@@ -300,14 +302,7 @@ func (s *Server) newEntry(k Key, r Record) *entry {
 	if t := Label(r.Type); t != "" {
 		e.typeLabel = "_" + t[:min(len(t), MaxLabel-1)]
 	}
-	if a := r.Addr.Unmap(); a.Is4() {
-		e.a = append(e.a, dnsmessage.AResource{A: a.As4()})
-	}
-	for _, a := range r.Addrs {
-		if a.Is6() && !a.Is4In6() && a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
-			e.aaaa = append(e.aaaa, dnsmessage.AAAAResource{AAAA: a.As16()})
-		}
-	}
+	e.a, e.aaaa = addrRecords(r.Heard, r.Addrs)
 	for _, k := range slices.Sorted(maps.Keys(r.Meta)) {
 		if kv := k + "=" + r.Meta[k]; len(kv) <= 255 {
 			e.txt.TXT = append(e.txt.TXT, kv)
@@ -317,6 +312,38 @@ func (s *Server) newEntry(k Key, r Record) *entry {
 		e.txt.TXT = []string{""} // RFC 6763 §6.1: no metadata is one empty string
 	}
 	return e
+}
+
+// addrRecords returns the A and AAAA records of an instance heard from
+// the addresses heard that reports addrs (see [Records]).
+//
+// [Records]: https://pkg.go.dev/github.com/lanfind/lanfind/internal/zone#hdr-Records
+func addrRecords(heard, addrs []netip.Addr) ([]dnsmessage.AResource, []dnsmessage.AAAAResource) {
+	var a []dnsmessage.AResource
+	var aaaa []dnsmessage.AAAAResource
+	for _, h := range heard {
+		if h = h.Unmap(); h.Is4() && !slices.Contains(a, dnsmessage.AResource{A: h.As4()}) {
+			a = append(a, dnsmessage.AResource{A: h.As4()})
+		}
+	}
+	for _, r := range addrs {
+		if r = r.Unmap(); len(a) == 0 && r.Is4() && routable(r) {
+			a = append(a, dnsmessage.AResource{A: r.As4()})
+		}
+	}
+	for _, x := range slices.Concat(heard, addrs) {
+		rr := dnsmessage.AAAAResource{AAAA: x.As16()}
+		if x.Is6() && !x.Is4In6() && routable(x) && !slices.Contains(aaaa, rr) {
+			aaaa = append(aaaa, rr)
+		}
+	}
+	return a, aaaa
+}
+
+// routable reports whether a is a unicast address that means the same on
+// every host of the LAN: not loopback, link-local or unspecified.
+func routable(a netip.Addr) bool {
+	return a.IsGlobalUnicast() && !a.IsLinkLocalUnicast()
 }
 
 // Stats returns the counters.

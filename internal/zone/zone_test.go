@@ -66,24 +66,24 @@ var (
 		Name:  "db",
 		Type:  "postgres",
 		Port:  5432,
-		Addr:  netip.MustParseAddr("10.0.0.1"),
+		Heard: []netip.Addr{netip.MustParseAddr("10.0.0.1")},
 		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fe80::1")},
 		Meta:  map[string]string{"version": "16", "role": "primary"},
 		TTL:   30 * time.Second,
 	}
 	db2 = zone.Record{
-		Name: "DB",
-		Type: "postgres",
-		Port: 5433,
-		Addr: netip.MustParseAddr("10.0.0.2"),
-		TTL:  2 * time.Second,
+		Name:  "DB",
+		Type:  "postgres",
+		Port:  5433,
+		Heard: []netip.Addr{netip.MustParseAddr("10.0.0.2")},
+		TTL:   2 * time.Second,
 	}
 	web = zone.Record{
-		Name: "Web Server",
-		Type: "http",
-		Port: 80,
-		Addr: netip.MustParseAddr("10.0.0.3"),
-		TTL:  10 * time.Second,
+		Name:  "Web Server",
+		Type:  "http",
+		Port:  80,
+		Heard: []netip.Addr{netip.MustParseAddr("10.0.0.3")},
+		TTL:   10 * time.Second,
 	}
 )
 
@@ -274,7 +274,7 @@ func TestAnswerDelete(t *testing.T) {
 		t.Errorf("after one delete: got %q, want %q", got, want)
 	}
 	moved := db2
-	moved.Addr = netip.MustParseAddr("10.0.0.9")
+	moved.Heard = []netip.Addr{netip.MustParseAddr("10.0.0.9")}
 	s.Set(zone.Key{Instance: 2, Sender: 2}, moved)
 	m, _ = ask(t, s, q{name: "db.lan.", typ: dnsmessage.TypeA}.pack(t, 1), false)
 	if got, want := rr(m.Answers), []string{"A 10.0.0.9 ttl=2"}; !slices.Equal(got, want) {
@@ -303,11 +303,11 @@ func many(t testing.TB, n int) *zone.Server {
 	}
 	for i := range n {
 		s.Set(zone.Key{Instance: uint64(i)}, zone.Record{
-			Name: "big",
-			Type: "http",
-			Port: 80,
-			Addr: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}),
-			TTL:  time.Minute,
+			Name:  "big",
+			Type:  "http",
+			Port:  80,
+			Heard: []netip.Addr{netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})},
+			TTL:   time.Minute,
 		})
 	}
 	return s
@@ -454,11 +454,11 @@ func BenchmarkAnswer(b *testing.B) {
 	s := many(b, 0)
 	for i := range 1000 {
 		s.Set(zone.Key{Instance: uint64(i)}, zone.Record{
-			Name: fmt.Sprintf("h%02d-s%02d", i/100, i%100),
-			Type: "bench",
-			Port: uint16(1000 + i%100),
-			Addr: netip.AddrFrom4([4]byte{10, 78, 0, byte(10 + i/100)}),
-			TTL:  15 * time.Second,
+			Name:  fmt.Sprintf("h%02d-s%02d", i/100, i%100),
+			Type:  "bench",
+			Port:  uint16(1000 + i%100),
+			Heard: []netip.Addr{netip.AddrFrom4([4]byte{10, 78, 0, byte(10 + i/100)})},
+			TTL:   15 * time.Second,
 		})
 	}
 	msg := q{name: "h03-s42.lan.", typ: dnsmessage.TypeA}.pack(b, 1)
@@ -467,6 +467,52 @@ func BenchmarkAnswer(b *testing.B) {
 	for b.Loop() {
 		if _, ok := s.AppendAnswer(out[:0], msg, false); !ok {
 			b.Fatal("dropped")
+		}
+	}
+}
+
+// TestAnswerAddrs checks which addresses become A and AAAA records: those
+// the instance was heard from, or for one heard over IPv6 only its first
+// routable IPv4 address; never link-local or loopback ones.
+func TestAnswerAddrs(t *testing.T) {
+	s, err := zone.New(zone.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Set(zone.Key{Instance: 1}, zone.Record{
+		Name: "v6",
+		Heard: []netip.Addr{
+			netip.MustParseAddr("fe80::1%eth0"),
+			netip.MustParseAddr("2001:db8::5"),
+		},
+		Addrs: []netip.Addr{
+			netip.MustParseAddr("127.0.0.1"),
+			netip.MustParseAddr("169.254.1.1"),
+			netip.MustParseAddr("10.0.0.7"),
+			netip.MustParseAddr("10.0.0.8"),
+			netip.MustParseAddr("fd00::7"),
+			netip.MustParseAddr("2001:db8::5"),
+		},
+		TTL: time.Minute,
+	})
+	s.Set(zone.Key{Instance: 2}, zone.Record{
+		Name:  "both",
+		Heard: []netip.Addr{netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("::ffff:10.0.0.9")},
+		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.10")},
+		TTL:   time.Minute,
+	})
+	for _, tc := range []struct {
+		name string
+		typ  dnsmessage.Type
+		want []string
+	}{
+		{"v6.lan.", dnsmessage.TypeA, []string{"A 10.0.0.7 ttl=5"}},
+		{"v6.lan.", dnsmessage.TypeAAAA, []string{"AAAA 2001:db8::5 ttl=5", "AAAA fd00::7 ttl=5"}},
+		{"both.lan.", dnsmessage.TypeA, []string{"A 10.0.0.9 ttl=5"}},
+	} {
+		m, _ := ask(t, s, q{name: tc.name, typ: tc.typ}.pack(t, 1), false)
+		if got := rr(m.Answers); !slices.Equal(got, tc.want) {
+			t.Errorf("%s %v: got %q, want %q", tc.name, tc.typ, got, tc.want)
 		}
 	}
 }
