@@ -11,8 +11,9 @@
 //
 //	go run . -all            # everything (about ten minutes)
 //	go run . -quick -all     # small sizes and few runs, for development
-//	go run . -only loss      # one measurement (scale, quiet, loss, churn, flood, idle, hotplug, anchors)
+//	go run . -only loss      # one measurement (scale, quiet, loss, churn, flood, idle, hotplug, anchors, serve)
 //	go run . -quick          # the regression guard: -only side (quiet, loss, idle, anchors), few runs
+//	go run . -only serve     # lanfind serve under dnsperf: results/serve.md and serve.json
 //
 // Nothing runs on the machine's own interfaces: every namespace is named
 // lfb<PID>-* (the harness's process ID, so that harnesses running at once
@@ -117,7 +118,7 @@ const (
 )
 
 var allNames = []string{"scale", "quiet", "loss", "churn", "flood", "idle", "hotplug", "anchors",
-	"quiet6", "loss6"}
+	"quiet6", "loss6", "serve"}
 
 // sideNames are what -only side runs: every lanfind measurement with an
 // anchor counterpart, and the anchors.
@@ -219,6 +220,8 @@ func runBench(ctx context.Context, o Options) int {
 			err = b.hotplug(ctx)
 		case "anchors":
 			err = b.anchors(ctx)
+		case "serve":
+			err = b.serve(ctx)
 		}
 		if err != nil {
 			failed = true
@@ -232,7 +235,12 @@ func runBench(ctx context.Context, o Options) int {
 	}
 	fmt.Print(b.res.Table())
 	base := "results"
-	if o.Quick || o.Only != "" {
+	switch {
+	case o.Quick:
+		base = "quick"
+	case o.Only == "serve": // figures of their own (issue 12)
+		base = "serve"
+	case o.Only != "":
 		base = "quick"
 	}
 	if err := b.res.Write(o.Out, base); err != nil {

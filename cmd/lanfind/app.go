@@ -51,6 +51,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			listCommand(),
 			resolveCommand(),
 			watchCommand(),
+			serveCommand(),
 			ifaceCommand(),
 			keygenCommand(),
 			checkConfigCommand(),

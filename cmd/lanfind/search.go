@@ -120,7 +120,8 @@ func listenerConfig(s streams, o common, nameFlag, name, typ string) (discover.C
 	}, nil
 }
 
-func logStats(log *slog.Logger, l *discover.Listener) {
+// logStats logs the counters of a Listener (or of serve's) at debug level.
+func logStats(log *slog.Logger, l interface{ Stats() discover.Stats }) {
 	s := l.Stats()
 	log.Debug("stats",
 		"received", s.Received,

@@ -28,18 +28,8 @@ func TestSystemdTemplateUnit(t *testing.T) {
 		"WantedBy=%i.service",
 	}
 	// Every setting of lanfind.service but what is announced, and when.
-	_, mainSettings := readUnit(t, unitFile)
-	for _, s := range mainSettings {
-		switch key, _, _ := strings.Cut(s, "="); key {
-		case "Description", "ExecStart", "After", "WantedBy":
-		default:
-			wants = append(wants, s)
-		}
-	}
-	missing := slices.DeleteFunc(wants, func(w string) bool { return slices.Contains(settings, w) })
-	if len(missing) > 0 {
-		t.Errorf("%s: got no lines %q, want them (the last ones as in %s)", templateUnitFile, missing, unitFile)
-	}
+	wants = append(wants, mainUnitSettings(t, "Description", "ExecStart", "After", "WantedBy")...)
+	checkSettings(t, templateUnitFile, settings, wants)
 
 	requiretest.Need(t, "systemd-analyze")
 	// The test binary stands in for ExecStart's program, which must exist.
@@ -59,6 +49,27 @@ func TestSystemdTemplateUnit(t *testing.T) {
 	// Unknown keys print a message but exit 0: any output is a failure.
 	if out, err := analyzeVerify(t, dir, instance); err != nil || out != "" {
 		t.Fatalf("systemd-analyze verify %s: got %v and %q, want exit 0 and no output", instance, err, out)
+	}
+}
+
+// mainUnitSettings returns the settings of lanfind.service but those
+// with the keys except.
+func mainUnitSettings(t *testing.T, except ...string) []string {
+	t.Helper()
+	_, settings := readUnit(t, unitFile)
+	return slices.DeleteFunc(settings, func(s string) bool {
+		key, _, _ := strings.Cut(s, "=")
+		return slices.Contains(except, key)
+	})
+}
+
+// checkSettings fails t for every line of wants that the settings of
+// file lack.
+func checkSettings(t *testing.T, file string, settings, wants []string) {
+	t.Helper()
+	missing := slices.DeleteFunc(wants, func(w string) bool { return slices.Contains(settings, w) })
+	if len(missing) > 0 {
+		t.Errorf("%s: got no lines %q, want them (the last ones as in %s)", file, missing, unitFile)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // tmplService is what a --format template sees for each result: the fields
-// of the JSON form (see jsonService) under their Go names. Untrusted text
+// of the JSON form (see Service) under their Go names. Untrusted text
 // (Name, Type, Iface, Host, Meta keys and values) is escaped as in the
 // table (clean) but never cut short: a template cannot write a control
 // character or an escape sequence that came from the network. Scripts that

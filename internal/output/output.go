@@ -13,12 +13,12 @@ import (
 	tt "github.com/lanfind/lanfind/internal/termtext"
 )
 
-// jsonService is the JSON form of one instance, shared by list, resolve
-// and watch. Field names are part of the CLI's stable interface (the
+// Service is the JSON form of one instance, shared by list, resolve and
+// watch and by serve's HTTP API. Field names are part of the CLI's stable interface (the
 // schema is in the README); new fields are only ever added at the end.
 // encoding/json replaces invalid UTF-8 with U+FFFD and escapes control
 // characters, so the output is valid JSON whatever bytes the network sent.
-type jsonService struct {
+type Service struct {
 	Name       string            `json:"name"`
 	Type       string            `json:"type"`
 	Port       uint16            `json:"port"`
@@ -30,32 +30,45 @@ type jsonService struct {
 	Meta       map[string]string `json:"meta"`
 	TTLSeconds float64           `json:"ttl_seconds"`
 	LastSeen   string            `json:"last_seen"`
-	Seen       []jsonPath        `json:"seen"`
+	Seen       []Path            `json:"seen"`
 	Conflict   bool              `json:"conflict"`
 	Verified   bool              `json:"verified"`
 	Source     string            `json:"source"`          // "lanfind" or "mdns"
 	Proto      string            `json:"proto,omitempty"` // mdns: "tcp" or "udp"
 }
 
-type jsonPath struct {
+// Path is one interface and source address an instance was heard through.
+type Path struct {
 	Iface  string `json:"iface"`
 	Addr   string `json:"addr"`
 	Family string `json:"family"` // "ipv4" or "ipv6": the family the path used
 }
 
-type jsonEvent struct {
-	Event   string      `json:"event"`
-	Reason  string      `json:"reason"`
-	Service jsonService `json:"service"`
-	Time    string      `json:"time"` // when the event happened, as last_seen
+// Event is the JSON form of one change, as watch prints it.
+type Event struct {
+	Event   string  `json:"event"`
+	Reason  string  `json:"reason"`
+	Service Service `json:"service"`
+	Time    string  `json:"time"` // when the event happened, as last_seen
+}
+
+// FromEvent returns the JSON form of ev, which happened at t.
+func FromEvent(ev discover.Event, t time.Time) Event {
+	return Event{
+		Event:   ev.Kind.String(),
+		Reason:  ev.Reason,
+		Service: FromResult(ev.Service),
+		Time:    jsonTime(t),
+	}
 }
 
 // jsonTime is the JSON form of a time: RFC 3339 in UTC, with as many
 // fractional digits as it has.
 func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func toJSON(r discover.Result) jsonService {
-	j := jsonService{
+// FromResult returns the JSON form of r.
+func FromResult(r discover.Result) Service {
+	j := Service{
 		Name:       r.Name,
 		Type:       r.Type,
 		Port:       r.Port,
@@ -67,7 +80,7 @@ func toJSON(r discover.Result) jsonService {
 		Meta:       map[string]string{},
 		TTLSeconds: r.TTL.Seconds(),
 		LastSeen:   jsonTime(r.LastSeen),
-		Seen:       []jsonPath{},
+		Seen:       []Path{},
 		Conflict:   r.Conflict,
 		Verified:   r.Verified,
 		Source:     Source(r),
@@ -82,7 +95,7 @@ func toJSON(r discover.Result) jsonService {
 		if p.Addr.Is6() && !p.Addr.Is4In6() {
 			fam = "ipv6"
 		}
-		j.Seen = append(j.Seen, jsonPath{Iface: p.Iface, Addr: p.Addr.String(), Family: fam})
+		j.Seen = append(j.Seen, Path{Iface: p.Iface, Addr: p.Addr.String(), Family: fam})
 	}
 	return j
 }

@@ -102,7 +102,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 func TestJSONValidForAnyBytes(t *testing.T) {
 	for _, s := range hostile {
 		var b bytes.Buffer
-		if err := tt.WriteJSON(&b, []jsonService{toJSON(hostileResult(s))}); err != nil {
+		if err := tt.WriteJSON(&b, []Service{FromResult(hostileResult(s))}); err != nil {
 			t.Fatal(err)
 		}
 		if !json.Valid(b.Bytes()) {
@@ -115,7 +115,7 @@ func TestJSONValidForAnyBytes(t *testing.T) {
 		if n := bytes.Count(b.Bytes(), []byte("\n")); n != 1 {
 			t.Errorf("JSON for %q: got %d lines, want 1", s, n)
 		}
-		var back []jsonService
+		var back []Service
 		if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back) != 1 {
 			t.Fatalf("decode: %v", err)
 		}

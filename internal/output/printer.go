@@ -79,9 +79,9 @@ func (p Printer) Style() tt.Style { return p.st }
 func (p Printer) List(rs []discover.Result) error {
 	switch {
 	case p.json:
-		out := make([]jsonService, 0, len(rs))
+		out := make([]Service, 0, len(rs))
 		for _, r := range rs {
-			out = append(out, toJSON(View(r, p.fam)))
+			out = append(out, FromResult(View(r, p.fam)))
 		}
 		return tt.WriteJSON(p.w, out)
 	case p.tmpl != nil:
@@ -109,7 +109,7 @@ func (p Printer) Resolved(rs []discover.Result) error {
 	for _, r := range p.views(rs) {
 		var err error
 		if p.json {
-			err = tt.WriteJSON(p.w, toJSON(r))
+			err = tt.WriteJSON(p.w, FromResult(r))
 		} else {
 			_, err = fmt.Fprintln(p.w, r.AddrPort())
 		}
@@ -138,12 +138,7 @@ func (p Printer) Event(ev discover.Event) error {
 	now := p.now()
 	switch {
 	case p.json:
-		return tt.WriteJSON(p.w, jsonEvent{
-			Event:   ev.Kind.String(),
-			Reason:  ev.Reason,
-			Service: toJSON(ev.Service),
-			Time:    jsonTime(now),
-		})
+		return tt.WriteJSON(p.w, FromEvent(ev, now))
 	case p.tmpl != nil:
 		t := toTemplate(ev.Service, now)
 		t.Event, t.Reason = ev.Kind.String(), ev.Reason
