@@ -47,7 +47,9 @@ func NewNetlink(h *netlink.Handle) (*Netlink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iface: open network namespace: %w", err)
 	}
-	h, err = netlink.NewHandle()
+	// Links and addresses are all it asks for: only the routing family's
+	// socket (netlink would open XFRM and NETFILTER ones as well).
+	h, err = netlink.NewHandle(syscall.NETLINK_ROUTE)
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("iface: open netlink handle: %w", err)
@@ -63,7 +65,7 @@ func NewNetlinkAt(ns netns.NsHandle) (*Netlink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iface: open network namespace: %w", err)
 	}
-	h, err := netlink.NewHandleAt(own)
+	h, err := netlink.NewHandleAt(own, syscall.NETLINK_ROUTE) // as in NewNetlink
 	if err != nil {
 		own.Close()
 		return nil, fmt.Errorf("iface: open netlink handle: %w", err)
