@@ -489,3 +489,42 @@ func TestSameServiceTwiceOnOneHost(t *testing.T) {
 		}
 	})
 }
+
+// TestResolveRepeatsSoon: when the answer to Resolve's first query is
+// lost, the repeat goes out 25ms later, not after the collect backoff.
+func TestResolveRepeatsSoon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		q := addHost(hub, "q", "10.1.0.1/24")
+		h := addHost(hub, "h", "10.1.0.10/24")
+		qa := netip.MustParseAddr("10.1.0.1")
+		var mu sync.Mutex
+		lost := 0
+		hub.SetLoss(func(p udptest.Packet) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if p.Host == "q" && p.Dst.Addr() == qa && lost == 0 {
+				lost++ // the first reply
+				return true
+			}
+			return false
+		})
+		run(t, h.sender(t, announce.Config{Interval: time.Hour, Services: []announce.Service{{Name: "db", Port: 5432}}}))
+		synctest.Wait()
+		l := q.listener(t, discover.Config{Name: "db"})
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		r, err := l.Resolve(ctx)
+		elapsed := time.Since(start)
+		if err != nil || r.Name != "db" {
+			t.Fatalf("Resolve: got %v, %v", r.Name, err)
+		}
+		if lost != 1 {
+			t.Fatalf("%d replies lost, want the first", lost)
+		}
+		if elapsed > 50*time.Millisecond {
+			t.Errorf("Resolve took %v after a lost answer, want it repeated and answered by 50ms", elapsed)
+		}
+	})
+}
