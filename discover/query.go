@@ -13,9 +13,36 @@ import (
 	"github.com/lanfind/lanfind/internal/endpoint"
 )
 
-// sendQuery sends one attempt of request to every target.
+// sendQuery sends one attempt of request: the first to every target,
+// a repeat to half of them (see [repeatTargets]).
 func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
-	s.sendQueryTo(request, attempt, withKnown, s.l.ep.Plan().Targets)
+	targets := s.l.ep.Plan().Targets
+	if attempt > 0 {
+		targets = repeatTargets(targets, attempt)
+	}
+	s.sendQueryTo(request, attempt, withKnown, targets)
+}
+
+// repeatTargets returns the targets of a repeated query: on each
+// interface the group on odd attempts and the subnet broadcasts on even
+// ones, or all its targets when it has only one kind. Every responder on
+// the link hears either, and answers one copy of an attempt anyway: the
+// first query goes both ways, so that one path filtered (multicast
+// without an IGMP querier, broadcast on some Wi-Fi) does not hide
+// anyone, and repeats alternate. A repeat carries the known-answer list,
+// 8 bytes per instance heard: sent once instead of twice per interface, a
+// list of 100 instances costs about 2.6 KB less on a quiet LAN.
+func repeatTargets(all []iface.Target, attempt uint8) []iface.Target {
+	group := attempt%2 == 1
+	out := make([]iface.Target, 0, len(all))
+	for _, t := range all {
+		if t.Dst.Addr().IsMulticast() == group || !slices.ContainsFunc(all, func(o iface.Target) bool {
+			return o.IfIndex == t.IfIndex && o.Dst.Addr().IsMulticast() == group
+		}) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // sendQueryTo sends one attempt of request to targets.
