@@ -60,9 +60,12 @@ type Config struct {
 	PreferIPv6 bool
 	// QuietWindow is how long Collect waits after a repeated query for new
 	// answers, and the pace of repeats once answers have been heard;
-	// Collect settles after three quiet windows in a row. It must exceed
-	// the responders' reply jitter (announce.DefaultReplyJitter, 40ms).
-	// Defaults to 60ms.
+	// Collect settles after three quiet windows in a row. The first
+	// query's answers are awaited twice as long. Responders answer a
+	// repeat within a quarter of their reply jitter and copy it 10ms
+	// later, a first query within their whole jitter
+	// (announce.DefaultReplyJitter, 40ms): QuietWindow must exceed the
+	// former and twice it the latter. Defaults to 30ms.
 	QuietWindow time.Duration
 	// ContestWindow is how long Resolve waits, after the first answer,
 	// for a second announcer claiming the same instance, so that a
@@ -333,7 +336,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
 	}
 	if cfg.QuietWindow <= 0 {
-		cfg.QuietWindow = 60 * time.Millisecond
+		cfg.QuietWindow = 30 * time.Millisecond
 	}
 	switch {
 	case len(cfg.Keys) > 0 || cfg.ContestWindow < 0:

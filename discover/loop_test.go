@@ -152,10 +152,10 @@ func TestCollectSettlesQuickly(t *testing.T) {
 		if got := names(rs); !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
 		}
-		// Attempts 0 to 3 at 0, 60, 120 and 180ms, quiet window 60ms:
-		// settled at 240ms, far below the 5s bound.
-		if elapsed > 300*time.Millisecond {
-			t.Errorf("Collect took %v, want it settled by 300ms", elapsed)
+		// Attempts 0 to 3 at 0, 60, 90 and 120ms, quiet window 30ms:
+		// settled at 150ms, far below the 5s bound.
+		if elapsed > 150*time.Millisecond {
+			t.Errorf("Collect took %v, want it settled by 150ms", elapsed)
 		}
 		for _, r := range rs {
 			if r.Addr != r.Paths[0].Addr || r.Iface != "eth0" || len(r.Paths) != 1 {

@@ -142,15 +142,25 @@ func (q *querier) send(attempt int, now time.Time) {
 	q.s.sendQuery(q.request, uint8(attempt%256), q.withKnown)
 }
 
+// window is how long the answers to the last attempt are awaited: the
+// quiet window after a repeat, twice it after the first query, whose
+// answers are spread over the responders' whole reply jitter.
+func (q *querier) window() time.Duration {
+	if q.attempt == 0 {
+		return 2 * q.s.l.cfg.QuietWindow
+	}
+	return q.s.l.cfg.QuietWindow
+}
+
 // next returns when the querier next needs to act.
 func (q *querier) next() time.Time {
 	if q.attempt >= 1 && !q.checked {
-		return q.sentAt.Add(q.s.l.cfg.QuietWindow)
+		return q.sentAt.Add(q.window())
 	}
 	if !q.forever && q.s.newCount > 0 {
 		// Collect and Run have heard answers: repeat at the quiet-window
 		// pace until quietRounds repeats in a row bring nothing new.
-		return q.sentAt.Add(q.s.l.cfg.QuietWindow)
+		return q.sentAt.Add(q.window())
 	}
 	if q.forever && q.attempt == 0 {
 		// Resolve's query names one service, which responders answer at
@@ -173,7 +183,7 @@ func (q *querier) next() time.Time {
 // again by all of them with probability p³ (2.7% at 30%), and a list of
 // ten responders that each pack their services into one reply comes back
 // incomplete in about 0.35% of runs at 30% loss, against 6.6% when one
-// quiet repeat settled. On a quiet LAN the three repeats cost 180ms.
+// quiet repeat settled. On a quiet LAN the three repeats cost 90ms.
 const quietRounds = 3
 
 // lossyQuietRounds replaces quietRounds once a repeat has brought an answer
@@ -181,7 +191,7 @@ const quietRounds = 3
 // responder that lost its answers to three repeats in a row, or stalled for
 // as long, is no longer rare enough to give up on (the loss rows of
 // bench/results/results.md measure it). Five quiet repeats cost another
-// 120ms on such a LAN only.
+// 60ms on such a LAN only.
 const lossyQuietRounds = 5
 
 // tick acts if it is time: judges a quiet window or sends the next attempt.
