@@ -61,7 +61,8 @@ type Config struct {
 	// QuietWindow is how long Collect waits after a repeated query for new
 	// answers, and the pace of repeats once answers have been heard;
 	// Collect settles after three quiet windows in a row. The first
-	// query's answers are awaited twice as long. Responders answer a
+	// query's answers, and any while none has been heard, are awaited
+	// twice as long. Responders answer a
 	// repeat within a quarter of their reply jitter and copy it 10ms
 	// later, a first query within their whole jitter
 	// (announce.DefaultReplyJitter, 40ms): QuietWindow must exceed the

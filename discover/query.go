@@ -144,9 +144,11 @@ func (q *querier) send(attempt int, now time.Time) {
 
 // window is how long the answers to the last attempt are awaited: the
 // quiet window after a repeat, twice it after the first query, whose
-// answers are spread over the responders' whole reply jitter.
+// answers are spread over the responders' whole reply jitter, and while
+// nothing has been heard at all (a responder slow to answer anything
+// still has as long as before to be heard before Collect gives up).
 func (q *querier) window() time.Duration {
-	if q.attempt == 0 {
+	if q.attempt == 0 || q.s.newCount == 0 {
 		return 2 * q.s.l.cfg.QuietWindow
 	}
 	return q.s.l.cfg.QuietWindow
