@@ -24,8 +24,10 @@ func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
 }
 
 // repeatTargets returns the targets of a repeated query: on each
-// interface the group on odd attempts and the subnet broadcasts on even
-// ones, or all its targets when it has only one kind. Every responder on
+// interface and for each address family the group on odd attempts and
+// the subnet broadcasts on even ones, or all its targets when it has only
+// one kind (IPv6 has no broadcast: its group gets every repeat). Every
+// responder on
 // the link hears either, and answers one copy of an attempt anyway: the
 // first query goes both ways, so that one path filtered (multicast
 // without an IGMP querier, broadcast on some Wi-Fi) does not hide
@@ -37,7 +39,8 @@ func repeatTargets(all []iface.Target, attempt uint8) []iface.Target {
 	out := make([]iface.Target, 0, len(all))
 	for _, t := range all {
 		if t.Dst.Addr().IsMulticast() == group || !slices.ContainsFunc(all, func(o iface.Target) bool {
-			return o.IfIndex == t.IfIndex && o.Dst.Addr().IsMulticast() == group
+			return o.IfIndex == t.IfIndex && o.Dst.Addr().Is4() == t.Dst.Addr().Is4() &&
+				o.Dst.Addr().IsMulticast() == group
 		}) {
 			out = append(out, t)
 		}
