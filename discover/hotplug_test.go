@@ -130,6 +130,9 @@ func TestOneShotWatchesLate(t *testing.T) {
 				t.Fatalf("%s: %d listings and %d subscriptions, want %d and %d", what, gl, gs, lists, subscribe)
 			}
 		}
+		// New listed the interfaces, and again if it switched a family off
+		// (the hub has no IPv6).
+		listed, _ := lister.counts()
 		start := time.Now()
 		if _, err := l.Collect(context.Background()); err != nil {
 			t.Fatalf("Collect: %v", err)
@@ -137,18 +140,18 @@ func TestOneShotWatchesLate(t *testing.T) {
 		if d := time.Since(start); d >= time.Second {
 			t.Fatalf("Collect with nobody around took %v, want less than a second", d)
 		}
-		expect("after a short Collect", 1, 0)
+		expect("after a short Collect", listed, 0)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if _, err := l.Resolve(ctx); err != discover.ErrNotFound {
 			t.Fatalf("Resolve: got %v, want ErrNotFound", err)
 		}
-		expect("after a Resolve of 2s", 2, 1) // the watcher's listing at its start
+		expect("after a Resolve of 2s", listed+1, 1) // the watcher's listing at its start
 		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if err := l.Run(ctx, func(discover.Event) {}); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		expect("after Run", 2, 1)
+		expect("after Run", listed+1, 1)
 	})
 }
