@@ -50,7 +50,9 @@ func newAnchor(key, tmp string) (anchor, error) {
 		pkg := map[string]string{"hashicorp": "hashimdns", "pion": "pionmdns"}[key]
 		mod := map[string]string{"hashicorp": "github.com/hashicorp/mdns", "pion": "github.com/pion/mdns/v2"}[key]
 		bin := filepath.Join(tmp, pkg)
-		out, err := exec.Command("go", "build", "-o", bin, "./anchors/"+pkg).CombinedOutput()
+		build := exec.Command("go", "build", "-o", bin, "./anchors/"+pkg)
+		build.Env = goBuildEnv()
+		out, err := build.CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %v: %s", pkg, err, out)
 		}
@@ -69,7 +71,7 @@ func newAnchor(key, tmp string) (anchor, error) {
 			t.How = "one process per host, one Conn with every service (WithService); list: Browse for 1 s; " +
 				"resolve: Browse until the instance is found; watch: Browse until killed"
 		}
-		t.How = "built by the harness with the same plain go build as lanfind; " + t.How
+		t.How = "built by the harness with the same go build as lanfind (CGO_ENABLED=0); " + t.How
 		return &execAnchor{tool: t, argv: []string{bin}}, nil
 	case "zeroconf":
 		py := "/usr/bin/python3" // Debian's, which has python3-zeroconf

@@ -60,9 +60,13 @@ type Config struct {
 	PreferIPv6 bool
 	// QuietWindow is how long Collect waits after a repeated query for new
 	// answers, and the pace of repeats once answers have been heard;
-	// Collect settles after three quiet windows in a row. It must exceed
-	// the responders' reply jitter (announce.DefaultReplyJitter, 40ms).
-	// Defaults to 60ms.
+	// Collect settles after three quiet windows in a row. The first
+	// query's answers, and any while none has been heard, are awaited
+	// twice as long. Responders answer a
+	// repeat within a quarter of their reply jitter and copy it 10ms
+	// later, a first query within their whole jitter
+	// (announce.DefaultReplyJitter, 40ms): QuietWindow must exceed the
+	// former and twice it the latter. Defaults to 30ms.
 	QuietWindow time.Duration
 	// ContestWindow is how long Resolve waits, after the first answer,
 	// for a second announcer claiming the same instance, so that a
@@ -84,7 +88,8 @@ type Config struct {
 	// Lister lists interfaces. Defaults to the system lister for the
 	// calling goroutine's network namespace. When it is an
 	// [iface.Subscriber] (the system listers are) the Listener follows
-	// interface changes while it lives; see [Interface changes].
+	// interface changes from its first Run on, or once a Collect or
+	// Resolve has lasted a second; see [Interface changes].
 	Lister iface.Lister
 	// ListenPacket opens the sockets. Defaults to the internal/udp opener.
 	ListenPacket udp.ListenFunc
@@ -287,6 +292,7 @@ type Listener struct {
 	qconn *endpoint.Conn     // ephemeral port: sends queries, receives replies
 
 	netChanged chan struct{} // a pending notice that ep's plan changed
+	watchOnce  sync.Once     // starts following interface changes
 
 	in        chan packet
 	done      chan struct{}
@@ -331,7 +337,7 @@ func New(cfg Config) (_ *Listener, err error) {
 		return nil, fmt.Errorf("discover: name or type longer than %d bytes", beacon.MaxNameLen)
 	}
 	if cfg.QuietWindow <= 0 {
-		cfg.QuietWindow = 60 * time.Millisecond
+		cfg.QuietWindow = 30 * time.Millisecond
 	}
 	switch {
 	case len(cfg.Keys) > 0 || cfg.ContestWindow < 0:
@@ -391,7 +397,6 @@ func New(cfg Config) (_ *Listener, err error) {
 	if l.qconn, err = ep.Listen(endpoint.Socket{ReadBuffer: readBuffer}); err != nil {
 		return nil, endpoint.Wrap("discover", err)
 	}
-	ep.Watch(l.applyPlan)
 	// One read loop per socket: each Conn has one per address family.
 	for _, c := range slices.Concat(l.bconn.Sockets(), l.qconn.Sockets()) {
 		l.wg.Add(1)
@@ -399,6 +404,15 @@ func New(cfg Config) (_ *Listener, err error) {
 	}
 	return l, nil
 }
+
+// oneShotWatch is how long a Collect or Resolve runs before the Listener
+// starts following interface changes (see [Interface changes]): most end
+// well before, and then pay for neither the subscription nor a second
+// listing of the interfaces.
+const oneShotWatch = time.Second
+
+// watch starts following interface changes, once.
+func (l *Listener) watch() { l.watchOnce.Do(func() { l.ep.Watch(l.applyPlan) }) }
 
 // Interfaces returns the interfaces selected now.
 func (l *Listener) Interfaces() []iface.Interface { return slices.Clone(l.ep.Plan().Selected) }

@@ -96,6 +96,12 @@
 // cable pulled) is still there: instances heard through it expire. [New]
 // still fails when no interface is usable at start.
 //
+// A Listener starts following changes with its first [Listener.Run], or
+// once a [Listener.Collect] or [Listener.Resolve] has lasted a second
+// (changes since [New] listed the interfaces count then): a one-shot
+// search that ends sooner neither subscribes to changes nor lists the
+// interfaces again.
+//
 // [announce]: https://pkg.go.dev/github.com/lanfind/lanfind/announce
 // [seal]: https://pkg.go.dev/github.com/lanfind/lanfind/seal
 package discover

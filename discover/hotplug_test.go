@@ -1,6 +1,7 @@
 package discover_test
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"sync"
@@ -74,5 +75,83 @@ func TestIfaceDown(t *testing.T) {
 		if got := len(l.Interfaces()); got != 2 {
 			t.Fatalf("got %d interfaces, want 2", got)
 		}
+	})
+}
+
+// countingLister counts a lister's calls.
+type countingLister struct {
+	*ifacetest.Lister
+	mu               sync.Mutex // guards the counts
+	lists, subscribe int
+}
+
+func (c *countingLister) Interfaces() ([]iface.Interface, error) {
+	c.mu.Lock()
+	c.lists++
+	c.mu.Unlock()
+	return c.Lister.Interfaces()
+}
+
+func (c *countingLister) Subscribe(ch chan<- struct{}, done <-chan struct{}) error {
+	c.mu.Lock()
+	c.subscribe++
+	c.mu.Unlock()
+	return c.Lister.Subscribe(ch, done)
+}
+
+func (c *countingLister) counts() (lists, subscribe int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lists, c.subscribe
+}
+
+// TestOneShotWatchesLate: a Collect that settles within a second neither
+// subscribes to interface changes nor lists the interfaces again; a
+// Resolve that lasts longer starts following them, and so does Run, once.
+func TestOneShotWatchesLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := udptest.NewHub()
+		p0 := netip.MustParsePrefix("10.1.0.1/24")
+		q := hub.AddHost("q", udptest.Interface{Index: 2, Name: "eth0", Prefix: p0})
+		flags := iface.FlagUp | iface.FlagRunning | iface.FlagBroadcast | iface.FlagMulticast
+		eth0 := iface.Interface{Index: 2, Name: "eth0", Flags: flags, Addrs: []iface.Addr{{Prefix: p0, Broadcast: iface.BroadcastOf(p0)}}}
+		lister := &countingLister{Lister: ifacetest.New(eth0)}
+		cfg := discover.Config{Name: "absent", Lister: lister}
+		cfg.Seam = &endpoint.Seam{Listen: q.Listen}
+		l, err := discover.New(cfg)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		defer l.Close()
+		expect := func(what string, lists, subscribe int) {
+			t.Helper()
+			synctest.Wait()
+			if gl, gs := lister.counts(); gl != lists || gs != subscribe {
+				t.Fatalf("%s: %d listings and %d subscriptions, want %d and %d", what, gl, gs, lists, subscribe)
+			}
+		}
+		// New listed the interfaces, and again if it switched a family off
+		// (the hub has no IPv6).
+		listed, _ := lister.counts()
+		start := time.Now()
+		if _, err := l.Collect(context.Background()); err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		if d := time.Since(start); d >= time.Second {
+			t.Fatalf("Collect with nobody around took %v, want less than a second", d)
+		}
+		expect("after a short Collect", listed, 0)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := l.Resolve(ctx); err != discover.ErrNotFound {
+			t.Fatalf("Resolve: got %v, want ErrNotFound", err)
+		}
+		expect("after a Resolve of 2s", listed+1, 1) // the watcher's listing at its start
+		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := l.Run(ctx, func(discover.Event) {}); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		expect("after Run", listed+1, 1)
 	})
 }

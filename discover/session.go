@@ -27,6 +27,7 @@ type session struct {
 
 	nextExpiry time.Time // zero when nothing expires
 	wakeAt     time.Time // when the operation wants to look at its stop condition; zero: never
+	watchAt    time.Time // when to start following interface changes; zero: not this session's job
 
 	ifs     []iface.Interface // the selected interfaces the session last acted on
 	requery requery           // the repeat of a query sent on new interfaces
@@ -86,6 +87,9 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 		if !s.wakeAt.IsZero() && (wake.IsZero() || s.wakeAt.Before(wake)) {
 			wake = s.wakeAt
 		}
+		if !s.watchAt.IsZero() && (wake.IsZero() || s.watchAt.Before(wake)) {
+			wake = s.watchAt
+		}
 		if !wake.IsZero() {
 			timer.Reset(max(time.Until(wake), 0))
 		}
@@ -115,6 +119,10 @@ func (l *Listener) loop(ctx context.Context, s *session, q *querier, stop func()
 			q.tick(now)
 		}
 		s.requeryDue(now)
+		if !s.watchAt.IsZero() && !now.Before(s.watchAt) {
+			s.watchAt = time.Time{}
+			l.watch()
+		}
 		if !s.nextExpiry.IsZero() && !now.Before(s.nextExpiry) {
 			s.expire(now)
 		}
@@ -131,6 +139,7 @@ func (l *Listener) Collect(ctx context.Context) ([]Result, error) {
 	}
 	defer release()
 	s := l.newSession(nil)
+	s.watchAt = s.now().Add(oneShotWatch)
 	q := newQuerier(s, true)
 	err = l.loop(ctx, s, q, func() bool { return q.settled })
 	if err != nil && ctx.Err() == nil {
@@ -173,6 +182,7 @@ func (l *Listener) Resolve(ctx context.Context) (Result, error) {
 			found.Conflict = true
 		}
 	}
+	s.watchAt = s.now().Add(oneShotWatch)
 	q = newQuerier(s, false)
 	q.forever = true
 	err = l.loop(ctx, s, q, func() bool { return found != nil && !s.now().Before(s.wakeAt) })
@@ -196,6 +206,7 @@ func (l *Listener) Run(ctx context.Context, fn func(Event)) error {
 		return err
 	}
 	defer release()
+	l.watch()
 	s := l.newSession(fn)
 	q := newQuerier(s, true)
 	err = l.loop(ctx, s, q, nil)

@@ -33,6 +33,7 @@ func TestPacketBeforeIfaceNotice(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
+		l.watch() // as Run does
 		var ups []string
 		s := l.newSession(func(ev Event) {
 			if ev.Kind == EventUp {

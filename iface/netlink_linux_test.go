@@ -123,3 +123,19 @@ func TestNSSystem(t *testing.T) {
 		t.Errorf("Interfaces after Close: got no error")
 	}
 }
+
+// BenchmarkSystemList is what a one-shot command pays for the interfaces
+// at start: open the system lister, list once, close it. It lists the
+// calling thread's namespace and sends nothing.
+func BenchmarkSystemList(b *testing.B) {
+	for b.Loop() {
+		l, closeLister, err := iface.System()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.Interfaces(); err != nil {
+			b.Fatal(err)
+		}
+		closeLister()
+	}
+}

@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "== building lanfind"
-go build -o "$BIN" ./cmd/lanfind
+CGO_ENABLED=0 go build -o "$BIN" ./cmd/lanfind
 
 echo "== creating a private LAN: bridge in $SW, hosts h1 h2 h3 on 10.77.0.0/24"
 ip netns add "$SW"

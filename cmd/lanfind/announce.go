@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -195,7 +196,9 @@ func runAnnounce(ctx context.Context, s streams, opts announceOptions) error {
 		}
 		return pub.Update(ps)
 	})
+	release := time.AfterFunc(releaseAfter, releaseStartup)
 	err = snd.Run(ctx)
+	release.Stop()
 	stopDaemon()
 	err = errors.Join(err, stopPub())
 	st := snd.Stats()

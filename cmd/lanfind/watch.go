@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -102,6 +103,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 		return runtimeError(err)
 	}
 	defer l.Close()
+	defer time.AfterFunc(releaseAfter, releaseStartup).Stop()
 	if opts.live {
 		screen, err := watchtable.Open(opts.printer.Style())
 		if err == nil {

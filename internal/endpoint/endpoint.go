@@ -30,14 +30,15 @@ type Endpoint struct {
 	closeLister func()
 	plan        atomic.Pointer[Plan] // written under mu, read without
 
-	// mu serializes plan changes and guards conns, joined, failed and
-	// watch.
+	// mu serializes plan changes and guards conns, joined, failed, watch
+	// and closed.
 	mu     sync.Mutex
 	conns  []udp.Conn       // opened by Listen; closed by Close
 	joined []joined         // the ones whose memberships follow the plan
 	failed map[Family]bool  // families already reported as failing
 	errs   map[Family]error // the first failure of each family
 	watch  *Watcher
+	closed bool // Close has begun: Watch starts nothing
 
 	closeOnce sync.Once
 	closeErr  error
@@ -272,10 +273,14 @@ func (e *Endpoint) listen(s Socket, f Family) (c udp.Conn, join bool, err error)
 // Watch starts following interface changes (see [Watch]): each new plan
 // has the joined sockets' memberships follow it, replaces [Endpoint.Plan],
 // and is then passed to onPlan, one call at a time, on the watcher's
-// goroutine. Call it once, after the sockets are open.
+// goroutine. Call it once, after the sockets are open; after Close it
+// does nothing.
 func (e *Endpoint) Watch(onPlan func(*Plan)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
 	e.watch = Watch(e.cfg, *e.Plan(), e.log, func(p Plan) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -301,6 +306,7 @@ func (e *Endpoint) Close() error {
 	e.closeOnce.Do(func() {
 		e.mu.Lock()
 		w := e.watch
+		e.closed = true
 		e.mu.Unlock()
 		w.Stop() // outside mu: its last apply may be waiting for it
 		var errs []error

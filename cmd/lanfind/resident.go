@@ -1,0 +1,8 @@
+package main
+
+import "time"
+
+// releaseAfter is how long announce and watch run before they call
+// releaseStartup: past their start, their first beacons and their first
+// query.
+const releaseAfter = time.Second
