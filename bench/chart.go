@@ -71,7 +71,7 @@ func drawChart(r *Results, path string) error {
 			}
 			p.X.Tick.Marker = plot.ConstantTicks(ticks)
 			if j == 0 && len(pn.pts) > 0 && pn.pts[0].X > 0 {
-				p.X.Scale = plot.LogScale{} // 20 to 1000 services
+				p.X.Scale = plot.LogScale{} // 50 to 5000 services
 				p.X.Label.Text += ", log scale"
 			}
 			plots[i][j] = p

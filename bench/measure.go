@@ -167,11 +167,12 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // pause lets the replies of one run die away before the next.
 func pause() { time.Sleep(200 * time.Millisecond) }
 
-// scale: 20 hosts × 50 services listed from a 21st host; the sweep over
-// services per host feeds the chart.
+// scale: 50 hosts × 100 services (issue 14: 5,000 services on 50 hosts)
+// listed from a 51st host; the sweep over services per host feeds the
+// chart.
 func (b *bench) scale(ctx context.Context) error {
-	nh := b.size(20, 5)
-	steps := []int{1, 5, 25, 50}
+	nh := b.size(50, 5)
+	steps := []int{1, 10, 50, 100}
 	if b.opt.Quick {
 		steps = []int{2, 10}
 	}
@@ -192,7 +193,7 @@ func (b *bench) scale(ctx context.Context) error {
 	var extra []string
 	if b.mode == modeProcs {
 		extra = []string{"--interval", "10m"}
-		b.res.Notes = append(b.res.Notes, "scale: without --service the 1000 announce processes run with --interval 10m, so that their background beacons (each delivered to every other process) do not swamp the machine; list measures query and replies either way")
+		b.res.Notes = append(b.res.Notes, "scale: without --service the 5000 announce processes run with --interval 10m, so that their background beacons (each delivered to every other process) do not swamp the machine; list measures query and replies either way")
 	}
 	f := b.newFleet(lab, extra...)
 	b.res.SvcHosts = nh
