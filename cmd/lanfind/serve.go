@@ -161,6 +161,7 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 		return runtimeError(err)
 	}
 	defer srv.Close()
+	defer time.AfterFunc(releaseAfter, releaseStartup).Stop()
 	var parts []string
 	attrs := []any{}
 	if a := srv.DNSAddr(); a.IsValid() {
