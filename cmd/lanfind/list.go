@@ -68,17 +68,12 @@ func runList(ctx context.Context, s streams, opts listOptions) error {
 	defer l.Close()
 	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	mdnsResults := func() []discover.Result { return nil }
-	if opts.mdns {
-		b, err := newBrowser(searchCtx, s, opts.common, opts.name, opts.typ)
-		if err != nil {
-			return searchError(err)
-		}
-		if b != nil {
-			defer b.Close()
-			mdnsResults = collectMDNS(searchCtx, s, b)
-		}
+	b, closeB, err := openMDNS(searchCtx, s, opts.common, opts.name, opts.typ)
+	if err != nil {
+		return searchError(err)
 	}
+	defer closeB()
+	mdnsResults := collectMDNS(searchCtx, s, b)
 	start := time.Now()
 	var rs []discover.Result
 	if opts.wait > 0 {

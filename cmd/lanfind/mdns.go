@@ -94,6 +94,19 @@ func newBrowser(ctx context.Context, s streams, o common, name, typ string) (*br
 	})
 }
 
+// openMDNS opens the browser of --mdns (see newBrowser): nil when o has
+// no --mdns. closeB closes it, if any, and may be deferred at once.
+func openMDNS(ctx context.Context, s streams, o common, name, typ string) (b *browse.Browser, closeB func(), err error) {
+	if o.mdns {
+		b, err = newBrowser(ctx, s, o, name, typ)
+	}
+	return b, func() {
+		if b != nil {
+			b.Close()
+		}
+	}, err
+}
+
 // mdnsResult maps a DNS-SD instance to lanfind's result shape.
 func mdnsResult(e browse.Entry) discover.Result {
 	r := discover.Result{
@@ -123,6 +136,14 @@ func mdnsEvent(ev browse.Event) discover.Event {
 		browse.Down:   discover.EventDown,
 	}[ev.Kind]
 	return discover.Event{Kind: k, Reason: ev.Reason, Service: mdnsResult(ev.Entry)}
+}
+
+// browseFeed is an mDNS browser as a source of discover events: watch
+// --mdns prints them, serve --mdns feeds its live set with them.
+type browseFeed struct{ b *browse.Browser }
+
+func (f browseFeed) Run(ctx context.Context, fn func(discover.Event)) error {
+	return f.b.Run(ctx, func(ev browse.Event) { fn(mdnsEvent(ev)) })
 }
 
 // collectMDNS runs b.Collect in the background; wait returns its results.

@@ -10,7 +10,7 @@ import (
 )
 
 // releaseStartup hands back what starting up made resident and a
-// long-running command (announce, watch) does not use again: the heap
+// long-running command (announce, watch, serve) does not use again: the heap
 // that parsing flags and building the help left as garbage
 // (debug.FreeOSMemory), and the pages of lanfind's own code and read-only
 // data that the kernel mapped around every page start-up touched (64 KB

@@ -69,15 +69,11 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	defer l.Close()
 	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	var b *browse.Browser
-	if opts.mdns {
-		if b, err = newBrowser(searchCtx, s, opts.common, opts.name, opts.typ); err != nil {
-			return searchError(err)
-		}
-		if b != nil {
-			defer b.Close()
-		}
+	b, closeB, err := openMDNS(searchCtx, s, opts.common, opts.name, opts.typ)
+	if err != nil {
+		return searchError(err)
 	}
+	defer closeB()
 	var rs []discover.Result
 	switch {
 	case opts.wait > 1:

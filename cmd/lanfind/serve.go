@@ -24,7 +24,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
 		Usage:     "serve the services found as DNS names and over HTTP, until interrupted",
-		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--domain D] [--name N] [--type T]",
+		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--domain D] [--name N] [--type T] [--mdns]",
 		Description: "Follows the services on the local network as watch does and serves\n" +
 			"them to other programs. DNS (UDP and TCP) answers A, AAAA and TXT for\n" +
 			"NAME.DOMAIN and SRV for _TYPE._tcp.DOMAIN, so that \"ssh db.lan\" works once\n" +
@@ -32,7 +32,8 @@ func serveCommand() *cli.Command {
 			"HTTP serves /v1/services (as list --json),\n" +
 			"/v1/events (as watch --json), /v1/prometheus (Prometheus http_sd), /metrics and\n" +
 			"/healthz. Both listen on loopback unless told otherwise; an empty address\n" +
-			"(--http '') turns that part off.",
+			"(--http '') turns that part off. With --mdns the services that Avahi and\n" +
+			"Bonjour publish are served too (source \"mdns\"), as watch --mdns sees them.",
 		Flags: commonFlags(
 			&cli.StringFlag{
 				Name:  "dns",
@@ -62,6 +63,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "only services named `NAME`"},
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagMaxEntries,
+			flagMDNS,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -134,6 +136,15 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
+	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ)
+	if err != nil {
+		return runtimeError(err)
+	}
+	defer closeB()
+	var extra []serve.Source
+	if b != nil {
+		extra = append(extra, browseFeed{b})
+	}
 	srv, err := serve.New(serve.Config{
 		Discover: lc,
 		DNS: zone.Config{
@@ -144,11 +155,13 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 		},
 		HTTP:   opts.http,
 		Logger: s.Log,
+		Extra:  extra,
 	})
 	if err != nil {
 		return runtimeError(err)
 	}
 	defer srv.Close()
+	defer time.AfterFunc(releaseAfter, releaseStartup).Stop()
 	var parts []string
 	attrs := []any{}
 	if a := srv.DNSAddr(); a.IsValid() {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
 	"github.com/lanfind/lanfind/internal/requiretest"
 )
@@ -391,4 +392,41 @@ func TestNSServePrometheus(t *testing.T) {
 	b.signal(t, syscall.SIGTERM)
 	d = wait("departed node exporter", targets("node-a"), within)
 	t.Logf("departed targets dropped after %v", d.Round(time.Millisecond))
+}
+
+// TestNSServeMDNS serves a printer that avahi-daemon publishes beside a
+// lanfind announcer: "serve --mdns" answers dig for its name and lists it
+// in /v1/services with source mdns.
+func TestNSServeMDNS(t *testing.T) {
+	t.Parallel()
+	requiretest.Need(t, "dig", "avahi-daemon", "dbus-daemon")
+	lab := netnstest.New(t, 2)
+	h0, h1 := lab.Hosts[0], lab.Hosts[1]
+	mdnslab.StartAvahi(t, h0, "printhost", mdnslab.Service{
+		Name: "Office Printer", Type: "_ipp._tcp", Port: 631, TXT: []string{"rp=printers/office"},
+	})
+	startAnnouncer(t, h0, "--name", "db", "--port", "5432", "--type", "postgres")
+	srv := startServe(t, h1, "--mdns", "--dns", "127.0.0.1:5354", "--http", "127.0.0.1:8053")
+	ip0 := h0.Addr("eth0").String()
+
+	waitDig(t, h1, 5354, "NOERROR A "+ip0, "office-printer.lan", "A")
+	waitDig(t, h1, 5354, "NOERROR SRV 0 1 631 office-printer.lan.", "_ipp._tcp.lan", "SRV")
+	waitDig(t, h1, 5354, "NOERROR A "+ip0, "db.lan", "A")
+	code, body := labGet(t, h1, "127.0.0.1:8053", "/v1/services")
+	var svcs []service
+	if err := json.Unmarshal([]byte(body), &svcs); code != 200 || err != nil {
+		t.Fatalf("GET /v1/services: %d %v\n%s", code, err, body)
+	}
+	var got []string
+	for _, s := range svcs {
+		got = append(got, fmt.Sprintf("%s/%s/%s:%d", s.Name, s.Source, s.Addr, s.Port))
+	}
+	want := []string{"Office Printer/mdns/" + ip0 + ":631", "db/lanfind/" + ip0 + ":5432"}
+	if !slices.Equal(got, want) {
+		t.Errorf("GET /v1/services: got %q, want %q", got, want)
+	}
+	srv.signal(t, syscall.SIGTERM)
+	if code := srv.wait(t); code != 0 {
+		t.Errorf("%s: SIGTERM: got exit %d, want 0", srv.desc, code)
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
 	"github.com/lanfind/lanfind/internal/watchtable"
-	"github.com/lanfind/lanfind/mdns/browse"
 )
 
 func watchCommand() *cli.Command {
@@ -135,20 +134,18 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	}
 	var wg sync.WaitGroup
 	var mdnsErr error
-	if opts.mdns {
-		b, err := newBrowser(ctx, s, opts.common, opts.name, opts.typ)
-		if err != nil {
-			return runtimeError(err)
-		}
-		if b != nil {
-			defer b.Close()
-			wg.Go(func() {
-				mdnsErr = b.Run(ctx, func(ev browse.Event) { print(mdnsEvent(ev)) })
-				if mdnsErr != nil {
-					cancel()
-				}
-			})
-		}
+	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ)
+	if err != nil {
+		return runtimeError(err)
+	}
+	defer closeB()
+	if b != nil {
+		wg.Go(func() {
+			mdnsErr = browseFeed{b}.Run(ctx, print)
+			if mdnsErr != nil {
+				cancel()
+			}
+		})
 	}
 	err = l.Run(ctx, print)
 	cancel()

@@ -73,6 +73,13 @@
 //
 // and the process_* and go_* metrics of the process.
 //
+// # Other sources
+//
+// Config.Extra adds feeds of events beside the listener, such as the mDNS
+// browser of "lanfind serve --mdns": their services enter the live set,
+// DNS and every endpoint as lanfind's own do, with the source their
+// results carry ("mdns" in the JSON).
+//
 // # Keyed mode
 //
 // With keys in the discover configuration only verified instances enter

@@ -6,8 +6,8 @@ import (
 	"github.com/lanfind/lanfind/discover"
 )
 
-// Source is what a Server uses of a discover.Listener.
-type Source interface {
+// ListenerSource is what a Server uses of a discover.Listener.
+type ListenerSource interface {
 	Run(ctx context.Context, fn func(discover.Event)) error
 	Stats() discover.Stats
 	Close() error
@@ -15,4 +15,4 @@ type Source interface {
 
 // SetSource makes a Server made from cfg take its events from src
 // instead of a discover.Listener.
-func SetSource(cfg *Config, src Source) { cfg.source = src }
+func SetSource(cfg *Config, src ListenerSource) { cfg.source = src }

@@ -42,8 +42,19 @@ type Config struct {
 	HTTP string
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
+	// Extra are further feeds of the live set beside the listener, such
+	// as the mDNS browser of "lanfind serve --mdns". Their results carry
+	// their own discover.Result.Source; the caller closes them after Run.
+	Extra []Source
 
 	source source // tests: events from here instead of a discover.Listener
+}
+
+// Source is a feed of up, update and down events for the live set. Run
+// calls fn from one goroutine at a time until ctx ends, then returns nil,
+// or returns the error that stopped it.
+type Source interface {
+	Run(ctx context.Context, fn func(discover.Event)) error
 }
 
 // source is what a Server uses of a [discover.Listener].
@@ -60,6 +71,7 @@ var _ source = (*discover.Listener)(nil)
 type Server struct {
 	log  *slog.Logger
 	src  source
+	more []Source
 	dns  *zone.Server // nil without DNS
 	ln   net.Listener // nil without HTTP
 	http *http.Server // nil without HTTP
@@ -78,7 +90,7 @@ func New(cfg Config) (srv *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{log: log, done: make(chan struct{})}
+	s := &Server{log: log, done: make(chan struct{}), more: cfg.Extra}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -146,19 +158,21 @@ func (s *Server) HTTPAddr() netip.AddrPort {
 // Stats returns the discover listener's counters.
 func (s *Server) Stats() discover.Stats { return s.src.Stats() }
 
-// Run follows the services and serves them until ctx ends, then returns
-// nil; it returns an error when the listener or a server fails, having
-// stopped the others.
+// Run follows the services (those of the listener and of cfg.Extra) and
+// serves them until ctx ends, then returns nil; it returns an error when
+// a source or a server fails, having stopped the others.
 func (s *Server) Run(ctx context.Context) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	wg.Go(func() {
-		errs <- s.src.Run(ctx, s.set.apply)
-		cancel()
-	})
+	errs := make(chan error, 3+len(s.more))
+	for _, src := range append([]Source{s.src}, s.more...) {
+		wg.Go(func() {
+			errs <- src.Run(ctx, s.set.apply)
+			cancel()
+		})
+	}
 	if s.dns != nil {
 		wg.Go(func() {
 			errs <- s.dns.Run(ctx)

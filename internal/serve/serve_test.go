@@ -522,3 +522,41 @@ func TestNewBadAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestExtraSource checks that a feed of Config.Extra (serve --mdns's
+// browser) reaches DNS and HTTP beside the listener, with its source.
+func TestExtraSource(t *testing.T) {
+	extra := newFakeSource()
+	s, src, _ := startWith(t, serve.Config{
+		HTTP:  "127.0.0.1:0",
+		DNS:   zone.Config{Addr: "127.0.0.1:0"},
+		Extra: []serve.Source{extra},
+	})
+	printer := discover.Result{
+		Instance: 0x4444, Name: "printer", Type: "ipp", Proto: "tcp", Port: 631,
+		Addr: netip.MustParseAddr("10.0.0.4"), Iface: "eth0", TTL: 120 * time.Second, Source: "mdns",
+	}
+	src.send(t, discover.EventUp, "", db1)
+	extra.send(t, discover.EventUp, "", printer)
+	addrs, err := resolver(s).LookupHost(t.Context(), "printer.lan")
+	if err != nil || !slices.Equal(addrs, []string{"10.0.0.4"}) {
+		t.Errorf("printer.lan: got %q, %v; want 10.0.0.4", addrs, err)
+	}
+	_, body, _ := get(t, s, "GET", "/v1/services")
+	var got []output.Service
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, svc := range got {
+		sources = append(sources, svc.Name+"/"+svc.Source)
+	}
+	if want := []string{"db/lanfind", "printer/mdns"}; !slices.Equal(sources, want) {
+		t.Errorf("/v1/services: got %q, want %q", sources, want)
+	}
+	extra.send(t, discover.EventDown, discover.ReasonGoodbye, printer)
+	_, err = resolver(s).LookupHost(t.Context(), "printer.lan")
+	if de, ok := err.(*net.DNSError); !ok || !de.IsNotFound {
+		t.Errorf("printer.lan after its goodbye: got %v, want not found", err)
+	}
+}
