@@ -33,10 +33,10 @@ const (
 
 // Timing of one-shot queries (see the package comment).
 const (
-	retry        = 200 * time.Millisecond // between queries
+	retry        = 130 * time.Millisecond // between queries
 	fastQueries  = 10                     // queries retry apart before the interval doubles
 	quietQueries = 2                      // queries that bring nothing new before Collect settles
-	answerWait   = 150 * time.Millisecond // for answers to the last query
+	answerWait   = 120 * time.Millisecond // for answers to the last query
 )
 
 // Config configures [New]. Only Lister is required.
@@ -241,7 +241,7 @@ func (b *Browser) handle(p mdnsnet.Packet, fn func(Event)) {
 		return // a query, or a reply to some legacy unicast querier
 	}
 	now := b.now()
-	b.log.Debug("mdns: response", "src", p.Src, "records", len(p.Msg.Records()), "answers", len(p.Msg.Answers))
+	b.log.Debug("mdns: response", "src", p.Src, "dst", p.Dst, "size", p.Size, "answers", len(p.Msg.Answers), "additionals", len(p.Msg.Additionals))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, r := range p.Msg.Records() {
@@ -392,6 +392,7 @@ func (b *Browser) query(now time.Time, mode int) error {
 	var errs []error
 	for _, q := range []*mdns.Message{&unique, &m} {
 		if len(q.Questions) > 0 {
+			b.log.Debug("mdns: query", "questions", len(q.Questions), "known", len(q.Answers), "qu", q.Questions[0].Unicast)
 			errs = append(errs, b.ep.Send(q, 0))
 		}
 	}
