@@ -33,10 +33,11 @@ const (
 
 // Timing of one-shot queries (see the package comment).
 const (
-	retry        = 130 * time.Millisecond // between queries
+	firstRetry   = 130 * time.Millisecond // after the first query: Avahi delays a PTR answer 20 to 120 ms
+	retry        = 120 * time.Millisecond // between later queries
 	fastQueries  = 10                     // queries retry apart before the interval doubles
 	quietQueries = 2                      // queries that bring nothing new before Collect settles
-	answerWait   = 120 * time.Millisecond // for answers to the last query
+	answerWait   = 120 * time.Millisecond // for answers to the last query and after the last change
 )
 
 // Config configures [New]. Only Lister is required.
@@ -149,28 +150,41 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 	var sent []time.Time // when each query went out
 	next := start
 	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
+		b.mu.Lock()
+		complete := b.complete()
+		changed := b.changed
+		b.mu.Unlock()
+		// Settled is checked before a query that is due: the last quiet
+		// query's wait may end when the next query would go out.
+		if n := len(sent); n > 0 {
+			quiet := 0 // queries sent after the last change
+			for _, t := range sent {
+				if t.After(changed) {
+					quiet++
+				}
+			}
+			if complete && quiet >= quietQueries && now.Sub(sent[n-1]) >= answerWait && now.Sub(changed) >= answerWait {
+				return 0, true
+			}
+		}
 		if !now.Before(next) {
 			if err := b.query(now, queryAllQU); err != nil {
 				b.log.Warn("mdns: query", "err", err)
 			}
 			sent = append(sent, now)
 			next = now.Add(retry << max(0, len(sent)-fastQueries))
-		}
-		b.mu.Lock()
-		complete := b.complete()
-		changed := b.changed
-		b.mu.Unlock()
-		quiet := 0 // queries sent after the last change
-		for _, t := range sent {
-			if t.After(changed) {
-				quiet++
+			if len(sent) == 1 {
+				next = now.Add(firstRetry)
 			}
 		}
-		last := sent[len(sent)-1]
-		if complete && quiet >= quietQueries && now.Sub(last) >= answerWait && now.Sub(changed) >= answerWait {
-			return 0, true
+		// Wake at the next query or when a wait ends, whichever is first;
+		// a wait that has ended already is not a reason to wake.
+		wake := next.Sub(now)
+		for _, end := range []time.Time{sent[len(sent)-1].Add(answerWait), changed.Add(answerWait)} {
+			if end.After(now) {
+				wake = min(wake, end.Sub(now))
+			}
 		}
-		wake := min(next.Sub(now), last.Add(answerWait).Sub(now), changed.Add(answerWait).Sub(now))
 		return max(wake, time.Millisecond), false
 	})
 	if err != nil {
