@@ -34,9 +34,9 @@ const (
 // Timing of one-shot queries (see the package comment).
 const (
 	firstRetry   = 130 * time.Millisecond // after the first query: Avahi delays a PTR answer 20 to 120 ms
-	retry        = 120 * time.Millisecond // between later queries
+	retry        = 60 * time.Millisecond  // between later queries: answered at once, by unicast
 	fastQueries  = 10                     // queries retry apart before the interval doubles
-	quietQueries = 2                      // queries that bring nothing new before Collect settles
+	quietQueries = 3                      // queries that bring nothing new before Collect settles
 	answerWait   = 120 * time.Millisecond // for answers to the last query and after the last change
 )
 
@@ -154,20 +154,19 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 		complete := b.complete()
 		changed := b.changed
 		b.mu.Unlock()
-		// Settled is checked before a query that is due: the last quiet
-		// query's wait may end when the next query would go out.
-		if n := len(sent); n > 0 {
-			quiet := 0 // queries sent after the last change
-			for _, t := range sent {
-				if t.After(changed) {
-					quiet++
-				}
-			}
-			if complete && quiet >= quietQueries && now.Sub(sent[n-1]) >= answerWait && now.Sub(changed) >= answerWait {
-				return 0, true
+		quiet := 0 // queries sent after the last change
+		for _, t := range sent {
+			if t.After(changed) {
+				quiet++
 			}
 		}
-		if !now.Before(next) {
+		// Once enough quiet queries are out, Collect only waits for their
+		// answers: a query due meanwhile would postpone the end.
+		done := complete && quiet >= quietQueries
+		if done && now.Sub(sent[len(sent)-1]) >= answerWait && now.Sub(changed) >= answerWait {
+			return 0, true
+		}
+		if !done && !now.Before(next) {
 			if err := b.query(now, queryAllQU); err != nil {
 				b.log.Warn("mdns: query", "err", err)
 			}
@@ -180,6 +179,9 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 		// Wake at the next query or when a wait ends, whichever is first;
 		// a wait that has ended already is not a reason to wake.
 		wake := next.Sub(now)
+		if done {
+			wake = answerWait
+		}
 		for _, end := range []time.Time{sent[len(sent)-1].Add(answerWait), changed.Add(answerWait)} {
 			if end.After(now) {
 				wake = min(wake, end.Sub(now))
