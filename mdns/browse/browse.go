@@ -33,10 +33,11 @@ const (
 
 // Timing of one-shot queries (see the package comment).
 const (
-	retry        = 200 * time.Millisecond // between queries
+	firstRetry   = 130 * time.Millisecond // after the first query: Avahi delays a PTR answer 20 to 120 ms
+	retry        = 60 * time.Millisecond  // between later queries: answered at once, by unicast
 	fastQueries  = 10                     // queries retry apart before the interval doubles
-	quietQueries = 2                      // queries that bring nothing new before Collect settles
-	answerWait   = 150 * time.Millisecond // for answers to the last query
+	quietQueries = 3                      // queries that bring nothing new before Collect settles
+	answerWait   = 120 * time.Millisecond // for answers to the last query and after the last change
 )
 
 // Config configures [New]. Only Lister is required.
@@ -149,13 +150,6 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 	var sent []time.Time // when each query went out
 	next := start
 	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
-		if !now.Before(next) {
-			if err := b.query(now, queryAllQU); err != nil {
-				b.log.Warn("mdns: query", "err", err)
-			}
-			sent = append(sent, now)
-			next = now.Add(retry << max(0, len(sent)-fastQueries))
-		}
 		b.mu.Lock()
 		complete := b.complete()
 		changed := b.changed
@@ -166,11 +160,33 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 				quiet++
 			}
 		}
-		last := sent[len(sent)-1]
-		if complete && quiet >= quietQueries && now.Sub(last) >= answerWait && now.Sub(changed) >= answerWait {
+		// Once enough quiet queries are out, Collect only waits for their
+		// answers: a query due meanwhile would postpone the end.
+		done := complete && quiet >= quietQueries
+		if done && now.Sub(sent[len(sent)-1]) >= answerWait && now.Sub(changed) >= answerWait {
 			return 0, true
 		}
-		wake := min(next.Sub(now), last.Add(answerWait).Sub(now), changed.Add(answerWait).Sub(now))
+		if !done && !now.Before(next) {
+			if err := b.query(now, queryAllQU); err != nil {
+				b.log.Warn("mdns: query", "err", err)
+			}
+			sent = append(sent, now)
+			next = now.Add(retry << max(0, len(sent)-fastQueries))
+			if len(sent) == 1 {
+				next = now.Add(firstRetry)
+			}
+		}
+		// Wake at the next query or when a wait ends, whichever is first;
+		// a wait that has ended already is not a reason to wake.
+		wake := next.Sub(now)
+		if done {
+			wake = answerWait
+		}
+		for _, end := range []time.Time{sent[len(sent)-1].Add(answerWait), changed.Add(answerWait)} {
+			if end.After(now) {
+				wake = min(wake, end.Sub(now))
+			}
+		}
 		return max(wake, time.Millisecond), false
 	})
 	if err != nil {
@@ -241,7 +257,7 @@ func (b *Browser) handle(p mdnsnet.Packet, fn func(Event)) {
 		return // a query, or a reply to some legacy unicast querier
 	}
 	now := b.now()
-	b.log.Debug("mdns: response", "src", p.Src, "records", len(p.Msg.Records()), "answers", len(p.Msg.Answers))
+	b.log.Debug("mdns: response", "src", p.Src, "dst", p.Dst, "size", p.Size, "answers", len(p.Msg.Answers), "additionals", len(p.Msg.Additionals))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, r := range p.Msg.Records() {
@@ -392,6 +408,7 @@ func (b *Browser) query(now time.Time, mode int) error {
 	var errs []error
 	for _, q := range []*mdns.Message{&unique, &m} {
 		if len(q.Questions) > 0 {
+			b.log.Debug("mdns: query", "questions", len(q.Questions), "known", len(q.Answers), "qu", q.Questions[0].Unicast)
 			errs = append(errs, b.ep.Send(q, 0))
 		}
 	}

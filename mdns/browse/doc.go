@@ -22,14 +22,18 @@
 // (known-answer suppression, RFC 6762 §7.1); a list too long for one
 // datagram continues in more datagrams with the TC bit set.
 //
-// [Browser.Collect] (one-shot, for list and resolve) queries at once and
-// then every 200 ms (after ten queries the interval doubles). It returns
-// once two queries in a row have brought nothing new, every instance found
-// is complete (it has an SRV record) and 150 ms have passed since the last
-// query and the last change; or when its context ends. One quiet query
-// would be enough on a perfect LAN, but a lost answer looks just like no
-// answer: the second quiet query is what finds 100 of 100 services at 30 %
-// loss (bench/results). [Browser.Run]
+// [Browser.Collect] (one-shot, for list and resolve) queries at once, again
+// 130 ms later (Avahi delays a PTR answer by 20 to 120 ms) and then every
+// 60 ms (after ten queries the interval doubles): a repeated query within
+// Avahi's half-second history is answered at once, by unicast (see below).
+// Once three queries in a row have brought nothing new and every instance
+// found is complete (it has an SRV record), it sends no more and returns
+// when 120 ms have passed since the last query and the last change; or
+// when its context ends. One quiet query would be enough on a perfect LAN,
+// but a lost answer looks just like no answer: a responder all of whose
+// answers were lost is missed, so each quiet query makes that about 3
+// times less likely at 30 % loss
+// (bench/results). [Browser.Run]
 // (continuous, for watch) queries after 0, 1, 2, 4, ... seconds up to an
 // hour apart, refreshes the records of entries it reports at 80, 85, 90
 // and 95 % of their TTL (RFC 6762 §5.2), and reports changes as events.
