@@ -165,6 +165,13 @@ func (s *Sender) handle(d endpoint.Datagram) (reply, bool) {
 		s.log.Debug("dropped query from bad source", "src", src.String())
 		return reply{}, false
 	}
+	if b.Flags&beacon.FlagAlsoIPv4 != 0 && m.Is6() && hasIPv4(st.Selected, m.IfIndex) {
+		// The querier sent this attempt over IPv4 on this link too, and
+		// that copy is the one answered. The copy is not remembered as
+		// answered, so a forged flagged copy pre-empts nothing.
+		s.stats.dups.Add(1)
+		return reply{}, false
+	}
 	q := b.Query
 	var all []beacon.Service
 	for _, r := range s.recs.current() {
@@ -321,6 +328,17 @@ func answerable(ifs []iface.Interface, src netip.AddrPort, ifIndex int) bool {
 		}
 	}
 	return onLink
+}
+
+// hasIPv4 reports whether the interface ifIndex, one of ifs, has an IPv4
+// address.
+func hasIPv4(ifs []iface.Interface, ifIndex int) bool {
+	for _, ifc := range ifs {
+		if ifc.Index == ifIndex {
+			return slices.ContainsFunc(ifc.Addrs, func(a iface.Addr) bool { return a.Prefix.Addr().Is4() })
+		}
+	}
+	return false
 }
 
 // randDuration returns a random duration in [0, max); max must be

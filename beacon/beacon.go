@@ -127,12 +127,19 @@ func (k Kind) known() bool {
 	return k >= KindAnnounce && k <= KindQuery
 }
 
-// Flags is a set of header flags. None are defined in version 1; senders
-// write zero and receivers ignore bits they do not know.
+// Flags is a set of header flags. Senders write zero in bits they do not
+// define and receivers ignore bits they do not know.
 type Flags uint16
 
-// flagsDefined holds every flag bit this package knows: none yet.
-const flagsDefined Flags = 0
+// FlagAlsoIPv4 marks a query sent over IPv6 whose sender sends the same
+// attempt over IPv4 on the same link too. A responder that has an IPv4
+// address on the interface the copy arrived on answers the IPv4 copy
+// and ignores this one, so a dual-stack link carries one answer, not
+// two. Only queries carry it; receivers ignore it on other kinds.
+const FlagAlsoIPv4 Flags = 1 << 0
+
+// flagsDefined holds every flag bit this package knows.
+const flagsDefined = FlagAlsoIPv4
 
 // Beacon is one lanfind datagram.
 //

@@ -480,7 +480,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "kind 0", b: beacon.Beacon{}, want: beacon.ErrKind},
 		{name: "kind 9", b: beacon.Beacon{Kind: 9}, want: beacon.ErrKind},
-		{name: "undefined flag", b: func() beacon.Beacon { b := announce(); b.Flags = 1; return b }(), want: beacon.ErrMalformed},
+		{name: "undefined flag", b: func() beacon.Beacon { b := announce(); b.Flags = 2; return b }(), want: beacon.ErrMalformed},
 		{name: "query without Query", b: beacon.Beacon{Kind: beacon.KindQuery, RequestID: reqID}, want: beacon.ErrMalformed},
 		{name: "query with request ID 0", b: beacon.Beacon{Kind: beacon.KindQuery, Query: &beacon.Query{}}, want: beacon.ErrMalformed},
 		{name: "query with services", b: func() beacon.Beacon { b := query; b.Services = announce().Services; return b }(), want: beacon.ErrMalformed},
@@ -610,7 +610,7 @@ func TestForwardCompatible(t *testing.T) {
 	}
 	two := want
 	two.Services = []beacon.Service{want.Services[0], want.Services[0]}
-	unknownFlag := "4c4e4644 01 01 8001 00000000000000aa 00000001 0000000000000000"
+	unknownFlag := "4c4e4644 01 01 8002 00000000000000aa 00000001 0000000000000000"
 	tests := []struct {
 		name string
 		hex  string
@@ -817,5 +817,26 @@ func TestServiceSameAs(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFlagAlsoIPv4 checks that the "also IPv4" flag of a query survives
+// encoding and parsing, in header byte 7 as the package comment says.
+func TestFlagAlsoIPv4(t *testing.T) {
+	b := beacon.Beacon{Kind: beacon.KindQuery, Flags: beacon.FlagAlsoIPv4, Sender: 1, Seq: 2,
+		RequestID: 3, Query: &beacon.Query{Attempt: 1}}
+	p, err := b.AppendBinary(nil)
+	if err != nil {
+		t.Fatalf("AppendBinary: %v", err)
+	}
+	if p[6] != 0 || p[7] != 1 {
+		t.Errorf("flags bytes %02x %02x, want 00 01", p[6], p[7])
+	}
+	got, err := beacon.Parse(p)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got.Flags != beacon.FlagAlsoIPv4 {
+		t.Errorf("Flags %#x, want %#x", got.Flags, beacon.FlagAlsoIPv4)
 	}
 }

@@ -16,7 +16,9 @@
 //	  0    4  magic "LNFD" (4c 4e 46 44)
 //	  4    1  version: 1
 //	  5    1  kind: 1 announce, 2 reply, 3 goodbye, 4 query
-//	  6    2  flags: none defined in version 1; senders write 0
+//	  6    2  flags: bit 0 (0x0001) "also IPv4", queries only: the
+//	          sender sends this same query over IPv4 on this link too
+//	          ([FlagAlsoIPv4]); senders write 0 in the other bits
 //	  8    8  sender ID: random per process start
 //	 16    4  seq: the sender's message counter; (sender, seq) names a message
 //	 20    8  request ID: random and non-zero in a query, echoed in its

@@ -101,7 +101,8 @@ func cleanupLeftovers() {
 	}
 }
 
-// NewLab builds a lab of n IPv4 hosts.
+// NewLab builds a lab of n IPv4 hosts, each with the kernel's link-local
+// IPv6 address too (duplicate address detection off).
 func NewLab(n int) (*Lab, error) { return newLab(n, false) }
 
 // NewLab6 builds a lab of n IPv6-only hosts: no IPv4 address, a unique
@@ -144,7 +145,14 @@ func newLab(n int, v6 bool) (*Lab, error) {
 			)
 			continue
 		}
+		// The kernel's link-local IPv6 address is usable at once (no
+		// duplicate address detection), as on a host up for a while:
+		// with detection it appeared a second or two after the link, so
+		// the first measurements ran IPv4-only and an announcer started
+		// at once sent the burst of an interface gaining an address.
 		cmds = append(cmds,
+			[]string{"ip", "netns", "exec", h.NS, "sh", "-c",
+				"echo 0 > /proc/sys/net/ipv6/conf/" + hostIf + "/accept_dad"},
 			[]string{"ip", "-n", h.NS, "addr", "add", h.Addr.String() + "/24", "brd", "+", "dev", hostIf},
 			[]string{"ip", "-n", h.NS, "link", "set", hostIf, "up"},
 			[]string{"ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", hostIf},

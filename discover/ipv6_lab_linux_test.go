@@ -147,6 +147,27 @@ func TestNSMixedSegment(t *testing.T) {
 	}
 }
 
+// TestNSDualStackOneAnswer: a dual-stack listener's query goes over both
+// families, but a dual-stack announcer answers it once (over IPv4: the
+// IPv6 copy carries beacon.FlagAlsoIPv4), while an IPv6-only announcer on
+// the same segment answers that IPv6 copy and is found.
+func TestNSDualStackOneAnswer(t *testing.T) {
+	t.Parallel()
+	lab := netnstest.NewStacks(t, netnstest.StackDual, netnstest.StackDual, netnstest.StackIPv6)
+	dual := startAnnouncer(t, lab.Hosts[1], "dual", time.Minute)
+	startAnnouncer(t, lab.Hosts[2], "six", time.Minute)
+	rs := collectOn(t, lab.Hosts[0])
+	if got := names(rs); !slices.Equal(got, []string{"dual", "six"}) {
+		t.Fatalf("got %v, want [dual six]", got)
+	}
+	// Every repeat lists "dual" as known, so only the first query is
+	// answered: once, not once per family.
+	if st := dual.Stats(); st.Queries != 1 {
+		t.Errorf("dual-stack announcer answered %d query attempts, want 1 (stats %+v)",
+			st.Queries, st)
+	}
+}
+
 // TestNSRemoveFamilyAddr removes the IPv6 address and then the last IPv4
 // address from a running announcer's interface: the watcher hears the
 // new address list within 2 s each time, without a restart.

@@ -19,6 +19,9 @@ func (s *session) sendQuery(request uint64, attempt uint8, withKnown bool) {
 	targets := s.l.ep.Plan().Targets
 	if attempt > 0 {
 		targets = repeatTargets(targets, attempt)
+		targets = slices.DeleteFunc(targets, func(t iface.Target) bool {
+			return alsoIPv4(targets, t) && !s.heardIPv6Only(t.IfIndex)
+		})
 	}
 	s.sendQueryTo(request, attempt, withKnown, targets)
 }
@@ -69,7 +72,19 @@ func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool,
 		s.l.log.Error("marshal query", "err", err)
 		return
 	}
+	var flagged []byte // p with beacon.FlagAlsoIPv4, for IPv6 copies
 	for _, t := range targets {
+		p := p
+		if alsoIPv4(targets, t) {
+			if flagged == nil {
+				b.Flags |= beacon.FlagAlsoIPv4
+				if flagged, err = s.l.ep.Codec.Encode(&b); err != nil {
+					s.l.log.Error("marshal query", "err", err)
+					return
+				}
+			}
+			p = flagged
+		}
 		if _, err := s.l.qconn.WriteTo(p, t.Dst, t.IfIndex); err != nil {
 			s.l.stats.sendErrors.Add(1)
 			s.l.log.Warn("query send failed", "iface", t.IfName, "dst", t.Dst.String(), "err", err)
@@ -78,6 +93,46 @@ func (s *session) sendQueryTo(request uint64, attempt uint8, withKnown bool,
 		s.l.stats.sent.Add(1)
 	}
 	s.l.log.Debug("sent query", "request", request, "attempt", attempt, "known", len(q.Known))
+}
+
+// alsoIPv4 reports whether t is an IPv6 target of a query that targets
+// also send over IPv4 on t's interface: its copy then carries
+// beacon.FlagAlsoIPv4, and a responder with an IPv4 address on that link
+// answers the IPv4 copy only. Without the flag every dual-stack responder
+// answered both copies (their sources differ, so neither is a copy of the
+// other to it), which doubled the bytes of a list on a dual-stack LAN.
+func alsoIPv4(targets []iface.Target, t iface.Target) bool {
+	return !t.Dst.Addr().Is4() && slices.ContainsFunc(targets, func(o iface.Target) bool {
+		return o.IfIndex == t.IfIndex && o.Dst.Addr().Is4()
+	})
+}
+
+// heardIPv6Only reports whether an instance was heard on the interface
+// ifIndex over IPv6 only. Only such a responder answers the IPv6 copy of a
+// query also sent over IPv4 there (beacon.FlagAlsoIPv4): every other one
+// answers the IPv4 copy. So a repeat on a link that has both families
+// goes over IPv6 too only when it has someone to reach: on a dual-stack
+// LAN the known-answer list of each repeat crosses the wire once, not
+// twice. The first query of a request always goes both ways, so an
+// IPv6-only responder not heard yet answers it; if that answer is lost
+// and no other IPv6-only responder on the link was heard, the repeats of
+// this request do not reach it (its announcements still do).
+func (s *session) heardIPv6Only(ifIndex int) bool {
+	for _, bySender := range s.byInstance {
+		for _, e := range bySender {
+			v4, v6 := false, false
+			for p := range e.paths {
+				if p.ifIndex == ifIndex {
+					v4 = v4 || p.addr.Unmap().Is4()
+					v6 = v6 || !p.addr.Unmap().Is4()
+				}
+			}
+			if v6 && !v4 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // known lists up to beacon.MaxKnown of the instance IDs heard, for
