@@ -84,10 +84,18 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stop()
 	readers := min(runtime.GOMAXPROCS(0), 4)
 	errc := make(chan error, readers+1)
+	// The loops start under connMu, where Close marks the server closed,
+	// so that Close either sees them in the WaitGroup or they never start.
+	sock.connMu.Lock()
+	if sock.closed {
+		sock.connMu.Unlock()
+		return nil
+	}
 	for range readers {
 		sock.wg.Go(func() { errc <- s.serveUDP() })
 	}
 	sock.wg.Go(func() { errc <- s.serveTCP() })
+	sock.connMu.Unlock()
 	var err error
 	for range readers + 1 {
 		e := <-errc
