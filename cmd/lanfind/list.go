@@ -61,18 +61,11 @@ type listOptions struct {
 }
 
 func runList(ctx context.Context, s streams, opts listOptions) error {
-	l, err := newListener(s, opts.common, "--name", opts.name, opts.typ)
+	l, b, searchCtx, done, err := openSearch(ctx, s, opts.searchOptions, "--name", opts.name)
 	if err != nil {
 		return searchError(err)
 	}
-	defer l.Close()
-	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
-	defer cancel()
-	b, closeB, err := openMDNS(searchCtx, s, opts.common, opts.name, opts.typ)
-	if err != nil {
-		return searchError(err)
-	}
-	defer closeB()
+	defer done()
 	mdnsResults := collectMDNS(searchCtx, s, b)
 	start := time.Now()
 	var rs []discover.Result

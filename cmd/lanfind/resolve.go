@@ -62,18 +62,11 @@ type resolveOptions struct {
 }
 
 func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
-	l, err := newListener(s, opts.common, "NAME", opts.name, opts.typ)
+	l, b, searchCtx, done, err := openSearch(ctx, s, opts.searchOptions, "NAME", opts.name)
 	if err != nil {
 		return searchError(err)
 	}
-	defer l.Close()
-	searchCtx, cancel := context.WithTimeout(ctx, opts.timeout)
-	defer cancel()
-	b, closeB, err := openMDNS(searchCtx, s, opts.common, opts.name, opts.typ)
-	if err != nil {
-		return searchError(err)
-	}
-	defer closeB()
+	defer done()
 	var rs []discover.Result
 	switch {
 	case opts.wait > 1:

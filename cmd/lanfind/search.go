@@ -20,6 +20,7 @@ import (
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
+	"github.com/lanfind/lanfind/mdns/browse"
 )
 
 const defaultTimeout = 3 * time.Second
@@ -77,6 +78,31 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 	o.typ = c.String("type")
 	o.printer, err = newPrinter(c, s.Out, o.family)
 	return o, s, err
+}
+
+// openSearch opens what list and resolve search with: a Listener for the
+// name filter (given as nameFlag) and the type, the mDNS browser when
+// --mdns is given (nil otherwise), and a context bounded by --timeout.
+// done closes them all.
+func openSearch(ctx context.Context, s streams, o searchOptions, nameFlag, name string) (
+	l *discover.Listener, b *browse.Browser, searchCtx context.Context, done func(), err error,
+) {
+	if l, err = newListener(s, o.common, nameFlag, name, o.typ); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	searchCtx, cancel := context.WithTimeout(ctx, o.timeout)
+	b, closeB, err := openMDNS(searchCtx, s, o.common, name, o.typ)
+	if err != nil {
+		cancel()
+		l.Close()
+		return nil, nil, nil, nil, err
+	}
+	done = func() {
+		closeB()
+		cancel()
+		l.Close()
+	}
+	return l, b, searchCtx, done, nil
 }
 
 // newListener checks the name filter (given as nameFlag) and the type, and
