@@ -26,8 +26,63 @@ import (
 const MaxSize = 1 << 20
 
 // Keys are the top-level keys a file may set, besides [[service]].
-var Keys = []string{"interval", "ttl", "hostname", "interfaces", "exclude_interfaces",
-	"discovery_port", "group", "no_broadcast", "no_multicast", "mdns"}
+var Keys = keysOf(settings)
+
+// setting is one top-level key: how [File.Setting] shows its value and
+// how [Merge] copies it. settings lists every key once, so that Keys,
+// Setting and Merge cannot disagree about which keys there are.
+type setting struct {
+	key  string
+	show func(f *File) string
+	copy func(dst, src *File)
+}
+
+var settings = []setting{
+	{"interval",
+		func(f *File) string { return f.Interval.String() },
+		func(d, s *File) { d.Interval = s.Interval }},
+	{"ttl",
+		func(f *File) string { return f.TTL.String() },
+		func(d, s *File) { d.TTL = s.TTL }},
+	{"hostname",
+		func(f *File) string { return strconv.Quote(f.Hostname) },
+		func(d, s *File) { d.Hostname = s.Hostname }},
+	{"interfaces",
+		func(f *File) string { return fmt.Sprintf("%q", f.Interfaces) },
+		func(d, s *File) { d.Interfaces = s.Interfaces }},
+	{"exclude_interfaces",
+		func(f *File) string { return fmt.Sprintf("%q", f.ExcludeInterfaces) },
+		func(d, s *File) { d.ExcludeInterfaces = s.ExcludeInterfaces }},
+	{"discovery_port",
+		func(f *File) string { return strconv.Itoa(int(f.Port)) },
+		func(d, s *File) { d.Port = s.Port }},
+	{"group",
+		func(f *File) string { return f.Group.String() },
+		func(d, s *File) { d.Group = s.Group }},
+	{"no_broadcast",
+		func(f *File) string { return strconv.FormatBool(f.NoBroadcast) },
+		func(d, s *File) { d.NoBroadcast = s.NoBroadcast }},
+	{"no_multicast",
+		func(f *File) string { return strconv.FormatBool(f.NoMulticast) },
+		func(d, s *File) { d.NoMulticast = s.NoMulticast }},
+	{"no_ipv4",
+		func(f *File) string { return strconv.FormatBool(f.NoIPv4) },
+		func(d, s *File) { d.NoIPv4 = s.NoIPv4 }},
+	{"no_ipv6",
+		func(f *File) string { return strconv.FormatBool(f.NoIPv6) },
+		func(d, s *File) { d.NoIPv6 = s.NoIPv6 }},
+	{"mdns",
+		func(f *File) string { return strconv.FormatBool(f.MDNS) },
+		func(d, s *File) { d.MDNS = s.MDNS }},
+}
+
+func keysOf(ss []setting) []string {
+	keys := make([]string, len(ss))
+	for i, s := range ss {
+		keys[i] = s.key
+	}
+	return keys
+}
 
 // File is what a configuration file says. A top-level setting applies only
 // when [File.Sets] reports it set.
@@ -76,31 +131,10 @@ func (f *File) Setting(key string) string {
 	if !f.set[key] {
 		return "(default)"
 	}
-	switch key {
-	case "interval":
-		return f.Interval.String()
-	case "ttl":
-		return f.TTL.String()
-	case "hostname":
-		return strconv.Quote(f.Hostname)
-	case "interfaces":
-		return fmt.Sprintf("%q", f.Interfaces)
-	case "exclude_interfaces":
-		return fmt.Sprintf("%q", f.ExcludeInterfaces)
-	case "discovery_port":
-		return strconv.Itoa(int(f.Port))
-	case "group":
-		return f.Group.String()
-	case "no_broadcast":
-		return strconv.FormatBool(f.NoBroadcast)
-	case "no_multicast":
-		return strconv.FormatBool(f.NoMulticast)
-	case "no_ipv4":
-		return strconv.FormatBool(f.NoIPv4)
-	case "no_ipv6":
-		return strconv.FormatBool(f.NoIPv6)
-	case "mdns":
-		return strconv.FormatBool(f.MDNS)
+	for _, st := range settings {
+		if st.key == key {
+			return st.show(f)
+		}
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,7 +38,7 @@ func TestParse(t *testing.T) {
 			name: "unknown keys and other problems together, in file order",
 			doc:  "x = 1\ninterval = \"1ms\"\n[[service]]\nname = \"a\"\nprot = 1\n",
 			want: []string{
-				`f:1:1: unknown key "x" (known: interval, ttl, hostname, interfaces, exclude_interfaces, discovery_port, group, no_broadcast, no_multicast, mdns, [[service]])`,
+				`f:1:1: unknown key "x" (known: interval, ttl, hostname, interfaces, exclude_interfaces, discovery_port, group, no_broadcast, no_multicast, no_ipv4, no_ipv6, mdns, [[service]])`,
 				`f:2:1: interval "1ms": want at least 10ms`,
 				`f:5:1: unknown key "prot" in [[service]] (known: name, type, port, meta, mdns, mdns_type)`,
 			},
@@ -133,5 +134,51 @@ func TestDeepKeys(t *testing.T) {
 		if n := after.TotalAlloc - before.TotalAlloc; n > limit {
 			t.Errorf("parsing %d bytes allocated %d bytes, want at most %d", len(doc), n, limit)
 		}
+	}
+}
+
+// TestMergeEverySetting checks that Merge carries every top-level setting a
+// file may set, each shown as it was in its file: a key missing from the
+// merge was silently ignored in a --config-dir (no_ipv4 and no_ipv6 were).
+func TestMergeEverySetting(t *testing.T) {
+	files := []string{`interval = "7s"
+ttl = "21s"
+hostname = "h"
+interfaces = ["eth0"]
+exclude_interfaces = ["docker*"]
+discovery_port = 28000
+group = "239.255.70.71"`, `no_broadcast = true
+no_ipv4 = true
+mdns = true`, `no_ipv6 = true
+no_multicast = false`}
+	var parsed []*config.File
+	for i, text := range files {
+		f, err := config.Parse(fmt.Sprintf("f%d.toml", i), []byte(text))
+		if err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		parsed = append(parsed, f)
+	}
+	m, err := config.Merge("dir", parsed...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range config.Keys {
+		var want string
+		for _, f := range parsed {
+			if f.Sets(key) {
+				want = f.Setting(key)
+			}
+		}
+		if want == "" {
+			t.Errorf("%s: no test file sets it", key)
+			continue
+		}
+		if got := m.Setting(key); !m.Sets(key) || got != want {
+			t.Errorf("merged %s: got %s, want %s", key, got, want)
+		}
+	}
+	if !m.NoIPv4 || !m.NoIPv6 {
+		t.Errorf("merged no_ipv4, no_ipv6: got %v, %v, want true, true", m.NoIPv4, m.NoIPv6)
 	}
 }

@@ -94,7 +94,8 @@ func Merge(path string, files ...*File) (*File, error) {
 	setBy := map[string]*File{}
 	all := &Error{Path: path}
 	for _, f := range files {
-		for _, key := range Keys {
+		for _, st := range settings {
+			key := st.key
 			if !f.Sets(key) {
 				continue
 			}
@@ -108,7 +109,7 @@ func Merge(path string, files ...*File) (*File, error) {
 			}
 			setBy[key] = f
 			m.set[key] = true
-			m.copySetting(f, key)
+			st.copy(m, f)
 		}
 		for i, svc := range f.Services {
 			m.Services = append(m.Services, svc)
@@ -140,29 +141,4 @@ func (f *File) fileOf(i int) string {
 // Where returns "FILE:LINE", where service i is defined.
 func (f *File) Where(i int) string {
 	return fmt.Sprintf("%s:%d", f.fileOf(i), f.Lines[i])
-}
-
-func (m *File) copySetting(f *File, key string) {
-	switch key {
-	case "interval":
-		m.Interval = f.Interval
-	case "ttl":
-		m.TTL = f.TTL
-	case "hostname":
-		m.Hostname = f.Hostname
-	case "interfaces":
-		m.Interfaces = f.Interfaces
-	case "exclude_interfaces":
-		m.ExcludeInterfaces = f.ExcludeInterfaces
-	case "discovery_port":
-		m.Port = f.Port
-	case "group":
-		m.Group = f.Group
-	case "no_broadcast":
-		m.NoBroadcast = f.NoBroadcast
-	case "no_multicast":
-		m.NoMulticast = f.NoMulticast
-	case "mdns":
-		m.MDNS = f.MDNS
-	}
 }
