@@ -193,16 +193,19 @@ func (pr *peer) settled(from netip.Addr, instance string) {
 	pr.quiet(from, last.at.Add(1100*time.Millisecond), "")
 }
 
-// quiet fails the test if a response from from with a PTR answer of the
-// type arrives before until; what says which exchange is checked ("" to
-// only wait).
+// quiet fails the test if a response from from with answers arrives
+// before until; what says which exchange is checked ("" to only wait).
 func (pr *peer) quiet(from netip.Addr, until time.Time, what string) {
 	pr.t.Helper()
 	p, ok := pr.next(until, func(p rx) bool {
-		return p.src.Addr() == from && p.msg.Response && len(ptrAnswers(p.msg)) > 0
+		return p.src.Addr() == from && p.msg.Response && len(p.msg.Answers) > 0
 	})
 	if ok && what != "" {
-		pr.t.Errorf("%s: the publisher answered %v (to %v), want no answer", what, ptrAnswers(p.msg), p.dst)
+		var got []string
+		for _, r := range p.msg.Answers {
+			got = append(got, fmt.Sprintf("%s %v", r.Name, r.Type))
+		}
+		pr.t.Errorf("%s: the publisher answered %s (to %v), want no answer", what, strings.Join(got, ", "), p.dst)
 	}
 }
 
@@ -297,6 +300,10 @@ func TestNSDuplicateAnswerSuppression(t *testing.T) {
 		t.Errorf("Stats().Duplicates = %d, want 1", st.Duplicates)
 	}
 
+	// Asked again without a duplicate, and with a second question, it
+	// answers both in one message (§6.3).
+	inst := mdns.InstanceName("db", pgType)
+	q.Questions = append(q.Questions, mdns.Question{Name: inst, Type: dnsmessage.TypeSRV})
 	sent = time.Now()
 	pr.send(q)
 	p, ok := pr.next(sent.Add(time.Second), func(p rx) bool {
@@ -308,7 +315,18 @@ func TestNSDuplicateAnswerSuppression(t *testing.T) {
 	if got := ptrAnswers(p.msg); !slices.Equal(got, []string{"db"}) {
 		t.Errorf("answered %v, want [db]", got)
 	}
+	if !slices.ContainsFunc(p.msg.Answers, func(r mdns.Record) bool {
+		return r.Type == dnsmessage.TypeSRV && mdns.EqualNames(r.Name, inst) && r.Port == 5432
+	}) {
+		t.Errorf("answer %+v lacks the SRV record asked for in the same query", p.msg.Answers)
+	}
 	t.Logf("answered after %v", p.at.Sub(sent))
+
+	// Asked once more 300 ms later, it multicasts neither record again
+	// within a second of the answer (§6).
+	pr.quiet(from, p.at.Add(300*time.Millisecond), "no query")
+	pr.send(q)
+	pr.quiet(from, p.at.Add(900*time.Millisecond), "the same query again within a second")
 }
 
 // TestNSConflictBackoff defends every name the Publisher probes with a
