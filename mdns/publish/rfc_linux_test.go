@@ -276,6 +276,53 @@ func TestNSTruncatedKnownAnswers(t *testing.T) {
 	if st := pub.Stats(); st.Truncated != 4 || st.TruncatedOverflow != 0 {
 		t.Errorf("Stats: Truncated %d, TruncatedOverflow %d; want 4 and 0", st.Truncated, st.TruncatedOverflow)
 	}
+
+	// At most 32 truncated queries wait at once: from 33 sources (here
+	// legacy ones, on ephemeral ports, answered by unicast at once or
+	// after the wait), the last is answered at once.
+	const sources = 33
+	arrived := make(chan time.Duration, sources)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sent = time.Now()
+	for i := range sources {
+		c, err := udp.Listen(t.Context(), netip.AddrPort{}, udp.Options{ListenPacket: h1.ListenPacket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		m := mdns.Message{ID: uint16(i), Truncated: true, Questions: question(false)}
+		b, err := m.AppendPack(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WriteTo(b, netip.AddrPortFrom(mdns.GroupV4, mdns.Port), pr.idx); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(sent.Add(time.Second))
+		wg.Go(func() {
+			buf := make([]byte, mdns.MaxMessage+1)
+			if _, _, _, err := c.ReadFrom(buf); err == nil {
+				arrived <- time.Since(sent)
+			}
+		})
+	}
+	wg.Wait()
+	close(arrived)
+	var fast, slow int
+	for d := range arrived {
+		if d < 300*time.Millisecond {
+			fast++
+		} else {
+			slow++
+		}
+	}
+	if fast != 1 || slow != sources-1 {
+		t.Errorf("%d sources: %d answered at once and %d after a wait, want 1 and %d", sources, fast, slow, sources-1)
+	}
+	if st := pub.Stats(); st.Truncated != 4+sources-1 || st.TruncatedOverflow != 1 {
+		t.Errorf("Stats: Truncated %d, TruncatedOverflow %d; want %d and 1", st.Truncated, st.TruncatedOverflow, 4+sources-1)
+	}
 }
 
 // TestNSDuplicateAnswerSuppression asks for a shared PTR record and then
