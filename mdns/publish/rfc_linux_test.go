@@ -203,7 +203,7 @@ func (pr *peer) quiet(from netip.Addr, until time.Time, what string) {
 	if ok && what != "" {
 		var got []string
 		for _, r := range p.msg.Answers {
-			got = append(got, fmt.Sprintf("%s %v", r.Name, r.Type))
+			got = append(got, strings.TrimSpace(fmt.Sprintf("%s %v %s", r.Name, r.Type, r.Target)))
 		}
 		pr.t.Errorf("%s: the publisher answered %s (to %v), want no answer", what, strings.Join(got, ", "), p.dst)
 	}
