@@ -224,8 +224,8 @@ type Stats struct {
 	mdnsnet.Stats
 	// Truncated counts queries with the TC bit whose answer waited for
 	// the known answers of the packets that followed (RFC 6762 §7.2);
-	// TruncatedOverflow those answered at once because maxTruncated
-	// others from other sources were waiting already.
+	// TruncatedOverflow those answered at once because 32 others, from
+	// other sources, were waiting already.
 	Truncated, TruncatedOverflow uint64
 	// Duplicates counts records left out of an answer because another
 	// responder multicast them, with at least our TTL, while the answer

@@ -142,6 +142,7 @@ func (p *Publisher) answer(q *query, now time.Time) {
 	known := q.known
 	var answers []mdns.Record
 	unicast := map[string]bool{}
+	dropped := map[string]bool{}
 	for _, qu := range q.questions {
 		for i := range all {
 			r := &all[i]
@@ -149,7 +150,10 @@ func (p *Publisher) answer(q *query, now time.Time) {
 				continue
 			}
 			if q.dup[r.Key()] && !qu.Unicast && q.src.Port() == mdns.Port {
-				p.stats.duplicates.Add(1)
+				if !dropped[r.Key()] {
+					dropped[r.Key()] = true
+					p.stats.duplicates.Add(1)
+				}
 				continue
 			}
 			answers = append(answers, *r)

@@ -374,6 +374,20 @@ func TestNSDuplicateAnswerSuppression(t *testing.T) {
 	pr.quiet(from, p.at.Add(300*time.Millisecond), "no query")
 	pr.send(q)
 	pr.quiet(from, p.at.Add(900*time.Millisecond), "the same query again within a second")
+
+	// A truncated query waits 400-500 ms for more known answers (§7.2):
+	// another responder's answer meanwhile suppresses the Publisher's too.
+	pr.quiet(from, p.at.Add(1100*time.Millisecond), "no query")
+	q.Truncated = true
+	q.Questions = q.Questions[:1]
+	sent = time.Now()
+	pr.send(q)
+	time.Sleep(50 * time.Millisecond)
+	pr.send(mdns.Message{Response: true, Answers: []mdns.Record{ptr("db")}})
+	pr.quiet(from, sent.Add(700*time.Millisecond), "truncated query answered by another responder")
+	if st := pub.Stats(); st.Duplicates != 2 {
+		t.Errorf("Stats().Duplicates = %d, want 2", st.Duplicates)
+	}
 }
 
 // TestNSConflictBackoff defends every name the Publisher probes with a
