@@ -337,21 +337,27 @@ func TestNSDuplicateAnswerSuppression(t *testing.T) {
 	from := h0.Addr("eth0")
 	pr.settled(from, "db")
 
-	q := mdns.Message{Questions: []mdns.Question{{Name: pgType.FQDN(), Type: dnsmessage.TypePTR}}}
-	sent := time.Now()
-	pr.send(q)
-	time.Sleep(5 * time.Millisecond)
-	pr.send(mdns.Message{Response: true, Answers: []mdns.Record{ptr("db")}})
-	pr.quiet(from, sent.Add(500*time.Millisecond), "query answered by another responder")
-	if st := pub.Stats(); st.Duplicates != 1 {
-		t.Errorf("Stats().Duplicates = %d, want 1", st.Duplicates)
+	// duplicated sends q, multicasts the answer after gap as another
+	// responder would, and checks that the Publisher sends none.
+	duplicated := func(what string, q mdns.Message, gap, wait time.Duration, wantDup uint64) {
+		t.Helper()
+		sent := time.Now()
+		pr.send(q)
+		time.Sleep(gap)
+		pr.send(mdns.Message{Response: true, Answers: []mdns.Record{ptr("db")}})
+		pr.quiet(from, sent.Add(wait), what)
+		if st := pub.Stats(); st.Duplicates != wantDup {
+			t.Errorf("%s: Stats().Duplicates = %d, want %d", what, st.Duplicates, wantDup)
+		}
 	}
+	q := mdns.Message{Questions: []mdns.Question{{Name: pgType.FQDN(), Type: dnsmessage.TypePTR}}}
+	duplicated("query answered by another responder", q, 5*time.Millisecond, 500*time.Millisecond, 1)
 
 	// Asked again without a duplicate, and with a second question, it
 	// answers both in one message (§6.3).
 	inst := mdns.InstanceName("db", pgType)
 	q.Questions = append(q.Questions, mdns.Question{Name: inst, Type: dnsmessage.TypeSRV})
-	sent = time.Now()
+	sent := time.Now()
 	pr.send(q)
 	p, ok := pr.next(sent.Add(time.Second), func(p rx) bool {
 		return p.src.Addr() == from && p.msg.Response && len(ptrAnswers(p.msg)) > 0
@@ -380,14 +386,7 @@ func TestNSDuplicateAnswerSuppression(t *testing.T) {
 	pr.quiet(from, p.at.Add(1100*time.Millisecond), "no query")
 	q.Truncated = true
 	q.Questions = q.Questions[:1]
-	sent = time.Now()
-	pr.send(q)
-	time.Sleep(50 * time.Millisecond)
-	pr.send(mdns.Message{Response: true, Answers: []mdns.Record{ptr("db")}})
-	pr.quiet(from, sent.Add(700*time.Millisecond), "truncated query answered by another responder")
-	if st := pub.Stats(); st.Duplicates != 2 {
-		t.Errorf("Stats().Duplicates = %d, want 2", st.Duplicates)
-	}
+	duplicated("truncated query answered by another responder", q, 50*time.Millisecond, 700*time.Millisecond, 2)
 }
 
 // TestNSConflictBackoff defends every name the Publisher probes with a
