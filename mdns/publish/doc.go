@@ -49,7 +49,8 @@
 // fifteen conflicts occur within any ten-second period, then the host
 // MUST wait at least five seconds before each successive additional
 // probe attempt"), so that a host that defends every name cannot make
-// the Publisher rename without bound. The back-off is logged once, as a
+// the Publisher rename without bound; a service that [Publisher.Update]
+// adds meanwhile waits as well. The back-off is logged once, as a
 // warning, counted in [Stats.Backoffs], and ends after ten seconds
 // without a conflict.
 //

@@ -244,6 +244,16 @@ func (p *Publisher) backoff(now time.Time) time.Time {
 	return now.Add(conflictBackoff)
 }
 
+// probeStart returns when a new name (a service a reload adds) may start
+// probing: at once, or five seconds after the last conflict while the
+// back-off lasts.
+func (p *Publisher) probeStart(now time.Time) time.Time {
+	if p.conflictRun < conflictLimit || now.Sub(p.lastConflict) >= conflictWindow {
+		return now
+	}
+	return later(now, p.lastConflict.Add(conflictBackoff))
+}
+
 // renamed returns "base (n)", shortening base so the label fits 63 bytes
 // without cutting a UTF-8 sequence.
 func renamed(base string, n int) string {

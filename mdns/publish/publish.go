@@ -357,7 +357,7 @@ func (p *Publisher) setServices(ss []Service, now time.Time) {
 	p.goodbye(gone)
 	for i := range ss {
 		s := ss[i]
-		keep = append(keep, &unit{svc: &s, label: s.Name, base: s.Name, next: now})
+		keep = append(keep, &unit{svc: &s, label: s.Name, base: s.Name, next: p.probeStart(now)})
 	}
 	p.units = keep
 	p.publishNames()
@@ -401,6 +401,13 @@ func (p *Publisher) tick(now time.Time) time.Duration {
 
 func earliest(a, b time.Time) time.Time {
 	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
 		return b
 	}
 	return a

@@ -81,8 +81,19 @@ func TestBackoff(t *testing.T) {
 		}
 		now = now.Add(conflictBackoff + time.Second)
 	}
+	// A name a reload adds waits too while the back-off lasts.
+	last := now.Add(-conflictBackoff - time.Second)
+	if got := p.probeStart(now); !got.Equal(now) {
+		t.Errorf("new name 6s after the last conflict: probe at +%v, want at once", got.Sub(now))
+	}
+	if got := p.probeStart(last.Add(time.Second)); !got.Equal(last.Add(conflictBackoff)) {
+		t.Errorf("new name 1s after the last conflict: probe at %v after it, want %v", got.Sub(last), conflictBackoff)
+	}
 	// Ten seconds without a conflict end the back-off.
 	now = now.Add(conflictWindow)
+	if got := p.probeStart(now); !got.Equal(now) {
+		t.Errorf("new name after a quiet %v: probe at +%v, want at once", conflictWindow, got.Sub(now))
+	}
 	if next := p.backoff(now); !next.Equal(now) {
 		t.Errorf("after a quiet %v: next probe at +%v, want at once", conflictWindow, next.Sub(now))
 	}
