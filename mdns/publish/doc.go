@@ -44,19 +44,43 @@
 // Publisher probe again. Then it announces its records twice, a second
 // apart (§8.3), with the cache-flush bit on the records unique to it.
 //
+// After fifteen conflicts, each less than ten seconds after the one
+// before, every further probe attempt waits five seconds (§8.1: "If
+// fifteen conflicts occur within any ten-second period, then the host
+// MUST wait at least five seconds before each successive additional
+// probe attempt"), so that a host that defends every name cannot make
+// the Publisher rename without bound; a service that [Publisher.Update]
+// adds meanwhile waits as well. The back-off is logged once, as a
+// warning, counted in [Stats.Backoffs], and ends after ten seconds
+// without a conflict.
+//
 // # Answers
 //
-// Questions for PTR, SRV, TXT, A or ANY are answered on the interface they
-// arrived on. Answers the query lists as known with at least half their
-// TTL left are left out (§7.1). A record is multicast at most once a
-// second per interface (a quarter second in reply to a probe, §6); an
-// answer with a shared record (PTR) waits 20 to 120 ms so that answers of
-// several responders do not collide. A question with the unicast-response
-// bit gets a unicast answer when the record was multicast in the last
-// quarter of its TTL, else a multicast one (§5.4). A query from a port
-// other than 5353 is a legacy unicast query and gets a unicast answer with
-// its ID and question, TTLs of at most 10 seconds and no cache-flush bits
-// (§6.7).
+// Questions for PTR, SRV, TXT, A or ANY are answered on the interface
+// they arrived on, all questions of a query in one answer (§6.3).
+// Answers the query lists as known with at least half their TTL left are
+// left out (§7.1). A record is multicast at most once a second per
+// interface (a quarter second in reply to a probe, §6); an answer with a
+// shared record (PTR) waits 20 to 120 ms so that answers of several
+// responders do not collide. A record that another responder multicasts
+// meanwhile, with at least the TTL this one would give it, is left out
+// of the waiting answer (duplicate answer suppression, §7.4, counted in
+// [Stats.Duplicates]).
+//
+// A query with the TC bit is followed by more packets of known answers
+// (§7.2): its answer waits 400 to 500 ms instead, and leaves out the
+// known answers of every packet that came from the same address and port
+// in that time. One truncated query waits per source (later packets from
+// it join it), at most 32 at once; one beyond that is answered at once,
+// as if it were whole, and counted in [Stats.TruncatedOverflow]. Of the
+// later packets only the known answers that match a record of this
+// Publisher are kept, so a waiting query holds no more than it owns.
+//
+// A question with the unicast-response bit gets a unicast answer when
+// the record was multicast in the last quarter of its TTL, else a
+// multicast one (§5.4). A query from a port other than 5353 is a legacy
+// unicast query and gets a unicast answer with its ID and question, TTLs
+// of at most 10 seconds and no cache-flush bits (§6.7).
 //
 // # Goodbyes
 //

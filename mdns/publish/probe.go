@@ -145,12 +145,16 @@ func (p *Publisher) handle(pk mdnsnet.Packet, now time.Time) {
 		for _, r := range pk.Msg.Records() {
 			p.checkConflict(&r, pk, now)
 		}
+		p.suppressDuplicates(pk)
 		return
 	}
 	if len(pk.Msg.Authorities) > 0 {
 		p.tieBreak(pk, now)
 	}
-	p.answer(pk, now)
+	if p.collect(pk, now) {
+		return
+	}
+	p.answer(p.newQuery(pk), now)
 }
 
 // unitFor returns the unit owning name, or nil.
@@ -198,9 +202,10 @@ func (p *Publisher) checkConflict(r *mdns.Record, pk mdnsnet.Packet, now time.Ti
 
 // conflict renames a probing unit, or makes an announced one probe again.
 func (p *Publisher) conflict(u *unit, pk mdnsnet.Packet, now time.Time) {
+	next := p.backoff(now)
 	if u.state != probing {
 		p.log.Warn("mdns: name conflict after probing, probing again", "name", u.name(), "from", pk.Src)
-		u.state, u.probes, u.next = probing, 0, now
+		u.state, u.probes, u.next = probing, 0, next
 		return
 	}
 	old := u.name()
@@ -211,8 +216,42 @@ func (p *Publisher) conflict(u *unit, pk mdnsnet.Packet, now time.Time) {
 		u.label = renamed(u.base, u.renames+1)
 	}
 	p.log.Warn("mdns: name conflict, renamed", "old", old, "new", u.name(), "from", pk.Src)
-	u.probes, u.next = 0, now
+	u.probes, u.next = 0, next
 	p.publishNames()
+}
+
+// backoff counts a conflict and returns when the next probe attempt may
+// start: at once, or five seconds on once fifteen conflicts came with
+// less than ten seconds between each and the next (RFC 6762 §8.1: "If
+// fifteen conflicts occur within any ten-second period, then the host
+// MUST wait at least five seconds before each successive additional
+// probe attempt"). Ten seconds without a conflict end the back-off.
+func (p *Publisher) backoff(now time.Time) time.Time {
+	p.stats.conflicts.Add(1)
+	if now.Sub(p.lastConflict) >= conflictWindow {
+		p.conflictRun = 0
+	}
+	p.conflictRun++
+	p.lastConflict = now
+	if p.conflictRun < conflictLimit {
+		return now
+	}
+	if p.conflictRun == conflictLimit {
+		p.log.Warn("mdns: too many name conflicts, probing again only every five seconds",
+			"conflicts", conflictLimit, "within", conflictWindow)
+	}
+	p.stats.backoffs.Add(1)
+	return now.Add(conflictBackoff)
+}
+
+// probeStart returns when a new name (a service a reload adds) may start
+// probing: at once, or five seconds after the last conflict while the
+// back-off lasts.
+func (p *Publisher) probeStart(now time.Time) time.Time {
+	if p.conflictRun < conflictLimit || now.Sub(p.lastConflict) >= conflictWindow {
+		return now
+	}
+	return later(now, p.lastConflict.Add(conflictBackoff))
 }
 
 // renamed returns "base (n)", shortening base so the label fits 63 bytes

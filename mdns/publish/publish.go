@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanfind/lanfind/iface"
@@ -34,6 +36,11 @@ const (
 	announceGap      = time.Second
 	tieBreakBackoff  = time.Second
 	goodbyeGap       = 100 * time.Millisecond
+	// After conflictLimit conflicts less than conflictWindow apart, each
+	// further probe attempt waits conflictBackoff (§8.1).
+	conflictLimit   = 15
+	conflictWindow  = 10 * time.Second
+	conflictBackoff = 5 * time.Second
 )
 
 // Service is one service to publish.
@@ -99,6 +106,15 @@ type Publisher struct {
 	hostShare bool // another stack on this host answers for the host name
 	lastMcast map[string]time.Time
 	pending   []*delayed
+	// truncated holds the truncated queries waiting for more known
+	// answers from their source (§7.2), at most maxTruncated.
+	truncated map[netip.AddrPort]*query
+	// conflictRun counts the conflicts less than conflictWindow apart
+	// up to lastConflict (§8.1).
+	conflictRun  int
+	lastConflict time.Time
+
+	stats counters
 
 	// mu guards published, a copy of the services under their current
 	// names for Published, and update, the services of an Update that Run
@@ -187,6 +203,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		wake:      make(chan struct{}, 1),
 		host:      &unit{label: host, base: host},
 		lastMcast: map[string]time.Time{},
+		truncated: map[netip.AddrPort]*query{},
 	}
 	p.setServices(cloneServices(cfg.Services), time.Now())
 	return p, nil
@@ -200,8 +217,41 @@ func cloneServices(ss []Service) []Service {
 	return out
 }
 
-// Stats returns the socket's traffic counters.
-func (p *Publisher) Stats() mdnsnet.Stats { return p.ep.Stats() }
+// Stats counts a Publisher's traffic and what it did about other hosts'
+// queries and answers. All counters only grow.
+type Stats struct {
+	// Stats holds the socket's traffic counters.
+	mdnsnet.Stats
+	// Truncated counts queries with the TC bit whose answer waited for
+	// the known answers of the packets that followed (RFC 6762 §7.2);
+	// TruncatedOverflow those answered at once because 32 others, from
+	// other sources, were waiting already.
+	Truncated, TruncatedOverflow uint64
+	// Duplicates counts records left out of an answer because another
+	// responder multicast them, with at least our TTL, while the answer
+	// waited (§7.4).
+	Duplicates uint64
+	// Conflicts counts name conflicts (§8.1, §9); Backoffs the probe
+	// attempts that waited five seconds because of too many of them.
+	Conflicts, Backoffs uint64
+}
+
+// counters are the Publisher's own Stats, written by Run's goroutine.
+type counters struct {
+	truncated, truncatedOverflow, duplicates, conflicts, backoffs atomic.Uint64
+}
+
+// Stats returns the counters. It is safe for concurrent use.
+func (p *Publisher) Stats() Stats {
+	return Stats{
+		Stats:             p.ep.Stats(),
+		Truncated:         p.stats.truncated.Load(),
+		TruncatedOverflow: p.stats.truncatedOverflow.Load(),
+		Duplicates:        p.stats.duplicates.Load(),
+		Conflicts:         p.stats.conflicts.Load(),
+		Backoffs:          p.stats.backoffs.Load(),
+	}
+}
 
 // Published returns the services as published now: a service renamed
 // after a conflict has its new name. Before probing ends the names are
@@ -267,6 +317,16 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return fmt.Errorf("publish: %w", err)
 	}
 	p.goodbyeAll()
+	st := p.Stats()
+	p.log.Debug("mdns: publisher stats",
+		"sent", st.Sent,
+		"received", st.Received,
+		"dropped", st.Dropped,
+		"truncated", st.Truncated,
+		"truncated_overflow", st.TruncatedOverflow,
+		"duplicates", st.Duplicates,
+		"conflicts", st.Conflicts,
+		"backoffs", st.Backoffs)
 	return nil
 }
 
@@ -297,7 +357,7 @@ func (p *Publisher) setServices(ss []Service, now time.Time) {
 	p.goodbye(gone)
 	for i := range ss {
 		s := ss[i]
-		keep = append(keep, &unit{svc: &s, label: s.Name, base: s.Name, next: now})
+		keep = append(keep, &unit{svc: &s, label: s.Name, base: s.Name, next: p.probeStart(now)})
 	}
 	p.units = keep
 	p.publishNames()
@@ -328,6 +388,10 @@ func (p *Publisher) tick(now time.Time) time.Duration {
 			wake = earliest(wake, u.next)
 		}
 	}
+	p.answerTruncated(now)
+	for _, q := range p.truncated {
+		wake = earliest(wake, q.at)
+	}
 	p.sendDelayed(now)
 	for _, d := range p.pending {
 		wake = earliest(wake, d.at)
@@ -337,6 +401,13 @@ func (p *Publisher) tick(now time.Time) time.Duration {
 
 func earliest(a, b time.Time) time.Time {
 	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
 		return b
 	}
 	return a

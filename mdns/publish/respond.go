@@ -2,6 +2,7 @@ package publish
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -77,36 +78,86 @@ func matches(q mdns.Question, r *mdns.Record) bool {
 	return mdns.EqualNames(q.Name, r.Name) && (q.Type == r.Type || q.Type == dnsmessage.TypeALL)
 }
 
-// answer answers the questions of a query that arrived on pk.Iface.
-func (p *Publisher) answer(pk mdnsnet.Packet, now time.Time) {
-	ifc := pk.Iface
-	var owned []*unit
+// query is a query to answer: one packet, or a truncated one together
+// with the known answers of the packets that followed it (RFC 6762 §7.2).
+type query struct {
+	src       netip.AddrPort
+	ifc       iface.Interface
+	id        uint16
+	questions []mdns.Question
+	// known holds the keys of the records the querier listed as known
+	// with at least half their TTL left (§7.1).
+	known map[string]bool
+	// dup holds the keys of records another responder multicast, with at
+	// least our TTL, while the answer waited (§7.4).
+	dup   map[string]bool
+	probe bool
+	// at is when a truncated query is answered.
+	at time.Time
+}
+
+// newQuery returns the query of one received packet.
+func (p *Publisher) newQuery(pk mdnsnet.Packet) *query {
+	q := &query{
+		src:       pk.Src,
+		ifc:       pk.Iface,
+		id:        pk.Msg.ID,
+		questions: pk.Msg.Questions,
+		known:     map[string]bool{},
+		probe:     len(pk.Msg.Authorities) > 0,
+	}
+	p.addKnown(q, pk.Msg.Answers, nil)
+	return q
+}
+
+// addKnown notes the known answers rs in q. Only records this Publisher
+// could answer with (ours, a set of keys) are kept when ours is not nil,
+// so a query collecting the known answers of several packets holds at
+// most as many keys as the Publisher has records.
+func (p *Publisher) addKnown(q *query, rs []mdns.Record, ours map[string]bool) {
+	for _, r := range rs {
+		k := r.Key()
+		if r.TTL >= p.ttl/2 && (ours == nil || ours[k]) {
+			q.known[k] = true
+		}
+	}
+}
+
+// owned returns every record of the units that are past probing, on
+// interface ifc.
+func (p *Publisher) owned(ifc iface.Interface) []mdns.Record {
+	var all []mdns.Record
 	for _, u := range p.all() {
 		if u.state != probing {
-			owned = append(owned, u)
+			all = append(all, p.records(u, ifc, p.ttl)...)
 		}
 	}
-	var all []mdns.Record
-	for _, u := range owned {
-		all = append(all, p.records(u, ifc, p.ttl)...)
-	}
-	all = dedupRecords(all)
-	known := map[string]bool{}
-	for _, r := range pk.Msg.Answers {
-		if r.TTL >= p.ttl/2 {
-			known[r.Key()] = true
-		}
-	}
+	return dedupRecords(all)
+}
+
+// answer answers q's questions on the interface it arrived on.
+func (p *Publisher) answer(q *query, now time.Time) {
+	ifc := q.ifc
+	all := p.owned(ifc)
+	known := q.known
 	var answers []mdns.Record
 	unicast := map[string]bool{}
-	for _, q := range pk.Msg.Questions {
+	dropped := map[string]bool{}
+	for _, qu := range q.questions {
 		for i := range all {
 			r := &all[i]
-			if !matches(q, r) || known[r.Key()] {
+			if !matches(qu, r) || known[r.Key()] {
+				continue
+			}
+			if q.dup[r.Key()] && !qu.Unicast && q.src.Port() == mdns.Port {
+				if !dropped[r.Key()] {
+					dropped[r.Key()] = true
+					p.stats.duplicates.Add(1)
+				}
 				continue
 			}
 			answers = append(answers, *r)
-			if q.Unicast {
+			if qu.Unicast {
 				unicast[r.Key()] = true
 			}
 		}
@@ -116,11 +167,10 @@ func (p *Publisher) answer(pk mdnsnet.Packet, now time.Time) {
 		return
 	}
 	extra := p.additionals(answers, all, known)
-	if pk.Src.Port() != mdns.Port {
-		p.legacyReply(pk, answers, extra)
+	if q.src.Port() != mdns.Port {
+		p.legacyReply(q, answers, extra)
 		return
 	}
-	probe := len(pk.Msg.Authorities) > 0
 	var mcast, ucast []mdns.Record
 	for _, r := range answers {
 		if unicast[r.Key()] && p.multicastWithin(r, ifc, time.Duration(p.ttl)*time.Second/4, now) {
@@ -131,20 +181,22 @@ func (p *Publisher) answer(pk mdnsnet.Packet, now time.Time) {
 	}
 	if len(ucast) > 0 {
 		m := mdns.Message{Response: true, Answers: ucast, Additionals: p.additionals(ucast, all, known)}
-		if err := p.ep.SendTo(&m, pk.Src, ifc.Index); err != nil {
-			p.log.Debug("mdns: unicast answer", "to", pk.Src, "err", err)
+		if err := p.ep.SendTo(&m, q.src, ifc.Index); err != nil {
+			p.log.Debug("mdns: unicast answer", "to", q.src, "err", err)
 		}
 	}
 	gap := mcastInterval
-	if probe {
+	if q.probe {
 		gap = probeReplyGap
 	}
 	mcast = slices.DeleteFunc(mcast, func(r mdns.Record) bool { return p.multicastWithin(r, ifc, gap, now) })
 	if len(mcast) == 0 {
 		return
 	}
+	// A truncated query waited 400 to 500 ms already, instead of the
+	// 20 to 120 ms of an answer with shared records (§6).
 	shared := slices.ContainsFunc(mcast, func(r mdns.Record) bool { return !r.Flush })
-	if !shared || probe {
+	if !shared || q.probe || !q.at.IsZero() {
 		m := mdns.Message{Response: true, Answers: mcast, Additionals: p.additionals(mcast, all, known)}
 		p.multicast(&m, ifc, now)
 		return
@@ -182,8 +234,8 @@ func (p *Publisher) additionals(answers, all []mdns.Record, known map[string]boo
 }
 
 // legacyReply answers a legacy unicast query (RFC 6762 §6.7).
-func (p *Publisher) legacyReply(pk mdnsnet.Packet, answers, extra []mdns.Record) {
-	m := mdns.Message{ID: pk.Msg.ID, Response: true, Questions: pk.Msg.Questions}
+func (p *Publisher) legacyReply(q *query, answers, extra []mdns.Record) {
+	m := mdns.Message{ID: q.id, Response: true, Questions: q.questions}
 	for _, rs := range [][]mdns.Record{answers, extra} {
 		out := make([]mdns.Record, len(rs))
 		for i, r := range rs {
@@ -197,8 +249,8 @@ func (p *Publisher) legacyReply(pk mdnsnet.Packet, answers, extra []mdns.Record)
 			m.Additionals = out
 		}
 	}
-	if err := p.ep.SendTo(&m, pk.Src, pk.Iface.Index); err != nil {
-		p.log.Debug("mdns: legacy unicast answer", "to", pk.Src, "err", err)
+	if err := p.ep.SendTo(&m, q.src, q.ifc.Index); err != nil {
+		p.log.Debug("mdns: legacy unicast answer", "to", q.src, "err", err)
 	}
 }
 
