@@ -158,7 +158,8 @@ func SplitInstance(full string) (label string, t ServiceType, ok bool) {
 // splitName splits a name written as Parse writes it into its labels,
 // unescaped (see [Message.AppendPack] for the rules).
 func splitName(name string) ([]string, error) {
-	w, err := appendWireName(nil, name)
+	var buf [maxName + 1]byte
+	w, err := appendWireName(buf[:0], name)
 	if err != nil {
 		return nil, err
 	}
