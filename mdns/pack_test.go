@@ -240,7 +240,8 @@ func TestPackLimits(t *testing.T) {
 
 // FuzzPack packs the announcement of any instance label: a label
 // ValidInstanceLabel accepts packs, parses back to the same message and
-// splits back to itself; any other label gives an error, not a panic.
+// splits back to itself, and dnsmessage reads the message where it can
+// hold its names; any other label gives an error, not a panic.
 func FuzzPack(f *testing.F) {
 	for _, s := range []string{"db", "web.site", `a\b`, "Office Printer", "é.ü", strings.Repeat("x.", 32)} {
 		f.Add(s, "host", uint16(80), "k=v")
@@ -273,5 +274,12 @@ func FuzzPack(f *testing.F) {
 			t.Fatalf("SplitInstance(%q) = %q %v, want %q", got.Answers[0].Target, l, ok, label)
 		}
 		checkPointers(t, b)
+		// dnsmessage reads it too when no label holds a dot.
+		if !strings.Contains(label+host, ".") {
+			var d dnsmessage.Message
+			if err := d.Unpack(b); err != nil || len(d.Answers) != len(m.Answers) {
+				t.Fatalf("dnsmessage: %v, %d answers", err, len(d.Answers))
+			}
+		}
 	})
 }
