@@ -431,8 +431,8 @@ func (b *Browser) questions(now time.Time) ([]mdns.Question, []mdns.Record) {
 		qs = append(qs, mdns.Question{Name: n, Type: dnsmessage.TypePTR})
 	}
 	for _, c := range b.cache {
-		if c.gone || c.rec.Type != dnsmessage.TypePTR {
-			continue
+		if c.gone || c.rec.Type != dnsmessage.TypePTR || strings.Contains(c.rec.Target, `\`) {
+			continue // an escaped label cannot be packed (mdns.ErrEscaped)
 		}
 		left := c.expires.Sub(now)
 		if left > time.Duration(c.rec.TTL)*time.Second/2 {
