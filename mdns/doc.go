@@ -1,6 +1,7 @@
 // Package mdns is the wire format of multicast DNS (RFC 6762) as lanfind
-// uses it for DNS-SD (RFC 6763): it parses and builds mDNS messages with
-// golang.org/x/net/dns/dnsmessage, names DNS-SD instances and service types,
+// uses it for DNS-SD (RFC 6763): it parses and packs mDNS messages itself
+// (golang.org/x/net/dns/dnsmessage cannot represent a label that contains
+// a dot, see "DNS-SD names"), names DNS-SD instances and service types,
 // and maps a DNS-SD instance to lanfind's field limits. It does no I/O and
 // starts no goroutines; the querier (package mdns/browse) and the responder
 // (package mdns/publish) do, over sockets from internal/mdnsnet.
@@ -28,8 +29,9 @@
 // unicast-response (QU) bit. A record is a name, type, class, 32-bit TTL in
 // seconds and its data; the top bit of the class is the cache-flush bit: the
 // record set (name, type, class) is unique to its sender. Names may be
-// compressed (RFC 1035 §4.1.4); [Parse] follows compression pointers with
-// the loop checks of dnsmessage.
+// compressed (RFC 1035 §4.1.4); [Parse] follows only pointers that point
+// backwards, at most 32 per name, and [Message.AppendPack] compresses every
+// name, in PTR and SRV data too (RFC 6762 §18.14).
 //
 // # Limits
 //
@@ -47,11 +49,13 @@
 // A service instance is "<Instance>.<Service>.<Domain>" (RFC 6763 §4.1):
 // the instance label is any UTF-8 of 1 to 63 bytes, the service is
 // "_<name>._tcp" or "_<name>._udp" where name is 1 to 15 letters, digits
-// and hyphens (RFC 6335 §5.1), and the domain is "local". dnsmessage keeps
-// a name as its labels joined by dots, without escaping, so an instance
-// label is recovered by removing the known service and domain suffix
-// (which may leave dots inside the label), and a label that itself
-// contains a dot cannot be packed: [ValidInstanceLabel] refuses it.
+// and hyphens (RFC 6335 §5.1), and the domain is "local". An instance
+// label may hold dots and backslashes ("Web.Site", as Avahi publishes):
+// it stays one label on the wire, and in text, as [Parse] writes a name
+// and [Message.AppendPack] reads one, a dot inside a label is `\.` and a
+// backslash `\\` (RFC 6763 §4.3): `Web\.Site._http._tcp.local.`
+// ([EscapeLabel], [InstanceName], [SplitInstance]). A label is 1 to 63
+// bytes and a name at most 255 bytes on the wire (RFC 1035 §3.1).
 // Services of all types are enumerated with "_services._dns-sd._udp.local"
 // (RFC 6763 §9).
 package mdns

@@ -42,9 +42,6 @@ var (
 	// ErrMalformed is wrapped by every error about a message that is not
 	// a well-formed DNS message or breaks mDNS rules.
 	ErrMalformed = errors.New("mdns: malformed message")
-	// ErrEscaped reports a name with a dot or backslash inside a label,
-	// which AppendPack cannot pack.
-	ErrEscaped = errors.New("mdns: name has an escaped dot or backslash")
 	// ErrTooLarge reports a message longer than MaxMessage.
 	ErrTooLarge = errors.New("mdns: message too large")
 )
@@ -219,8 +216,12 @@ func (d *decoder) take(n int) ([]byte, error) {
 	return b, nil
 }
 
-// maxName is the longest name on the wire (RFC 1035 §3.1).
-const maxName = 255
+// maxName is the longest name on the wire and maxLabel the longest label
+// (RFC 1035 §3.1).
+const (
+	maxName  = 255
+	maxLabel = 63
+)
 
 // name reads a possibly compressed name at d.off and returns it with
 // escaped dots and backslashes inside labels and a trailing dot.
@@ -249,15 +250,10 @@ func (d *decoder) name() (string, error) {
 			if off+c > len(d.msg) {
 				return "", errShort
 			}
-			if wire += c + 1; wire > maxName {
+			if wire += c + 1; wire >= maxName { // with the root's 0 byte, over 255
 				return "", errors.New("name too long")
 			}
-			for _, ch := range d.msg[off : off+c] {
-				if ch == '.' || ch == '\\' {
-					b.WriteByte('\\')
-				}
-				b.WriteByte(ch)
-			}
+			writeEscaped(&b, d.msg[off:off+c])
 			b.WriteByte('.')
 			off += c
 		case 0xc0:
@@ -351,110 +347,206 @@ func (d *decoder) record() (r Record, ok bool, err error) {
 	return r, true, nil
 }
 
-// AppendPack appends m's wire form to dst. Names are compressed. It
-// fails for a name dnsmessage cannot pack (a label over 63 bytes, an
-// empty label) or a message over MaxMessage bytes.
+// AppendPack appends m's wire form to dst. Names are written as Parse
+// writes them: labels joined by dots, with `\.` and `\\` for a dot and a
+// backslash inside a label (any other escaped byte stands for itself); the
+// trailing dot is optional. Names are compressed (RFC 1035 §4.1.4), also
+// in PTR and SRV data (RFC 6762 §18.14). AppendPack fails for an empty
+// label, a label over 63 bytes, a name over 255 bytes on the wire, a TXT
+// string over 255 bytes, a record type other than PTR, SRV, TXT, A and
+// AAAA, or a message over MaxMessage bytes; dst is then returned unchanged.
 func (m *Message) AppendPack(dst []byte) ([]byte, error) {
 	start := len(dst)
-	h := dnsmessage.Header{ID: m.ID, Response: m.Response, Truncated: m.Truncated, Authoritative: m.Response}
-	b := dnsmessage.NewBuilder(dst, h)
-	b.EnableCompression()
-	if err := b.StartQuestions(); err != nil {
-		return dst[:start], err
+	e := encoder{msg: dst, start: start}
+	var flags uint16
+	if m.Response {
+		flags |= 0x8000 | 0x0400 // QR, AA (RFC 6762 §18.4)
+	}
+	if m.Truncated {
+		flags |= 0x0200
+	}
+	counts := [4]int{len(m.Questions), len(m.Answers), len(m.Authorities), len(m.Additionals)}
+	e.msg = binary.BigEndian.AppendUint16(e.msg, m.ID)
+	e.msg = binary.BigEndian.AppendUint16(e.msg, flags)
+	for _, n := range counts {
+		if n > 0xffff {
+			return dst[:start], fmt.Errorf("mdns: pack: %d entries in a section, max 65535", n)
+		}
+		e.msg = binary.BigEndian.AppendUint16(e.msg, uint16(n))
 	}
 	for _, q := range m.Questions {
-		if strings.Contains(q.Name, "\\") {
-			return dst[:start], fmt.Errorf("mdns: question %q: %w", q.Name, ErrEscaped)
-		}
-		n, err := dnsmessage.NewName(q.Name)
-		if err != nil {
+		if err := e.name(q.Name); err != nil {
 			return dst[:start], fmt.Errorf("mdns: question %q: %w", q.Name, err)
 		}
 		c := uint16(dnsmessage.ClassINET)
 		if q.Unicast {
 			c |= topBit
 		}
-		if err := b.Question(dnsmessage.Question{Name: n, Type: q.Type, Class: dnsmessage.Class(c)}); err != nil {
-			return dst[:start], fmt.Errorf("mdns: question %q: %w", q.Name, err)
-		}
+		e.msg = binary.BigEndian.AppendUint16(e.msg, uint16(q.Type))
+		e.msg = binary.BigEndian.AppendUint16(e.msg, c)
 	}
-	sections := []struct {
-		start func() error
-		recs  []Record
-	}{
-		{b.StartAnswers, m.Answers},
-		{b.StartAuthorities, m.Authorities},
-		{b.StartAdditionals, m.Additionals},
-	}
-	for _, s := range sections {
-		if err := s.start(); err != nil {
-			return dst[:start], err
-		}
-		for i := range s.recs {
-			if err := packRecord(&b, &s.recs[i]); err != nil {
-				return dst[:start], err
+	for _, recs := range [][]Record{m.Answers, m.Authorities, m.Additionals} {
+		for i := range recs {
+			if err := e.record(&recs[i]); err != nil {
+				return dst[:start], fmt.Errorf("mdns: record %q %v: %w", recs[i].Name, recs[i].Type, err)
 			}
 		}
 	}
-	out, err := b.Finish()
-	if err != nil {
-		return dst[:start], fmt.Errorf("mdns: pack: %w", err)
+	if n := len(e.msg) - start; n > MaxMessage {
+		return dst[:start], fmt.Errorf("%w: %d bytes, max %d", ErrTooLarge, n, MaxMessage)
 	}
-	if len(out)-start > MaxMessage {
-		return dst[:start], fmt.Errorf("%w: %d bytes, max %d", ErrTooLarge, len(out)-start, MaxMessage)
-	}
-	return out, nil
+	return e.msg, nil
 }
 
-func packRecord(b *dnsmessage.Builder, r *Record) error {
-	if strings.Contains(r.Name, "\\") || strings.Contains(r.Target, "\\") {
-		return fmt.Errorf("mdns: record %q: %w", r.Name, ErrEscaped)
-	}
-	n, err := dnsmessage.NewName(r.Name)
+// encoder writes a DNS message after msg[:start].
+type encoder struct {
+	msg   []byte
+	start int
+	// ptrs maps the wire form of each name suffix written so far to its
+	// offset in the message, for compression.
+	ptrs map[string]int
+}
+
+// maxPointer is the largest offset a compression pointer holds.
+const maxPointer = 0x3fff
+
+// name writes a name, compressed against the names written before.
+func (e *encoder) name(s string) error {
+	var buf [maxName + 1]byte
+	w, err := appendWireName(buf[:0], s)
 	if err != nil {
-		return fmt.Errorf("mdns: record %q: %w", r.Name, err)
+		return err
+	}
+	if e.ptrs == nil {
+		e.ptrs = map[string]int{}
+	}
+	base := len(e.msg) - e.start
+	for i := 0; w[i] != 0; i += int(w[i]) + 1 {
+		if off, ok := e.ptrs[string(w[i:])]; ok {
+			e.msg = append(e.msg, w[:i]...)
+			e.msg = append(e.msg, 0xc0|byte(off>>8), byte(off))
+			return nil
+		}
+		if base+i <= maxPointer {
+			e.ptrs[string(w[i:])] = base + i
+		}
+	}
+	e.msg = append(e.msg, w...)
+	return nil
+}
+
+// appendWireName appends the uncompressed wire form of name (see
+// AppendPack) to dst.
+func appendWireName(dst []byte, name string) ([]byte, error) {
+	switch name {
+	case "":
+		return dst, errors.New("empty name")
+	case ".":
+		return append(dst, 0), nil
+	}
+	start := len(dst)
+	n := len(dst) // the length byte of the current label
+	dst = append(dst, 0)
+	end := func() error {
+		l := len(dst) - n - 1
+		switch {
+		case l == 0:
+			return errors.New("empty label")
+		case l > maxLabel:
+			return fmt.Errorf("label of %d bytes, max %d", l, maxLabel)
+		}
+		dst[n] = byte(l)
+		n = len(dst)
+		dst = append(dst, 0)
+		return nil
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch c {
+		case '\\':
+			if i++; i == len(name) {
+				return dst[:start], errors.New("backslash at the end")
+			}
+			c = name[i]
+		case '.':
+			if err := end(); err != nil {
+				return dst[:start], err
+			}
+			continue
+		}
+		if len(dst)-start > maxName {
+			break // too long: said below
+		}
+		dst = append(dst, c)
+	}
+	if len(dst)-n > 1 { // no trailing dot
+		if err := end(); err != nil {
+			return dst[:start], err
+		}
+	}
+	if l := len(dst) - start; l > maxName {
+		return dst[:start], fmt.Errorf("name of %d bytes or more, max %d", l, maxName)
+	}
+	return dst, nil
+}
+
+// record writes one record.
+func (e *encoder) record(r *Record) error {
+	if err := e.name(r.Name); err != nil {
+		return err
 	}
 	c := uint16(dnsmessage.ClassINET)
 	if r.Flush {
 		c |= topBit
 	}
-	h := dnsmessage.ResourceHeader{Name: n, Class: dnsmessage.Class(c), TTL: r.TTL}
+	e.msg = binary.BigEndian.AppendUint16(e.msg, uint16(r.Type))
+	e.msg = binary.BigEndian.AppendUint16(e.msg, c)
+	e.msg = binary.BigEndian.AppendUint32(e.msg, r.TTL)
+	at := len(e.msg)
+	e.msg = append(e.msg, 0, 0) // data length, set below
 	switch r.Type {
 	case dnsmessage.TypePTR:
-		t, err := dnsmessage.NewName(r.Target)
-		if err == nil {
-			err = b.PTRResource(h, dnsmessage.PTRResource{PTR: t})
+		if err := e.name(r.Target); err != nil {
+			return fmt.Errorf("target: %w", err)
 		}
-		return wrapRecord(r, err)
 	case dnsmessage.TypeSRV:
-		t, err := dnsmessage.NewName(r.Target)
-		if err == nil {
-			err = b.SRVResource(h, dnsmessage.SRVResource{Priority: r.Priority, Weight: r.Weight, Port: r.Port, Target: t})
+		e.msg = binary.BigEndian.AppendUint16(e.msg, r.Priority)
+		e.msg = binary.BigEndian.AppendUint16(e.msg, r.Weight)
+		e.msg = binary.BigEndian.AppendUint16(e.msg, r.Port)
+		if err := e.name(r.Target); err != nil {
+			return fmt.Errorf("target: %w", err)
 		}
-		return wrapRecord(r, err)
 	case dnsmessage.TypeTXT:
-		txt := r.Text
-		if len(txt) == 0 {
-			txt = []string{""} // RFC 6763 §6.1: an empty TXT record holds one empty string
+		if len(r.Text) == 0 {
+			e.msg = append(e.msg, 0) // RFC 6763 §6.1: an empty TXT record holds one empty string
 		}
-		return wrapRecord(r, b.TXTResource(h, dnsmessage.TXTResource{TXT: txt}))
+		for _, s := range r.Text {
+			if len(s) > 255 {
+				return fmt.Errorf("text string of %d bytes, max 255", len(s))
+			}
+			e.msg = append(e.msg, byte(len(s)))
+			e.msg = append(e.msg, s...)
+			if len(e.msg)-e.start > MaxMessage {
+				return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxMessage)
+			}
+		}
 	case dnsmessage.TypeA:
 		if !r.Addr.Is4() {
-			return fmt.Errorf("mdns: record %q: A record with address %v", r.Name, r.Addr)
+			return fmt.Errorf("type A with address %v", r.Addr)
 		}
-		return wrapRecord(r, b.AResource(h, dnsmessage.AResource{A: r.Addr.As4()}))
+		e.msg = append(e.msg, r.Addr.AsSlice()...)
 	case dnsmessage.TypeAAAA:
-		if !r.Addr.Is6() || r.Addr.Is4In6() {
-			return fmt.Errorf("mdns: record %q: AAAA record with address %v", r.Name, r.Addr)
+		if !r.Addr.Is6() { // an IPv4-mapped address too, as Parse may return one
+			return fmt.Errorf("type AAAA with address %v", r.Addr)
 		}
-		return wrapRecord(r, b.AAAAResource(h, dnsmessage.AAAAResource{AAAA: r.Addr.As16()}))
+		e.msg = append(e.msg, r.Addr.AsSlice()...)
+	default:
+		return errors.New("cannot pack this type")
 	}
-	return fmt.Errorf("mdns: record %q: cannot pack type %v", r.Name, r.Type)
-}
-
-func wrapRecord(r *Record, err error) error {
-	if err != nil {
-		return fmt.Errorf("mdns: record %q %v: %w", r.Name, r.Type, err)
+	n := len(e.msg) - at - 2
+	if n > 0xffff {
+		return fmt.Errorf("%d bytes of data, max 65535", n)
 	}
+	binary.BigEndian.PutUint16(e.msg[at:], uint16(n))
 	return nil
 }

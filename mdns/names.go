@@ -85,75 +85,89 @@ func ParseServiceType(s string) (ServiceType, error) {
 }
 
 // ValidInstanceLabel checks an instance label for publishing: 1 to 63
-// bytes of UTF-8 with no dot (see the package comment) and no control
-// character.
+// bytes (one DNS label, and lanfind's longest name) of UTF-8 with no
+// control character. Dots and backslashes are allowed: the label stays one
+// label on the wire and is escaped in text ([EscapeLabel]).
 func ValidInstanceLabel(s string) error {
 	switch {
 	case len(s) == 0 || len(s) > beacon.MaxNameLen:
-		return fmt.Errorf("mdns: instance name %q: want 1 to %d bytes", s, beacon.MaxNameLen)
+		return fmt.Errorf("mdns: instance name %q: %d bytes, want 1 to %d (one DNS label)",
+			s, len(s), beacon.MaxNameLen)
 	case !utf8.ValidString(s):
 		return fmt.Errorf("mdns: instance name %q: not UTF-8", s)
-	case strings.Contains(s, "."):
-		return fmt.Errorf("mdns: instance name %q: a dot cannot be published", s)
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return fmt.Errorf("mdns: instance name %q: control character", s)
 	}
 	return nil
 }
 
-// InstanceName returns the full name of instance label of type t:
-// "Office Printer._ipp._tcp.local.".
-func InstanceName(label string, t ServiceType) string { return label + "." + t.FQDN() }
-
-// SplitInstance splits a full instance name into its label and type. The
-// label is what precedes "._name._proto.local." and may contain dots.
-func SplitInstance(full string) (label string, t ServiceType, ok bool) {
-	s := strings.TrimSuffix(full, ".")
-	rest, ok := cutSuffixFold(s, ".local")
-	if !ok {
-		return "", ServiceType{}, false
+// ValidHostLabel checks the label of a host name "<label>.local" as
+// [ValidInstanceLabel] does, and refuses a dot or backslash in it, which
+// a host name has no use for.
+func ValidHostLabel(s string) error {
+	if strings.ContainsAny(s, `.\`) {
+		return fmt.Errorf("mdns: host name %q: a dot or backslash in the label", s)
 	}
-	i := strings.LastIndexByte(rest, '.')
-	if i < 0 {
-		return "", ServiceType{}, false
-	}
-	proto := rest[i+1:]
-	rest = rest[:i]
-	j := strings.LastIndexByte(rest, '.')
-	if j < 1 {
-		return "", ServiceType{}, false
-	}
-	t, err := ParseServiceType(rest[j+1:] + "." + proto)
-	if err != nil {
-		return "", ServiceType{}, false
-	}
-	label = unescape(rest[:j])
-	if len(label) > beacon.MaxNameLen {
-		return "", ServiceType{}, false
-	}
-	return label, t, true
+	return ValidInstanceLabel(s)
 }
 
-// unescape undoes Parse's escaping of dots and backslashes in a label.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
+// EscapeLabel returns a label as text, as [Parse] writes it and
+// [Message.AppendPack] reads it: a dot inside the label becomes `\.` and a
+// backslash `\\` (RFC 6763 §4.3), so that the label "Web.Site" is one
+// label of `Web\.Site._http._tcp.local.`.
+func EscapeLabel(label string) string {
+	if !strings.ContainsAny(label, `.\`) {
+		return label
 	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
+	writeEscaped(&b, label)
 	return b.String()
 }
 
-func cutSuffixFold(s, suffix string) (string, bool) {
-	if len(s) < len(suffix) || !strings.EqualFold(s[len(s)-len(suffix):], suffix) {
-		return s, false
+// writeEscaped writes label to b with its dots and backslashes escaped.
+func writeEscaped[T string | []byte](b *strings.Builder, label T) {
+	for i := 0; i < len(label); i++ {
+		if c := label[i]; c == '.' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(label[i])
 	}
-	return s[:len(s)-len(suffix)], true
+}
+
+// InstanceName returns the full name of instance label of type t, the
+// label escaped: "Office Printer._ipp._tcp.local.",
+// `Web\.Site._http._tcp.local.`.
+func InstanceName(label string, t ServiceType) string { return EscapeLabel(label) + "." + t.FQDN() }
+
+// SplitInstance splits a full instance name, written as Parse writes it,
+// into its label (unescaped) and type. The name must be exactly one label
+// and "_name._proto.local.".
+func SplitInstance(full string) (label string, t ServiceType, ok bool) {
+	labels, err := splitName(full)
+	if err != nil || len(labels) != 4 || !strings.EqualFold(labels[3], "local") ||
+		!strings.HasPrefix(labels[1], "_") || len(labels[0]) > beacon.MaxNameLen {
+		return "", ServiceType{}, false
+	}
+	proto := strings.ToLower(labels[2])
+	if (proto != "_tcp" && proto != "_udp") || ValidServiceName(labels[1][1:]) != nil {
+		return "", ServiceType{}, false
+	}
+	return labels[0], ServiceType{Name: strings.ToLower(labels[1][1:]), Proto: proto[1:]}, true
+}
+
+// splitName splits a name written as Parse writes it into its labels,
+// unescaped (see [Message.AppendPack] for the rules).
+func splitName(name string) ([]string, error) {
+	var buf [maxName + 1]byte
+	w, err := appendWireName(buf[:0], name)
+	if err != nil {
+		return nil, err
+	}
+	var labels []string
+	for i := 0; w[i] != 0; i += int(w[i]) + 1 {
+		labels = append(labels, string(w[i+1:i+1+int(w[i])]))
+	}
+	return labels, nil
 }
 
 // InstanceID returns a stable 64-bit ID for a full instance name: FNV-1a

@@ -396,7 +396,8 @@ func TestNSServePrometheus(t *testing.T) {
 
 // TestNSServeMDNS serves a printer that avahi-daemon publishes beside a
 // lanfind announcer: "serve --mdns" answers dig for its name and lists it
-// in /v1/services with source mdns.
+// in /v1/services with source mdns. A _sip._udp service Avahi publishes is
+// served under _sip._udp.lan, not _sip._tcp.lan.
 func TestNSServeMDNS(t *testing.T) {
 	t.Parallel()
 	requiretest.Need(t, "dig", "avahi-daemon", "dbus-daemon")
@@ -404,7 +405,7 @@ func TestNSServeMDNS(t *testing.T) {
 	h0, h1 := lab.Hosts[0], lab.Hosts[1]
 	mdnslab.StartAvahi(t, h0, "printhost", mdnslab.Service{
 		Name: "Office Printer", Type: "_ipp._tcp", Port: 631, TXT: []string{"rp=printers/office"},
-	})
+	}, mdnslab.Service{Name: "Phone", Type: "_sip._udp", Port: 5060})
 	startAnnouncer(t, h0, "--name", "db", "--port", "5432", "--type", "postgres")
 	srv := startServe(t, h1, "--mdns", "--dns", "127.0.0.1:5354", "--http", "127.0.0.1:8053")
 	ip0 := h0.Addr("eth0").String()
@@ -412,6 +413,10 @@ func TestNSServeMDNS(t *testing.T) {
 	waitDig(t, h1, 5354, "NOERROR A "+ip0, "office-printer.lan", "A")
 	waitDig(t, h1, 5354, "NOERROR SRV 0 1 631 office-printer.lan.", "_ipp._tcp.lan", "SRV")
 	waitDig(t, h1, 5354, "NOERROR A "+ip0, "db.lan", "A")
+	waitDig(t, h1, 5354, "NOERROR SRV 0 1 5060 phone.lan.", "_sip._udp.lan", "SRV")
+	if got := dig(t, h1, 5354, "_sip._tcp.lan", "SRV"); got.String() != "NXDOMAIN" {
+		t.Errorf("dig _sip._tcp.lan SRV: got %q, want NXDOMAIN (Phone is a _udp service)", got)
+	}
 	code, body := labGet(t, h1, "127.0.0.1:8053", "/v1/services")
 	var svcs []service
 	if err := json.Unmarshal([]byte(body), &svcs); code != 200 || err != nil {
@@ -421,7 +426,7 @@ func TestNSServeMDNS(t *testing.T) {
 	for _, s := range svcs {
 		got = append(got, fmt.Sprintf("%s/%s/%s:%d", s.Name, s.Source, s.Addr, s.Port))
 	}
-	want := []string{"Office Printer/mdns/" + ip0 + ":631", "db/lanfind/" + ip0 + ":5432"}
+	want := []string{"Office Printer/mdns/" + ip0 + ":631", "Phone/mdns/" + ip0 + ":5060", "db/lanfind/" + ip0 + ":5432"}
 	if !slices.Equal(got, want) {
 		t.Errorf("GET /v1/services: got %q, want %q", got, want)
 	}

@@ -524,7 +524,9 @@ func TestNewBadAddress(t *testing.T) {
 }
 
 // TestExtraSource checks that a feed of Config.Extra (serve --mdns's
-// browser) reaches DNS and HTTP beside the listener, with its source.
+// browser) reaches DNS and HTTP beside the listener, with its source, and
+// that a _udp service ("proto": "udp") has its SRV record under _udp, not
+// _tcp.
 func TestExtraSource(t *testing.T) {
 	extra := newFakeSource()
 	s, src, _ := startWith(t, serve.Config{
@@ -536,11 +538,24 @@ func TestExtraSource(t *testing.T) {
 		Instance: 0x4444, Name: "printer", Type: "ipp", Proto: "tcp", Port: 631,
 		Addr: netip.MustParseAddr("10.0.0.4"), Iface: "eth0", TTL: 120 * time.Second, Source: "mdns",
 	}
+	phone := discover.Result{
+		Instance: 0x5555, Name: "phone", Type: "sip", Proto: "udp", Port: 5060,
+		Addr: netip.MustParseAddr("10.0.0.5"), Iface: "eth0", TTL: 120 * time.Second, Source: "mdns",
+	}
 	src.send(t, discover.EventUp, "", db1)
 	extra.send(t, discover.EventUp, "", printer)
+	extra.send(t, discover.EventUp, "", phone)
 	addrs, err := resolver(s).LookupHost(t.Context(), "printer.lan")
 	if err != nil || !slices.Equal(addrs, []string{"10.0.0.4"}) {
 		t.Errorf("printer.lan: got %q, %v; want 10.0.0.4", addrs, err)
+	}
+	_, srvs, err := resolver(s).LookupSRV(t.Context(), "sip", "udp", "lan")
+	if err != nil || len(srvs) != 1 || srvs[0].Port != 5060 || srvs[0].Target != "phone.lan." {
+		t.Errorf("SRV _sip._udp.lan: got %+v, %v; want port 5060, target phone.lan.", srvs, err)
+	}
+	_, srvs, err = resolver(s).LookupSRV(t.Context(), "sip", "tcp", "lan")
+	if de, ok := err.(*net.DNSError); !ok || !de.IsNotFound {
+		t.Errorf("SRV _sip._tcp.lan: got %+v, %v; want not found", srvs, err)
 	}
 	_, body, _ := get(t, s, "GET", "/v1/services")
 	var got []output.Service
@@ -551,7 +566,7 @@ func TestExtraSource(t *testing.T) {
 	for _, svc := range got {
 		sources = append(sources, svc.Name+"/"+svc.Source)
 	}
-	if want := []string{"db/lanfind", "printer/mdns"}; !slices.Equal(sources, want) {
+	if want := []string{"db/lanfind", "phone/mdns", "printer/mdns"}; !slices.Equal(sources, want) {
 		t.Errorf("/v1/services: got %q, want %q", sources, want)
 	}
 	extra.send(t, discover.EventDown, discover.ReasonGoodbye, printer)

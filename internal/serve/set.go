@@ -67,6 +67,7 @@ func record(r discover.Result) zone.Record {
 	return zone.Record{
 		Name:  r.Name,
 		Type:  r.Type,
+		Proto: r.Proto,
 		Port:  r.Port,
 		Heard: heard,
 		Addrs: r.Addrs,

@@ -211,8 +211,8 @@ func (s *Server) lookup(a *answer) {
 	}
 	first, rest, _ := bytes.Cut(rel, []byte("."))
 	switch {
-	case len(rest) == 0 && string(first) == "_tcp":
-		if len(s.srv) == 0 {
+	case len(rest) == 0 && protoOf(first) >= 0:
+		if len(s.srv[protoOf(first)]) == 0 {
 			a.rcode = dnsmessage.RCodeNameError
 		}
 	case len(rest) == 0 && !bytes.HasPrefix(first, []byte("_")):
@@ -236,8 +236,8 @@ func (s *Server) lookup(a *answer) {
 				a.records = append(a.records, record{typ: dnsmessage.TypeTXT, e: e})
 			}
 		}
-	case string(rest) == "_tcp" && bytes.HasPrefix(first, []byte("_")):
-		es := s.srv[string(first)]
+	case protoOf(rest) >= 0 && bytes.HasPrefix(first, []byte("_")):
+		es := s.srv[protoOf(rest)][string(first)]
 		if len(es) == 0 {
 			a.rcode = dnsmessage.RCodeNameError
 			return

@@ -34,7 +34,11 @@
 //	                    "key=value" strings (RFC 6763 §6); a pair longer
 //	                    than 255 bytes is left out
 //	_<type>._tcp.D SRV  one record per instance: priority 0, weight 1, the
-//	                    instance's port, target <label>.D (RFC 2782)
+//	                    instance's port, target <label>.D (RFC 2782);
+//	                    under _<type>._udp.D instead for a service whose
+//	                    Record.Proto is "udp" (a DNS-SD _udp service seen
+//	                    over mDNS); lanfind's own services have no
+//	                    protocol and are served under _tcp
 //	D            SOA    the zone's own record; also in the authority
 //	                    section of NXDOMAIN and no-data answers, its
 //	                    minimum field (the negative-caching TTL) being
@@ -42,8 +46,8 @@
 //
 // One address is answered once, however many instances share it. A query
 // of type ANY gets every record of the name. A name in the domain
-// that has records of other types only (or is "_tcp.D" with some SRV
-// below it) gets an empty NOERROR answer; any other name in the domain gets
+// that has records of other types only (or is "_tcp.D" or "_udp.D" with
+// some SRV below it) gets an empty NOERROR answer; any other name in the domain gets
 // NXDOMAIN. Answers in the domain are authoritative (AA set); recursion is
 // never offered (RA clear) and names outside the domain get REFUSED, so
 // the server can never be used to reach other names. Requests that are not

@@ -34,7 +34,7 @@ const (
 )
 
 // maxDomainLen keeps every name the zone makes (a 63-byte label,
-// "_tcp" and the domain) under the 255 bytes of a DNS name.
+// "_tcp" or "_udp" and the domain) under the 255 bytes of a DNS name.
 const maxDomainLen = 180
 
 // Config configures a [Server]. The zero value is valid: a server for
@@ -79,7 +79,11 @@ type Record struct {
 	// [Label].
 	Name string
 	Type string
-	Port uint16
+	// Proto is the service's transport: "udp" serves its SRV record
+	// under _<type>._udp, anything else ("tcp", or "" for lanfind's own
+	// services, which have no transport) under _<type>._tcp.
+	Proto string
+	Port  uint16
 	// Heard are the source addresses the instance was heard from, the
 	// address to connect to first. See [Records] for which become A and
 	// AAAA records.
@@ -121,8 +125,8 @@ type Server struct {
 	// mu guards the table.
 	mu    sync.RWMutex
 	byKey map[Key]*entry
-	hosts map[string][]*entry // by label, sorted by key
-	srv   map[string][]*entry // by type label, sorted by key
+	hosts map[string][]*entry    // by label, sorted by key
+	srv   [2]map[string][]*entry // by protocol (tcp, udp), then type label, sorted by key
 
 	stats struct {
 		udp, tcp, noError, nxDomain, refused, formErr, notImp, truncated,
@@ -137,6 +141,7 @@ type entry struct {
 	key       Key
 	label     string
 	typeLabel string
+	proto     int             // protoTCP or protoUDP
 	target    dnsmessage.Name // <label>.<domain>.
 	port      uint16
 	ttl       uint32
@@ -172,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 		log:   log,
 		byKey: map[Key]*entry{},
 		hosts: map[string][]*entry{},
-		srv:   map[string][]*entry{},
+		srv:   [2]map[string][]*entry{{}, {}},
 	}
 	s.origin = dnsmessage.MustNewName(s.apex)
 	s.soa = dnsmessage.SOAResource{
@@ -237,7 +242,7 @@ func (s *Server) Set(k Key, r Record) {
 	s.byKey[k] = e
 	s.hosts[e.label] = insert(s.hosts[e.label], e)
 	if e.typeLabel != "" {
-		s.srv[e.typeLabel] = insert(s.srv[e.typeLabel], e)
+		s.srv[e.proto][e.typeLabel] = insert(s.srv[e.proto][e.typeLabel], e)
 	}
 }
 
@@ -263,7 +268,7 @@ func (s *Server) deleteLocked(k Key) {
 	delete(s.byKey, k)
 	remove(s.hosts, e.label, k)
 	if e.typeLabel != "" {
-		remove(s.srv, e.typeLabel, k)
+		remove(s.srv[e.proto], e.typeLabel, k)
 	}
 }
 
@@ -299,6 +304,9 @@ func (s *Server) newEntry(k Key, r Record) *entry {
 		ttl:    min(ttlSeconds(r.TTL), ttlSeconds(s.cfg.MaxTTL)),
 		target: dnsmessage.MustNewName(label + "." + s.apex),
 	}
+	if r.Proto == "udp" {
+		e.proto = protoUDP
+	}
 	if t := Label(r.Type); t != "" {
 		e.typeLabel = "_" + t[:min(len(t), MaxLabel-1)]
 	}
@@ -312,6 +320,24 @@ func (s *Server) newEntry(k Key, r Record) *entry {
 		e.txt.TXT = []string{""} // RFC 6763 §6.1: no metadata is one empty string
 	}
 	return e
+}
+
+// Indexes of Server.srv, and the protocol labels of SRV names.
+const (
+	protoTCP = 0
+	protoUDP = 1
+)
+
+var protoLabels = [2]string{protoTCP: "_tcp", protoUDP: "_udp"}
+
+// protoOf returns the index of a protocol label, "_tcp" or "_udp", or -1.
+func protoOf(label []byte) int {
+	for i, l := range protoLabels {
+		if string(label) == l {
+			return i
+		}
+	}
+	return -1
 }
 
 // addrRecords returns the A and AAAA records of an instance heard from

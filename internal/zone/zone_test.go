@@ -516,3 +516,49 @@ func TestAnswerAddrs(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerProto checks that a service's SRV record is served under the
+// protocol label of its Record.Proto: _udp for "udp", _tcp for "tcp" and
+// for lanfind's own services (no protocol), never under the other one.
+func TestAnswerProto(t *testing.T) {
+	s := newZone(t, zone.Config{})
+	heard := []netip.Addr{netip.MustParseAddr("10.0.0.9")}
+	s.Set(zone.Key{Instance: 10}, zone.Record{Name: "Phone", Type: "sip", Proto: "udp", Port: 5060, Heard: heard, TTL: time.Minute})
+	s.Set(zone.Key{Instance: 11}, zone.Record{Name: "PBX", Type: "sip", Proto: "tcp", Port: 5061, Heard: heard, TTL: time.Minute})
+	soa := []string{"SOA lan. min=5 ttl=5"}
+	for _, tc := range []struct {
+		name      string
+		rcode     dnsmessage.RCode
+		answers   []string
+		authority []string
+	}{
+		{"_sip._udp.lan.", dnsmessage.RCodeSuccess, []string{"SRV 0 1 5060 phone.lan. ttl=5"}, nil},
+		{"_SIP._UDP.lan.", dnsmessage.RCodeSuccess, []string{"SRV 0 1 5060 phone.lan. ttl=5"}, nil},
+		{"_sip._tcp.lan.", dnsmessage.RCodeSuccess, []string{"SRV 0 1 5061 pbx.lan. ttl=5"}, nil},
+		{"_postgres._tcp.lan.", dnsmessage.RCodeSuccess, []string{"SRV 0 1 5432 db.lan. ttl=5", "SRV 0 1 5433 db.lan. ttl=2"}, nil},
+		{"_postgres._udp.lan.", dnsmessage.RCodeNameError, nil, soa},
+		{"_udp.lan.", dnsmessage.RCodeSuccess, nil, soa},
+		{"_sip._sctp.lan.", dnsmessage.RCodeNameError, nil, soa},
+	} {
+		m, _ := ask(t, s, q{name: tc.name, typ: dnsmessage.TypeSRV}.pack(t, 1), false)
+		if m.Header.RCode != tc.rcode || !slices.Equal(rr(m.Answers), tc.answers) || !slices.Equal(rr(m.Authorities), tc.authority) {
+			t.Errorf("SRV %s: got %v %q %q, want %v %q %q", tc.name, m.Header.RCode, rr(m.Answers), rr(m.Authorities),
+				tc.rcode, tc.answers, tc.authority)
+		}
+	}
+	// Once the only _udp service leaves, _udp.lan. is gone too.
+	s.Delete(zone.Key{Instance: 10})
+	for _, name := range []string{"_sip._udp.lan.", "_udp.lan."} {
+		if m, _ := ask(t, s, q{name: name, typ: dnsmessage.TypeSRV}.pack(t, 1), false); m.Header.RCode != dnsmessage.RCodeNameError {
+			t.Errorf("SRV %s after the delete: got %v, want NXDOMAIN", name, m.Header.RCode)
+		}
+	}
+	// A changed protocol moves the record.
+	s.Set(zone.Key{Instance: 11}, zone.Record{Name: "PBX", Type: "sip", Proto: "udp", Port: 5061, Heard: heard, TTL: time.Minute})
+	if m, _ := ask(t, s, q{name: "_sip._tcp.lan.", typ: dnsmessage.TypeSRV}.pack(t, 1), false); m.Header.RCode != dnsmessage.RCodeNameError {
+		t.Errorf("SRV _sip._tcp after moving to udp: got %v %q, want NXDOMAIN", m.Header.RCode, rr(m.Answers))
+	}
+	if m, _ := ask(t, s, q{name: "_sip._udp.lan.", typ: dnsmessage.TypeSRV}.pack(t, 1), false); !slices.Equal(rr(m.Answers), []string{"SRV 0 1 5061 pbx.lan. ttl=5"}) {
+		t.Errorf("SRV _sip._udp after moving to udp: got %q", rr(m.Answers))
+	}
+}

@@ -41,7 +41,7 @@ func (b *Browser) instances() []*cached {
 		if len(srvs) == 0 || have[strings.ToLower(inst)] {
 			continue
 		}
-		t, _ := mdns.ParseServiceType(strings.TrimSuffix(inst[len(b.name)+1:], "."))
+		_, t, _ := mdns.SplitInstance(inst)
 		ptr := mdns.Record{Name: t.FQDN(), Type: dnsmessage.TypePTR, TTL: srvs[0].rec.TTL, Target: inst}
 		out = append(out, &cached{rec: ptr, received: srvs[0].received, expires: srvs[0].expires})
 	}

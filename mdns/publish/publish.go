@@ -45,7 +45,8 @@ const (
 
 // Service is one service to publish.
 type Service struct {
-	// Name is the instance label (1 to 63 bytes of UTF-8, no dot).
+	// Name is the instance label: 1 to 63 bytes of UTF-8, dots allowed
+	// (mdns.ValidInstanceLabel).
 	Name string
 	Type mdns.ServiceType
 	Port uint16
@@ -179,7 +180,7 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		}
 		host, _, _ = strings.Cut(h, ".")
 	}
-	if err := mdns.ValidInstanceLabel(host); err != nil {
+	if err := mdns.ValidHostLabel(host); err != nil {
 		return nil, fmt.Errorf("publish: host name: %w", err)
 	}
 	log := cfg.Logger

@@ -52,7 +52,9 @@ func TestValidate(t *testing.T) {
 		ok bool
 	}{
 		{Service{Name: "db", Type: mdns.ServiceType{Name: "postgresql", Proto: "tcp"}}, true},
-		{Service{Name: "a.b", Type: mdns.ServiceType{Name: "http", Proto: "tcp"}}, false},
+		{Service{Name: "a.b", Type: mdns.ServiceType{Name: "http", Proto: "tcp"}}, true},
+		{Service{Name: "", Type: mdns.ServiceType{Name: "http", Proto: "tcp"}}, false},
+		{Service{Name: "a\x00b", Type: mdns.ServiceType{Name: "http", Proto: "tcp"}}, false},
 		{Service{Name: "db", Type: mdns.ServiceType{Name: "postgresql_x", Proto: "tcp"}}, false},
 		{Service{Name: "db", Type: mdns.ServiceType{Name: "http", Proto: "sctp"}}, false},
 		{Service{Name: "db", Type: mdns.ServiceType{Name: "http", Proto: "tcp"}, Meta: map[string]string{"a=b": ""}}, false},

@@ -1,0 +1,45 @@
+package browse
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/lanfind/lanfind/internal/mdnsnet"
+	"github.com/lanfind/lanfind/mdns"
+)
+
+// TestDirectDottedName checks a Browser asked for an instance whose name
+// holds a dot ("resolve --mdns web.site"): it asks for the SRV and TXT
+// records of the escaped instance name, the question packs, and an SRV
+// answer alone is an entry named web.site of the browsed type.
+func TestDirectDottedName(t *testing.T) {
+	http := mdns.ServiceType{Name: "http", Proto: "tcp"}
+	b := &Browser{
+		types: []mdns.ServiceType{http},
+		name:  "web.site",
+		cache: map[string]*cached{},
+		found: map[string]bool{},
+		asked: map[string]bool{},
+	}
+	inst := `web\.site._http._tcp.local.`
+	now := time.Now()
+	qs, _ := b.questions(now)
+	if !slices.Contains(qs, mdns.Question{Name: inst, Type: dnsmessage.TypeSRV}) {
+		t.Fatalf("questions %+v lack SRV %s", qs, inst)
+	}
+	m := mdns.Message{Questions: qs}
+	if _, err := m.AppendPack(nil); err != nil {
+		t.Fatalf("questions do not pack: %v", err)
+	}
+	p := mdnsnet.Packet{Src: netip.MustParseAddrPort("10.0.0.9:5353")}
+	b.add(mdns.Record{Name: inst, Type: dnsmessage.TypeSRV, TTL: 120, Port: 8080, Target: "h.local."}, now, p)
+	view := b.assemble()
+	e, ok := view[mdns.InstanceID(inst)]
+	if len(view) != 1 || !ok || e.Name != "web.site" || e.Type != http || e.Port != 8080 || e.Instance != inst[:len(inst)-1] {
+		t.Errorf("assemble = %+v, want one entry web.site of _http._tcp, port 8080", view)
+	}
+}
