@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/mdnsnet"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/mdns"
@@ -46,13 +47,18 @@ type Service struct {
 	Meta map[string]string
 }
 
-// Config configures [New]. Lister and Services are required.
+// Config configures [New]. Services are required.
 type Config struct {
-	// Lister lists the interfaces. Required.
+	// Lister lists the interfaces and reports their changes (see
+	// "Interface changes" in internal/mdnsnet). Defaults to the system's
+	// lister for the calling goroutine's namespace.
 	Lister iface.Lister
 	// Interfaces and Exclude choose interfaces as iface.Select does.
 	// Default: every usable interface.
 	Interfaces, Exclude []string
+	// NoIPv4 and NoIPv6 leave a family out, as lanfind's own endpoint
+	// does. Default: both families, each where it works.
+	NoIPv4, NoIPv6 bool
 	// Host is the host label published as "<Host>.local" (SRV target and
 	// address records). Defaults to the first label of os.Hostname.
 	Host string
@@ -99,6 +105,8 @@ type Publisher struct {
 	hostShare bool // another stack on this host answers for the host name
 	lastMcast map[string]time.Time
 	pending   []*delayed
+	links     map[int]*link            // interfaces being probed again, by index
+	damp      map[int]*endpoint.Damper // spacing of those probes, by index
 
 	// mu guards published, a copy of the services under their current
 	// names for Published, and update, the services of an Update that Run
@@ -174,6 +182,8 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		Lister:       cfg.Lister,
 		Interfaces:   cfg.Interfaces,
 		Exclude:      cfg.Exclude,
+		NoIPv4:       cfg.NoIPv4,
+		NoIPv6:       cfg.NoIPv6,
 		ListenPacket: cfg.ListenPacket,
 		Logger:       cfg.Logger,
 	})
@@ -187,6 +197,8 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		wake:      make(chan struct{}, 1),
 		host:      &unit{label: host, base: host},
 		lastMcast: map[string]time.Time{},
+		links:     map[int]*link{},
+		damp:      map[int]*endpoint.Damper{},
 	}
 	p.setServices(cloneServices(cfg.Services), time.Now())
 	return p, nil
@@ -253,6 +265,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 	}
 	err := p.ep.Loop(ctx, p.wake, func(pk mdnsnet.Packet) { p.handle(pk, time.Now()) },
+		func(c mdnsnet.Change) { p.ifacesChanged(c, time.Now()) },
 		func(now time.Time) (time.Duration, bool) {
 			p.mu.Lock()
 			ss, ok := p.update, p.updated
@@ -323,6 +336,7 @@ func (p *Publisher) tick(now time.Time) time.Duration {
 	wake := now.Add(time.Hour)
 	p.probe(now)
 	p.announce(now)
+	wake = earliest(wake, p.probeLinks(now))
 	for _, u := range p.all() {
 		if u.state != announced {
 			wake = earliest(wake, u.next)
