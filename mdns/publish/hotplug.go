@@ -37,7 +37,7 @@ func (p *Publisher) ifacesChanged(c mdnsnet.Change, now time.Time) {
 	}
 	for _, ifc := range c.Added {
 		if k := slices.IndexFunc(c.Before, endpoint.HasIndex(ifc.Index)); k >= 0 {
-			p.addrsGone(c.Before[k], ifc)
+			p.addrsGone(c.Before[k], ifc, now)
 		}
 		if ifc.Flags&iface.FlagRunning == 0 {
 			// Set up but no carrier yet: a probe now would be lost. Its
@@ -71,8 +71,11 @@ func (p *Publisher) forget(index int) {
 }
 
 // addrsGone multicasts a goodbye on now for the address records of the
-// addresses the interface advertised before and no longer does.
-func (p *Publisher) addrsGone(before, now iface.Interface) {
+// addresses the interface advertised before and no longer does, each at
+// most once a second (the per-record rate limit of answers): on a link
+// whose addresses flap, the cache-flush bit of the announcements that
+// follow removes what a goodbye left out.
+func (p *Publisher) addrsGone(before, now iface.Interface, at time.Time) {
 	if p.host.state == probing || p.hostShare {
 		return
 	}
@@ -86,15 +89,16 @@ func (p *Publisher) addrsGone(before, now iface.Interface) {
 		if a.Is6() && !a.Is4In6() {
 			t = dnsmessage.TypeAAAA
 		}
-		m.Answers = append(m.Answers, mdns.Record{Name: p.host.name(), Type: t, Flush: true, Addr: a.WithZone("")})
+		r := mdns.Record{Name: p.host.name(), Type: t, Flush: true, Addr: a.WithZone("")}
+		if !p.multicastWithin(r, now, mcastInterval, at) {
+			m.Answers = append(m.Answers, r)
+		}
 	}
 	if len(m.Answers) == 0 {
 		return
 	}
 	p.log.Info("mdns: address gone: goodbye for its record", "iface", now.Name, "addrs", addrList(m.Answers))
-	if err := p.ep.Send(&m, now.Index); err != nil {
-		p.log.Warn("mdns: goodbye", "iface", now.Name, "err", err)
-	}
+	p.multicast(&m, now, at)
 }
 
 func addrList(rs []mdns.Record) string {
@@ -121,8 +125,9 @@ func (p *Publisher) probeLinks(now time.Time) time.Time {
 			owned = append(owned, u)
 		}
 	}
+	ifs := p.ep.Interfaces() // one snapshot: it may change meanwhile
 	for index, l := range p.links {
-		k := slices.IndexFunc(p.ep.Interfaces(), endpoint.HasIndex(index))
+		k := slices.IndexFunc(ifs, endpoint.HasIndex(index))
 		if k < 0 || len(owned) == 0 {
 			delete(p.links, index)
 			continue
@@ -131,7 +136,7 @@ func (p *Publisher) probeLinks(now time.Time) time.Time {
 			wake = earliest(wake, l.next)
 			continue
 		}
-		ifc := p.ep.Interfaces()[k]
+		ifc := ifs[k]
 		switch {
 		case l.probes < probeCount:
 			if l.probes == 0 {

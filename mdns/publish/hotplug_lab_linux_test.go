@@ -5,14 +5,17 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lanfind/lanfind/internal/mdnslab"
+	"github.com/lanfind/lanfind/internal/mdnsnet"
 	"github.com/lanfind/lanfind/internal/netnstest"
 	"github.com/lanfind/lanfind/internal/requiretest"
+	"github.com/lanfind/lanfind/mdns"
 	"github.com/lanfind/lanfind/mdns/publish"
 )
 
@@ -157,4 +160,84 @@ func resolve(t *testing.T, av *mdnslab.Avahi, name string) string {
 		return ""
 	}
 	return f[1]
+}
+
+// TestNSPublishFlap changes the address of the Publisher's link every
+// 200 ms for 5 s (a flapping link, or a DHCP client gone mad) and counts,
+// from h1, the probes and announcements h0 sends meanwhile: each change
+// asks for probing and announcing again, but the bursts are held apart
+// (endpoint.Damper: 1 s, then 2 s, 4 s ...), so there are at most three
+// bursts of three probes and two announcements, not one probe per change;
+// once the flapping stops, the burst held back goes.
+func TestNSPublishFlap(t *testing.T) {
+	lan := netnstest.New(t, 2)
+	h0, h1 := lan.Hosts[0], lan.Hosts[1]
+	ep, err := mdnsnet.New(t.Context(), mdnsnet.Config{Lister: h1.Lister(t), ListenPacket: h1.ListenPacket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	var mu sync.Mutex
+	var counting bool
+	var probes, announcements, goodbyes int
+	go ep.Run(t.Context(), func(p mdnsnet.Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case !counting || p.Src.Addr() != h0.Addr("eth0"):
+		case !p.Msg.Response && len(p.Msg.Authorities) > 0:
+			probes++
+		case p.Msg.Response && slices.ContainsFunc(p.Msg.Answers, func(r mdns.Record) bool { return r.TTL > 0 }):
+			announcements++
+		case p.Msg.Response:
+			goodbyes++
+		}
+	})
+	stop := startHot(t, h0)
+	time.Sleep(2500 * time.Millisecond) // past the first probes and announcements
+
+	mu.Lock()
+	counting = true
+	mu.Unlock()
+	extra := netip.MustParsePrefix("10.77.0.60/24")
+	for i := range 25 {
+		if i%2 == 0 {
+			h0.AddAddr(t, "eth0", extra)
+		} else {
+			h0.DelAddr(t, "eth0", extra)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	mu.Lock()
+	gotProbes, gotAnnouncements, gotGoodbyes := probes, announcements, goodbyes
+	mu.Unlock()
+	t.Logf("25 changes in 5 s: %d probes, %d announcements, %d goodbyes", gotProbes, gotAnnouncements, gotGoodbyes)
+	if gotProbes == 0 || gotGoodbyes == 0 {
+		t.Errorf("no probe or no goodbye after the address changes")
+	}
+	if gotProbes > 3*3 || gotAnnouncements > 3*2 {
+		t.Errorf("%d probes and %d announcements, want at most 9 and 6 (three bursts)", gotProbes, gotAnnouncements)
+	}
+	if gotGoodbyes > 6 {
+		t.Errorf("%d goodbyes, want at most 6 (one a second)", gotGoodbyes)
+	}
+	// The burst held back goes once the hold is over: the link's last
+	// state is announced.
+	start := time.Now()
+	for {
+		mu.Lock()
+		n := announcements
+		mu.Unlock()
+		if n > gotAnnouncements {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("no announcement within 20 s after the flapping stopped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("announced %v after the flapping stopped", time.Since(start))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }
