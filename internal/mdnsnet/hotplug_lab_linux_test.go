@@ -47,7 +47,7 @@ func TestNSEndpointHotplug(t *testing.T) {
 	}
 
 	ifname := lan.AddLink(t, h0, 1)
-	c := nextChange(t, changes)
+	c := next(t, changes, 3*time.Second, "interface change reported")
 	if names(c.Added) != ifname || len(c.Removed) != 0 || names(c.Before) != "eth0" {
 		t.Fatalf("change: added %q removed %q before %q, want %s added to eth0", names(c.Added), names(c.Removed), names(c.Before), ifname)
 	}
@@ -59,7 +59,7 @@ func TestNSEndpointHotplug(t *testing.T) {
 	if err := e1.Send(q, 0); err != nil {
 		t.Fatal(err)
 	}
-	if p := nextPacket(t, from1); p.Iface.Name != ifname || p.Src.Addr() != h1.Addr("eth0") {
+	if p := next(t, from1, 2*time.Second, "datagram"); p.Iface.Name != ifname || p.Src.Addr() != h1.Addr("eth0") {
 		t.Fatalf("h0 heard %v on %s, want h1 (%v) on %s", p.Src, p.Iface.Name, h1.Addr("eth0"), ifname)
 	}
 	// h0 multicasts on every interface in use: h1 hears it from the new
@@ -67,12 +67,12 @@ func TestNSEndpointHotplug(t *testing.T) {
 	if err := e0.Send(q, 0); err != nil {
 		t.Fatal(err)
 	}
-	if p := nextPacket(t, from0); p.Src.Addr() != h0.Addr(ifname) {
+	if p := next(t, from0, 2*time.Second, "datagram"); p.Src.Addr() != h0.Addr(ifname) {
 		t.Fatalf("h1 heard %v, want h0's %v", p.Src, h0.Addr(ifname))
 	}
 
 	h0.DelLink(t, ifname)
-	c = nextChange(t, changes)
+	c = next(t, changes, 3*time.Second, "interface change reported")
 	if len(c.Added) != 0 || names(c.Removed) != ifname {
 		t.Fatalf("change: added %q removed %q, want %s removed", names(c.Added), names(c.Removed), ifname)
 	}
@@ -107,24 +107,15 @@ func names(ifs []iface.Interface) string {
 	return strings.Join(out, " ")
 }
 
-func nextChange(t *testing.T, ch <-chan mdnsnet.Change) mdnsnet.Change {
+// next returns what ch gives within d, or fails t saying what was missing.
+func next[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
 	t.Helper()
 	select {
-	case c := <-ch:
-		return c
-	case <-time.After(3 * time.Second):
-		t.Fatal("no interface change reported within 3 s")
-		return mdnsnet.Change{}
-	}
-}
-
-func nextPacket(t *testing.T, ch <-chan mdnsnet.Packet) mdnsnet.Packet {
-	t.Helper()
-	select {
-	case p := <-ch:
-		return p
-	case <-time.After(2 * time.Second):
-		t.Fatal("no datagram within 2 s")
-		return mdnsnet.Packet{}
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("no %s within %v", what, d)
+		var zero T
+		return zero
 	}
 }
