@@ -40,7 +40,10 @@
 // iface.Subscriber) they are followed by the same watcher (endpoint.Watch:
 // a burst of changes is settled 150 ms after its last event, at most 1 s
 // after its first, then the interfaces are selected again). There is no
-// second netlink watcher. On each new selection the memberships follow
+// second netlink watcher. The owner starts following with
+// [Endpoint.Follow]: the responder's and the querier's Run at once, a
+// one-shot Collect once it has lasted a second, as lanfind's own one-shot
+// searches do. On each new selection the memberships follow
 // (endpoint.Rejoin): 224.0.0.251 is joined on an interface that has gained
 // an IPv4 address or has just appeared or come back, ff02::fb on one with
 // a usable IPv6 address, each left where the interface has gone or lost

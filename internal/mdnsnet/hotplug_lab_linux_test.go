@@ -26,6 +26,7 @@ func TestNSEndpointHotplug(t *testing.T) {
 	h0, h1 := lan.Hosts[0], lan.Hosts[1]
 	e0 := newEndpoint(t, h0)
 	e1 := newEndpoint(t, h1)
+	e0.Follow()
 
 	changes := make(chan mdnsnet.Change, 8)
 	from0 := make(chan mdnsnet.Packet, 16)

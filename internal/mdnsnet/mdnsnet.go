@@ -102,13 +102,16 @@ type Endpoint struct {
 	// their looped-back copies.
 	recent []sentDatagram
 
-	// chMu serializes interface changes and guards before and watch.
+	// chMu serializes interface changes and guards before, watch,
+	// watching and closed.
 	chMu sync.Mutex
 	// before is the interface set of the oldest change Loop has not
 	// passed on yet; nil when there is none.
-	before  *ifaceSet
-	changed chan struct{} // 1-buffered: a change is pending
-	watch   *endpoint.Watcher
+	before   *ifaceSet
+	changed  chan struct{} // 1-buffered: a change is pending
+	watch    *endpoint.Watcher
+	watching bool // Follow has started the watcher (or tried)
+	closed   bool // Close has begun: Follow starts nothing
 
 	closeLister func()
 	closeOnce   sync.Once
@@ -160,7 +163,8 @@ const (
 // New lists and selects the interfaces, opens a socket per family on
 // port 5353 on the calling goroutine, joins 224.0.0.251 and ff02::fb on
 // each chosen interface with an address of the family, and starts
-// following interface changes. It fails if no interface could join.
+// It fails if no interface could join. [Endpoint.Follow] starts
+// following interface changes.
 func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
 	if cfg.NoIPv4 && cfg.NoIPv6 {
 		return nil, errors.New("mdnsnet: both IPv4 and IPv6 are disabled")
@@ -241,10 +245,24 @@ func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
 	for _, err := range errs {
 		log.Warn("mdns: interface skipped", "err", err)
 	}
-	e.chMu.Lock()
-	e.watch = endpoint.Watch(e.cfg, plan, log, e.apply)
-	e.chMu.Unlock()
 	return e, nil
+}
+
+// Follow starts following interface changes (see "Interface changes" in
+// the package comment), once; a change since New listed the interfaces
+// counts as one. A long-running owner calls it at once; a one-shot one
+// that ends within a second need not pay for the subscription and a
+// second listing of the interfaces. After Close it does nothing.
+func (e *Endpoint) Follow() {
+	e.chMu.Lock()
+	defer e.chMu.Unlock()
+	if e.watching || e.closed {
+		return
+	}
+	e.watching = true
+	// apply, on the watcher's goroutine, takes chMu: it waits until
+	// Follow returns.
+	e.watch = endpoint.Watch(e.cfg, e.cur.Load().plan, e.log, e.apply)
 }
 
 // apply puts a new plan from the watcher in force: the memberships
@@ -569,6 +587,7 @@ func (e *Endpoint) Close() error {
 	e.closeOnce.Do(func() {
 		e.chMu.Lock()
 		w := e.watch
+		e.closed = true
 		e.chMu.Unlock()
 		w.Stop() // outside chMu: its last apply may be waiting for it
 		var errs []error

@@ -38,6 +38,11 @@ const (
 	fastQueries  = 10                     // queries retry apart before the interval doubles
 	quietQueries = 3                      // queries that bring nothing new before Collect settles
 	answerWait   = 120 * time.Millisecond // for answers to the last query and after the last change
+	// oneShotFollow is how long Collect runs before it follows interface
+	// changes (mdnsnet.Endpoint.Follow): most end well before, and then
+	// pay for neither the subscription nor a second listing of the
+	// interfaces, as lanfind's own one-shot searches.
+	oneShotFollow = time.Second
 )
 
 // Config configures [New]. The zero value browses every type on every
@@ -163,6 +168,9 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 	var sent []time.Time // when each query went out
 	next := start
 	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
+		if now.Sub(start) >= oneShotFollow {
+			b.ep.Follow()
+		}
 		b.mu.Lock()
 		complete := b.complete()
 		changed := b.changed
@@ -226,6 +234,7 @@ func compareEntries(a, b Entry) int {
 // in the browser's loop (fn must return quickly and must not call the
 // Browser), until ctx ends; then it returns nil.
 func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
+	b.ep.Follow()
 	start := b.now()
 	next := start
 	interval := time.Second

@@ -258,6 +258,7 @@ func (p *Publisher) Close() error {
 // Run probes, announces and answers until ctx ends, then says goodbye
 // and returns nil. It returns an error if the socket fails.
 func (p *Publisher) Run(ctx context.Context) error {
+	p.ep.Follow()
 	first := time.Now().Add(rand.N(firstProbeJitter))
 	for _, u := range p.all() {
 		if u.state == probing {
