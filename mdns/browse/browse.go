@@ -88,7 +88,7 @@ type Browser struct {
 	view    map[uint64]Entry
 	dropped int // records or entries beyond the limits
 	changed time.Time
-	hot     hotplug // owned by the loop goroutine
+	hot     hotplug // interface changes; the loop goroutine's
 
 	closeOnce sync.Once
 }
@@ -144,7 +144,6 @@ func New(ctx context.Context, cfg Config) (*Browser, error) {
 		found: map[string]bool{},
 		asked: map[string]bool{},
 		view:  map[uint64]Entry{},
-		hot:   newHotplug(),
 	}, nil
 }
 

@@ -19,7 +19,7 @@ const ReasonIfaceDown = "iface-down"
 const requeryDelay = time.Second
 
 // hotplug is what a Browser keeps about interface changes. It belongs to
-// the loop goroutine.
+// the loop goroutine; the zero value is ready to use.
 type hotplug struct {
 	damp   map[int]*endpoint.Damper // spacing of queries on new interfaces, by index
 	bursts map[int]*burst           // queries due on new interfaces, by index
@@ -32,10 +32,6 @@ type burst struct {
 	left int
 }
 
-func newHotplug() hotplug {
-	return hotplug{damp: map[int]*endpoint.Damper{}, bursts: map[int]*burst{}}
-}
-
 // ifacesChanged follows a change of the interfaces in use (see "Interface
 // changes" in internal/mdnsnet): records heard only on interfaces that
 // went away are dropped (their entries go Down with [ReasonIfaceDown]),
@@ -43,6 +39,9 @@ func newHotplug() hotplug {
 // changed, and again a second later, as the interface's endpoint.Damper
 // allows.
 func (b *Browser) ifacesChanged(c mdnsnet.Change, now time.Time, fn func(Event)) {
+	if b.hot.damp == nil {
+		b.hot = hotplug{damp: map[int]*endpoint.Damper{}, bursts: map[int]*burst{}}
+	}
 	if len(c.Removed) > 0 {
 		b.mu.Lock()
 		for k, r := range b.cache {

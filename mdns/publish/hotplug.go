@@ -16,6 +16,14 @@ import (
 	"github.com/lanfind/lanfind/mdns"
 )
 
+// hotplug is what a Publisher keeps about interface changes: the links
+// being probed again and the spacing of those probes, by interface index.
+// It belongs to Run's goroutine; the zero value is ready to use.
+type hotplug struct {
+	links map[int]*link
+	damp  map[int]*endpoint.Damper
+}
+
 // link is an interface on which the names the Publisher owns are probed
 // and announced again (RFC 6762 §8): one that appeared, whose addresses
 // changed or that got its carrier back.
@@ -31,6 +39,9 @@ type link struct {
 // probed and announced again, as the interface's endpoint.Damper allows;
 // addresses an interface lost get a goodbye there.
 func (p *Publisher) ifacesChanged(c mdnsnet.Change, now time.Time) {
+	if p.hot.links == nil {
+		p.hot = hotplug{links: map[int]*link{}, damp: map[int]*endpoint.Damper{}}
+	}
 	for _, ifc := range c.Removed {
 		p.forget(ifc.Index)
 		p.log.Info("mdns: interface gone: no longer publishing on it", "iface", ifc.Name)
@@ -42,29 +53,29 @@ func (p *Publisher) ifacesChanged(c mdnsnet.Change, now time.Time) {
 		if ifc.Flags&iface.FlagRunning == 0 {
 			// Set up but no carrier yet: a probe now would be lost. Its
 			// carrier coming makes it "added" again (endpoint.Diff).
-			delete(p.links, ifc.Index)
+			delete(p.hot.links, ifc.Index)
 			continue
 		}
-		d := p.damp[ifc.Index]
+		d := p.hot.damp[ifc.Index]
 		if d == nil {
 			d = &endpoint.Damper{}
-			p.damp[ifc.Index] = d
+			p.hot.damp[ifc.Index] = d
 		}
 		at := d.Next(now).Add(rand.N(firstProbeJitter))
-		p.links[ifc.Index] = &link{next: at}
+		p.hot.links[ifc.Index] = &link{next: at}
 		p.log.Info("mdns: interface added or changed: probing and announcing on it",
 			"iface", ifc.Name, "in", at.Sub(now).Round(time.Millisecond).String())
 	}
-	for index, d := range p.damp { // forget interfaces long gone
+	for index, d := range p.hot.damp { // forget interfaces long gone
 		if !slices.ContainsFunc(p.ep.Interfaces(), endpoint.HasIndex(index)) && d.Idle(now) {
-			delete(p.damp, index)
+			delete(p.hot.damp, index)
 		}
 	}
 }
 
 // forget drops what the Publisher holds for the interface with index.
 func (p *Publisher) forget(index int) {
-	delete(p.links, index)
+	delete(p.hot.links, index)
 	p.pending = slices.DeleteFunc(p.pending, func(d *delayed) bool { return d.ifc.Index == index })
 	suffix := "\x00" + strconv.Itoa(index) // see mcastKey
 	maps.DeleteFunc(p.lastMcast, func(k string, _ time.Time) bool { return strings.HasSuffix(k, suffix) })
@@ -114,7 +125,7 @@ func addrList(rs []mdns.Record) string {
 // none is).
 func (p *Publisher) probeLinks(now time.Time) time.Time {
 	wake := now.Add(time.Hour)
-	if len(p.links) == 0 {
+	if len(p.hot.links) == 0 {
 		return wake
 	}
 	// The names still probing everywhere are probed on every interface
@@ -126,10 +137,10 @@ func (p *Publisher) probeLinks(now time.Time) time.Time {
 		}
 	}
 	ifs := p.ep.Interfaces() // one snapshot: it may change meanwhile
-	for index, l := range p.links {
+	for index, l := range p.hot.links {
 		k := slices.IndexFunc(ifs, endpoint.HasIndex(index))
 		if k < 0 || len(owned) == 0 {
-			delete(p.links, index)
+			delete(p.hot.links, index)
 			continue
 		}
 		if now.Before(l.next) {
@@ -140,7 +151,7 @@ func (p *Publisher) probeLinks(now time.Time) time.Time {
 		switch {
 		case l.probes < probeCount:
 			if l.probes == 0 {
-				p.damp[index].Sent(now)
+				p.hot.damp[index].Sent(now)
 			}
 			p.sendProbe(owned, ifc)
 			l.probes++
@@ -151,7 +162,7 @@ func (p *Publisher) probeLinks(now time.Time) time.Time {
 			l.next = now.Add(announceGap)
 		}
 		if l.announces >= announceCount {
-			delete(p.links, index)
+			delete(p.hot.links, index)
 			continue
 		}
 		wake = earliest(wake, l.next)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/iface"
-	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/mdnsnet"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/mdns"
@@ -98,6 +97,7 @@ type Publisher struct {
 	ttl uint32
 
 	wake chan struct{} // Update wakes Run
+	hot  hotplug       // interface changes; Run's goroutine's
 
 	// The fields below belong to Run's goroutine.
 	host      *unit
@@ -105,8 +105,6 @@ type Publisher struct {
 	hostShare bool // another stack on this host answers for the host name
 	lastMcast map[string]time.Time
 	pending   []*delayed
-	links     map[int]*link            // interfaces being probed again, by index
-	damp      map[int]*endpoint.Damper // spacing of those probes, by index
 
 	// mu guards published, a copy of the services under their current
 	// names for Published, and update, the services of an Update that Run
@@ -197,8 +195,6 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		wake:      make(chan struct{}, 1),
 		host:      &unit{label: host, base: host},
 		lastMcast: map[string]time.Time{},
-		links:     map[int]*link{},
-		damp:      map[int]*endpoint.Damper{},
 	}
 	p.setServices(cloneServices(cfg.Services), time.Now())
 	return p, nil
