@@ -39,48 +39,6 @@ func (s *Sender) applyPlan(p *endpoint.Plan) {
 	}
 }
 
-// Damping of the immediate beacons sent when an interface appears.
-const (
-	// minHold is the least time between two immediate beacon bursts on one
-	// interface.
-	minHold = time.Second
-	// maxHold caps the hold-down of a flapping interface.
-	maxHold = 16 * time.Second
-)
-
-// damper rate-limits the bursts (a beacon at once, another after
-// fastRepeat) sent on one interface when it appears or gains an address.
-// A burst may go hold after the previous one. The hold starts at minHold
-// and doubles, up to maxHold, for each burst that follows the previous one
-// within twice the hold: a link flapping every 200 ms gets bursts at about
-// 0, 1, 3, 7, 15 s and then every 16 s, not five a second. After a quiet
-// spell of twice the hold it is back to minHold.
-type damper struct {
-	last time.Time // of the last burst; zero if none
-	hold time.Duration
-}
-
-// next returns when a burst wanted at now may go.
-func (d *damper) next(now time.Time) time.Time {
-	if d.last.IsZero() {
-		return now
-	}
-	if at := d.last.Add(d.hold); at.After(now) {
-		return at
-	}
-	return now
-}
-
-// sent records a burst at now.
-func (d *damper) sent(now time.Time) {
-	if !d.last.IsZero() && now.Sub(d.last) < 2*d.hold {
-		d.hold = min(2*d.hold, maxHold)
-	} else {
-		d.hold = minHold
-	}
-	d.last = now
-}
-
 // burst is a pending burst on one interface: its next beacon is due at at,
 // and left beacons remain.
 type burst struct {
@@ -91,22 +49,22 @@ type burst struct {
 // hotplug is Run's view of interface changes. It is owned by Run's
 // goroutine.
 type hotplug struct {
-	known  []iface.Interface // the selection Run last acted on
-	damp   map[int]*damper   // by interface index
-	bursts map[int]*burst    // by interface index
+	known  []iface.Interface        // the selection Run last acted on
+	damp   map[int]*endpoint.Damper // by interface index
+	bursts map[int]*burst           // by interface index
 }
 
 // newHotplug starts from the selection Run begins with. Run's first
 // beacons do not count as a burst: a change soon after start (an address
 // from DHCP, say) is announced at once.
 func newHotplug(ifs []iface.Interface) *hotplug {
-	return &hotplug{known: ifs, damp: map[int]*damper{}, bursts: map[int]*burst{}}
+	return &hotplug{known: ifs, damp: map[int]*endpoint.Damper{}, bursts: map[int]*burst{}}
 }
 
-func (h *hotplug) damper(index int) *damper {
+func (h *hotplug) damper(index int) *endpoint.Damper {
 	d := h.damp[index]
 	if d == nil {
-		d = &damper{}
+		d = &endpoint.Damper{}
 		h.damp[index] = d
 	}
 	return d
@@ -114,7 +72,7 @@ func (h *hotplug) damper(index int) *damper {
 
 // changed compares the selection with the one Run last acted on and
 // schedules a burst on every interface that appeared or gained an
-// address, as the damper allows.
+// address, as its endpoint.Damper allows.
 func (h *hotplug) changed(s *Sender, now time.Time) {
 	st := s.ep.Plan()
 	added, removed := endpoint.Diff(h.known, st.Selected)
@@ -131,7 +89,7 @@ func (h *hotplug) changed(s *Sender, now time.Time) {
 			s.log.Debug("interface without carrier: waiting for it", "iface", ifc.Name)
 			continue
 		}
-		at := h.damper(ifc.Index).next(now)
+		at := h.damper(ifc.Index).Next(now)
 		h.bursts[ifc.Index] = &burst{at: at, left: 2}
 		s.log.Info("interface added or changed: announcing on it",
 			"iface", ifc.Name, "addrs", len(ifc.Addrs),
@@ -142,7 +100,7 @@ func (h *hotplug) changed(s *Sender, now time.Time) {
 	}
 	for index, d := range h.damp { // forget interfaces long gone
 		gone := !slices.ContainsFunc(st.Selected, endpoint.HasIndex(index))
-		if gone && now.Sub(d.last) > 2*maxHold {
+		if gone && d.Idle(now) {
 			delete(h.damp, index)
 		}
 	}
@@ -174,7 +132,7 @@ func (h *hotplug) fire(s *Sender, now time.Time) {
 		}
 		s.sendTo(beacon.KindAnnounce, s.recs.current(), targets)
 		if b.left == 2 {
-			h.damper(index).sent(now)
+			h.damper(index).Sent(now)
 		}
 		b.left--
 		b.at = now.Add(min(fastRepeat, s.cfg.Interval))

@@ -15,7 +15,6 @@ import (
 
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/discover"
-	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/config"
 	"github.com/lanfind/lanfind/mdns"
 	"github.com/lanfind/lanfind/mdns/browse"
@@ -79,15 +78,13 @@ func newBrowser(ctx context.Context, s streams, o common, name, typ string) (*br
 			"searching lanfind's own protocol only", typ))
 		return nil, nil
 	}
-	lister, closeLister, err := iface.System()
-	if err != nil {
-		return nil, err
-	}
-	defer closeLister() // browse.New lists the interfaces once
+	// The browser opens the system's lister itself and follows interface
+	// changes with it.
 	return browse.New(ctx, browse.Config{
-		Lister:     lister,
 		Interfaces: o.ifaces,
 		Exclude:    o.excludes,
+		NoIPv4:     o.noIPv4,
+		NoIPv6:     o.noIPv6,
 		Types:      types,
 		Name:       name,
 		Logger:     s.Log,
@@ -262,16 +259,12 @@ func (as *announceSettings) mdnsServices(svcs []announce.Service, fc *config.Fil
 // runs it until ctx ends; stop waits for its goodbyes.
 func startPublisher(ctx context.Context, s streams, o common, hostname string,
 	ps []publish.Service) (pub *publish.Publisher, stop func() error, err error) {
-	lister, closeLister, err := iface.System()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer closeLister()
 	host, _, _ := strings.Cut(hostname, ".")
-	pub, err = publish.New(ctx, publish.Config{
-		Lister:     lister,
+	pub, err = publish.New(ctx, publish.Config{ // with the system's lister, following changes
 		Interfaces: o.ifaces,
 		Exclude:    o.excludes,
+		NoIPv4:     o.noIPv4,
+		NoIPv6:     o.noIPv6,
 		Host:       host,
 		Services:   ps,
 		Logger:     s.Log,

@@ -102,10 +102,10 @@ var allowedImports = map[string][]string{
 	// mDNS / DNS-SD: the wire format (limits from beacon), the shared
 	// endpoint on port 5353, the querier and the responder.
 	"mdns":             {mod + "/beacon", "golang.org/x/net/dns/dnsmessage"},
-	"internal/mdnsnet": {mod + "/iface", mod + "/internal/udp", mod + "/mdns"},
-	"mdns/browse": {mod + "/beacon", mod + "/iface", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/mdns",
+	"internal/mdnsnet": {mod + "/iface", mod + "/internal/endpoint", mod + "/internal/udp", mod + "/mdns"},
+	"mdns/browse": {mod + "/beacon", mod + "/iface", mod + "/internal/endpoint", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/mdns",
 		"golang.org/x/net/dns/dnsmessage"},
-	"mdns/publish": {mod + "/iface", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/internal/ratelimit", mod + "/mdns",
+	"mdns/publish": {mod + "/iface", mod + "/internal/endpoint", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/internal/ratelimit", mod + "/mdns",
 		"golang.org/x/net/dns/dnsmessage"},
 	// Runs avahi-daemon and python-zeroconf in lab hosts (test helper).
 	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},

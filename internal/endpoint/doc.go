@@ -5,7 +5,10 @@
 // internal/udp and the multicast memberships they hold ([JoinAll],
 // [Rejoin]), the codec that seals and opens datagrams ([Codec]), and the
 // read path that sorts received datagrams into lanfind messages and
-// counted drops ([Endpoint.Read], [Drop], [Drops]).
+// counted drops ([Endpoint.Read], [Drop], [Drops]). The mDNS endpoint
+// (internal/mdnsnet) uses the plan, the watcher, the memberships'
+// following and the [Damper] of bursts on new interfaces too, so mDNS
+// follows interfaces exactly as lanfind's own protocol does.
 //
 // It owns no schedule and no table: when to send, what to answer and
 // what to remember stay with its owners. It imports beacon, iface,

@@ -14,13 +14,19 @@ import (
 	"time"
 
 	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/endpoint"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/mdns"
 )
 
-// Config configures [New]. The zero value is not usable: Lister is required.
+// Config configures [New]. The zero value uses every usable interface of
+// the calling goroutine's network namespace.
 type Config struct {
-	// Lister lists the interfaces. Required.
+	// Lister lists the interfaces. Defaults to the system's lister for
+	// the calling goroutine's namespace (iface.System), which New opens
+	// and Close closes. A lister that is an [iface.Subscriber] is
+	// followed for changes (see "Interface changes" in the package
+	// comment); it must stay open until Close.
 	Lister iface.Lister
 	// Interfaces names the interfaces to use (globs allowed). Defaults to
 	// every usable interface (iface.Select).
@@ -29,9 +35,10 @@ type Config struct {
 	Exclude []string
 	// ListenPacket opens the socket. Defaults to internal/udp's.
 	ListenPacket udp.ListenFunc
-	// NoIPv6 leaves IPv6 (ff02::fb) out. Defaults to false: both families,
-	// each where it works.
-	NoIPv6 bool
+	// NoIPv4 leaves IPv4 (224.0.0.251) out, NoIPv6 IPv6 (ff02::fb), as
+	// lanfind's own endpoint does (their addresses are ignored). Defaults
+	// to false: both families, each where it works.
+	NoIPv4, NoIPv6 bool
 	// Logger receives debug messages about dropped datagrams. Defaults to
 	// discarding them.
 	Logger *slog.Logger
@@ -62,16 +69,30 @@ type Stats struct {
 	Dropped uint64
 }
 
+// Change is how the endpoint's interfaces changed, as [Endpoint.Loop]
+// passes it on (see "Interface changes" in the package comment).
+type Change struct {
+	// Added holds the interfaces new to the endpoint and those whose
+	// addresses changed or that gained carrier (endpoint.Diff), as they
+	// are now: where a responder probes and announces again and a
+	// querier asks again.
+	Added []iface.Interface
+	// Removed holds the interfaces no longer in use, as they were.
+	Removed []iface.Interface
+	// Before holds the interfaces in use before the change.
+	Before []iface.Interface
+}
+
 // Endpoint is an mDNS socket joined to the group on the chosen interfaces.
 // Send, SendTo, Interfaces and Stats are safe for concurrent use.
 type Endpoint struct {
-	conn   udp.Conn // IPv4, nil when it could not be opened
-	conn6  udp.Conn // IPv6, nil when it could not be opened or NoIPv6
-	log    *slog.Logger
-	ifaces []iface.Interface // joined on either family
-	// joined4 and joined6 hold the indexes of the interfaces joined per
-	// family; fixed after New.
-	joined4, joined6 map[int]bool
+	conn  udp.Conn // IPv4, nil when it could not be opened or NoIPv4
+	conn6 udp.Conn // IPv6, nil when it could not be opened or NoIPv6
+	log   *slog.Logger
+	cfg   endpoint.Config // the selection, for the watcher
+	// cur is the interface set in force; replaced as a whole when the
+	// interfaces change.
+	cur atomic.Pointer[ifaceSet]
 
 	sent, sentBytes, recv, recvBytes, own, dropped atomic.Uint64
 
@@ -81,8 +102,52 @@ type Endpoint struct {
 	// their looped-back copies.
 	recent []sentDatagram
 
-	closeOnce sync.Once
-	closeErr  error
+	// chMu serializes interface changes and guards before, watch,
+	// watching and closed.
+	chMu sync.Mutex
+	// before is the interface set of the oldest change Loop has not
+	// passed on yet; nil when there is none.
+	before   *ifaceSet
+	changed  chan struct{} // 1-buffered: a change is pending
+	watch    *endpoint.Watcher
+	watching bool // Follow has started the watcher (or tried)
+	closed   bool // Close has begun: Follow starts nothing
+
+	closeLister func()
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// ifaceSet is the interfaces an endpoint uses at one time. It is never
+// modified once in force.
+type ifaceSet struct {
+	plan   endpoint.Plan     // the selection it came from
+	ifaces []iface.Interface // joined on either family, by index
+	// joined4 and joined6 hold the indexes of the interfaces joined per
+	// family.
+	joined4, joined6 map[int]bool
+}
+
+// newSet computes the interfaces of plan p the endpoint uses: those that
+// can join a family it has a socket of.
+func (e *Endpoint) newSet(p endpoint.Plan) *ifaceSet {
+	s := &ifaceSet{plan: p, joined4: map[int]bool{}, joined6: map[int]bool{}}
+	if e.conn != nil {
+		for _, i := range endpoint.Members(p.Selected, endpoint.IPv4) {
+			s.joined4[i.Index] = true
+		}
+	}
+	if e.conn6 != nil {
+		for _, i := range endpoint.Members(p.Selected, endpoint.IPv6) {
+			s.joined6[i.Index] = true
+		}
+	}
+	for _, i := range p.Selected {
+		if s.joined4[i.Index] || s.joined6[i.Index] {
+			s.ifaces = append(s.ifaces, i)
+		}
+	}
+	return s
 }
 
 type sentDatagram struct {
@@ -95,18 +160,16 @@ const (
 	maxRecent = 256
 )
 
-// New lists the interfaces, opens the socket on 0.0.0.0:5353 on the
-// calling goroutine and joins 224.0.0.251 on each chosen interface. It
-// fails if no interface could join.
-func New(ctx context.Context, cfg Config) (*Endpoint, error) {
-	if cfg.Lister == nil {
-		return nil, errors.New("mdnsnet: no interface lister")
+// New lists and selects the interfaces, opens a socket per family on
+// port 5353 on the calling goroutine, joins 224.0.0.251 and ff02::fb on
+// each chosen interface with an address of the family, and starts
+// It fails if no interface could join. [Endpoint.Follow] starts
+// following interface changes.
+func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
+	if cfg.NoIPv4 && cfg.NoIPv6 {
+		return nil, errors.New("mdnsnet: both IPv4 and IPv6 are disabled")
 	}
-	all, err := cfg.Lister.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("mdnsnet: list interfaces: %w", err)
-	}
-	chosen, err := iface.Select(all, cfg.Interfaces, cfg.Exclude)
+	lister, closeLister, err := endpoint.OpenLister(cfg.Lister)
 	if err != nil {
 		return nil, fmt.Errorf("mdnsnet: %w", err)
 	}
@@ -114,38 +177,70 @@ func New(ctx context.Context, cfg Config) (*Endpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Endpoint{log: log, joined4: map[int]bool{}, joined6: map[int]bool{}}
+	e := &Endpoint{
+		log:         log,
+		changed:     make(chan struct{}, 1),
+		closeLister: closeLister,
+		cfg: endpoint.Config{
+			Port:              mdns.Port,
+			Group:             mdns.GroupV4,
+			Group6:            mdns.GroupV6,
+			NoIPv4:            cfg.NoIPv4,
+			NoIPv6:            cfg.NoIPv6,
+			Interfaces:        slices.Clone(cfg.Interfaces),
+			ExcludeInterfaces: slices.Clone(cfg.Exclude),
+			NoBroadcast:       true,
+			Lister:            lister,
+		},
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, e.Close())
+		}
+	}()
+	plan, err := endpoint.Replan(e.cfg, endpoint.Plan{Port: mdns.Port, Group: mdns.GroupV4, Group6: mdns.GroupV6})
+	if err != nil {
+		return nil, fmt.Errorf("mdnsnet: %w", err)
+	}
+	chosen := plan.Selected
 	var errs []error
 	opts := udp.Options{
 		ListenPacket: cfg.ListenPacket,
 		MulticastTTL: 255, // RFC 6762 §11
 	}
-	// One socket per family (see internal/udp): IPv4 on the interfaces
-	// with an IPv4 address, IPv6 on those with a usable IPv6 one.
-	c, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv4Unspecified(), mdns.Port), opts)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("mdnsnet: IPv4: %w", err))
-	} else {
-		e.conn = c
-		errs = append(errs, e.join(c, chosen, mdns.GroupV4, iface.Interface.Has4, e.joined4)...)
-	}
-	if !cfg.NoIPv6 && slices.ContainsFunc(chosen, iface.Interface.Has6) {
-		c6, err := udp.Listen(ctx, netip.AddrPortFrom(netip.IPv6Unspecified(), mdns.Port), opts)
+	// One socket per family (see internal/udp), each opened even where
+	// no interface has an address of it yet: one may come.
+	joined := false
+	open := func(f endpoint.Family, addr, group netip.Addr) udp.Conn {
+		members := endpoint.Members(chosen, f)
+		c, err := udp.Listen(ctx, netip.AddrPortFrom(addr, mdns.Port), opts)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("mdnsnet: IPv6: %w", err))
-		} else {
-			e.conn6 = c6
-			errs = append(errs, e.join(c6, chosen, mdns.GroupV6, iface.Interface.Has6, e.joined6)...)
+			err = fmt.Errorf("mdnsnet: %v: %w", f, err)
+			if len(members) > 0 {
+				errs = append(errs, err)
+			} else {
+				log.Debug("mdns: address family not available", "err", err)
+			}
+			return nil
 		}
-	}
-	for _, ifc := range chosen {
-		if e.joined4[ifc.Index] || e.joined6[ifc.Index] {
-			e.ifaces = append(e.ifaces, ifc)
+		if len(members) > 0 {
+			if err := endpoint.JoinAll(c, members, group, log); err != nil {
+				errs = append(errs, fmt.Errorf("mdnsnet: %v: %w", f, err))
+			} else {
+				joined = true
+			}
 		}
+		return c
 	}
-	if len(e.ifaces) == 0 {
-		err := fmt.Errorf("mdnsnet: joined the mDNS group on no interface: %w", errors.Join(errs...))
-		return nil, errors.Join(err, e.Close())
+	if !cfg.NoIPv4 {
+		e.conn = open(endpoint.IPv4, netip.IPv4Unspecified(), mdns.GroupV4)
+	}
+	if !cfg.NoIPv6 {
+		e.conn6 = open(endpoint.IPv6, netip.IPv6Unspecified(), mdns.GroupV6)
+	}
+	e.cur.Store(e.newSet(plan))
+	if !joined {
+		return nil, fmt.Errorf("mdnsnet: joined the mDNS group on no interface: %w", errors.Join(errs...))
 	}
 	for _, err := range errs {
 		log.Warn("mdns: interface skipped", "err", err)
@@ -153,26 +248,77 @@ func New(ctx context.Context, cfg Config) (*Endpoint, error) {
 	return e, nil
 }
 
-// join joins group on each of chosen that has, and notes the indexes in
-// joined; it returns the failures.
-func (e *Endpoint) join(c udp.Conn, chosen []iface.Interface, group netip.Addr,
-	has func(iface.Interface) bool, joined map[int]bool) []error {
-	var errs []error
-	for _, ifc := range chosen {
-		if ifc.Flags&iface.FlagMulticast == 0 || !has(ifc) {
-			continue
-		}
-		if err := c.JoinGroup(ifc.Index, group); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		joined[ifc.Index] = true
+// Follow starts following interface changes (see "Interface changes" in
+// the package comment), once; a change since New listed the interfaces
+// counts as one. A long-running owner calls it at once; a one-shot one
+// that ends within a second need not pay for the subscription and a
+// second listing of the interfaces. After Close it does nothing.
+func (e *Endpoint) Follow() {
+	e.chMu.Lock()
+	defer e.chMu.Unlock()
+	if e.watching || e.closed {
+		return
 	}
-	return errs
+	e.watching = true
+	// apply, on the watcher's goroutine, takes chMu: it waits until
+	// Follow returns.
+	e.watch = endpoint.Watch(e.cfg, e.cur.Load().plan, e.log, e.apply)
 }
 
-// Interfaces returns the interfaces the endpoint joined the group on.
-func (e *Endpoint) Interfaces() []iface.Interface { return e.ifaces }
+// apply puts a new plan from the watcher in force: the memberships
+// follow it (endpoint.Rejoin), and Loop is told.
+func (e *Endpoint) apply(p endpoint.Plan) {
+	e.chMu.Lock()
+	defer e.chMu.Unlock()
+	old := e.cur.Load()
+	for _, f := range []struct {
+		c     udp.Conn
+		fam   endpoint.Family
+		group netip.Addr
+	}{{e.conn, endpoint.IPv4, mdns.GroupV4}, {e.conn6, endpoint.IPv6, mdns.GroupV6}} {
+		if f.c != nil {
+			endpoint.Rejoin(f.c, endpoint.Members(old.plan.Selected, f.fam),
+				endpoint.Members(p.Selected, f.fam), f.group, e.log)
+		}
+	}
+	s := e.newSet(p)
+	e.cur.Store(s)
+	added, removed := endpoint.Diff(old.ifaces, s.ifaces)
+	if len(added) == 0 && len(removed) == 0 {
+		return
+	}
+	for _, i := range added {
+		e.log.Debug("mdns: interface added or changed", "iface", i.Name)
+	}
+	for _, i := range removed {
+		e.log.Debug("mdns: interface gone", "iface", i.Name)
+	}
+	if e.before == nil {
+		e.before = old
+	}
+	select {
+	case e.changed <- struct{}{}:
+	default: // one is pending and stands for this one
+	}
+}
+
+// takeChange returns the change since the last one taken, if any.
+func (e *Endpoint) takeChange() (Change, bool) {
+	e.chMu.Lock()
+	defer e.chMu.Unlock()
+	if e.before == nil {
+		return Change{}, false
+	}
+	now := e.cur.Load()
+	c := Change{Before: e.before.ifaces}
+	c.Added, c.Removed = endpoint.Diff(e.before.ifaces, now.ifaces)
+	e.before = nil
+	return c, len(c.Added) > 0 || len(c.Removed) > 0
+}
+
+// Interfaces returns the interfaces the endpoint joined the group on, as
+// they are now. The slice must not be modified.
+func (e *Endpoint) Interfaces() []iface.Interface { return e.cur.Load().ifaces }
 
 // Stats returns the traffic counters.
 func (e *Endpoint) Stats() Stats {
@@ -258,7 +404,7 @@ func (e *Endpoint) drop(why string, src netip.AddrPort) (Packet, bool) {
 }
 
 func (e *Endpoint) iface(index int) (iface.Interface, bool) {
-	for _, ifc := range e.ifaces {
+	for _, ifc := range e.Interfaces() {
 		if ifc.Index == index {
 			return ifc, true
 		}
@@ -270,7 +416,7 @@ func (e *Endpoint) iface(index int) (iface.Interface, bool) {
 // interfaces.
 func (e *Endpoint) isLocal(a netip.Addr) bool {
 	a = a.WithZone("")
-	for _, ifc := range e.ifaces {
+	for _, ifc := range e.Interfaces() {
 		for _, ad := range ifc.Addrs {
 			if ad.Prefix.Addr() == a {
 				return true
@@ -336,20 +482,22 @@ func maxPayload(ifc iface.Interface, v6 bool) int {
 }
 
 // Send multicasts m to the group on the interface with index ifIndex (0:
-// on every interface). A message that does not fit the MTU is split
+// on every interface), of those in use now: nothing goes to one that has
+// gone. A message that does not fit the MTU is split
 // (see [Split]).
 func (e *Endpoint) Send(m *mdns.Message, ifIndex int) error {
 	var errs []error
-	for _, ifc := range e.ifaces {
+	s := e.cur.Load()
+	for _, ifc := range s.ifaces {
 		if ifIndex != 0 && ifc.Index != ifIndex {
 			continue
 		}
-		if e.joined4[ifc.Index] {
+		if s.joined4[ifc.Index] {
 			errs = append(errs, e.write(m, ifc, false, func(b []byte) (int, error) {
 				return e.conn.WriteTo(b, netip.AddrPortFrom(mdns.GroupV4, mdns.Port), ifc.Index)
 			}))
 		}
-		if e.joined6[ifc.Index] {
+		if s.joined6[ifc.Index] {
 			errs = append(errs, e.write(m, ifc, true, func(b []byte) (int, error) {
 				return e.conn6.WriteTo(b, netip.AddrPortFrom(mdns.GroupV6, mdns.Port), ifc.Index)
 			}))
@@ -433,9 +581,15 @@ func Split(m *mdns.Message, max int) ([][]byte, error) {
 	return append(p1, p2...), nil
 }
 
-// Close closes the sockets; Run returns. It is idempotent.
+// Close stops following interface changes and closes the sockets and the
+// lister New opened; Run returns. It is idempotent.
 func (e *Endpoint) Close() error {
 	e.closeOnce.Do(func() {
+		e.chMu.Lock()
+		w := e.watch
+		e.closed = true
+		e.chMu.Unlock()
+		w.Stop() // outside chMu: its last apply may be waiting for it
 		var errs []error
 		for _, c := range []udp.Conn{e.conn, e.conn6} {
 			if c != nil {
@@ -443,18 +597,22 @@ func (e *Endpoint) Close() error {
 			}
 		}
 		e.closeErr = errors.Join(errs...)
+		e.closeLister()
 	})
 	return e.closeErr
 }
 
 // Loop runs the read loop ([Endpoint.Run]) in a goroutine and serves its
-// packets and a timer on the calling goroutine, so that handle and tick
-// never run at the same time: handle for each packet, tick at once, after
-// every packet, when the delay tick last returned has passed and when
-// wake receives. Loop returns nil when ctx ends, tick reports done or the
-// endpoint is closed, and the read loop's error if the socket fails. It waits for its goroutine.
+// packets, the interface changes and a timer on the calling goroutine, so
+// that handle, change and tick never run at the same time: handle for each
+// packet, change (if not nil) for each change of the interfaces in use
+// since the last one Loop passed on, and tick at once, after every packet
+// and change, when the delay tick last returned has passed and when wake
+// receives. Loop returns nil when ctx ends, tick reports done or the
+// endpoint is closed, and the read loop's error if the socket fails. It
+// waits for its goroutine.
 func (e *Endpoint) Loop(ctx context.Context, wake <-chan struct{}, handle func(Packet),
-	tick func(now time.Time) (time.Duration, bool)) error {
+	change func(Change), tick func(now time.Time) (time.Duration, bool)) error {
 	rctx, cancel := context.WithCancel(ctx)
 	packets := make(chan Packet, 64)
 	var wg sync.WaitGroup
@@ -484,6 +642,10 @@ func (e *Endpoint) Loop(ctx context.Context, wake <-chan struct{}, handle func(P
 			return runErr // nil after Close
 		case p := <-packets:
 			handle(p)
+		case <-e.changed:
+			if c, ok := e.takeChange(); ok && change != nil {
+				change(c)
+			}
 		case <-wake:
 		case <-timer.C:
 		}

@@ -38,15 +38,26 @@ const (
 	fastQueries  = 10                     // queries retry apart before the interval doubles
 	quietQueries = 3                      // queries that bring nothing new before Collect settles
 	answerWait   = 120 * time.Millisecond // for answers to the last query and after the last change
+	// oneShotFollow is how long Collect runs before it follows interface
+	// changes (mdnsnet.Endpoint.Follow): most end well before, and then
+	// pay for neither the subscription nor a second listing of the
+	// interfaces, as lanfind's own one-shot searches.
+	oneShotFollow = time.Second
 )
 
-// Config configures [New]. Only Lister is required.
+// Config configures [New]. The zero value browses every type on every
+// usable interface.
 type Config struct {
-	// Lister lists the interfaces. Required.
+	// Lister lists the interfaces and reports their changes (see
+	// "Interface changes" in internal/mdnsnet). Defaults to the system's
+	// lister for the calling goroutine's namespace.
 	Lister iface.Lister
 	// Interfaces and Exclude choose interfaces as iface.Select does.
 	// Default: every usable interface.
 	Interfaces, Exclude []string
+	// NoIPv4 and NoIPv6 leave a family out, as lanfind's own endpoint
+	// does. Default: both families, each where it works.
+	NoIPv4, NoIPv6 bool
 	// Types are the service types browsed. Defaults to every type the
 	// LAN announces (DNS-SD service type enumeration).
 	Types []mdns.ServiceType
@@ -77,6 +88,7 @@ type Browser struct {
 	view    map[uint64]Entry
 	dropped int // records or entries beyond the limits
 	changed time.Time
+	hot     hotplug // interface changes; the loop goroutine's
 
 	closeOnce sync.Once
 }
@@ -91,6 +103,9 @@ type cached struct {
 	goodbye bool
 	src     netip.AddrPort
 	iface   string
+	// heard holds the indexes of the interfaces the record arrived on
+	// while it lived: when all of them are gone, so is the record.
+	heard []int
 	// refreshed counts refresh queries sent for it (0 to 4).
 	refreshed int
 }
@@ -107,6 +122,8 @@ func New(ctx context.Context, cfg Config) (*Browser, error) {
 		Lister:       cfg.Lister,
 		Interfaces:   cfg.Interfaces,
 		Exclude:      cfg.Exclude,
+		NoIPv4:       cfg.NoIPv4,
+		NoIPv6:       cfg.NoIPv6,
 		ListenPacket: cfg.ListenPacket,
 		Logger:       cfg.Logger,
 	})
@@ -150,6 +167,9 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 	var sent []time.Time // when each query went out
 	next := start
 	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
+		if now.Sub(start) >= oneShotFollow {
+			b.ep.Follow()
+		}
 		b.mu.Lock()
 		complete := b.complete()
 		changed := b.changed
@@ -213,6 +233,7 @@ func compareEntries(a, b Entry) int {
 // in the browser's loop (fn must return quickly and must not call the
 // Browser), until ctx ends; then it returns nil.
 func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
+	b.ep.Follow()
 	start := b.now()
 	next := start
 	interval := time.Second
@@ -239,12 +260,18 @@ func (b *Browser) loop(ctx context.Context, fn func(Event), tick func(time.Time)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := b.ep.Loop(ctx, nil, func(p mdnsnet.Packet) { b.handle(p, fn) }, func(now time.Time) (time.Duration, bool) {
-		b.mu.Lock()
-		b.expire(now, fn)
-		b.mu.Unlock()
-		return tick(now)
-	})
+	err := b.ep.Loop(ctx, nil, func(p mdnsnet.Packet) { b.handle(p, fn) },
+		func(c mdnsnet.Change) { b.ifacesChanged(c, b.now(), fn) },
+		func(now time.Time) (time.Duration, bool) {
+			b.mu.Lock()
+			b.expire(now, fn)
+			b.mu.Unlock()
+			d, done := tick(now)
+			if at := b.requeryDue(now); !at.IsZero() {
+				d = min(d, max(at.Sub(now), time.Millisecond))
+			}
+			return d, done
+		})
 	if err != nil {
 		return fmt.Errorf("browse: %w", err)
 	}
@@ -333,12 +360,20 @@ func (b *Browser) add(r mdns.Record, now time.Time, p mdnsnet.Packet) {
 		b.cache[key] = c
 		b.changed = now
 	}
+	var heard []int
+	if !c.gone {
+		heard = c.heard
+	}
+	if !slices.Contains(heard, p.Iface.Index) {
+		heard = append(heard, p.Iface.Index)
+	}
 	*c = cached{
 		rec:      r,
 		received: now,
 		expires:  now.Add(time.Duration(r.TTL) * time.Second),
 		src:      p.Src,
 		iface:    p.Iface.Name,
+		heard:    heard,
 	}
 }
 
@@ -374,7 +409,11 @@ const (
 	queryRefresh        // only refresh questions, QU the first time
 )
 
-func (b *Browser) query(now time.Time, mode int) error {
+func (b *Browser) query(now time.Time, mode int) error { return b.queryOn(now, mode, 0) }
+
+// queryOn is query on the interface with index ifIndex only (0: on every
+// interface).
+func (b *Browser) queryOn(now time.Time, mode int, ifIndex int) error {
 	b.mu.Lock()
 	var m mdns.Message
 	if mode == queryRefresh {
@@ -409,7 +448,7 @@ func (b *Browser) query(now time.Time, mode int) error {
 	for _, q := range []*mdns.Message{&unique, &m} {
 		if len(q.Questions) > 0 {
 			b.log.Debug("mdns: query", "questions", len(q.Questions), "known", len(q.Answers), "qu", q.Questions[0].Unicast)
-			errs = append(errs, b.ep.Send(q, 0))
+			errs = append(errs, b.ep.Send(q, ifIndex))
 		}
 	}
 	return errors.Join(errs...)

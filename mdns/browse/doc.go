@@ -62,6 +62,15 @@
 // host, addresses or metadata is an [Update]. At most [MaxEntries] entries
 // are reported; more are dropped and counted.
 //
+// # Interface changes
+//
+// A Browser follows interfaces as they come and go, through
+// internal/mdnsnet (see "Interface changes" there): on an interface that
+// appears or changes it sends its queries at once and again a second
+// later; a record heard only on interfaces that went away is dropped, and
+// an entry left without its records goes Down with reason "iface-down"
+// ([ReasonIfaceDown]), as lanfind's own discover reports it.
+//
 // # Entries
 //
 // An Entry's Name is the instance label, unescaped, as the responder sent

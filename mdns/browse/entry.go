@@ -70,7 +70,8 @@ func (k Kind) String() string {
 // Event is a change of an instance.
 type Event struct {
 	Kind Kind
-	// Reason is "goodbye" or "expired" for Down, else "".
+	// Reason is "goodbye", "expired" or "iface-down" ([ReasonIfaceDown])
+	// for Down, else "".
 	Reason string
 	Entry  Entry
 }

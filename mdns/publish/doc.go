@@ -82,6 +82,16 @@
 // unicast query and gets a unicast answer with its ID and question, TTLs
 // of at most 10 seconds and no cache-flush bits (§6.7).
 //
+// # Interface changes
+//
+// The Publisher follows interfaces as they come and go, through
+// internal/mdnsnet (see "Interface changes" there): on an interface that
+// appears, gains or loses an address or gets its carrier back it probes
+// its names and announces them again there (RFC 6762 §8), with the
+// address records of the interface's addresses now; an address the
+// interface lost gets a goodbye there. What it kept for an interface that
+// went away (pending answers, the per-record rate limit) is dropped.
+//
 // # Goodbyes
 //
 // When Run ends, and for a service that [Publisher.Update] removes, the

@@ -164,31 +164,15 @@ func TestNSPublishIPv6(t *testing.T) {
 	requiretest.Need(t, "avahi-daemon", "avahi-browse")
 	av := mdnslab.StartAvahi6(t, h1, "h1")
 	ab := av.StartBrowse(t, "-rpk", "_postgresql._tcp")
-	pub, err := publish.New(t.Context(), publish.Config{
-		Lister:       h0.Lister(t),
-		ListenPacket: h0.ListenPacket,
-		Host:         "six",
-		Logger:       testLogger(t),
-		Services:     []publish.Service{{Name: "db6", Type: pgType, Port: 5432}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pub.Close() })
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- pub.Run(ctx) }()
-	runErr := sync.OnceValue(func() error { return <-done })
-	t.Cleanup(func() {
-		cancel()
-		runErr()
+	_, stop := startPublisher(t, h0, publish.Config{
+		Host:     "six",
+		Services: []publish.Service{{Name: "db6", Type: pgType, Port: 5432}},
 	})
 	want := "=;eth0;IPv6;db6;_postgresql._tcp;local;six.local;" + h0.Addr6("eth0").String() + ";5432;"
 	if _, err := ab.Wait(5*time.Second, want); err != nil {
 		t.Fatalf("avahi-browse: %v\n%s", err, ab.All())
 	}
-	cancel()
-	if err := runErr(); err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ab.Wait(5*time.Second, "-;eth0;IPv6;db6;_postgresql._tcp;local"); err != nil {

@@ -34,22 +34,7 @@ func (p *Publisher) probe(now time.Time) {
 		return
 	}
 	for _, ifc := range p.ep.Interfaces() {
-		var m mdns.Message
-		for _, u := range due {
-			m.Questions = append(m.Questions, mdns.Question{
-				Name: u.name(),
-				Type: dnsmessage.TypeALL,
-				// No QU bit, though RFC 6762 §8.1 suggests it on the
-				// first probe: port 5353 is shared with the host's
-				// own stack, so a unicast defence could reach its
-				// socket instead of this one and the conflict go
-				// unseen.
-			})
-			m.Authorities = append(m.Authorities, p.unique(u, ifc, p.ttl)...)
-		}
-		if err := p.ep.Send(&m, ifc.Index); err != nil {
-			p.log.Warn("mdns: probe", "iface", ifc.Name, "err", err)
-		}
+		p.sendProbe(due, ifc)
 	}
 	for _, u := range due {
 		u.probes++
@@ -69,12 +54,7 @@ func (p *Publisher) announce(now time.Time) {
 		return
 	}
 	for _, ifc := range p.ep.Interfaces() {
-		m := mdns.Message{Response: true}
-		for _, u := range due {
-			m.Answers = append(m.Answers, p.records(u, ifc, p.ttl)...)
-		}
-		m.Answers = dedupRecords(m.Answers)
-		p.multicast(&m, ifc, now)
+		p.sendAnnouncement(due, ifc, now)
 	}
 	for _, u := range due {
 		u.announces++
@@ -83,6 +63,36 @@ func (p *Publisher) announce(now time.Time) {
 			u.state = announced
 		}
 	}
+}
+
+// sendProbe multicasts one probe for units on ifc.
+func (p *Publisher) sendProbe(units []*unit, ifc iface.Interface) {
+	var m mdns.Message
+	for _, u := range units {
+		m.Questions = append(m.Questions, mdns.Question{
+			Name: u.name(),
+			Type: dnsmessage.TypeALL,
+			// No QU bit, though RFC 6762 §8.1 suggests it on the
+			// first probe: port 5353 is shared with the host's
+			// own stack, so a unicast defence could reach its
+			// socket instead of this one and the conflict go
+			// unseen.
+		})
+		m.Authorities = append(m.Authorities, p.unique(u, ifc, p.ttl)...)
+	}
+	if err := p.ep.Send(&m, ifc.Index); err != nil {
+		p.log.Warn("mdns: probe", "iface", ifc.Name, "err", err)
+	}
+}
+
+// sendAnnouncement multicasts the records of units on ifc.
+func (p *Publisher) sendAnnouncement(units []*unit, ifc iface.Interface, now time.Time) {
+	m := mdns.Message{Response: true}
+	for _, u := range units {
+		m.Answers = append(m.Answers, p.records(u, ifc, p.ttl)...)
+	}
+	m.Answers = dedupRecords(m.Answers)
+	p.multicast(&m, ifc, now)
 }
 
 // goodbyeAll says goodbye for every unit that probed successfully.

@@ -54,13 +54,18 @@ type Service struct {
 	Meta map[string]string
 }
 
-// Config configures [New]. Lister and Services are required.
+// Config configures [New]. Services are required.
 type Config struct {
-	// Lister lists the interfaces. Required.
+	// Lister lists the interfaces and reports their changes (see
+	// "Interface changes" in internal/mdnsnet). Defaults to the system's
+	// lister for the calling goroutine's namespace.
 	Lister iface.Lister
 	// Interfaces and Exclude choose interfaces as iface.Select does.
 	// Default: every usable interface.
 	Interfaces, Exclude []string
+	// NoIPv4 and NoIPv6 leave a family out, as lanfind's own endpoint
+	// does. Default: both families, each where it works.
+	NoIPv4, NoIPv6 bool
 	// Host is the host label published as "<Host>.local" (SRV target and
 	// address records). Defaults to the first label of os.Hostname.
 	Host string
@@ -100,6 +105,7 @@ type Publisher struct {
 	ttl uint32
 
 	wake chan struct{} // Update wakes Run
+	hot  hotplug       // interface changes; Run's goroutine's
 
 	// The fields below belong to Run's goroutine.
 	host      *unit
@@ -191,6 +197,8 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 		Lister:       cfg.Lister,
 		Interfaces:   cfg.Interfaces,
 		Exclude:      cfg.Exclude,
+		NoIPv4:       cfg.NoIPv4,
+		NoIPv6:       cfg.NoIPv6,
 		ListenPacket: cfg.ListenPacket,
 		Logger:       cfg.Logger,
 	})
@@ -297,6 +305,7 @@ func (p *Publisher) Close() error {
 // Run probes, announces and answers until ctx ends, then says goodbye
 // and returns nil. It returns an error if the socket fails.
 func (p *Publisher) Run(ctx context.Context) error {
+	p.ep.Follow()
 	first := time.Now().Add(rand.N(firstProbeJitter))
 	for _, u := range p.all() {
 		if u.state == probing {
@@ -304,6 +313,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 	}
 	err := p.ep.Loop(ctx, p.wake, func(pk mdnsnet.Packet) { p.handle(pk, time.Now()) },
+		func(c mdnsnet.Change) { p.ifacesChanged(c, time.Now()) },
 		func(now time.Time) (time.Duration, bool) {
 			p.mu.Lock()
 			ss, ok := p.update, p.updated
@@ -384,6 +394,7 @@ func (p *Publisher) tick(now time.Time) time.Duration {
 	wake := now.Add(time.Hour)
 	p.probe(now)
 	p.announce(now)
+	wake = earliest(wake, p.probeLinks(now))
 	for _, u := range p.all() {
 		if u.state != announced {
 			wake = earliest(wake, u.next)

@@ -1,4 +1,4 @@
-package announce
+package endpoint
 
 import (
 	"testing"
@@ -22,12 +22,12 @@ func TestDamper(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var d damper
+			var d Damper
 			var got []time.Duration
 			for at := time.Duration(0); at <= tc.until; at += tc.every {
 				now := t0.Add(at)
-				if !d.next(now).After(now) {
-					d.sent(now)
+				if !d.Next(now).After(now) {
+					d.Sent(now)
 					got = append(got, at)
 				}
 			}
