@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lanfind/lanfind/internal/ratelimit"
@@ -41,22 +42,30 @@ type sockets struct {
 }
 
 // listen opens the UDP socket and, on the same port, the TCP listener.
+// With port 0 the kernel picks the UDP port, and that port may already be
+// taken for TCP: listen then tries again with a fresh pick, a few times.
 func listen(addr string) (*sockets, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("zone: address %q: want IP:PORT such as 127.0.0.1:5354", addr)
 	}
-	u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
-	if err != nil {
-		return nil, fmt.Errorf("zone: %w", err)
+	const tries = 8
+	for i := 0; ; i++ {
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			return nil, fmt.Errorf("zone: %w", err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr(), port)))
+		if err != nil {
+			u.Close()
+			if ap.Port() == 0 && errors.Is(err, syscall.EADDRINUSE) && i < tries-1 {
+				continue
+			}
+			return nil, fmt.Errorf("zone: %w", err)
+		}
+		return &sockets{udp: u, tcp: t, conns: map[net.Conn]struct{}{}}, nil
 	}
-	port := u.LocalAddr().(*net.UDPAddr).AddrPort().Port()
-	t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr(), port)))
-	if err != nil {
-		u.Close()
-		return nil, fmt.Errorf("zone: %w", err)
-	}
-	return &sockets{udp: u, tcp: t, conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Addr returns the address the server serves on (UDP and TCP), or the
