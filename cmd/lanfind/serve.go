@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -64,6 +65,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagMaxEntries,
 			flagMDNS,
+			flagSocket,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -77,6 +79,8 @@ func serveCommand() *cli.Command {
 				dnsRate: c.Int("dns-rate"),
 				name:    c.String("name"),
 				typ:     c.String("type"),
+				socket:  socketPath(c),
+				sockSet: c.IsSet("socket"),
 			}
 			var s streams
 			var err error
@@ -98,6 +102,8 @@ type serveOptions struct {
 	dnsRate int
 	name    string
 	typ     string
+	socket  string // --socket, or the default; "" for none
+	sockSet bool   // --socket was given: failing to listen is an error
 }
 
 // check validates the options that the libraries would reject with a
@@ -143,9 +149,10 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	defer closeB()
 	var extra []serve.Source
 	if b != nil {
-		extra = append(extra, browseFeed{b})
+		extra = append(extra, browseFeed{b: b, name: opts.name, typ: opts.typ,
+			ifaces: opts.ifaces, excludes: opts.excludes})
 	}
-	srv, err := serve.New(serve.Config{
+	cfg := serve.Config{
 		Discover: lc,
 		DNS: zone.Config{
 			Domain: opts.domain,
@@ -154,9 +161,17 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 			Rate:   opts.dnsRate,
 		},
 		HTTP:   opts.http,
+		Socket: opts.socket,
 		Logger: s.Log,
 		Extra:  extra,
-	})
+	}
+	srv, err := serve.New(cfg)
+	if errors.Is(err, serve.ErrSocket) && !opts.sockSet {
+		// The default socket is an extra: serve DNS and HTTP without it.
+		s.Log.Warn(err.Error() + "; serving without it (list --mdns then browses itself)")
+		cfg.Socket = ""
+		srv, err = serve.New(cfg)
+	}
 	if err != nil {
 		return runtimeError(err)
 	}
@@ -171,6 +186,9 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	if a := srv.HTTPAddr(); a.IsValid() {
 		parts = append(parts, "HTTP on "+a.String())
 		attrs = append(attrs, "http", a.String())
+	}
+	if p := srv.SocketPath(); p != "" {
+		attrs = append(attrs, "socket", p)
 	}
 	s.Log.Info("serving", attrs...)
 	n := sdnotify.New(s.Log)

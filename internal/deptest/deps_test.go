@@ -69,6 +69,7 @@ var allowedImports = map[string][]string{
 		mod + "/mdns/browse",
 		mod + "/mdns/publish",
 		mod + "/internal/serve",
+		mod + "/internal/resident",
 		mod + "/internal/zone",
 		"github.com/urfave/cli/v2",
 	},
@@ -111,9 +112,13 @@ var allowedImports = map[string][]string{
 	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},
 	// The DNS view of the live set: its own wire format (STYLE §11).
 	"internal/zone": {mod + "/internal/ratelimit", "golang.org/x/net/dns/dnsmessage"},
+	// The local socket between a resident "lanfind serve" and one-shot
+	// commands; nothing of lanfind.
+	"internal/resident": {"golang.org/x/sys/unix"},
 	// The engine of "lanfind serve": the live set over DNS and HTTP.
 	"internal/serve": {
 		mod + "/discover",
+		mod + "/internal/resident",
 		mod + "/internal/zone",
 		mod + "/internal/output",
 		mod + "/internal/termtext",
