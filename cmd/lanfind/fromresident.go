@@ -136,8 +136,8 @@ func askResident(ctx context.Context, o searchOptions, name string, first bool) 
 // decodeResident reads a resident's answer (serve.Resident) from r and
 // returns its mDNS services that match name and typ, checked as network
 // input: at most maxEntries, each within lanfind's record limits (others
-// are dropped). It fails when the resident is not warm or does not cover
-// the search.
+// are dropped). It fails when the resident is not warm, does not cover
+// the search, or sent only services it refuses.
 func decodeResident(r io.Reader, maxEntries int, name, typ string) ([]discover.Result, int, error) {
 	var ans serve.Resident
 	d := json.NewDecoder(io.LimitReader(r, maxResidentAnswer))
@@ -156,18 +156,19 @@ func decodeResident(r io.Reader, maxEntries int, name, typ string) ([]discover.R
 	}
 	types, _ := browseTypes(typ)
 	var rs []discover.Result
-	dropped := 0
+	refused := 0
 	for _, j := range ans.Sources[i].Services {
 		r, err := residentResult(j)
-		if err != nil || len(rs) >= maxEntries || !mdnsMatch(r, name, types) {
-			dropped++
-			continue
+		switch {
+		case err != nil:
+			refused++
+		case len(rs) < maxEntries && mdnsMatch(r, name, types):
+			rs = append(rs, r)
 		}
-		rs = append(rs, r)
 	}
 	slices.SortFunc(rs, discover.CompareResults)
-	if dropped > 0 && len(rs) == 0 {
-		return nil, ans.PID, fmt.Errorf("%w: %d services dropped, none kept", errResident, dropped)
+	if n := len(ans.Sources[i].Services); refused > 0 && refused == n {
+		return nil, ans.PID, fmt.Errorf("%w: all %d services refused", errResident, n)
 	}
 	return rs, ans.PID, nil
 }
