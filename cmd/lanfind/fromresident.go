@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/doctor"
 	"github.com/lanfind/lanfind/internal/output"
 	"github.com/lanfind/lanfind/internal/resident"
 	"github.com/lanfind/lanfind/internal/serve"
@@ -253,4 +255,35 @@ func residentResult(j output.Service) (discover.Result, error) {
 		r.Paths = append(r.Paths, discover.Path{Iface: p.Iface, Addr: a, LastSeen: r.LastSeen})
 	}
 	return r, nil
+}
+
+// residentFinding is doctor's word on the resident at path: whether one
+// answers there, and its pid.
+func residentFinding(ctx context.Context, path string) doctor.Finding {
+	f := doctor.Finding{Level: doctor.LevelNote, Check: "resident"}
+	if path == "" {
+		f.Message = "no resident socket (--socket '' or no XDG_RUNTIME_DIR): list --mdns browses itself"
+		return f
+	}
+	c, p, err := resident.Dial(ctx, path)
+	switch {
+	case err == nil:
+		c.Close()
+		f.Level = doctor.LevelOK
+		f.Message = fmt.Sprintf("a resident lanfind serve answers on %s", path)
+		if p.PID > 0 {
+			f.Message = fmt.Sprintf("a resident lanfind serve (pid %d) answers on %s", p.PID, path)
+		}
+		f.Message += ": list and resolve --mdns take mDNS services from its cache when it browses them"
+	case errors.Is(err, fs.ErrNotExist):
+		f.Message = fmt.Sprintf("no resident on %s: list --mdns browses itself", path)
+		f.Hint = "lanfind serve --mdns keeps a cache that list --mdns then uses"
+	case errors.Is(err, resident.ErrOwner):
+		f.Level = doctor.LevelProblem
+		f.Message = fmt.Sprintf("%s belongs to another user: list --mdns does not trust it (%v)", path, err)
+		f.Hint = "remove it, or run serve as root or as this user"
+	default:
+		f.Message = fmt.Sprintf("no resident answers on %s: %v", path, err)
+	}
+	return f
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanfind/lanfind/internal/doctor"
 	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
 	"github.com/lanfind/lanfind/internal/requiretest"
@@ -98,6 +100,10 @@ func TestNSMDNSResident(t *testing.T) {
 			r.stdout, strings.Contains(r.stderr, logFromResident), want)
 	}
 
+	fs := runDoctorJSON(t, h2, 0, "--socket", sock)
+	expectFinding(t, fs, doctor.LevelOK, "resident",
+		fmt.Sprintf(`^a resident lanfind serve \(pid %d\) answers on `, srv.cmd.Process.Pid))
+
 	// Goodbye: Avahi withdraws "web gone"; the resident follows it.
 	if err := pub.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -111,6 +117,8 @@ func TestNSMDNSResident(t *testing.T) {
 	if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket after serve stopped: %v, want it removed", err)
 	}
+	fs = runDoctorJSON(t, h2, 0, "--socket", sock)
+	expectFinding(t, fs, doctor.LevelNote, "resident", `^no resident on `)
 	got, via := listed()
 	if !slices.Equal(got, all[:2]) || via {
 		t.Errorf("list --mdns without the resident: got %q (from the resident: %v), want %q by its own browse",

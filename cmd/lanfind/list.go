@@ -18,6 +18,8 @@ func listCommand() *cli.Command {
 			"(usually a fraction of a second); --timeout is only the upper bound. " +
 			"With --wait N it prints\n" +
 			"as soon as N instances are up instead, waiting up to --timeout for them.\n" +
+			"With --mdns the DNS-SD services come from a warm \"lanfind serve --mdns\" on this\n" +
+			"host when one answers on --socket, else from a browse of its own.\n" +
 			"Exit status: 0 when at least one instance (with --wait: N instances) matched, " +
 			"1 when fewer did,\n" +
 			"2 on error.",

@@ -23,9 +23,10 @@ const (
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "serve",
-		Usage:     "serve the services found as DNS names and over HTTP, until interrupted",
-		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--domain D] [--name N] [--type T] [--mdns]",
+		Name:  "serve",
+		Usage: "serve the services found as DNS names and over HTTP, until interrupted",
+		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--socket PATH] [--domain D] [--name N] " +
+			"[--type T] [--mdns]",
 		Description: "Follows the services on the local network as watch does and serves\n" +
 			"them to other programs. DNS (UDP and TCP) answers A, AAAA and TXT for\n" +
 			"NAME.DOMAIN and SRV for _TYPE._tcp.DOMAIN, so that \"ssh db.lan\" works once\n" +
@@ -34,7 +35,9 @@ func serveCommand() *cli.Command {
 			"/v1/events (as watch --json), /v1/prometheus (Prometheus http_sd), /metrics and\n" +
 			"/healthz. Both listen on loopback unless told otherwise; an empty address\n" +
 			"(--http '') turns that part off. With --mdns the services that Avahi and\n" +
-			"Bonjour publish are served too (source \"mdns\"), as watch --mdns sees them.",
+			"Bonjour publish are served too (source \"mdns\"), as watch --mdns sees them.\n" +
+			"It also serves the HTTP API on a unix socket (--socket), where list and\n" +
+			"resolve --mdns take the mDNS services from its cache instead of asking the LAN.",
 		Flags: commonFlags(
 			&cli.StringFlag{
 				Name:  "dns",
