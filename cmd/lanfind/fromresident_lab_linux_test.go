@@ -56,36 +56,10 @@ func TestNSMDNSResident(t *testing.T) {
 	sock := filepath.Join(dir, "run", "serve.sock")
 	srv := startServe(t, h2, "--mdns", "--dns", "", "--http", "127.0.0.1:0", "--socket", sock)
 
-	// listed runs list --mdns --type http on h2 and returns the names
-	// and whether it took them from the resident.
-	listed := func() ([]string, bool) {
-		t.Helper()
-		r := runIn(t, h2, "list", "-v", "--json", "--mdns", "--type", "http", "--socket", sock)
-		if r.code != 0 && r.code != 1 {
-			t.Fatalf("%s: exit %d\n%s", r.desc, r.code, r.stderr)
-		}
-		ss := decodeList(t, r)
-		via := strings.Contains(r.stderr, logFromResident)
-		if via && strings.Contains(r.stderr, logOwnBrowser) {
-			t.Fatalf("%s: took the resident's answer and browsed too:\n%s", r.desc, r.stderr)
-		}
-		got := names(ss)
-		slices.Sort(got)
-		return got, via
-	}
+	listed := func() ([]string, bool) { return residentList(t, h2, sock) }
 	waitListed := func(what string, want []string, viaResident bool) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			got, via := listed()
-			if slices.Equal(got, want) && via == viaResident {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: got %q (from the resident: %v), want %q (%v)", what, got, via, want, viaResident)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitResidentList(t, h2, sock, what, want, viaResident)
 	}
 	all := []string{"web a", "web b", "web gone"}
 	// A cold resident is not asked: list browses itself at first.
@@ -124,4 +98,72 @@ func TestNSMDNSResident(t *testing.T) {
 		t.Errorf("list --mdns without the resident: got %q (from the resident: %v), want %q by its own browse",
 			got, via, all[:2])
 	}
+}
+
+// residentList runs list --mdns --type http in h with the resident socket
+// sock and returns the names, sorted, and whether it took them from the
+// resident.
+func residentList(t *testing.T, h *netnstest.Host, sock string) ([]string, bool) {
+	t.Helper()
+	r := runIn(t, h, "list", "-v", "--json", "--mdns", "--type", "http", "--socket", sock)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("%s: exit %d\n%s", r.desc, r.code, r.stderr)
+	}
+	ss := decodeList(t, r)
+	via := strings.Contains(r.stderr, logFromResident)
+	if via && strings.Contains(r.stderr, logOwnBrowser) {
+		t.Fatalf("%s: took the resident's answer and browsed too:\n%s", r.desc, r.stderr)
+	}
+	got := names(ss)
+	slices.Sort(got)
+	return got, via
+}
+
+// waitResidentList runs residentList until it lists want (from the
+// resident or not, as viaResident says), for up to 15 s.
+func waitResidentList(t *testing.T, h *netnstest.Host, sock, what string, want []string, viaResident bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got, via := residentList(t, h, sock)
+		if slices.Equal(got, want) && via == viaResident {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got %q (from the resident: %v), want %q (%v)", what, got, via, want, viaResident)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestNSMDNSResidentActivated: serve takes the socket that the service
+// manager passes (socket activation, as contrib's lanfind-serve.socket
+// does; systemd-socket-activate stands in for systemd here), starts at the
+// first connection, and list --mdns then takes the services from it.
+func TestNSMDNSResidentActivated(t *testing.T) {
+	requiretest.Need(t, "avahi-daemon", "dbus-daemon", "systemd-socket-activate")
+	lan := netnstest.New(t, 2)
+	h0, h1 := lan.Hosts[0], lan.Hosts[1]
+	mdnslab.StartAvahi(t, h0, "webhost", mdnslab.Service{Name: "web a", Type: "_http._tcp", Port: 8080})
+	dir, err := os.MkdirTemp("", "lfres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "serve.sock")
+	// No --socket: the passed socket is the one served.
+	act := exec.Command("systemd-socket-activate", "-l", sock, "-E", "LANFIND_SOCKET=",
+		lanfindPath(t), "serve", "-v", "--mdns", "--dns", "", "--http", "127.0.0.1:0")
+	lines := mdnslab.Pipe(t, h1, act, true)
+	if _, err := lines.Wait(10*time.Second, "Listening on"); err != nil {
+		t.Fatalf("systemd-socket-activate: %v\n%s", err, lines.All())
+	}
+	// The first list starts serve, cold: it browses itself.
+	if _, via := residentList(t, h1, sock); via {
+		t.Error("the first list took the services from a resident that had just started")
+	}
+	if _, err := lines.Wait(10*time.Second, "socket="+sock); err != nil {
+		t.Fatalf("serve does not serve the passed socket: %v\n%s", err, lines.All())
+	}
+	waitResidentList(t, h1, sock, "list --mdns through the activated resident", []string{"web a"}, true)
 }

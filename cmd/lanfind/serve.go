@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -156,7 +157,9 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 			ifaces: opts.ifaces, excludes: opts.excludes})
 	}
 	cfg := serve.Config{
-		Discover: lc,
+		// A socket systemd passed (lanfind-serve.socket) comes first.
+		SocketListener: socketListener(),
+		Discover:       lc,
 		DNS: zone.Config{
 			Domain: opts.domain,
 			MaxTTL: opts.dnsTTL,
@@ -202,4 +205,14 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	n.Stopping()
 	logStats(s.Log, srv)
 	return runtimeError(err)
+}
+
+// socketListener returns the unix socket the service manager passed
+// (socket activation, as lanfind-serve.socket does), or nil: it then
+// takes the place of --socket.
+func socketListener() net.Listener {
+	if ln := sdnotify.UnixListener(); ln != nil {
+		return ln
+	}
+	return nil
 }

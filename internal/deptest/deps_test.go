@@ -83,6 +83,7 @@ var allowedImports = map[string][]string{
 	// The service manager's notification protocol (sd_notify) and the
 	// journal check, both go-systemd's.
 	"internal/sdnotify": {
+		"github.com/coreos/go-systemd/v22/activation",
 		"github.com/coreos/go-systemd/v22/daemon",
 		"github.com/coreos/go-systemd/v22/journal",
 	},
@@ -153,8 +154,8 @@ var allowedModules = []string{
 	"github.com/rivo/uniseg",
 	"golang.org/x/term",
 	"golang.org/x/text",
-	// github.com/coreos/go-systemd/v22 (daemon, journal; internal/sdnotify
-	// only): systemd's own Go implementation of sd_notify (RELOADING=1 with
+	// github.com/coreos/go-systemd/v22 (daemon, journal, activation;
+	// internal/sdnotify only): systemd's own Go implementation of sd_notify (RELOADING=1 with
 	// MONOTONIC_USEC, the watchdog) and of the JOURNAL_STREAM check, instead
 	// of a hand-written copy to keep in step with systemd.
 	"github.com/coreos/go-systemd/v22",

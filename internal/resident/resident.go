@@ -22,11 +22,15 @@ var ErrInUse = errors.New("resident: another process serves on the socket")
 // nor the calling user.
 var ErrOwner = errors.New("resident: socket owned by another user")
 
+// RootPath is root's default path, and that of contrib's
+// lanfind-serve.socket.
+const RootPath = "/run/lanfind/serve.sock"
+
 // DefaultPath returns where a resident of the calling user listens: see
 // the package comment. It returns "" when there is no default.
 func DefaultPath() string {
 	if os.Geteuid() == 0 {
-		return "/run/lanfind/serve.sock"
+		return RootPath
 	}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
 		return filepath.Join(d, "lanfind", "serve.sock")

@@ -48,6 +48,10 @@ type Config struct {
 	// already there is replaced only when nothing answers on it).
 	// Defaults to none.
 	Socket string
+	// SocketListener, if set, is a listening unix socket to serve there
+	// instead of Socket's, such as one systemd passed (socket
+	// activation); Close closes it. Defaults to none.
+	SocketListener net.Listener
 	// Extra are further feeds of the live set beside the listener, such
 	// as the mDNS browser of "lanfind serve --mdns". Their results carry
 	// their own discover.Result.Source; the caller closes them after Run.
@@ -140,11 +144,13 @@ func New(cfg Config) (srv *Server, err error) {
 		s.ln = netutil.LimitListener(ln, maxHTTPConns)
 		s.http = s.httpServer(s.Handler())
 	}
-	if cfg.Socket != "" {
-		ln, err := resident.Listen(cfg.Socket)
-		if err != nil {
+	ln := cfg.SocketListener
+	if ln == nil && cfg.Socket != "" {
+		if ln, err = resident.Listen(cfg.Socket); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSocket, err)
 		}
+	}
+	if ln != nil {
 		s.sln = netutil.LimitListener(ln, maxHTTPConns)
 		s.sock = s.httpServer(s.LocalHandler())
 	}
