@@ -40,6 +40,7 @@ func doctorCommand() *cli.Command {
 				DefaultText: "1s, or 6s with --peer",
 			},
 			flagJSON,
+			flagSocket,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -56,6 +57,7 @@ func doctorCommand() *cli.Command {
 				typ:     c.String("type"),
 				timeout: c.Duration("timeout"),
 				json:    c.Bool("json"),
+				socket:  socketPath(c),
 			}
 			return s.exit(runDoctor(c.Context, s, opts))
 		},
@@ -68,6 +70,7 @@ type doctorOptions struct {
 	peer, typ string
 	timeout   time.Duration // 0: the default
 	json      bool
+	socket    string // --socket: a resident serve's, "" for none
 }
 
 func runDoctor(ctx context.Context, s streams, opts doctorOptions) error {
@@ -101,6 +104,7 @@ func runDoctor(ctx context.Context, s streams, opts doctorOptions) error {
 	if err != nil {
 		return runtimeError(err)
 	}
+	fs = append(fs, residentFinding(ctx, opts.socket))
 	if err := writeFindings(s, fs, opts.json); err != nil {
 		return runtimeError(err)
 	}

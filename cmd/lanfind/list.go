@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/lanfind/lanfind/discover"
 )
 
 func listCommand() *cli.Command {
@@ -21,6 +18,8 @@ func listCommand() *cli.Command {
 			"(usually a fraction of a second); --timeout is only the upper bound. " +
 			"With --wait N it prints\n" +
 			"as soon as N instances are up instead, waiting up to --timeout for them.\n" +
+			"With --mdns the DNS-SD services come from a warm \"lanfind serve --mdns\" on this\n" +
+			"host when one answers on --socket, else from a browse of its own.\n" +
 			"Exit status: 0 when at least one instance (with --wait: N instances) matched, " +
 			"1 when fewer did,\n" +
 			"2 on error.",
@@ -36,6 +35,7 @@ func listCommand() *cli.Command {
 			flagFamily,
 			flagPreferIPv6,
 			flagMDNS,
+			flagSocket,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -61,23 +61,13 @@ type listOptions struct {
 }
 
 func runList(ctx context.Context, s streams, opts listOptions) error {
-	l, b, searchCtx, done, err := openSearch(ctx, s, opts.searchOptions, "--name", opts.name)
+	l, searchCtx, done, err := openSearch(ctx, s, opts.searchOptions, "--name", opts.name)
 	if err != nil {
 		return searchError(err)
 	}
 	defer done()
-	mdnsResults := collectMDNS(searchCtx, s, b)
 	start := time.Now()
-	var rs []discover.Result
-	if opts.wait > 0 {
-		rs, err = waitFor(searchCtx, l, opts.wait)
-	} else {
-		rs, err = l.Collect(searchCtx)
-	}
-	if mrs := mdnsResults(); len(mrs) > 0 {
-		rs = append(rs, mrs...)
-		slices.SortFunc(rs, discover.CompareResults)
-	}
+	rs, err := collectAll(searchCtx, s, opts.searchOptions, l, opts.name)
 	s.Log.Debug("list done", "found", len(rs), "elapsed", time.Since(start))
 	logStats(s.Log, l)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/lanfind/lanfind/announce"
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/internal/config"
+	"github.com/lanfind/lanfind/internal/serve"
 	"github.com/lanfind/lanfind/mdns"
 	"github.com/lanfind/lanfind/mdns/browse"
 	"github.com/lanfind/lanfind/mdns/publish"
@@ -104,6 +106,53 @@ func openMDNS(ctx context.Context, s streams, o common, name, typ string) (b *br
 	}, err
 }
 
+// mdnsSearch is where list and resolve get their DNS-SD results: a
+// resident serve's cache (fromResident) or a browser of their own; neither
+// without --mdns, or for a type DNS-SD cannot have.
+type mdnsSearch struct {
+	b      *browse.Browser
+	cached []discover.Result // from the resident
+	viaRes bool              // cached is the answer
+}
+
+// openMDNSSearch opens the mDNS part of a search for name (and o.typ):
+// with --mdns it asks a resident first (see fromResident; first as there),
+// and else opens a browser on the calling goroutine. closeM closes the
+// browser, if any, and may be deferred at once.
+func openMDNSSearch(ctx context.Context, s streams, o searchOptions, name string, first bool) (
+	m mdnsSearch, closeM func(), err error) {
+	if o.mdns {
+		if _, ok := browseTypes(o.typ); ok {
+			if rs, ok := fromResident(ctx, s, o, name, first); ok {
+				return mdnsSearch{cached: rs, viaRes: true}, func() {}, nil
+			}
+		}
+	}
+	m.b, closeM, err = openMDNS(ctx, s, o.common, name, o.typ)
+	return m, closeM, err
+}
+
+// active reports whether m searches at all.
+func (m mdnsSearch) active() bool { return m.viaRes || m.b != nil }
+
+// collect runs the browser's Collect in the background (see collectMDNS),
+// or hands back the resident's answer; wait returns the results.
+func (m mdnsSearch) collect(ctx context.Context, s streams) (wait func() []discover.Result) {
+	if m.viaRes {
+		return func() []discover.Result { return m.cached }
+	}
+	return collectMDNS(ctx, s, m.b)
+}
+
+// resolve returns the first instance up: the resident's first (it answered
+// with at least one, see fromResident) or the browser's (resolveMDNS).
+func (m mdnsSearch) resolve(ctx context.Context) (discover.Result, error) {
+	if m.viaRes {
+		return m.cached[0], nil
+	}
+	return resolveMDNS(ctx, m.b)
+}
+
 // mdnsResult maps a DNS-SD instance to lanfind's result shape.
 func mdnsResult(e browse.Entry) discover.Result {
 	r := discover.Result{
@@ -136,12 +185,58 @@ func mdnsEvent(ev browse.Event) discover.Event {
 }
 
 // browseFeed is an mDNS browser as a source of discover events: watch
-// --mdns prints them, serve --mdns feeds its live set with them.
-type browseFeed struct{ b *browse.Browser }
+// --mdns prints them, serve --mdns feeds its live set with them. For serve
+// it is also a serve.Asker: list and resolve --mdns take its services from
+// the live set (see fromResident). name, typ, ifaces and excludes are the
+// browser's filters and interfaces.
+type browseFeed struct {
+	b                *browse.Browser
+	name, typ        string
+	ifaces, excludes []string
+}
 
 func (f browseFeed) Run(ctx context.Context, fn func(discover.Event)) error {
 	return f.b.Run(ctx, func(ev browse.Event) { fn(mdnsEvent(ev)) })
 }
+
+// Answer covers a search when the browser browses at least its types and
+// name on the same interfaces.
+func (f browseFeed) Answer(q serve.Query) serve.Answer {
+	a := serve.Answer{Source: mdnsSource, Since: f.b.Started(), Warm: f.b.Warm()}
+	types, ok := browseTypes(q.Type)
+	if !ok || !f.covers(q, types) {
+		return a
+	}
+	a.Covered = true
+	a.Match = func(r discover.Result) bool { return mdnsMatch(r, q.Name, types) }
+	return a
+}
+
+func (f browseFeed) covers(q serve.Query, types []mdns.ServiceType) bool {
+	if f.name != "" && !strings.EqualFold(f.name, q.Name) {
+		return false
+	}
+	if !slices.Equal(f.ifaces, q.Interfaces) || !slices.Equal(f.excludes, q.Exclude) {
+		return false
+	}
+	if f.typ == "" {
+		return true
+	}
+	own, _ := browseTypes(f.typ)
+	return len(types) > 0 && !slices.ContainsFunc(types, func(t mdns.ServiceType) bool {
+		return !slices.ContainsFunc(own, func(o mdns.ServiceType) bool {
+			return strings.EqualFold(o.Name, t.Name) && o.Proto == t.Proto
+		})
+	})
+}
+
+// Refresh asks the LAN once more for q's types (browse.Browser.Ask).
+func (f browseFeed) Refresh(ctx context.Context, q serve.Query) error {
+	types, _ := browseTypes(q.Type)
+	return f.b.Ask(ctx, types)
+}
+
+var _ serve.Asker = browseFeed{}
 
 // collectMDNS runs b.Collect in the background; wait returns its results.
 func collectMDNS(ctx context.Context, s streams, b *browse.Browser) (wait func() []discover.Result) {

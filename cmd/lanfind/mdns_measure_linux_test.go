@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,11 +18,12 @@ import (
 	"github.com/lanfind/lanfind/internal/requiretest"
 )
 
-// TestNSMDNSMeasure measures "lanfind list --mdns --type http" against
-// "avahi-browse -rptk _http._tcp" for 100 services that avahi-daemon
-// publishes on 10 hosts: instances found, wall time and the mDNS bytes in
-// and out of the querier (IP packets, nftables counters), with no loss and
-// with 30 % of the querier's incoming mDNS dropped. It is a measurement,
+// TestNSMDNSMeasure measures "lanfind list --mdns --type http" (browsing
+// itself, and taking the services from a warm resident "serve --mdns" on
+// its host) against "avahi-browse -rptk _http._tcp" for 100 services that
+// avahi-daemon publishes on 10 hosts: instances found, wall time and the
+// mDNS bytes in and out of the querier (IP packets, nftables counters),
+// with no loss and with 30 % of the querier's incoming mDNS dropped. It is a measurement,
 // not a check, and takes about a minute: it runs only when
 // LANFIND_MDNS_MEASURE is set, and logs the figures for bench/results.
 func TestNSMDNSMeasure(t *testing.T) {
@@ -29,7 +33,7 @@ func TestNSMDNSMeasure(t *testing.T) {
 	const hosts, perHost, runs = 10, 10, 7
 	// Hosts beyond the two queriers each get a fresh avahi-daemon for one
 	// run of avahi-browse with a cold cache, as lanfind always has.
-	lan := netnstest.New(t, hosts+2+2*runs)
+	lan := netnstest.New(t, hosts+3+2*runs)
 	requiretest.Need(t, "avahi-daemon", "avahi-browse", "dbus-daemon", "nft")
 	for i := range hosts {
 		var ss []mdnslab.Service
@@ -39,8 +43,14 @@ func TestNSMDNSMeasure(t *testing.T) {
 		}
 		mdnslab.StartAvahi(t, lan.Hosts[i], fmt.Sprintf("web%d", i), ss...)
 	}
-	qLanfind, qAvahi := lan.Hosts[hosts], lan.Hosts[hosts+1]
+	qLanfind, qAvahi, qRes := lan.Hosts[hosts], lan.Hosts[hosts+1], lan.Hosts[hosts+2]
 	av := mdnslab.StartAvahi(t, qAvahi, "querier")
+	dir, err := os.MkdirTemp("", "lfres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "serve.sock")
 	// counters sets up the measuring table on a querier: mDNS bytes in and
 	// out, with 30 % of what comes in dropped first if loss. The querier's
 	// own multicast, looped back to it, did not cross the wire: the input
@@ -86,14 +96,40 @@ func TestNSMDNSMeasure(t *testing.T) {
 		wall  time.Duration
 		bytes int
 	}
-	cold := lan.Hosts[hosts+2:]
-	measure := func(loss bool) (lf, ab, abCold []run) {
-		for _, h := range []*netnstest.Host{qLanfind, qAvahi} {
+	cold := lan.Hosts[hosts+3:]
+	measure := func(loss bool) (lf, lr, ab, abCold []run) {
+		for _, h := range []*netnstest.Host{qLanfind, qAvahi, qRes} {
 			counters(h, loss)
 		}
+		// The resident browses every type, as "lanfind serve --mdns" does
+		// by default; a fresh one for each measure (the lab kills a
+		// process after a minute). Its own schedule queries at 0, 1, 3,
+		// 7, 15, 31 and 63 s and refreshes records at 80 % of their TTL
+		// (96 s for Avahi's 120 s): the runs go between 31 and 63 s, so
+		// that each counts what one list costs.
+		started := time.Now()
+		srv := startServe(t, qRes, "--mdns", "--dns", "", "--http", "127.0.0.1:0", "--socket", sock)
+		time.Sleep(time.Until(started.Add(32 * time.Second)))
+		t.Logf("the resident's own mDNS traffic in its first %v: %d bytes",
+			time.Since(started).Round(time.Second), counterBytes(t, qRes))
 		for range runs {
-			// Responders multicast a record at most once a second: runs
-			// one after another would measure each other's leftovers.
+			time.Sleep(1500 * time.Millisecond)
+			before := counterBytes(t, qRes)
+			r := runIn(t, qRes, "list", "-v", "--mdns", "--json", "--type", "http", "--timeout", "5s",
+				"--socket", sock)
+			var rs []service
+			json.Unmarshal([]byte(r.stdout), &rs)
+			if !strings.Contains(r.stderr, logFromResident) {
+				t.Errorf("%s: not from the resident:\n%s", r.desc, r.stderr)
+			}
+			lr = append(lr, run{found: len(rs), wall: r.elapsed, bytes: counterBytes(t, qRes) - before})
+			if m := residentElapsedRE.FindStringSubmatch(r.stderr); m != nil {
+				t.Logf("the resident's answer took %s", m[1])
+			}
+		}
+		srv.signal(t, syscall.SIGTERM)
+		srv.wait(t)
+		for range runs {
 			time.Sleep(1500 * time.Millisecond)
 			before := counterBytes(t, qLanfind)
 			r := runIn(t, qLanfind, "list", "--mdns", "--json", "--type", "http", "--timeout", "5s")
@@ -119,7 +155,7 @@ func TestNSMDNSMeasure(t *testing.T) {
 			abCold = append(abCold, run{found: countNames(mdnslab.ParseBrowse(out)), wall: time.Since(start),
 				bytes: counterBytes(t, h) - before})
 		}
-		return lf, ab, abCold
+		return lf, lr, ab, abCold
 	}
 	report := func(label string, rs []run) {
 		var walls []time.Duration
@@ -155,12 +191,14 @@ func TestNSMDNSMeasure(t *testing.T) {
 		own[len(own)/2].Round(100*time.Microsecond), viaMDNS[len(viaMDNS)/2].Round(100*time.Microsecond),
 		viaMDNS[0].Round(100*time.Microsecond), viaMDNS[len(viaMDNS)-1].Round(100*time.Microsecond))
 
-	lf, ab, abCold := measure(false)
+	lf, lr, ab, abCold := measure(false)
 	report("lanfind list --mdns --type http", lf)
+	report("the same, via a warm resident", lr)
 	report("avahi-browse -rptk _http._tcp", ab)
 	report("avahi-browse, cold avahi-daemon", abCold)
-	lf, ab, abCold = measure(true)
+	lf, lr, ab, abCold = measure(true)
 	report("30% loss: lanfind list --mdns", lf)
+	report("30% loss: via a warm resident", lr)
 	report("30% loss: avahi-browse -rptk", ab)
 	report("30% loss: avahi-browse, cold", abCold)
 }
@@ -172,6 +210,9 @@ func countNames(rs []mdnslab.Resolved) int {
 	}
 	return len(names)
 }
+
+// residentElapsedRE finds how long the resident's answer took in list -v.
+var residentElapsedRE = regexp.MustCompile(`from the resident.* elapsed=(\S+)`)
 
 var counterRE = regexp.MustCompile(`counter packets \d+ bytes (\d+)`)
 

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lanfind/lanfind/discover"
 	tt "github.com/lanfind/lanfind/internal/termtext"
-	"github.com/lanfind/lanfind/mdns/browse"
 )
 
 func resolveCommand() *cli.Command {
@@ -37,6 +35,7 @@ func resolveCommand() *cli.Command {
 			flagFamily,
 			flagPreferIPv6,
 			flagMDNS,
+			flagSocket,
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -62,7 +61,7 @@ type resolveOptions struct {
 }
 
 func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
-	l, b, searchCtx, done, err := openSearch(ctx, s, opts.searchOptions, "NAME", opts.name)
+	l, searchCtx, done, err := openSearch(ctx, s, opts.searchOptions, "NAME", opts.name)
 	if err != nil {
 		return searchError(err)
 	}
@@ -70,16 +69,11 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	var rs []discover.Result
 	switch {
 	case opts.wait > 1:
-		mdnsResults := collectMDNS(searchCtx, s, b)
-		rs, err = waitFor(searchCtx, l, opts.wait)
-		if mrs := mdnsResults(); len(mrs) > 0 {
-			rs = append(rs, mrs...)
-			slices.SortFunc(rs, discover.CompareResults)
-		}
+		rs, err = collectAll(searchCtx, s, opts.searchOptions, l, opts.name)
 		rs = rs[:min(len(rs), opts.wait)]
 	default:
 		var r discover.Result
-		r, err = resolveFirst(searchCtx, l, b)
+		r, err = resolveFirst(searchCtx, s, opts.searchOptions, l, opts.name)
 		if err == nil {
 			rs = []discover.Result{r}
 		}
@@ -105,12 +99,11 @@ func runResolve(ctx context.Context, s streams, opts resolveOptions) error {
 	return nil
 }
 
-// resolveFirst returns the first instance that answers, from lanfind's
-// own protocol or, with b, from mDNS: both search at once.
-func resolveFirst(ctx context.Context, l *discover.Listener, b *browse.Browser) (discover.Result, error) {
-	if b == nil {
-		return l.Resolve(ctx)
-	}
+// resolveFirst returns the first instance named name that answers, from
+// lanfind's own protocol or, with --mdns, from mDNS (a resident's cache,
+// or a browser of its own): both search at once.
+func resolveFirst(ctx context.Context, s streams, o searchOptions, l *discover.Listener, name string) (
+	discover.Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type answer struct {
@@ -122,8 +115,19 @@ func resolveFirst(ctx context.Context, l *discover.Listener, b *browse.Browser) 
 		r, err := l.Resolve(ctx)
 		answers <- answer{r, err}
 	}()
+	m, closeM, err := openMDNSSearch(ctx, s, o, name, true)
+	if err != nil {
+		cancel()
+		<-answers
+		return discover.Result{}, err
+	}
+	defer closeM()
+	if !m.active() {
+		a := <-answers
+		return a.r, a.err
+	}
 	go func() {
-		r, err := resolveMDNS(ctx, b)
+		r, err := m.resolve(ctx)
 		answers <- answer{r, err}
 	}()
 	first := <-answers

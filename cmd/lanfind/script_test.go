@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 type cleanupM struct{ m *testing.M }
 
 func (c cleanupM) Run() int {
+	// No lanfind the tests start listens on, or asks, a resident's
+	// socket unless its test says where (--socket): never the machine's
+	// /run/lanfind, and no resident of one test answers another's list.
+	os.Setenv("LANFIND_SOCKET", "")
 	code := c.m.Run()
 	for _, f := range processCleanups {
 		f()

@@ -20,7 +20,6 @@ import (
 	"github.com/lanfind/lanfind/discover"
 	"github.com/lanfind/lanfind/internal/output"
 	tt "github.com/lanfind/lanfind/internal/termtext"
-	"github.com/lanfind/lanfind/mdns/browse"
 )
 
 const defaultTimeout = 3 * time.Second
@@ -50,6 +49,7 @@ type searchOptions struct {
 	timeout time.Duration
 	wait    int // 0: no --wait
 	typ     string
+	socket  string // --socket: a resident serve's, "" for none
 	printer output.Printer
 }
 
@@ -76,33 +76,63 @@ func bindSearch(c *cli.Context) (searchOptions, streams, error) {
 		}
 	}
 	o.typ = c.String("type")
+	o.socket = socketPath(c)
 	o.printer, err = newPrinter(c, s.Out, o.family)
 	return o, s, err
 }
 
 // openSearch opens what list and resolve search with: a Listener for the
-// name filter (given as nameFlag) and the type, the mDNS browser when
-// --mdns is given (nil otherwise), and a context bounded by --timeout.
-// done closes them all.
+// name filter (given as nameFlag) and the type, and a context bounded by
+// --timeout. done closes them; the mDNS part opens with openMDNSSearch.
 func openSearch(ctx context.Context, s streams, o searchOptions, nameFlag, name string) (
-	l *discover.Listener, b *browse.Browser, searchCtx context.Context, done func(), err error,
+	l *discover.Listener, searchCtx context.Context, done func(), err error,
 ) {
 	if l, err = newListener(s, o.common, nameFlag, name, o.typ); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
 	searchCtx, cancel := context.WithTimeout(ctx, o.timeout)
-	b, closeB, err := openMDNS(searchCtx, s, o.common, name, o.typ)
+	return l, searchCtx, func() {
+		cancel()
+		l.Close()
+	}, nil
+}
+
+// collectAll searches with l (Collect, or waitFor with --wait) and, with
+// --mdns, over mDNS (see openMDNSSearch) at once, and returns both's
+// results sorted together; the error is l's, or the mDNS part's if it
+// could not open.
+func collectAll(ctx context.Context, s streams, o searchOptions, l *discover.Listener, name string) (
+	[]discover.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type own struct {
+		rs  []discover.Result
+		err error
+	}
+	done := make(chan own, 1)
+	go func() {
+		var r own
+		if o.wait > 0 {
+			r.rs, r.err = waitFor(ctx, l, o.wait)
+		} else {
+			r.rs, r.err = l.Collect(ctx)
+		}
+		done <- r
+	}()
+	m, closeM, err := openMDNSSearch(ctx, s, o, name, false)
 	if err != nil {
 		cancel()
-		l.Close()
-		return nil, nil, nil, nil, err
+		<-done
+		return nil, err
 	}
-	done = func() {
-		closeB()
-		cancel()
-		l.Close()
+	defer closeM()
+	mdnsResults := m.collect(ctx, s)
+	r := <-done
+	if mrs := mdnsResults(); len(mrs) > 0 {
+		r.rs = append(r.rs, mrs...)
+		slices.SortFunc(r.rs, discover.CompareResults)
 	}
-	return l, b, searchCtx, done, nil
+	return r.rs, r.err
 }
 
 // newListener checks the name filter (given as nameFlag) and the type, and

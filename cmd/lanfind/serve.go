@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -22,9 +24,10 @@ const (
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "serve",
-		Usage:     "serve the services found as DNS names and over HTTP, until interrupted",
-		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--domain D] [--name N] [--type T] [--mdns]",
+		Name:  "serve",
+		Usage: "serve the services found as DNS names and over HTTP, until interrupted",
+		UsageText: "lanfind serve [--dns ADDR] [--http ADDR] [--socket PATH] [--domain D] [--name N] " +
+			"[--type T] [--mdns]",
 		Description: "Follows the services on the local network as watch does and serves\n" +
 			"them to other programs. DNS (UDP and TCP) answers A, AAAA and TXT for\n" +
 			"NAME.DOMAIN and SRV for _TYPE._tcp.DOMAIN, so that \"ssh db.lan\" works once\n" +
@@ -33,7 +36,9 @@ func serveCommand() *cli.Command {
 			"/v1/events (as watch --json), /v1/prometheus (Prometheus http_sd), /metrics and\n" +
 			"/healthz. Both listen on loopback unless told otherwise; an empty address\n" +
 			"(--http '') turns that part off. With --mdns the services that Avahi and\n" +
-			"Bonjour publish are served too (source \"mdns\"), as watch --mdns sees them.",
+			"Bonjour publish are served too (source \"mdns\"), as watch --mdns sees them.\n" +
+			"It also serves the HTTP API on a unix socket (--socket), where list and\n" +
+			"resolve --mdns take the mDNS services from its cache instead of asking the LAN.",
 		Flags: commonFlags(
 			&cli.StringFlag{
 				Name:  "dns",
@@ -64,6 +69,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Usage: "only services of type `TYPE`"},
 			flagMaxEntries,
 			flagMDNS,
+			flagSocket,
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -77,6 +83,8 @@ func serveCommand() *cli.Command {
 				dnsRate: c.Int("dns-rate"),
 				name:    c.String("name"),
 				typ:     c.String("type"),
+				socket:  socketPath(c),
+				sockSet: c.IsSet("socket"),
 			}
 			var s streams
 			var err error
@@ -98,6 +106,8 @@ type serveOptions struct {
 	dnsRate int
 	name    string
 	typ     string
+	socket  string // --socket, or the default; "" for none
+	sockSet bool   // --socket was given: failing to listen is an error
 }
 
 // check validates the options that the libraries would reject with a
@@ -143,10 +153,13 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	defer closeB()
 	var extra []serve.Source
 	if b != nil {
-		extra = append(extra, browseFeed{b})
+		extra = append(extra, browseFeed{b: b, name: opts.name, typ: opts.typ,
+			ifaces: opts.ifaces, excludes: opts.excludes})
 	}
-	srv, err := serve.New(serve.Config{
-		Discover: lc,
+	cfg := serve.Config{
+		// A socket systemd passed (lanfind-serve.socket) comes first.
+		SocketListener: socketListener(),
+		Discover:       lc,
 		DNS: zone.Config{
 			Domain: opts.domain,
 			MaxTTL: opts.dnsTTL,
@@ -154,9 +167,17 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 			Rate:   opts.dnsRate,
 		},
 		HTTP:   opts.http,
+		Socket: opts.socket,
 		Logger: s.Log,
 		Extra:  extra,
-	})
+	}
+	srv, err := serve.New(cfg)
+	if errors.Is(err, serve.ErrSocket) && !opts.sockSet {
+		// The default socket is an extra: serve DNS and HTTP without it.
+		s.Log.Warn(err.Error() + "; serving without it (list --mdns then browses itself)")
+		cfg.Socket = ""
+		srv, err = serve.New(cfg)
+	}
 	if err != nil {
 		return runtimeError(err)
 	}
@@ -172,6 +193,9 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 		parts = append(parts, "HTTP on "+a.String())
 		attrs = append(attrs, "http", a.String())
 	}
+	if p := srv.SocketPath(); p != "" {
+		attrs = append(attrs, "socket", p)
+	}
 	s.Log.Info("serving", attrs...)
 	n := sdnotify.New(s.Log)
 	n.Ready("serving " + strings.Join(parts, ", "))
@@ -181,4 +205,14 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	n.Stopping()
 	logStats(s.Log, srv)
 	return runtimeError(err)
+}
+
+// socketListener returns the unix socket the service manager passed
+// (socket activation, as lanfind-serve.socket does), or nil: it then
+// takes the place of --socket.
+func socketListener() net.Listener {
+	if ln := sdnotify.UnixListener(); ln != nil {
+		return ln
+	}
+	return nil
 }

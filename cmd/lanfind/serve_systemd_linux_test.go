@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lanfind/lanfind/internal/requiretest"
+	"github.com/lanfind/lanfind/internal/resident"
 )
 
 const serveUnitFile = "../../contrib/systemd/lanfind-serve.service"
@@ -34,5 +35,15 @@ func TestSystemdServeUnit(t *testing.T) {
 	// Unknown keys print a message but exit 0: any output is a failure.
 	if out, err := analyzeVerify(t, dir, "lanfind-serve.service"); err != nil || out != "" {
 		t.Fatalf("systemd-analyze verify lanfind-serve.service: got %v and %q, want exit 0 and no output", err, out)
+	}
+
+	// The socket unit: at root's default path, which every user's lanfind
+	// looks at, and verified beside the service it starts.
+	const socketUnitFile = "../../contrib/systemd/lanfind-serve.socket"
+	sockUnit, settings := readUnit(t, socketUnitFile)
+	checkSettings(t, socketUnitFile, settings, []string{"ListenStream=" + resident.RootPath, "SocketMode=0666"})
+	writeUnit(t, dir, "lanfind-serve.socket", sockUnit)
+	if out, err := analyzeVerify(t, dir, "lanfind-serve.socket"); err != nil || out != "" {
+		t.Fatalf("systemd-analyze verify lanfind-serve.socket: got %v and %q, want exit 0 and no output", err, out)
 	}
 }

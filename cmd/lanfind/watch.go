@@ -141,7 +141,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	defer closeB()
 	if b != nil {
 		wg.Go(func() {
-			mdnsErr = browseFeed{b}.Run(ctx, print)
+			mdnsErr = browseFeed{b: b}.Run(ctx, print)
 			if mdnsErr != nil {
 				cancel()
 			}

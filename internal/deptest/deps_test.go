@@ -69,6 +69,7 @@ var allowedImports = map[string][]string{
 		mod + "/mdns/browse",
 		mod + "/mdns/publish",
 		mod + "/internal/serve",
+		mod + "/internal/resident",
 		mod + "/internal/zone",
 		"github.com/urfave/cli/v2",
 	},
@@ -82,6 +83,7 @@ var allowedImports = map[string][]string{
 	// The service manager's notification protocol (sd_notify) and the
 	// journal check, both go-systemd's.
 	"internal/sdnotify": {
+		"github.com/coreos/go-systemd/v22/activation",
 		"github.com/coreos/go-systemd/v22/daemon",
 		"github.com/coreos/go-systemd/v22/journal",
 	},
@@ -111,9 +113,13 @@ var allowedImports = map[string][]string{
 	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},
 	// The DNS view of the live set: its own wire format (STYLE §11).
 	"internal/zone": {mod + "/internal/ratelimit", "golang.org/x/net/dns/dnsmessage"},
+	// The local socket between a resident "lanfind serve" and one-shot
+	// commands; nothing of lanfind.
+	"internal/resident": {"golang.org/x/sys/unix"},
 	// The engine of "lanfind serve": the live set over DNS and HTTP.
 	"internal/serve": {
 		mod + "/discover",
+		mod + "/internal/resident",
 		mod + "/internal/zone",
 		mod + "/internal/output",
 		mod + "/internal/termtext",
@@ -148,8 +154,8 @@ var allowedModules = []string{
 	"github.com/rivo/uniseg",
 	"golang.org/x/term",
 	"golang.org/x/text",
-	// github.com/coreos/go-systemd/v22 (daemon, journal; internal/sdnotify
-	// only): systemd's own Go implementation of sd_notify (RELOADING=1 with
+	// github.com/coreos/go-systemd/v22 (daemon, journal, activation;
+	// internal/sdnotify only): systemd's own Go implementation of sd_notify (RELOADING=1 with
 	// MONOTONIC_USEC, the watchdog) and of the JOURNAL_STREAM check, instead
 	// of a hand-written copy to keep in step with systemd.
 	"github.com/coreos/go-systemd/v22",

@@ -80,6 +80,27 @@
 // DNS and every endpoint as lanfind's own do, with the source their
 // results carry ("mdns" in the JSON).
 //
+// # Resident API
+//
+// With Config.Socket the server also listens on a unix socket (package
+// resident: owned by its user, mode 0600, or 0660 for root) and serves
+// there the HTTP API above and one more endpoint, for lanfind's one-shot
+// commands, which then take the mDNS services from this resident cache
+// instead of asking the LAN themselves:
+//
+//	/v1/resident    a local search: parameters name, type (as the
+//	                client's --name and --type), iface and exclude
+//	                (repeatable: its --iface and --exclude-iface), first=1
+//	                (resolve: answer at once if a service matches)
+//
+// The answer is a [Resident]: the server's pid and, for every [Asker] in
+// Config.Extra, whether it is warm (has browsed long enough), whether it
+// covers the search (browses the type and name on the same interfaces),
+// and, when both, the matching services as "lanfind list --json" prints
+// them, after the Asker has asked the network once more (Asker.Refresh)
+// unless first=1 found some already. Only the unix socket serves it: a
+// search sends a query on the LAN, which the TCP API never does.
+//
 // # Keyed mode
 //
 // With keys in the discover configuration only verified instances enter

@@ -20,7 +20,19 @@ import (
 //
 // [HTTP API]: https://pkg.go.dev/github.com/lanfind/lanfind/internal/serve#hdr-HTTP_API
 func (s *Server) Handler() http.Handler {
+	return s.routes(http.NewServeMux())
+}
+
+// LocalHandler returns what the unix socket serves (Config.Socket): the
+// HTTP API and /v1/resident.
+func (s *Server) LocalHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/resident", s.resident)
+	return s.routes(mux)
+}
+
+// routes adds the HTTP API's endpoints to mux.
+func (s *Server) routes(mux *http.ServeMux) *http.ServeMux {
 	// "GET /x" matches HEAD too; other methods get 405.
 	mux.HandleFunc("GET /v1/services", s.services)
 	mux.HandleFunc("GET /v1/events", s.events)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/lanfind/lanfind/discover"
+	"github.com/lanfind/lanfind/internal/resident"
 	"github.com/lanfind/lanfind/internal/zone"
 )
 
@@ -42,6 +43,15 @@ type Config struct {
 	HTTP string
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
+	// Socket is the path of a unix socket to serve the HTTP API and
+	// /v1/resident on, for local programs (package resident: a socket
+	// already there is replaced only when nothing answers on it).
+	// Defaults to none.
+	Socket string
+	// SocketListener, if set, is a listening unix socket to serve there
+	// instead of Socket's, such as one systemd passed (socket
+	// activation); Close closes it. Defaults to none.
+	SocketListener net.Listener
 	// Extra are further feeds of the live set beside the listener, such
 	// as the mDNS browser of "lanfind serve --mdns". Their results carry
 	// their own discover.Result.Source; the caller closes them after Run.
@@ -49,6 +59,9 @@ type Config struct {
 
 	source source // tests: events from here instead of a discover.Listener
 }
+
+// ErrSocket is New's error when it cannot listen on Config.Socket.
+var ErrSocket = errors.New("serve: unix socket")
 
 // Source is a feed of up, update and down events for the live set. Run
 // calls fn from one goroutine at a time until ctx ends, then returns nil,
@@ -75,6 +88,8 @@ type Server struct {
 	dns  *zone.Server // nil without DNS
 	ln   net.Listener // nil without HTTP
 	http *http.Server // nil without HTTP
+	sln  net.Listener // the unix socket; nil without
+	sock *http.Server // nil without the unix socket
 	set  *liveSet
 	met  *metricsRegistry
 
@@ -127,15 +142,37 @@ func New(cfg Config) (srv *Server, err error) {
 			return nil, fmt.Errorf("serve: %w", err)
 		}
 		s.ln = netutil.LimitListener(ln, maxHTTPConns)
-		s.http = &http.Server{
-			Handler:           s.Handler(),
-			ReadHeaderTimeout: 5 * time.Second,
-			IdleTimeout:       time.Minute,
-			MaxHeaderBytes:    8 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		s.http = s.httpServer(s.Handler())
+	}
+	ln := cfg.SocketListener
+	if ln == nil && cfg.Socket != "" {
+		if ln, err = resident.Listen(cfg.Socket); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSocket, err)
 		}
 	}
+	if ln != nil {
+		s.sln = netutil.LimitListener(ln, maxHTTPConns)
+		s.sock = s.httpServer(s.LocalHandler())
+	}
 	return s, nil
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// SocketPath returns the path of the unix socket, or "".
+func (s *Server) SocketPath() string {
+	if s.sln == nil {
+		return ""
+	}
+	return s.sln.Addr().String()
 }
 
 // DNSAddr returns the address DNS is served on, or the zero AddrPort.
@@ -166,7 +203,7 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3+len(s.more))
+	errs := make(chan error, 4+len(s.more))
 	for _, src := range append([]Source{s.src}, s.more...) {
 		wg.Go(func() {
 			errs <- src.Run(ctx, s.set.apply)
@@ -179,9 +216,9 @@ func (s *Server) Run(ctx context.Context) error {
 			cancel()
 		})
 	}
-	if s.http != nil {
+	for _, h := range s.httpServers() {
 		wg.Go(func() {
-			err := s.http.Serve(s.ln)
+			err := h.srv.Serve(h.ln)
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
 			}
@@ -191,11 +228,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	close(s.done)
-	if s.http != nil {
+	for _, h := range s.httpServers() {
 		sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		if err := s.http.Shutdown(sctx); err != nil {
+		if err := h.srv.Shutdown(sctx); err != nil {
 			s.log.Debug("serve: http shutdown", "err", err)
-			s.http.Close()
+			h.srv.Close()
 		}
 		scancel()
 	}
@@ -222,14 +259,31 @@ func (s *Server) Close() error {
 		if s.dns != nil {
 			err = errors.Join(err, s.dns.Close())
 		}
-		if s.http != nil {
-			err = errors.Join(err, s.http.Close())
-		}
-		if s.ln != nil { // not yet served, or closed by http.Close
-			if e := s.ln.Close(); !errors.Is(e, net.ErrClosed) {
+		for _, h := range s.httpServers() {
+			err = errors.Join(err, h.srv.Close())
+			// The listener was not yet served, or closed by Close.
+			if e := h.ln.Close(); !errors.Is(e, net.ErrClosed) {
 				err = errors.Join(err, e)
 			}
 		}
 	})
 	return err
+}
+
+// httpServer is an HTTP server and its listener.
+type httpServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// httpServers returns the HTTP servers in use: TCP, the unix socket.
+func (s *Server) httpServers() []httpServer {
+	var out []httpServer
+	if s.http != nil {
+		out = append(out, httpServer{s.http, s.ln})
+	}
+	if s.sock != nil {
+		out = append(out, httpServer{s.sock, s.sln})
+	}
+	return out
 }

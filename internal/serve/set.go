@@ -121,15 +121,20 @@ func (s *liveSet) apply(ev discover.Event) {
 
 // snapshot returns the services that match f, in list's order.
 func (s *liveSet) snapshot(f filter) []discover.Result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.snapshotLocked(f)
+	return s.snapshotMatch(f.match)
 }
 
-func (s *liveSet) snapshotLocked(f filter) []discover.Result {
+// snapshotMatch returns the services that match, in list's order.
+func (s *liveSet) snapshotMatch(match func(discover.Result) bool) []discover.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snapshotLocked(match)
+}
+
+func (s *liveSet) snapshotLocked(match func(discover.Result) bool) []discover.Result {
 	var out []discover.Result
 	for _, r := range s.services {
-		if f.match(r) {
+		if match(r) {
 			out = append(out, r)
 		}
 	}
@@ -147,7 +152,7 @@ func (s *liveSet) subscribe(f filter) (snap []discover.Result, st *stream, ok bo
 	}
 	st = &stream{f: f, ch: make(chan timedEvent, streamBuffer)}
 	s.streams[st] = struct{}{}
-	return s.snapshotLocked(f), st, true
+	return s.snapshotLocked(f.match), st, true
 }
 
 // unsubscribe ends st, if it has not been cut.

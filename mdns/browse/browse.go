@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -83,8 +82,10 @@ type Browser struct {
 	// handles a packet or a tick.
 	mu      sync.Mutex
 	cache   map[string]*cached
-	found   map[string]bool // enumerated type FQDNs, lower case
-	asked   map[string]bool // questions asked before (name and type)
+	found   map[string]bool      // enumerated type FQDNs, lower case
+	asked   map[string]bool      // questions asked before (name and type)
+	askedAt map[string]time.Time // when Ask last asked for each PTR name
+	started time.Time            // when Run started; zero before
 	view    map[uint64]Entry
 	dropped int // records or entries beyond the limits
 	changed time.Time
@@ -135,15 +136,16 @@ func New(ctx context.Context, cfg Config) (*Browser, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Browser{
-		ep:    ep,
-		log:   log,
-		types: slices.Clone(cfg.Types),
-		name:  cfg.Name,
-		now:   time.Now,
-		cache: map[string]*cached{},
-		found: map[string]bool{},
-		asked: map[string]bool{},
-		view:  map[uint64]Entry{},
+		ep:      ep,
+		log:     log,
+		types:   slices.Clone(cfg.Types),
+		name:    cfg.Name,
+		now:     time.Now,
+		cache:   map[string]*cached{},
+		found:   map[string]bool{},
+		asked:   map[string]bool{},
+		askedAt: map[string]time.Time{},
+		view:    map[uint64]Entry{},
 	}, nil
 }
 
@@ -235,6 +237,9 @@ func compareEntries(a, b Entry) int {
 func (b *Browser) Run(ctx context.Context, fn func(Event)) error {
 	b.ep.Follow()
 	start := b.now()
+	b.mu.Lock()
+	b.started = start
+	b.mu.Unlock()
 	next := start
 	interval := time.Second
 	return b.loop(ctx, fn, func(now time.Time) (time.Duration, bool) {
@@ -456,31 +461,10 @@ func (b *Browser) queryOn(now time.Time, mode int, ifIndex int) error {
 
 func (b *Browser) questions(now time.Time) ([]mdns.Question, []mdns.Record) {
 	var qs []mdns.Question
-	var known []mdns.Record
-	names := []string{}
-	if len(b.types) == 0 {
-		names = append(names, mdns.ServicesName)
-		names = append(names, slices.Sorted(maps.Keys(b.found))...)
-	} else {
-		for _, t := range b.types {
-			names = append(names, t.FQDN())
-		}
-	}
-	for _, n := range names {
+	for _, n := range b.browsedNames() {
 		qs = append(qs, mdns.Question{Name: n, Type: dnsmessage.TypePTR})
 	}
-	for _, c := range b.cache {
-		if c.gone || c.rec.Type != dnsmessage.TypePTR || strings.Contains(c.rec.Target, `\`) {
-			continue // an escaped label cannot be packed (mdns.ErrEscaped)
-		}
-		left := c.expires.Sub(now)
-		if left > time.Duration(c.rec.TTL)*time.Second/2 {
-			r := c.rec
-			r.TTL = uint32(left / time.Second)
-			known = append(known, r)
-		}
-	}
-	slices.SortFunc(known, func(x, y mdns.Record) int { return strings.Compare(x.Key(), y.Key()) })
+	known := b.knownAnswers(now, qs)
 	for _, inst := range b.direct() {
 		if len(b.live(inst, dnsmessage.TypeSRV)) == 0 {
 			qs = append(qs,

@@ -50,7 +50,24 @@
 // of the sockets that share the port on this host (with another stack, or
 // another lanfind of the same user, it may reach theirs); the multicast
 // answers reach all of them.
-
+//
+// # A resident's cache
+//
+// A Browser that Run keeps going ("lanfind serve --mdns") can answer
+// one-shot searches from its cache, as avahi-daemon answers avahi-browse.
+// [Browser.Warm] reports whether Run has run for [WarmAfter] (its
+// queries at 0, 1 and 3 s are answered). [Browser.Ask] then asks the LAN
+// once more on a client's behalf, as avahi-daemon does for a new browser:
+// one PTR question per type without the unicast-response bit, listing
+// every instance known (known answers continued over several datagrams
+// with the TC bit), and waits [AskWait] for what responders still add.
+// Without the QU bit Avahi lets known answers from every datagram of a
+// truncated query suppress its multicast answer; with it, Avahi answers
+// by unicast at once whatever the first datagram did not list, so a
+// question with QU and a hundred known answers gets about 3.5 KB back.
+// Ask asks for a type at most once a second (RFC 6762 §5.2); a client
+// within that second waits for the answers to the query already out.
+//
 // # Cache and events
 //
 // Records live in a cache of at most [MaxRecords] records until their TTL
