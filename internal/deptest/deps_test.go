@@ -109,8 +109,9 @@ var allowedImports = map[string][]string{
 		"golang.org/x/net/dns/dnsmessage"},
 	"mdns/publish": {mod + "/iface", mod + "/internal/endpoint", mod + "/internal/mdnsnet", mod + "/internal/udp", mod + "/internal/ratelimit", mod + "/mdns",
 		"golang.org/x/net/dns/dnsmessage"},
-	// Runs avahi-daemon and python-zeroconf in lab hosts (test helper).
-	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest"},
+	// Runs avahi-daemon and python-zeroconf in lab hosts, and opens a
+	// hand-played mDNS peer's socket (test helper).
+	"internal/mdnslab": {mod + "/internal/netnstest", mod + "/internal/requiretest", mod + "/internal/udp", mod + "/mdns"},
 	// The DNS view of the live set: its own wire format (STYLE §11).
 	"internal/zone": {mod + "/internal/ratelimit", "golang.org/x/net/dns/dnsmessage"},
 	// The local socket between a resident "lanfind serve" and one-shot

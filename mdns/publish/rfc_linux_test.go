@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/mdns"
@@ -45,29 +46,8 @@ type rx struct {
 
 func newPeer(t *testing.T, h *netnstest.Host) *peer {
 	t.Helper()
-	c, err := udp.Listen(t.Context(), netip.AddrPortFrom(netip.IPv4Unspecified(), mdns.Port), udp.Options{
-		ListenPacket:        h.ListenPacket,
-		MulticastTTL:        255,
-		NoMulticastLoopback: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := h.Lister(t).Interfaces()
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	pr := &peer{t: t, conn: c, in: make(chan rx, 4096)}
-	for _, ifc := range all {
-		if ifc.Name == "eth0" {
-			pr.idx = ifc.Index
-		}
-	}
-	if err := c.JoinGroup(pr.idx, mdns.GroupV4); err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
+	c, idx := mdnslab.Peer(t, h)
+	pr := &peer{t: t, conn: c, idx: idx, in: make(chan rx, 4096)}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		b := make([]byte, mdns.MaxMessage+1)
