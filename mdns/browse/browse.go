@@ -36,7 +36,12 @@ const (
 	retry        = 60 * time.Millisecond  // between later queries: answered at once, by unicast
 	fastQueries  = 10                     // queries retry apart before the interval doubles
 	quietQueries = 3                      // queries that bring nothing new before Collect settles
-	answerWait   = 120 * time.Millisecond // for answers to the last query and after the last change
+	// lossQueries more quiet queries are needed once an answer came only
+	// after the first repeat: something was lost (or a responder is
+	// slow), and a responder whose answers were lost three times over is
+	// not yet unlikely enough on such a LAN.
+	lossQueries = 2
+	answerWait  = 120 * time.Millisecond // for answers to the last query and after the last change
 	// oneShotFollow is how long Collect runs before it follows interface
 	// changes (mdnsnet.Endpoint.Follow): most end well before, and then
 	// pay for neither the subscription nor a second listing of the
@@ -168,6 +173,7 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 	b.changed = start
 	var sent []time.Time // when each query went out
 	next := start
+	lossy := false // an answer came after the first repeat
 	err := b.loop(ctx, nil, func(now time.Time) (time.Duration, bool) {
 		if now.Sub(start) >= oneShotFollow {
 			b.ep.Follow()
@@ -182,9 +188,17 @@ func (b *Browser) Collect(ctx context.Context) ([]Entry, error) {
 				quiet++
 			}
 		}
+		// A change after the first repeat went out is an answer that the
+		// first query did not bring: a lossy LAN asks for more quiet
+		// queries.
+		lossy = lossy || len(sent) > 1 && changed.After(sent[1])
+		need := quietQueries
+		if lossy {
+			need += lossQueries
+		}
 		// Once enough quiet queries are out, Collect only waits for their
 		// answers: a query due meanwhile would postpone the end.
-		done := complete && quiet >= quietQueries
+		done := complete && quiet >= need
 		if done && now.Sub(sent[len(sent)-1]) >= answerWait && now.Sub(changed) >= answerWait {
 			return 0, true
 		}
