@@ -35,6 +35,12 @@ type Config struct {
 	Exclude []string
 	// ListenPacket opens the socket. Defaults to internal/udp's.
 	ListenPacket udp.ListenFunc
+	// NoReusePort opens the sockets without SO_REUSEPORT, for a one-shot
+	// querier that asks for unicast answers: they then reach it, not
+	// another socket of its user on port 5353 (see "Sharing port 5353"
+	// in the package comment). Defaults to false: in that group, as
+	// responders and continuing queriers are.
+	NoReusePort bool
 	// NoIPv4 leaves IPv4 (224.0.0.251) out, NoIPv6 IPv6 (ff02::fb), as
 	// lanfind's own endpoint does (their addresses are ignored). Defaults
 	// to false: both families, each where it works.
@@ -207,6 +213,7 @@ func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
 	opts := udp.Options{
 		ListenPacket: cfg.ListenPacket,
 		MulticastTTL: 255, // RFC 6762 §11
+		NoReusePort:  cfg.NoReusePort,
 	}
 	// One socket per family (see internal/udp), each opened even where
 	// no interface has an address of it yet: one may come.
