@@ -6,11 +6,14 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/sys/unix"
 
 	"github.com/lanfind/lanfind/iface"
 	"github.com/lanfind/lanfind/internal/netnstest"
@@ -93,6 +96,37 @@ func TestNSMDNSListHearsUnicastBesideWatch(t *testing.T) {
 		t.Errorf("%s exited during the list: %s", w.desc, w.cmd.ProcessState)
 	default:
 	}
+
+	// A socket of root with SO_REUSEPORT but not SO_REUSEADDR on 5353
+	// (as older mDNSResponder builds open theirs) lets only its group
+	// bind beside it: the list joins it, as every lanfind socket did
+	// before, instead of losing IPv4.
+	holdReusePortOnly(t, h0, "udp4", "0.0.0.0:5353")
+	r := runCode(t, h0, 0, "list", "-v", "--json", "--mdns", "--type", "http")
+	if !strings.Contains(r.stderr, "joining its SO_REUSEPORT group") || strings.Contains(r.stderr, "skipped") {
+		t.Errorf("%s: want the fallback to SO_REUSEPORT logged and no family skipped:\n%s", r.desc, r.stderr)
+	}
+	t.Logf("beside a socket with SO_REUSEPORT only, the list found %v", names(decodeList(t, r)))
+}
+
+// holdReusePortOnly binds address in h with a socket that has SO_REUSEPORT
+// but not SO_REUSEADDR, open until t ends.
+func holdReusePortOnly(t *testing.T, h *netnstest.Host, network, address string) {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		})
+		return errors.Join(err, serr)
+	}}
+	var pc net.PacketConn
+	var err error
+	h.Do(t, func() { pc, err = lc.ListenPacket(t.Context(), network, address) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
 }
 
 // unicastResponder answers every query from querier for PTR

@@ -33,7 +33,9 @@
 // opens its sockets with [Config].NoReusePort: SO_REUSEADDR only, outside
 // the group of its user's other lanfind sockets (a watch, a resident
 // serve, an announcer), so that the unicast answers reach it and not
-// them. Multicast loopback stays on, so the host's own stack sees
+// them; beside a socket with SO_REUSEPORT but not SO_REUSEADDR, which
+// only its group may bind beside, it opens them with both, as before.
+// Multicast loopback stays on, so the host's own stack sees
 // lanfind's announcements and lanfind sees the host stack's answers; this
 // endpoint's own looped-back datagrams are recognised by their bytes and
 // dropped.
