@@ -15,7 +15,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
 
-	"github.com/lanfind/lanfind/iface"
+	"github.com/lanfind/lanfind/internal/mdnslab"
 	"github.com/lanfind/lanfind/internal/netnstest"
 	"github.com/lanfind/lanfind/internal/udp"
 	"github.com/lanfind/lanfind/mdns"
@@ -103,8 +103,10 @@ func TestNSMDNSListHearsUnicastBesideWatch(t *testing.T) {
 	// before, instead of losing IPv4.
 	holdReusePortOnly(t, h0, "udp4", "0.0.0.0:5353")
 	r := runCode(t, h0, 0, "list", "-v", "--json", "--mdns", "--type", "http")
-	if !strings.Contains(r.stderr, "joining its SO_REUSEPORT group") || strings.Contains(r.stderr, "skipped") {
-		t.Errorf("%s: want the fallback to SO_REUSEPORT logged and no family skipped:\n%s", r.desc, r.stderr)
+	fellBack := strings.Contains(r.stderr, "joining its SO_REUSEPORT group")
+	if !fellBack || strings.Contains(r.stderr, "skipped") {
+		t.Errorf("%s: want the fallback to SO_REUSEPORT logged and no family skipped:\n%s",
+			r.desc, r.stderr)
 	}
 	t.Logf("beside a socket with SO_REUSEPORT only, the list found %v", names(decodeList(t, r)))
 }
@@ -138,35 +140,18 @@ func holdReusePortOnly(t *testing.T, h *netnstest.Host, network, address string)
 func unicastResponder(t *testing.T, h1 *netnstest.Host, querier netip.Addr, addrs []netip.Addr) (
 	answered *atomic.Int64, errs <-chan error) {
 	t.Helper()
-	open := func(a netip.Addr) udp.Conn {
-		c, err := udp.Listen(t.Context(), netip.AddrPortFrom(a, mdns.Port), udp.Options{
-			ListenPacket:        h1.ListenPacket,
-			MulticastTTL:        255,
-			NoMulticastLoopback: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	l := open(netip.IPv4Unspecified())
-	ifs, err := h1.Lister(t).Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eth0 := slices.IndexFunc(ifs, func(i iface.Interface) bool { return i.Name == "eth0" })
-	if eth0 < 0 {
-		t.Fatalf("h1 has no eth0: %+v", ifs)
-	}
-	if err := l.JoinGroup(ifs[eth0].Index, mdns.GroupV4); err != nil {
-		t.Fatal(err)
-	}
+	l, _ := mdnslab.Peer(t, h1)
 	var from []udp.Conn
 	var answers [][]byte
 	http := mdns.ServiceType{Name: "http", Proto: "tcp"}
 	for i, a := range addrs {
-		from = append(from, open(a))
+		src := netip.AddrPortFrom(a, mdns.Port)
+		c, err := udp.Listen(t.Context(), src, udp.Options{ListenPacket: h1.ListenPacket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		from = append(from, c)
 		instance := mdns.InstanceName(fmt.Sprintf("web %d", i), http)
 		host := fmt.Sprintf("host-%d.%s", i, mdns.Domain)
 		m := mdns.Message{

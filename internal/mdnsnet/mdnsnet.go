@@ -262,7 +262,8 @@ func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
 // first): then it binds with SO_REUSEPORT, joining that socket's group if
 // it is of the same user, and the unicast answers may go to the other
 // socket.
-func listen(ctx context.Context, addr netip.AddrPort, o udp.Options, log *slog.Logger) (udp.Conn, error) {
+func listen(ctx context.Context, addr netip.AddrPort, o udp.Options, log *slog.Logger) (
+	udp.Conn, error) {
 	c, err := udp.Listen(ctx, addr, o)
 	if err == nil || !o.NoReusePort || !errors.Is(err, syscall.EADDRINUSE) {
 		return c, err

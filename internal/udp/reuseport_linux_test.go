@@ -58,7 +58,8 @@ func TestNoReusePortGetsUnicast(t *testing.T) {
 	b := listen(t, a.LocalAddr(), udp.Options{})
 	c := listen(t, a.LocalAddr(), udp.Options{NoReusePort: true})
 	if got := deliver(t, a, b, c); got[2] != senders {
-		t.Errorf("a, b with SO_REUSEPORT, then c without: got %v datagrams, want all %d for c", got, senders)
+		t.Errorf("a, b with SO_REUSEPORT, then c without: got %v datagrams, want all %d for c",
+			got, senders)
 	}
 	e := listen(t, a.LocalAddr(), udp.Options{NoReusePort: true})
 	if got := deliver(t, a, b, c, e); got[3] != senders {
