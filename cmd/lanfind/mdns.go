@@ -71,9 +71,26 @@ func browseTypes(typ string) (ts []mdns.ServiceType, ok bool) {
 	return []mdns.ServiceType{{Name: t, Proto: "tcp"}, {Name: t, Proto: "udp"}}, true
 }
 
+// browserUse is how a command uses its mDNS querier.
+type browserUse int
+
+const (
+	// keepBrowsing: watch and serve Run it for long, asking for multicast
+	// answers after the first question; its socket shares port 5353 in
+	// the user's SO_REUSEPORT group, as the responder's does.
+	keepBrowsing browserUse = iota
+	// oneShot: list and resolve ask with the unicast-response bit and
+	// must hear the unicast answers, so its socket stays out of that
+	// group (browse.Config.NoReusePort; see "Sharing a port" in
+	// internal/udp).
+	oneShot
+)
+
 // newBrowser opens an mDNS querier for name (if any) and typ (if any),
-// or returns nil when typ cannot be a DNS-SD type (logged).
-func newBrowser(ctx context.Context, s streams, o common, name, typ string) (*browse.Browser, error) {
+// used as use says, or returns nil when typ cannot be a DNS-SD type
+// (logged).
+func newBrowser(ctx context.Context, s streams, o common, name, typ string, use browserUse) (
+	*browse.Browser, error) {
 	types, ok := browseTypes(typ)
 	if !ok {
 		s.Log.Warn(fmt.Sprintf("--mdns: type %q cannot be a DNS-SD service type; "+
@@ -83,21 +100,23 @@ func newBrowser(ctx context.Context, s streams, o common, name, typ string) (*br
 	// The browser opens the system's lister itself and follows interface
 	// changes with it.
 	return browse.New(ctx, browse.Config{
-		Interfaces: o.ifaces,
-		Exclude:    o.excludes,
-		NoIPv4:     o.noIPv4,
-		NoIPv6:     o.noIPv6,
-		Types:      types,
-		Name:       name,
-		Logger:     s.Log,
+		Interfaces:  o.ifaces,
+		Exclude:     o.excludes,
+		NoIPv4:      o.noIPv4,
+		NoIPv6:      o.noIPv6,
+		Types:       types,
+		Name:        name,
+		NoReusePort: use == oneShot,
+		Logger:      s.Log,
 	})
 }
 
 // openMDNS opens the browser of --mdns (see newBrowser): nil when o has
 // no --mdns. closeB closes it, if any, and may be deferred at once.
-func openMDNS(ctx context.Context, s streams, o common, name, typ string) (b *browse.Browser, closeB func(), err error) {
+func openMDNS(ctx context.Context, s streams, o common, name, typ string, use browserUse) (
+	b *browse.Browser, closeB func(), err error) {
 	if o.mdns {
-		b, err = newBrowser(ctx, s, o, name, typ)
+		b, err = newBrowser(ctx, s, o, name, typ, use)
 	}
 	return b, func() {
 		if b != nil {
@@ -128,7 +147,7 @@ func openMDNSSearch(ctx context.Context, s streams, o searchOptions, name string
 			}
 		}
 	}
-	m.b, closeM, err = openMDNS(ctx, s, o.common, name, o.typ)
+	m.b, closeM, err = openMDNS(ctx, s, o.common, name, o.typ, oneShot)
 	return m, closeM, err
 }
 

@@ -31,9 +31,8 @@ func TestNSMDNS(t *testing.T) {
 	})
 	ann := startAnnouncer(t, h1, "--mdns", "--name", "db", "--type", "postgresql", "--port", "5432",
 		"--meta", "version=16", "--hostname", "dbhost")
-	// watch runs on a host of its own: a unicast answer to a one-shot
-	// command's first (QU) question reaches only one of the sockets that
-	// share port 5353 on a host.
+	// watch runs on a host of its own, to see the database come and go
+	// (TestNSMDNSListHearsUnicastBesideWatch runs a list beside a watch).
 	w := startWatch(t, h3, "--mdns", "--json", "--type", "postgresql")
 
 	// Avahi sees lanfind's database with its port and TXT.

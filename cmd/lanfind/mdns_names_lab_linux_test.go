@@ -15,8 +15,7 @@ import (
 // "announce --mdns" on h1: avahi-browse on h0 resolves it as one instance
 // label (avahi-browse writes it web\.site) with its port and TXT,
 // python-zeroconf on h2 resolves it, and "list --mdns" on h0 maps it back
-// to the name "web.site". (list runs beside Avahi, not beside zeroconf: a
-// unicast answer reaches one socket of a same-user SO_REUSEPORT group.)
+// to the name "web.site".
 func TestNSMDNSDottedName(t *testing.T) {
 	t.Parallel()
 	requiretest.Need(t, "avahi-daemon", "avahi-browse", "dbus-daemon", "/usr/bin/python3")

@@ -146,7 +146,7 @@ func runServe(ctx context.Context, s streams, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
-	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ)
+	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ, keepBrowsing)
 	if err != nil {
 		return runtimeError(err)
 	}

@@ -134,7 +134,7 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	}
 	var wg sync.WaitGroup
 	var mdnsErr error
-	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ)
+	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ, keepBrowsing)
 	if err != nil {
 		return runtimeError(err)
 	}

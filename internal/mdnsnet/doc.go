@@ -23,10 +23,19 @@
 // avahi-daemon, mDNSResponder and python-zeroconf open theirs, so lanfind
 // binds 5353 beside the host's own stack and every one of them receives
 // each multicast datagram. A unicast datagram to port 5353 reaches only one
-// of the sockets sharing it, so lanfind asks for multicast answers (QM
-// questions) and answers unicast-response questions only when they came
-// from another port (legacy unicast) or carry the QU bit, whose sender
-// wants that. Multicast loopback stays on, so the host's own stack sees
+// of the sockets sharing it (see "Sharing a port" in internal/udp): on
+// Linux the newest socket outside any SO_REUSEPORT group, or one member,
+// picked by a hash of the sender's address and port, of the group of the
+// sockets of one user. So lanfind asks for multicast answers (QM
+// questions) where it can, and answers unicast-response questions only
+// when they came from another port (legacy unicast) or carry the QU bit,
+// whose sender wants that. A one-shot querier that asks with the QU bit
+// opens its sockets with [Config].NoReusePort: SO_REUSEADDR only, outside
+// the group of its user's other lanfind sockets (a watch, a resident
+// serve, an announcer), so that the unicast answers reach it and not
+// them; beside a socket with SO_REUSEPORT but not SO_REUSEADDR, which
+// only its group may bind beside, it opens them with both, as before.
+// Multicast loopback stays on, so the host's own stack sees
 // lanfind's announcements and lanfind sees the host stack's answers; this
 // endpoint's own looped-back datagrams are recognised by their bytes and
 // dropped.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lanfind/lanfind/iface"
@@ -35,6 +36,12 @@ type Config struct {
 	Exclude []string
 	// ListenPacket opens the socket. Defaults to internal/udp's.
 	ListenPacket udp.ListenFunc
+	// NoReusePort opens the sockets without SO_REUSEPORT, for a one-shot
+	// querier that asks for unicast answers: they then reach it, not
+	// another socket of its user on port 5353 (see "Sharing port 5353"
+	// in the package comment). Defaults to false: in that group, as
+	// responders and continuing queriers are.
+	NoReusePort bool
 	// NoIPv4 leaves IPv4 (224.0.0.251) out, NoIPv6 IPv6 (ff02::fb), as
 	// lanfind's own endpoint does (their addresses are ignored). Defaults
 	// to false: both families, each where it works.
@@ -207,13 +214,14 @@ func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
 	opts := udp.Options{
 		ListenPacket: cfg.ListenPacket,
 		MulticastTTL: 255, // RFC 6762 §11
+		NoReusePort:  cfg.NoReusePort,
 	}
 	// One socket per family (see internal/udp), each opened even where
 	// no interface has an address of it yet: one may come.
 	joined := false
 	open := func(f endpoint.Family, addr, group netip.Addr) udp.Conn {
 		members := endpoint.Members(chosen, f)
-		c, err := udp.Listen(ctx, netip.AddrPortFrom(addr, mdns.Port), opts)
+		c, err := listen(ctx, netip.AddrPortFrom(addr, mdns.Port), opts, log)
 		if err != nil {
 			err = fmt.Errorf("mdnsnet: %v: %w", f, err)
 			if len(members) > 0 {
@@ -246,6 +254,24 @@ func New(ctx context.Context, cfg Config) (_ *Endpoint, err error) {
 		log.Warn("mdns: interface skipped", "err", err)
 	}
 	return e, nil
+}
+
+// listen opens the socket of one family. Without SO_REUSEPORT
+// (NoReusePort) a socket cannot bind beside one that has SO_REUSEPORT but
+// not SO_REUSEADDR (older mDNSResponder builds for Linux set only the
+// first): then it binds with SO_REUSEPORT, joining that socket's group if
+// it is of the same user, and the unicast answers may go to the other
+// socket.
+func listen(ctx context.Context, addr netip.AddrPort, o udp.Options, log *slog.Logger) (
+	udp.Conn, error) {
+	c, err := udp.Listen(ctx, addr, o)
+	if err == nil || !o.NoReusePort || !errors.Is(err, syscall.EADDRINUSE) {
+		return c, err
+	}
+	log.Info("mdns: a socket without SO_REUSEADDR holds the port: joining its SO_REUSEPORT group, "+
+		"where unicast answers may reach that socket instead", "addr", addr, "err", err)
+	o.NoReusePort = false
+	return udp.Listen(ctx, addr, o)
 }
 
 // Follow starts following interface changes (see "Interface changes" in

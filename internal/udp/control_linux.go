@@ -26,10 +26,18 @@ import (
 // IPV6_V6ONLY, IPV6_MTU_DISCOVER=IPV6_PMTUDISC_DO, IPV6_MULTICAST_ALL=0
 // and IPV6_RECVPKTINFO, for the same reasons.
 func ListenConfig() *net.ListenConfig {
-	return &net.ListenConfig{Control: control}
+	return listenConfig(false)
 }
 
-func control(network, address string, c syscall.RawConn) error {
+// listenConfig is ListenConfig, without SO_REUSEPORT if noReusePort (see
+// Options.NoReusePort and "Sharing a port" in the package comment).
+func listenConfig(noReusePort bool) *net.ListenConfig {
+	return &net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		return control(network, address, c, noReusePort)
+	}}
+}
+
+func control(network, address string, c syscall.RawConn, noReusePort bool) error {
 	opts := sockopts4
 	if strings.HasSuffix(network, "6") {
 		opts = sockopts6
@@ -37,6 +45,9 @@ func control(network, address string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		for _, o := range opts {
+			if noReusePort && o.level == unix.SOL_SOCKET && o.opt == unix.SO_REUSEPORT {
+				continue
+			}
 			if v, err := unix.GetsockoptInt(int(fd), o.level, o.opt); err == nil && v == o.val {
 				continue // IPV6_V6ONLY cannot be set again after bind
 			}

@@ -25,6 +25,14 @@ func ListenConfig() *net.ListenConfig {
 	return &net.ListenConfig{Control: control}
 }
 
+// listenConfig is ListenConfig, with or without Options.NoReusePort: a socket
+// binds a port another socket holds only if both set SO_REUSEPORT, and
+// SO_REUSEPORT forms no group that spreads unicast datagrams by a hash
+// (see "Sharing a port" in the package comment).
+func listenConfig(_ bool) *net.ListenConfig {
+	return ListenConfig()
+}
+
 type sockopt struct {
 	name       string
 	level, opt int

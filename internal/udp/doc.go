@@ -16,12 +16,40 @@
 //
 // Sockets are opened with SO_REUSEADDR and SO_REUSEPORT, so several lanfind
 // processes on one host can bind the discovery port, and every one of them
-// receives each broadcast and multicast datagram (a unicast datagram reaches
-// only one of them). SO_BROADCAST is set so a sender may write to a subnet's
-// directed broadcast address (RFC 919, RFC 922). Multicast (RFC 1112) uses
-// TTL 1 by default, so beacons never leave the link, and loopback on, so
-// listeners on the sending host see them too; lanfind uses an
-// administratively scoped group (RFC 2365).
+// receives each broadcast and multicast datagram (a unicast datagram
+// reaches only one of them: see "Sharing a port"). SO_BROADCAST is set so
+// a sender may write to a subnet's directed broadcast address (RFC 919,
+// RFC 922). Multicast (RFC 1112) uses TTL 1 by default, so beacons never
+// leave the link, and loopback on, so listeners on the sending host see
+// them too; lanfind uses an administratively scoped group (RFC 2365).
+//
+// # Sharing a port
+//
+// On Linux the sockets bound to one address and port all receive each
+// broadcast and multicast datagram, but a unicast datagram goes to one of
+// them. The kernel takes the best match in its list of the port's sockets,
+// the first of equals, and a socket goes first in that list when it binds
+// (an IPv6 socket with SO_REUSEPORT last). The sockets of one user that
+// set SO_REUSEPORT form a group, which takes each unicast datagram for the
+// group and hands it to one member picked by a hash of the source and
+// destination addresses and ports: the same sender always reaches the
+// same member, whatever it repeats. Sockets of other users (avahi-daemon's
+// own user) are outside the group; a socket binds beside them because all
+// set SO_REUSEADDR.
+//
+// A socket that must hear the unicast datagrams sent to a port it shares,
+// as an mDNS querier that asks for unicast answers (RFC 6762 §5.4) must,
+// is opened with [Options].NoReusePort: SO_REUSEADDR without SO_REUSEPORT.
+// It stays outside every group, still receives each broadcast and
+// multicast datagram, and gets every unicast datagram to the port until
+// another socket binds the port after it (a newer socket without
+// SO_REUSEPORT, or an IPv4 one with it, which goes first then).
+// SO_REUSEPORT is never set on it after bind either: a later socket of
+// the same user would then draw it into its group.
+//
+// On macOS and FreeBSD a socket binds a port another socket holds only if
+// both set SO_REUSEPORT, which makes no such group there: NoReusePort is
+// ignored.
 //
 // Interfaces are named only by index, never looked up by name or through the
 // stdlib interface list: both act on the calling thread's network namespace,

@@ -61,8 +61,8 @@ type ListenFunc func(ctx context.Context, network, address string) (net.PacketCo
 // Options configures [Listen]. The zero value is valid.
 type Options struct {
 	// ListenPacket opens the socket, with network "udp4" or "udp6". Defaults to
-	// ListenConfig().ListenPacket. Tests inject one that opens the socket
-	// in another network namespace.
+	// ListenConfig().ListenPacket (without SO_REUSEPORT if NoReusePort).
+	// Tests inject one that opens the socket in another network namespace.
 	ListenPacket ListenFunc
 	// ReadBuffer is the socket receive buffer size in bytes (SO_RCVBUF).
 	// Defaults to 0: leave the system default.
@@ -75,6 +75,15 @@ type Options struct {
 	// from being delivered to sockets on the sending host. Defaults to
 	// false: loopback on, so listeners on the same host see beacons.
 	NoMulticastLoopback bool
+	// NoReusePort opens the socket with SO_REUSEADDR but without
+	// SO_REUSEPORT, for a socket that must hear the unicast datagrams sent
+	// to a port it shares with sockets of its own user: an mDNS querier
+	// that asks for unicast answers (see "Sharing a port" in the package
+	// comment). Defaults to false: both options, for a socket that waits
+	// for broadcast and multicast. An injected ListenPacket decides
+	// itself, before bind, whether to set SO_REUSEPORT; Listen then only
+	// does not add it after bind. It has no effect on macOS and FreeBSD.
+	NoReusePort bool
 }
 
 // Listen opens a UDP socket bound to addr and configures it for lanfind:
@@ -111,7 +120,7 @@ func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
 	}
 	listen := o.ListenPacket
 	if listen == nil {
-		listen = ListenConfig().ListenPacket
+		listen = listenConfig(o.NoReusePort).ListenPacket
 	}
 	pc, err := listen(ctx, network, addr.String())
 	if err != nil {
@@ -127,10 +136,12 @@ func Listen(ctx context.Context, addr netip.AddrPort, o Options) (Conn, error) {
 		// Those that matter after bind (SO_BROADCAST, don't-fragment,
 		// IP_MULTICAST_ALL) take effect now; setting them twice is
 		// harmless. Sharing the port needs SO_REUSEADDR/SO_REUSEPORT
-		// before bind, which only the opener can do (ListenConfig does).
+		// before bind, which only the opener can do (ListenConfig does);
+		// with NoReusePort, SO_REUSEPORT is not added after bind (see
+		// "Sharing a port" in the package comment).
 		rc, err := uc.SyscallConn()
 		if err == nil {
-			err = control(network, addr.String(), rc)
+			err = listenConfig(o.NoReusePort).Control(network, addr.String(), rc)
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("udp: listen %s: %w", addr, err), uc.Close())

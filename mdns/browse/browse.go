@@ -70,6 +70,14 @@ type Config struct {
 	Name string
 	// ListenPacket opens the socket. Defaults to internal/udp's.
 	ListenPacket udp.ListenFunc
+	// NoReusePort opens the socket without SO_REUSEPORT, so that the
+	// unicast answers to its unicast-response questions reach it and not
+	// another socket of its user on port 5353 (see "Unicast and multicast
+	// answers" in the package comment): for a Browser that will Collect,
+	// or Run only until its first answer. Defaults to false: the socket
+	// shares the user's SO_REUSEPORT group, as a Browser that Runs for
+	// long and asks for multicast answers may.
+	NoReusePort bool
 	// Logger receives debug messages. Defaults to discarding them.
 	Logger *slog.Logger
 }
@@ -131,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Browser, error) {
 		NoIPv4:       cfg.NoIPv4,
 		NoIPv6:       cfg.NoIPv6,
 		ListenPacket: cfg.ListenPacket,
+		NoReusePort:  cfg.NoReusePort,
 		Logger:       cfg.Logger,
 	})
 	if err != nil {

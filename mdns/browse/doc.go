@@ -51,9 +51,15 @@
 // unicast when the record was multicast recently, and by multicast
 // otherwise. Collect sets the QU bit on every question; Run only the
 // first time it asks one. A unicast answer to port 5353 reaches only one
-// of the sockets that share the port on this host (with another stack, or
-// another lanfind of the same user, it may reach theirs); the multicast
-// answers reach all of them.
+// of the sockets that share the port on this host, and on Linux a socket
+// of lanfind's SO_REUSEPORT group gets only those whose sender's address
+// and port hash to it, whatever it repeats (see "Sharing port 5353" in
+// internal/mdnsnet); the multicast answers reach all of them. A Browser
+// that will Collect, or Run only until a first answer as resolve does, is
+// opened with [Config].NoReusePort: then its socket is outside the group,
+// the newest on the port, and gets every unicast answer (unless another
+// socket binds the port after it). A Browser that Runs for long keeps
+// SO_REUSEPORT and relies on multicast answers after its first question.
 //
 // # A resident's cache
 //

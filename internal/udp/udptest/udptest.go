@@ -8,7 +8,8 @@
 //
 // Delivery, as on Linux with SO_REUSEADDR and SO_REUSEPORT:
 //   - unicast reaches the most recently bound matching conn on the host that
-//     owns the address, if it is on the sender's link;
+//     owns the address, if it is on the sender's link (as for a socket
+//     with udp.Options.NoReusePort: the hub forms no SO_REUSEPORT groups);
 //   - a write to the link's directed broadcast address or 255.255.255.255
 //     reaches every conn bound to the empty address on that port on every
 //     host of the link, the sender's host included;
