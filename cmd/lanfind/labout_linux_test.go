@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -189,39 +190,11 @@ func TestNSWatchTerminal(t *testing.T) {
 	startAnnouncer(t, h1, "--name", "db", "--type", "postgres", "--port", "5432")
 	bin := lanfindPath(t)
 	for _, noColor := range []bool{false, true} {
-		ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, scriptBin, "-qfec", bin+" watch -v", "/dev/null")
-		cmd.Env = append(os.Environ(), "TERM=xterm-256color", "NO_COLOR=", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=20")
-		if noColor {
-			cmd.Env = append(cmd.Env, "NO_COLOR=1")
-		}
-		cmd.WaitDelay = time.Second
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := newLineBuffer()
-		cmd.Stdout, cmd.Stderr = out, out
-		p := &proc{desc: fmt.Sprintf("%s: lanfind watch on a terminal (NO_COLOR %v)", h0.Name, noColor), cmd: cmd,
-			stdout: out, stderr: newLineBuffer(), done: make(chan struct{})}
-		if err := h0.Start(t, cmd); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			cmd.Wait()
-			close(p.done)
-		}()
+		p, out, stdin := startOnTerminal(t, h0, fmt.Sprintf("lanfind watch on a terminal (NO_COLOR %v)", noColor),
+			noColor, "watch", "-v")
 		// tcell moves the cursor over spaces: look for words.
 		waitOutput(t, p, out, addrPort(h1, 5432))
-		if _, err := stdin.Write([]byte("q")); err != nil {
-			t.Fatal(err)
-		}
-		if code := p.wait(t); code != 0 {
-			t.Errorf("%s: got exit %d, want 0; output:\n%q", p.desc, code, out)
-		}
-		s := out.String()
-		checkCrash(t, p.desc, s)
+		s := quitTerminal(t, p, out, stdin)
 		if green := strings.Contains(s, "\x1b[32mup"); green == noColor {
 			t.Errorf("%s: coloured state %v, want %v; output:\n%q", p.desc, green, !noColor, s)
 		}
@@ -234,9 +207,9 @@ func TestNSWatchTerminal(t *testing.T) {
 		}
 
 		// list's table on a terminal: a bold header unless NO_COLOR.
-		ctx, cancel = context.WithTimeout(t.Context(), cmdTimeout)
+		ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 		defer cancel()
-		cmd = exec.CommandContext(ctx, scriptBin, "-qec", bin+" list", "/dev/null")
+		cmd := exec.CommandContext(ctx, scriptBin, "-qec", bin+" list", "/dev/null")
 		cmd.Env = append(os.Environ(), "TERM=xterm-256color", "NO_COLOR=", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=20")
 		if noColor {
 			cmd.Env = append(cmd.Env, "NO_COLOR=1")
@@ -260,6 +233,57 @@ func TestNSWatchTerminal(t *testing.T) {
 }
 
 // waitOutput waits until b holds want anywhere, complete line or not.
+// startOnTerminal starts lanfind with args on h on a pseudo-terminal made
+// by script(1) (skipping the test without it), in colour unless noColor:
+// the live table's way. It returns the process, its output and its input
+// (write "q" to quit).
+func startOnTerminal(t *testing.T, h *netnstest.Host, what string, noColor bool, args ...string) (
+	*proc, *lineBuffer, io.Writer) {
+	t.Helper()
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to make a pseudo-terminal")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, scriptBin, "-qfec", lanfindPath(t)+" "+strings.Join(args, " "), "/dev/null")
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "NO_COLOR=", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=20")
+	if noColor {
+		cmd.Env = append(cmd.Env, "NO_COLOR=1")
+	}
+	cmd.WaitDelay = time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newLineBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	p := &proc{desc: h.Name + ": " + what, cmd: cmd, stdout: out, stderr: newLineBuffer(), done: make(chan struct{})}
+	if err := h.Start(t, cmd); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		cmd.Wait()
+		close(p.done)
+	}()
+	return p, out, stdin
+}
+
+// quitTerminal types q at a live table started by startOnTerminal, checks
+// that it ends with exit 0 and no crash, and returns its output.
+func quitTerminal(t *testing.T, p *proc, out *lineBuffer, stdin io.Writer) string {
+	t.Helper()
+	if _, err := stdin.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("%s: got exit %d, want 0; output:\n%q", p.desc, code, out)
+	}
+	s := out.String()
+	checkCrash(t, p.desc, s)
+	return s
+}
+
 func waitOutput(t *testing.T, p *proc, b *lineBuffer, want string) {
 	t.Helper()
 	timer := time.NewTimer(waitTimeout)

@@ -49,10 +49,8 @@ func watchCommand() *cli.Command {
 			opts := watchOptions{
 				name: c.String("name"),
 				typ:  c.String("type"),
-				// The live table shows lanfind's own protocol only:
-				// --mdns prints lines.
 				live: !c.Bool("json") && !c.IsSet("format") && !c.Bool("lines") &&
-					!c.Bool("mdns") && tt.IsTerminal(c.App.Writer),
+					tt.IsTerminal(c.App.Writer),
 			}
 			// The live table owns the terminal: logs meant for it wait
 			// until the table is gone.
@@ -103,10 +101,19 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	}
 	defer l.Close()
 	defer time.AfterFunc(releaseAfter, releaseStartup).Stop()
+	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ, keepBrowsing)
+	if err != nil {
+		return runtimeError(err)
+	}
+	defer closeB()
 	if opts.live {
 		screen, err := watchtable.Open(opts.printer.Style())
 		if err == nil {
-			err := screen.Run(ctx, l)
+			srcs := []watchtable.Source{l.Run}
+			if b != nil {
+				srcs = append(srcs, browseFeed{b: b}.Run)
+			}
+			err := screen.Run(ctx, srcs...)
 			logStats(s.Log, l)
 			return runtimeError(err)
 		}
@@ -134,11 +141,6 @@ func runWatch(ctx context.Context, s streams, opts watchOptions) error {
 	}
 	var wg sync.WaitGroup
 	var mdnsErr error
-	b, closeB, err := openMDNS(ctx, s, opts.common, opts.name, opts.typ, keepBrowsing)
-	if err != nil {
-		return runtimeError(err)
-	}
-	defer closeB()
 	if b != nil {
 		wg.Go(func() {
 			mdnsErr = browseFeed{b: b}.Run(ctx, print)

@@ -119,7 +119,7 @@ func writeTable(w io.Writer, rs []discover.Result, st tt.Style, now time.Time) e
 		}
 		t.Rows = append(t.Rows, []tt.Cell{
 			name,
-			tt.OrDashCell(typeText(r), st),
+			tt.OrDashCell(TypeText(r), st),
 			{Text: tableAddr(r.Addr)},
 			{Text: fmt.Sprint(r.Port)},
 			tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), st),
@@ -150,9 +150,10 @@ func Source(r discover.Result) string {
 	return r.Source
 }
 
-// typeText is the TYPE cell: an mDNS result's type is marked, as in
-// "ipp (mdns)", so that it stands out from lanfind's own.
-func typeText(r discover.Result) string {
+// TypeText is the TYPE cell of every table (list's and watch's live
+// one): an mDNS result's type is marked, as in "ipp (mdns)", so that it
+// stands out from lanfind's own.
+func TypeText(r discover.Result) string {
 	t := tt.Clean(r.Type, tt.CapType)
 	if r.Source == "" {
 		return t

@@ -143,7 +143,7 @@ func (m *model) cells(rw *row, now time.Time) []tt.Cell {
 	return []tt.Cell{
 		state,
 		{Text: tt.Clean(r.Name, tt.CapName), SGR: m.st.Name},
-		tt.OrDashCell(tt.Clean(r.Type, tt.CapType), m.st),
+		tt.OrDashCell(output.TypeText(r), m.st),
 		{Text: r.AddrPort().String()},
 		tt.OrDashCell(tt.Clean(r.Iface, tt.CapIface), m.st),
 		tt.OrDashCell(tt.Clean(r.Host, tt.CapHost), m.st),

@@ -2,6 +2,7 @@ package watchtable
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -31,16 +32,46 @@ func Open(st tt.Style) (*Screen, error) {
 	return &Screen{s: s, st: st}, nil
 }
 
-// Run shows the live table until ctx ends, the user quits or l.Run fails,
-// and gives the terminal back. l should report refreshes
-// ([discover.Config.Refreshes]), so that SEEN is the age of the last beacon
-// or answer rather than of the last change.
-func (sc *Screen) Run(ctx context.Context, l *discover.Listener) error {
-	return run(ctx, l.Run, sc.s, sc.st)
+// Run shows the live table of the events of srcs until ctx ends, the
+// user quits or a source fails, and gives the terminal back. Each source
+// runs on its own goroutine: a [discover.Listener]'s Run, which should
+// report refreshes ([discover.Config.Refreshes]) so that SEEN is the age of
+// the last beacon or answer rather than of the last change, and any other
+// feed of the same events (watch --mdns adds the mDNS browser's).
+func (sc *Screen) Run(ctx context.Context, srcs ...Source) error {
+	return run(ctx, merge(srcs), sc.s, sc.st)
 }
 
-// source reports events to fn until ctx ends: a Listener's Run.
-type source func(ctx context.Context, fn func(discover.Event)) error
+// Source reports events to fn until ctx ends, and returns nil then; fn may
+// be called from several sources at once.
+type Source = func(ctx context.Context, fn func(discover.Event)) error
+
+// merge runs srcs at once as one source: it ends when they all have, and
+// ends them all when one fails.
+func merge(srcs []Source) Source {
+	if len(srcs) == 1 {
+		return srcs[0]
+	}
+	return func(ctx context.Context, fn func(discover.Event)) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		errs := make(chan error, len(srcs))
+		for _, src := range srcs {
+			go func() {
+				err := src(ctx, fn)
+				if err != nil {
+					cancel()
+				}
+				errs <- err
+			}()
+		}
+		var all []error
+		for range srcs {
+			all = append(all, <-errs)
+		}
+		return errors.Join(all...)
+	}
+}
 
 // draw puts the frame on s and shows it. s clips what does not fit.
 func (m *model) draw(s tcell.Screen) {
@@ -130,7 +161,7 @@ func (b *inbox) take() []discover.Event {
 // run shows the live table of the events of src on s, which Init has set
 // up, until ctx ends, the user quits or src fails. It calls s.Fini. Events
 // are applied in batches and frames drawn at most every frameEvery.
-func run(ctx context.Context, src source, s tcell.Screen, st tt.Style) error {
+func run(ctx context.Context, src Source, s tcell.Screen, st tt.Style) error {
 	defer s.Fini()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
