@@ -124,8 +124,8 @@ func (b *Browser) browsedNames() []string {
 func (b *Browser) knownAnswers(now time.Time, qs []mdns.Question) []mdns.Record {
 	var known []mdns.Record
 	for _, c := range b.cache {
-		if c.gone || c.rec.Type != dnsmessage.TypePTR || strings.Contains(c.rec.Target, `\`) {
-			continue // an escaped label cannot be packed (mdns.ErrEscaped)
+		if c.gone || c.rec.Type != dnsmessage.TypePTR {
+			continue
 		}
 		if !slices.ContainsFunc(qs, func(q mdns.Question) bool { return mdns.EqualNames(q.Name, c.rec.Name) }) {
 			continue

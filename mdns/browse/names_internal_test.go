@@ -43,3 +43,29 @@ func TestDirectDottedName(t *testing.T) {
 		t.Errorf("assemble = %+v, want one entry web.site of _http._tcp, port 8080", view)
 	}
 }
+
+// TestKnownDottedAnswer: a PTR to an instance whose label holds a dot is
+// listed as a known answer like any other, and the query packs, so that
+// its responder does not answer it again on every repeat.
+func TestKnownDottedAnswer(t *testing.T) {
+	http := mdns.ServiceType{Name: "http", Proto: "tcp"}
+	b := &Browser{
+		types: []mdns.ServiceType{http},
+		cache: map[string]*cached{},
+		found: map[string]bool{},
+		asked: map[string]bool{},
+	}
+	now := time.Now()
+	p := mdnsnet.Packet{Src: netip.MustParseAddrPort("10.0.0.9:5353")}
+	ptr := mdns.Record{Name: http.FQDN(), Type: dnsmessage.TypePTR, TTL: 120, Target: `web\.site._http._tcp.local.`}
+	b.add(ptr, now, p)
+	qs := []mdns.Question{{Name: http.FQDN(), Type: dnsmessage.TypePTR}}
+	known := b.knownAnswers(now, qs)
+	if len(known) != 1 || known[0].Target != ptr.Target {
+		t.Fatalf("known answers %+v, want the PTR to %s", known, ptr.Target)
+	}
+	m := mdns.Message{Questions: qs, Answers: known}
+	if _, err := m.AppendPack(nil); err != nil {
+		t.Errorf("the query does not pack: %v", err)
+	}
+}
