@@ -24,6 +24,13 @@ import (
 const (
 	// MaxRecords is the most records the cache holds.
 	MaxRecords = 4096
+	// MaxPerSource is the most of them one responder address holds: a
+	// host that floods the LAN with records cannot keep the others' out.
+	MaxPerSource = MaxRecords / 4
+	// MaxTTL bounds a record's TTL, in seconds: 75 minutes, the longest
+	// RFC 6762 §10 recommends. A forged record with a TTL of years still
+	// expires, and a genuine one is asked for again before then.
+	MaxTTL = 75 * 60
 	// MaxEntries is the most entries a Browser reports at once.
 	MaxEntries = 1024
 	// MaxTypes is the most service types browsed when enumerating.
@@ -100,7 +107,8 @@ type Browser struct {
 	askedAt map[string]time.Time // when Ask last asked for each PTR name
 	started time.Time            // when Run started; zero before
 	view    map[uint64]Entry
-	dropped int // records or entries beyond the limits
+	bySrc   map[netip.Addr]int // records in cache by the source they are charged to
+	dropped int                // records or entries beyond the limits
 	changed time.Time
 	hot     hotplug // interface changes; the loop goroutine's
 
@@ -116,7 +124,10 @@ type cached struct {
 	gone    bool
 	goodbye bool
 	src     netip.AddrPort
-	iface   string
+	// owner is the source the record counts against (MaxPerSource): the
+	// one that first brought it.
+	owner netip.Addr
+	iface string
 	// heard holds the indexes of the interfaces the record arrived on
 	// while it lived: when all of them are gone, so is the record.
 	heard []int
@@ -156,6 +167,7 @@ func New(ctx context.Context, cfg Config) (*Browser, error) {
 		name:    cfg.Name,
 		now:     time.Now,
 		cache:   map[string]*cached{},
+		bySrc:   map[netip.Addr]int{},
 		found:   map[string]bool{},
 		asked:   map[string]bool{},
 		askedAt: map[string]time.Time{},
@@ -352,6 +364,7 @@ func (b *Browser) browsing(fqdn string) bool {
 }
 
 func (b *Browser) add(r mdns.Record, now time.Time, p mdnsnet.Packet) {
+	r.TTL = min(r.TTL, MaxTTL)
 	key := r.Key()
 	if r.TTL == 0 {
 		if c, ok := b.cache[key]; ok && !c.gone {
@@ -380,12 +393,14 @@ func (b *Browser) add(r mdns.Record, now time.Time, p mdnsnet.Packet) {
 	}
 	c, ok := b.cache[key]
 	if !ok {
-		if len(b.cache) >= MaxRecords {
+		src := p.Src.Addr()
+		if b.bySrc[src] >= MaxPerSource || len(b.cache) >= MaxRecords && !b.evictFor(src) {
 			b.dropped++
 			return
 		}
-		c = &cached{}
+		c = &cached{owner: src}
 		b.cache[key] = c
+		b.bySrc[src]++
 		b.changed = now
 	}
 	var heard []int
@@ -400,9 +415,43 @@ func (b *Browser) add(r mdns.Record, now time.Time, p mdnsnet.Packet) {
 		received: now,
 		expires:  now.Add(time.Duration(r.TTL) * time.Second),
 		src:      p.Src,
+		owner:    c.owner,
 		iface:    p.Iface.Name,
 		heard:    heard,
 	}
+}
+
+// forget removes the record at key from the cache.
+func (b *Browser) forget(key string) {
+	src := b.cache[key].owner
+	if b.bySrc[src]--; b.bySrc[src] <= 0 {
+		delete(b.bySrc, src)
+	}
+	delete(b.cache, key)
+}
+
+// evictFor makes room in a full cache for a record from src: it removes
+// the record heard longest ago of the source holding the most, if that
+// source holds more than src. It reports whether it made room.
+func (b *Browser) evictFor(src netip.Addr) bool {
+	var top netip.Addr
+	for a, n := range b.bySrc {
+		if n > b.bySrc[top] || n == b.bySrc[top] && a.Less(top) {
+			top = a
+		}
+	}
+	if b.bySrc[top] <= b.bySrc[src] {
+		return false
+	}
+	var oldest string
+	for k, c := range b.cache {
+		if c.owner == top && (oldest == "" || c.received.Before(b.cache[oldest].received)) {
+			oldest = k
+		}
+	}
+	b.forget(oldest)
+	b.dropped++
+	return true
 }
 
 // expire removes records whose time has come and reports what that
@@ -411,7 +460,7 @@ func (b *Browser) expire(now time.Time, fn func(Event)) {
 	n := len(b.cache)
 	for k, c := range b.cache {
 		if !now.Before(c.expires) {
-			delete(b.cache, k)
+			b.forget(k)
 		}
 	}
 	if len(b.cache) != n {

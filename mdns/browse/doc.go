@@ -81,7 +81,11 @@
 // # Cache and events
 //
 // Records live in a cache of at most [MaxRecords] records until their TTL
-// runs out. A record with TTL 0 is a goodbye: it removes the record at
+// runs out, cut to [MaxTTL] (75 minutes). One responder address holds at
+// most [MaxPerSource] of them; when the cache is full, a record from an
+// address holding fewer takes the place of the oldest record of the
+// address holding most, so a flooding host cannot keep the others out.
+// What does not fit is dropped and counted. A record with TTL 0 is a goodbye: it removes the record at
 // once (the entry goes [Down] with reason "goodbye"). A record with the
 // cache-flush bit replaces the records of its set (name and type) that
 // arrived more than a second earlier (RFC 6762 §10.2). An entry whose PTR

@@ -50,7 +50,7 @@ func (b *Browser) ifacesChanged(c mdnsnet.Change, now time.Time, fn func(Event))
 				return slices.ContainsFunc(c.Removed, endpoint.HasIndex(index))
 			})
 			if n > 0 && len(r.heard) == 0 {
-				delete(b.cache, k)
+				b.forget(k)
 			}
 		}
 		b.update(now, fn, ReasonIfaceDown)

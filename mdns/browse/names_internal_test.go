@@ -22,6 +22,7 @@ func TestDirectDottedName(t *testing.T) {
 		types: []mdns.ServiceType{http},
 		name:  "web.site",
 		cache: map[string]*cached{},
+		bySrc: map[netip.Addr]int{},
 		found: map[string]bool{},
 		asked: map[string]bool{},
 	}
@@ -52,6 +53,7 @@ func TestKnownDottedAnswer(t *testing.T) {
 	b := &Browser{
 		types: []mdns.ServiceType{http},
 		cache: map[string]*cached{},
+		bySrc: map[netip.Addr]int{},
 		found: map[string]bool{},
 		asked: map[string]bool{},
 	}
