@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanfind/lanfind/beacon"
 	"github.com/lanfind/lanfind/internal/output"
 	"github.com/lanfind/lanfind/internal/resident"
 	"github.com/lanfind/lanfind/internal/serve"
@@ -193,4 +194,37 @@ func TestFromResidentBroken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodeResident: whatever a resident sends, decodeResident returns an
+// error or at most maxEntries results, each of the mDNS source and within
+// lanfind's record limits, and never panics.
+func FuzzDecodeResident(f *testing.F) {
+	warm := serve.ResidentSource{Source: "mdns", Warm: true, Covered: true,
+		Services: []output.Service{goodService("a"), goodService("b")}}
+	b, err := json.Marshal(serve.Resident{PID: 7, Sources: []serve.ResidentSource{warm}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"pid":1,"sources":[{"source":"mdns","warm":true,"covered":true,"services":[{}]}]}`))
+	f.Add([]byte(`{"sources":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, _, err := decodeResident(strings.NewReader(string(data)), 3, "", "")
+		if err != nil {
+			return
+		}
+		if len(rs) > 3 {
+			t.Fatalf("%d results, max 3", len(rs))
+		}
+		for _, r := range rs {
+			if r.Source != mdnsSource {
+				t.Errorf("result of source %q", r.Source)
+			}
+			if r.Name == "" || len(r.Name) > beacon.MaxNameLen || len(r.Host) > beacon.MaxHostLen ||
+				len(r.Meta) > beacon.MaxMeta || len(r.Addrs) > beacon.MaxAddrs {
+				t.Errorf("result out of lanfind's limits: %+v", r)
+			}
+		}
+	})
 }
