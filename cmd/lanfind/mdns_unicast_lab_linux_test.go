@@ -100,9 +100,15 @@ func TestNSMDNSListHearsUnicastBesideWatch(t *testing.T) {
 	// A socket of root with SO_REUSEPORT but not SO_REUSEADDR on 5353
 	// (as older mDNSResponder builds open theirs) lets only its group
 	// bind beside it: the list joins it, as every lanfind socket did
-	// before, instead of losing IPv4.
+	// before, instead of losing IPv4. In that group the responders'
+	// unicast answers are hashed over the three sockets (this one,
+	// watch's and the list's), so the list may find none of the eight
+	// (exit 1, about 4 % of runs): only an error (exit 2) is a failure.
 	holdReusePortOnly(t, h0, "udp4", "0.0.0.0:5353")
-	r := runCode(t, h0, 0, "list", "-v", "--json", "--mdns", "--type", "http")
+	r := runIn(t, h0, "list", "-v", "--json", "--mdns", "--type", "http")
+	if r.code == 2 {
+		t.Fatalf("%s: exit 2 beside a socket with SO_REUSEPORT only:\n%s", r.desc, r.stderr)
+	}
 	fellBack := strings.Contains(r.stderr, "joining its SO_REUSEPORT group")
 	if !fellBack || strings.Contains(r.stderr, "skipped") {
 		t.Errorf("%s: want the fallback to SO_REUSEPORT logged and no family skipped:\n%s",
